@@ -60,7 +60,9 @@ pub enum CatalogueError {
         registered: String,
     },
     /// The text names no expectation class.
-    #[error("unknown expectation class {name:?}: expected default, signalling, audio, video or image")]
+    #[error(
+        "unknown expectation class {name:?}: expected default, signalling, audio, video or image"
+    )]
     UnknownClass {
         /// The text that was given.
         name: String,
@@ -88,7 +90,9 @@ pub enum CatalogueError {
         name: String,
     },
     /// The text names no layer-4 protocol.
-    #[error("unknown layer-4 protocol {name:?}: expected tcp, udp, gre, sctp, dccp, udplite, icmp, icmpv6 or a number 0-255")]
+    #[error(
+        "unknown layer-4 protocol {name:?}: expected tcp, udp, gre, sctp, dccp, udplite, icmp, icmpv6 or a number 0-255"
+    )]
     UnknownProtocol {
         /// The text that was given.
         name: String,

@@ -415,7 +415,8 @@ const fn fr(
 use Endpoint as E;
 use Freedom as F;
 
-const NAT_NOTE: &str = "with NAT the nf_nat helper may move the destination port and rewrite the payload";
+const NAT_NOTE: &str =
+    "with NAT the nf_nat helper may move the destination port and rewrite the payload";
 
 fn base(kind: ExpectationKind, o: &ModuleOptions) -> Base {
     use ExpectationKind as K;
@@ -673,7 +674,9 @@ fn base(kind: ExpectationKind, o: &ModuleOptions) -> Base {
             count: 1,
             flags: perm,
             options: &[Param::H323GkroutedOnly, Param::H323DefaultRrqTtl],
-            notes: &["the RCF sets its timeout to the registration TTL (default_rrq_ttl when absent)"],
+            notes: &[
+                "the RCF sets its timeout to the registration TTL (default_rrq_ttl when absent)",
+            ],
         },
         K::Q931FromAcfLcf => Base {
             helper: Helper::Ras,
@@ -716,7 +719,9 @@ fn base(kind: ExpectationKind, o: &ModuleOptions) -> Base {
             flags: none,
             options: &[Param::H323CallforwardFilter],
             notes: if o.h323_callforward_filter() {
-                &["callforward_filter=1: skipped when the forwarded-to address and the peer share next hop and interface"]
+                &[
+                    "callforward_filter=1: skipped when the forwarded-to address and the peer share next hop and interface",
+                ]
             } else {
                 &[]
             },
@@ -1002,12 +1007,12 @@ impl ExpectationRule {
             _ => {}
         }
         let family = master.tuple.family();
-        if let Some(a) = ann.addr {
-            if Family::of(&a) != family {
-                return Err(refuse(format!(
-                    "announced address {a} is not of the master's family {family}"
-                )));
-            }
+        if let Some(a) = ann.addr
+            && Family::of(&a) != family
+        {
+            return Err(refuse(format!(
+                "announced address {a} is not of the master's family {family}"
+            )));
         }
         let (sender, peer) = match ann.from {
             Side::Initiator => (master.initiator(), master.responder()),
@@ -1033,10 +1038,7 @@ impl ExpectationRule {
                             .into(),
                     ));
                 };
-                (
-                    Some(master.responder().0),
-                    Some(prefix_mask(family, len)),
-                )
+                (Some(master.responder().0), Some(prefix_mask(family, len)))
             }
             F::HelperPort | F::Protocol(_) | F::MasterProtocol => {
                 return Err(refuse("source address freedom is not an address".into()));
@@ -1073,13 +1075,13 @@ impl ExpectationRule {
         let l4 = match self.freedoms.l4 {
             F::Protocol(p) => p,
             F::MasterProtocol => {
-                if let Some(p) = ann.transport {
-                    if p != master.tuple.l4 {
-                        return Err(refuse(format!(
-                            "announced transport {p} differs from the master's {}",
-                            master.tuple.l4
-                        )));
-                    }
+                if let Some(p) = ann.transport
+                    && p != master.tuple.l4
+                {
+                    return Err(refuse(format!(
+                        "announced transport {p} differs from the master's {}",
+                        master.tuple.l4
+                    )));
                 }
                 master.tuple.l4
             }
@@ -1138,8 +1140,7 @@ impl ExpectationRule {
             if let Some(m) = src_mask {
                 e = e.with_src_mask(m).map_err(|e| refuse(e.to_string()))?;
             }
-            Ok(e
-                .with_master(master.tuple)
+            Ok(e.with_master(master.tuple)
                 .with_helper(&helper_name, self.class.number())
                 .with_flags(self.flags))
         };
@@ -1350,13 +1351,7 @@ impl Table {
         self.render(
             |f, _| f.code(),
             [
-                "Helper",
-                "Src addr",
-                "Src port",
-                "Dst addr",
-                "Dst port",
-                "L4",
-                "Options",
+                "Helper", "Src addr", "Src port", "Dst addr", "Dst port", "L4", "Options",
             ],
         )
     }
@@ -1380,7 +1375,7 @@ mod tests {
                 r.class
             );
             assert!(r.count >= 1);
-            assert_eq!(r.freedoms.dst_port != F::Wildcard, true, "{k:?}");
+            assert_ne!(r.freedoms.dst_port, F::Wildcard, "{k:?}");
         }
     }
 

@@ -195,7 +195,11 @@ pub fn prefix_mask(family: Family, len: u8) -> IpAddr {
         }
         Family::Ipv6 => {
             let len = u32::from(len.min(128));
-            let m = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+            let m = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
             IpAddr::V6(Ipv6Addr::from(m))
         }
     }
@@ -482,10 +486,9 @@ mod tests {
             e.to_proc_line(Some(133), None),
             "133 l3proto = 2 proto=47 src=192.168.13.152 dst=192.168.13.118 srckey=0xa9a0 dstkey=0x6bd8 pptp"
         );
-        assert!(
-            e.to_conntrack_line(None)
-                .contains("mask-src=255.255.255.255 mask-dst=255.255.255.255 srckey=0xffff dstkey=0xffff")
-        );
+        assert!(e.to_conntrack_line(None).contains(
+            "mask-src=255.255.255.255 mask-dst=255.255.255.255 srckey=0xffff dstkey=0xffff"
+        ));
     }
 
     #[test]

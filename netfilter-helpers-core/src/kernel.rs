@@ -28,7 +28,9 @@ pub struct KernelVersion {
 
 /// An error reading a kernel version.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid kernel version {text:?}: expected MAJOR.MINOR[.PATCH][suffix], e.g. 6.1.0-18-amd64")]
+#[error(
+    "invalid kernel version {text:?}: expected MAJOR.MINOR[.PATCH][suffix], e.g. 6.1.0-18-amd64"
+)]
 pub struct KernelVersionError {
     /// The text that was given.
     pub text: String,

@@ -22,3 +22,5 @@ pub mod dof;
 pub mod expect;
 pub mod kernel;
 pub mod options;
+#[cfg(any(test, feature = "proptest"))]
+pub mod strategies;

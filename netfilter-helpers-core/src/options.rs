@@ -221,8 +221,8 @@ const fn dangerous(mut s: ParamSpec, when_true: bool, why: &'static str) -> Para
 /// Every parameter's declaration, in [`Param`] order.
 pub static PARAMS: [ParamSpec; 20] = {
     use Module as M;
-    use ParamKind as K;
     use Param as P;
+    use ParamKind as K;
     let mut helper = dangerous(
         spec(
             P::ConntrackHelper,
@@ -509,9 +509,10 @@ impl Param {
             expected,
         };
         let value = match s.kind {
-            ParamKind::Bool => Value::Bool(kstrtobool(text).ok_or_else(|| {
-                invalid("a boolean: 1/0, y/n, Y/N, on/off, true/false")
-            })?),
+            ParamKind::Bool => Value::Bool(
+                kstrtobool(text)
+                    .ok_or_else(|| invalid("a boolean: 1/0, y/n, Y/N, on/off, true/false"))?,
+            ),
             ParamKind::Int => {
                 let n = kstrtoll(text).ok_or_else(|| invalid("an integer"))?;
                 Value::Int(i32::try_from(n).map_err(|_| OptionError::OutOfRange {
@@ -580,10 +581,10 @@ impl Param {
         match (s.kind, value) {
             (ParamKind::Bool, Value::Bool(_)) | (ParamKind::Int, Value::Int(_)) => {}
             (ParamKind::Uint, Value::Uint(n)) => {
-                if let Some((lo, hi)) = s.range {
-                    if i64::from(*n) < lo || i64::from(*n) > hi {
-                        return Err(out_of_range(format!("{lo}..={hi}")));
-                    }
+                if let Some((lo, hi)) = s.range
+                    && (i64::from(*n) < lo || i64::from(*n) > hi)
+                {
+                    return Err(out_of_range(format!("{lo}..={hi}")));
                 }
             }
             (ParamKind::Ports, Value::Ports(p)) => {
@@ -951,7 +952,9 @@ impl OptionsReport {
 
     /// Whether any finding is a warning or an error.
     pub fn has_problems(&self) -> bool {
-        self.findings.iter().any(|f| f.severity >= Severity::Warning)
+        self.findings
+            .iter()
+            .any(|f| f.severity >= Severity::Warning)
     }
 }
 
@@ -1326,7 +1329,11 @@ impl OptionsReport {
                 param,
                 value,
                 ..
-            } => (Some(module.clone()), Some(param.clone()), Some(value.clone())),
+            } => (
+                Some(module.clone()),
+                Some(param.clone()),
+                Some(value.clone()),
+            ),
             OptionError::Malformed { .. } => (None, None, None),
         };
         self.findings.push(OptionFinding {
@@ -1409,7 +1416,11 @@ impl OptionsReport {
             finding(
                 Severity::Warning,
                 OptionCode::DangerousOption,
-                format!("{} {}={value} is dangerous: {why}", module.name(), spec.name),
+                format!(
+                    "{} {}={value} is dangerous: {why}",
+                    module.name(),
+                    spec.name
+                ),
             );
         }
         if spec.kind == ParamKind::Ports {
