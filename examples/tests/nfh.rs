@@ -1,0 +1,160 @@
+//! The `nfh` command line: output, exit codes and error messages.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn nfh(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nfh"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nfh runs");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(b) = stdin {
+        input.write_all(b).expect("write stdin");
+    }
+    drop(input);
+    child.wait_with_output().expect("nfh finishes")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn helpers_table_follows_options() {
+    let o = nfh(&["helpers"], None);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o.stdout);
+    let ftp = out
+        .lines()
+        .find(|l| l.starts_with("ftp "))
+        .expect("ftp row");
+    assert!(ftp.contains("loose = 0 (default)"), "{ftp}");
+    assert!(!out.contains("warning:"));
+
+    let o = nfh(&["helpers", "--set", "ftp.loose=1", "--precise"], None);
+    let out = text(&o.stdout);
+    let ftp = out
+        .lines()
+        .find(|l| l.starts_with("ftp "))
+        .expect("ftp row");
+    let cols: Vec<&str> = ftp.split_whitespace().collect();
+    assert_eq!(
+        &cols[..6],
+        ["ftp", "M(peer)", "*", "P", "P", "tcp"],
+        "{ftp}"
+    );
+    assert!(out.contains("warning: nf_conntrack_ftp.loose=1 is dangerous"));
+}
+
+#[test]
+fn helpers_json_is_structured() {
+    let o = nfh(&["helpers", "--json", "--set=sip.sip_direct_media=0"], None);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let rows = v["rows"].as_array().expect("rows");
+    let audio = rows
+        .iter()
+        .find(|r| r["kind"] == "sip-audio")
+        .expect("sip audio row");
+    assert_eq!(audio["freedoms"]["dst_addr"]["kind"], "payload");
+    assert_eq!(audio["freedoms"]["src_addr"]["kind"], "wildcard");
+    assert_eq!(
+        v["dangerous"][0]["param"],
+        "nf_conntrack_sip.sip_direct_media"
+    );
+}
+
+#[test]
+fn bad_set_is_a_usage_error() {
+    let o = nfh(
+        &[
+            "helpers",
+            "--set",
+            "ftp.lose=1",
+            "--set",
+            "irc.max_dcc_channels=0",
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("nf_conntrack_ftp has no parameter \"lose\""),
+        "{err}"
+    );
+    assert!(
+        err.contains("max_dcc_channels=0: out of range, accepted 1..=255"),
+        "{err}"
+    );
+}
+
+#[test]
+fn options_check_sample_reports_every_line() {
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/modprobe.conf");
+    let o = nfh(&["options", "check", sample], None);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    for needle in [
+        ":line 2: warning [removed-parameter]",
+        ":line 3: warning [dangerous-option]: nf_conntrack_ftp loose=1",
+        ":line 4: error [out-of-range]: nf_conntrack_irc max_dcc_channels=300: out of range, accepted 1..=255",
+        ":line 5: warning [dangerous-option]: nf_conntrack_sip sip_direct_media=0",
+        ":line 8: error [duplicate-port]",
+        ":line 9: info [other-module]",
+        "2 error(s), 3 warning(s)",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+}
+
+#[test]
+fn options_check_clean_input_exits_zero() {
+    let o = nfh(
+        &["options", "check", "-"],
+        Some(b"options nf_conntrack_ftp ports=21,2121\n"),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let o = nfh(
+        &["options", "check", "--json", "-"],
+        Some(b"options nf_conntrack_ftp loose=1\n"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["findings"][0]["code"], "dangerous-option");
+    assert_eq!(v["findings"][0]["line"], 1);
+    assert_eq!(v["modprobe"], "options nf_conntrack_ftp loose=1\n");
+}
+
+#[test]
+fn unreadable_input_exits_two() {
+    let o = nfh(&["options", "check", "/nonexistent/modprobe.conf"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("cannot read /nonexistent/modprobe.conf"));
+    let o = nfh(
+        &["options", "check", "-"],
+        Some(b"options nf_conntrack_ftp \xff\n"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("not UTF-8"));
+    let o = nfh(&["frobnicate"], None);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn kernel_versions() {
+    let o = nfh(&["kernel", "4.4.0-210-generic"], None);
+    assert_eq!(o.status.code(), Some(0));
+    let out = text(&o.stdout);
+    assert!(out.contains("KnobDefaultOn"), "{out}");
+    assert!(out.contains("[disable-auto-assignment]"), "{out}");
+    let o = nfh(&["kernel", "--json", "6.18.44"], None);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["capabilities"]["auto_assignment"], "removed");
+    let o = nfh(&["kernel", "six"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("invalid kernel version \"six\""));
+}
