@@ -44,6 +44,14 @@ use crate::options::{ModuleOptions, Param};
 ///
 /// `Initiator`/`Responder` name the endpoints by the master's ORIGINAL direction; `Sender`/`Peer`
 /// name them relative to the packet that carried the command (the sender wrote the payload).
+///
+/// ```
+/// use netfilter_helpers_core::dof::{rule, Endpoint, ExpectationKind, Freedom};
+/// use netfilter_helpers_core::options::ModuleOptions;
+/// let tftp = rule(ExpectationKind::TftpData, &ModuleOptions::new());
+/// assert_eq!(tftp.freedoms.dst_addr, Freedom::Master(Endpoint::Initiator));
+/// assert_eq!(Endpoint::Responder.to_string(), "responder");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Endpoint {
@@ -101,6 +109,12 @@ pub enum Freedom {
 impl Freedom {
     /// The compact code used in the reference tables (`M(peer)`, `P=M(sender)`, `P`, `*`,
     /// `NET`, `H`, `tcp`, `P=M(l4)`).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::L4Proto, dof::{Endpoint, Freedom}};
+    /// assert_eq!(Freedom::Master(Endpoint::Peer).code(), "M(peer)");
+    /// assert_eq!(Freedom::Protocol(L4Proto::Tcp).code(), "tcp");
+    /// ```
     pub fn code(self) -> String {
         match self {
             Freedom::Master(e) => format!("M({e})"),
@@ -115,12 +129,25 @@ impl Freedom {
     }
 
     /// Whether whoever writes the payload decides the value.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::dof::Freedom;
+    /// assert!(Freedom::Payload.forgeable());
+    /// assert!(!Freedom::Wildcard.forgeable());
+    /// ```
     pub fn forgeable(self) -> bool {
         matches!(self, Freedom::Payload)
     }
 
     /// The keyword of the 2012 article's table (`Fixed`, `In CMD`, `Full`, `0-65535`,
     /// `Iface Network`, or the protocol name).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::L4Proto, dof::{Attribute, Freedom}};
+    /// assert_eq!(Freedom::Wildcard.article_keyword(Attribute::SrcPort), "0-65535");
+    /// assert_eq!(Freedom::Wildcard.article_keyword(Attribute::SrcAddr), "Full");
+    /// assert_eq!(Freedom::Protocol(L4Proto::Udp).article_keyword(Attribute::L4), "UDP");
+    /// ```
     pub fn article_keyword(self, attr: Attribute) -> String {
         match self {
             Freedom::Master(_)
@@ -139,6 +166,12 @@ impl Freedom {
 }
 
 /// An expectation attribute.
+///
+/// ```
+/// use netfilter_helpers_core::dof::Attribute;
+/// assert_eq!(Attribute::DstPort.to_string(), "destination port");
+/// assert!(Attribute::SrcAddr < Attribute::L4);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Attribute {
@@ -156,6 +189,12 @@ pub enum Attribute {
 
 impl Attribute {
     /// Every attribute, in table order.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::dof::Attribute;
+    /// assert_eq!(Attribute::ALL.len(), 5);
+    /// assert_eq!(Attribute::ALL[4], Attribute::L4);
+    /// ```
     pub const ALL: [Attribute; 5] = [
         Attribute::SrcAddr,
         Attribute::SrcPort,
@@ -165,6 +204,11 @@ impl Attribute {
     ];
 
     /// The attribute's name in words.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::dof::Attribute;
+    /// assert_eq!(Attribute::SrcAddr.words(), "source address");
+    /// ```
     pub const fn words(self) -> &'static str {
         match self {
             Attribute::SrcAddr => "source address",
@@ -176,6 +220,11 @@ impl Attribute {
     }
 
     /// The article's column title.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::dof::Attribute;
+    /// assert_eq!(Attribute::SrcPort.article_title(), "Source Port");
+    /// ```
     pub const fn article_title(self) -> &'static str {
         match self {
             Attribute::SrcAddr => "Source address",
@@ -194,6 +243,13 @@ impl fmt::Display for Attribute {
 }
 
 /// The freedoms of the five attributes of one expectation.
+///
+/// ```
+/// use netfilter_helpers_core::dof::{rule, ExpectationKind, Freedom};
+/// use netfilter_helpers_core::options::ModuleOptions;
+/// let irc = rule(ExpectationKind::IrcDcc, &ModuleOptions::new()).freedoms;
+/// assert_eq!((irc.src_addr, irc.dst_port), (Freedom::Wildcard, Freedom::Payload));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Freedoms {
     /// Source address.
@@ -210,6 +266,13 @@ pub struct Freedoms {
 
 impl Freedoms {
     /// The freedom of one attribute.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::L4Proto, options::ModuleOptions};
+    /// use netfilter_helpers_core::dof::{rule, Attribute, ExpectationKind, Freedom};
+    /// let f = rule(ExpectationKind::PptpGre, &ModuleOptions::new()).freedoms;
+    /// assert_eq!(f.get(Attribute::L4), Freedom::Protocol(L4Proto::Gre));
+    /// ```
     pub fn get(&self, attr: Attribute) -> Freedom {
         match attr {
             Attribute::SrcAddr => self.src_addr,
@@ -222,6 +285,12 @@ impl Freedoms {
 }
 
 /// A kind of expectation a helper creates.
+///
+/// ```
+/// use netfilter_helpers_core::{catalogue::Helper, dof::{kinds_of, ExpectationKind}};
+/// assert_eq!(kinds_of(Helper::Ftp), vec![ExpectationKind::FtpData]);
+/// assert_eq!(ExpectationKind::SipAudio.label(), "audio");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
@@ -268,6 +337,13 @@ pub enum ExpectationKind {
 
 impl ExpectationKind {
     /// Every kind, in table order.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::Helper, dof::{kinds_of, ExpectationKind}};
+    /// assert_eq!(ExpectationKind::ALL[0], ExpectationKind::AmandaData);
+    /// // Every kind belongs to exactly one helper.
+    /// assert_eq!(Helper::ALL.iter().map(|h| kinds_of(*h).len()).sum::<usize>(), ExpectationKind::ALL.len());
+    /// ```
     pub const ALL: [ExpectationKind; 19] = [
         ExpectationKind::AmandaData,
         ExpectationKind::FtpData,
@@ -291,6 +367,12 @@ impl ExpectationKind {
     ];
 
     /// A short label for tables (`data`, `dcc`, `audio`, `q931 (RRQ)`).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::dof::ExpectationKind;
+    /// assert_eq!(ExpectationKind::Q931FromRrq.label(), "q931 (RRQ)");
+    /// assert_eq!(ExpectationKind::TftpData.label(), "data");
+    /// ```
     pub const fn label(self) -> &'static str {
         match self {
             ExpectationKind::AmandaData
@@ -316,6 +398,13 @@ impl ExpectationKind {
 }
 
 /// Which side of the master connection sends the command that creates the expectation.
+///
+/// ```
+/// use netfilter_helpers_core::{dof::{rule, CommandFrom, ExpectationKind}, options::ModuleOptions};
+/// let o = ModuleOptions::new();
+/// assert_eq!(rule(ExpectationKind::IrcDcc, &o).command_from, CommandFrom::Initiator);
+/// assert_eq!(rule(ExpectationKind::FtpData, &o).command_from, CommandFrom::Either);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CommandFrom {
@@ -328,6 +417,13 @@ pub enum CommandFrom {
 }
 
 /// What the kernel requires of, or does to, the announced destination port.
+///
+/// ```
+/// use netfilter_helpers_core::{dof::{rule, ExpectationKind, PortRule}, options::ModuleOptions};
+/// let o = ModuleOptions::new();
+/// assert_eq!(rule(ExpectationKind::SipAudio, &o).port_rule, PortRule::SdpRtpPair);
+/// assert_eq!(rule(ExpectationKind::PptpGre, &o).port_rule, PortRule::GreCallIds);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PortRule {
@@ -349,6 +445,15 @@ pub enum PortRule {
 }
 
 /// One kind of expectation a helper creates, under given module options.
+///
+/// ```
+/// use netfilter_helpers_core::catalogue::{ExpectClass, Helper};
+/// use netfilter_helpers_core::{dof::{rule, ExpectationKind}, options::ModuleOptions};
+/// let r = rule(ExpectationKind::SipVideo, &ModuleOptions::new());
+/// assert_eq!((r.helper, r.class, r.count), (Helper::Sip, ExpectClass::Video, 2));
+/// assert_eq!(r.option_text, "sip_direct_media = 1 (default)");
+/// assert!(r.risk.is_none());
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExpectationRule {
     /// The kind.
@@ -864,6 +969,13 @@ pub fn rule(kind: ExpectationKind, options: &ModuleOptions) -> ExpectationRule {
 }
 
 /// Every rule of one helper under the given options.
+///
+/// ```
+/// use netfilter_helpers_core::{catalogue::Helper, options::ModuleOptions};
+/// use netfilter_helpers_core::dof::{rules_for, ExpectationKind as K};
+/// let kinds: Vec<K> = rules_for(Helper::Sip, &ModuleOptions::new()).iter().map(|r| r.kind).collect();
+/// assert_eq!(kinds, [K::SipSignalling, K::SipAudio, K::SipVideo, K::SipImage]);
+/// ```
 pub fn rules_for(helper: Helper, options: &ModuleOptions) -> Vec<ExpectationRule> {
     kinds_of(helper)
         .into_iter()
@@ -872,6 +984,13 @@ pub fn rules_for(helper: Helper, options: &ModuleOptions) -> Vec<ExpectationRule
 }
 
 /// Every rule of every helper under the given options, in catalogue order.
+///
+/// ```
+/// use netfilter_helpers_core::{dof::{all_rules, ExpectationKind}, options::ModuleOptions};
+/// let rules = all_rules(&ModuleOptions::new());
+/// assert_eq!(rules.len(), ExpectationKind::ALL.len());
+/// assert!(rules.iter().any(|r| r.kind == ExpectationKind::IrcDcc && r.risk.is_some()));
+/// ```
 pub fn all_rules(options: &ModuleOptions) -> Vec<ExpectationRule> {
     ExpectationKind::ALL
         .iter()
@@ -1129,6 +1248,11 @@ impl ExpectationRule {
         };
 
         let helper_name = master.helper.clone();
+        let flags = if ann.confirmed {
+            self.flags - ExpectFlags::INACTIVE
+        } else {
+            self.flags
+        };
         let mut out = Vec::with_capacity(self.count as usize);
         let mk = |src: Option<IpAddr>,
                   sport: Option<u16>,
@@ -1142,7 +1266,7 @@ impl ExpectationRule {
             }
             Ok(e.with_master(master.tuple)
                 .with_helper(&helper_name, self.class.number())
-                .with_flags(self.flags))
+                .with_flags(flags))
         };
         if self.port_rule == PortRule::GreCallIds {
             let peer_key = ann.second_port.unwrap_or(0);
@@ -1168,6 +1292,16 @@ fn endpoint_words(e: Endpoint) -> &'static str {
 }
 
 /// Why the kernel creates no expectation for an announcement.
+///
+/// ```
+/// use netfilter_helpers_core::{catalogue::L4Proto, options::ModuleOptions};
+/// use netfilter_helpers_core::dof::{rule, Announcement, ExpectationKind, Master, Side};
+/// let m = Master::new("irc", "10.0.0.2:40000".parse().unwrap(), "10.0.1.2:6667".parse().unwrap(), L4Proto::Tcp).unwrap();
+/// let dcc = rule(ExpectationKind::IrcDcc, &ModuleOptions::new());
+/// let r = dcc.predict(&m, &Announcement::new(Side::Initiator, None, 0)).unwrap_err();
+/// assert_eq!(r.kind, ExpectationKind::IrcDcc);
+/// assert_eq!(r.to_string(), "IrcDcc: no expectation: announced port 0 is refused");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("{kind:?}: no expectation: {reason}")]
 pub struct Refusal {
@@ -1178,6 +1312,15 @@ pub struct Refusal {
 }
 
 /// A side of the master connection.
+///
+/// ```
+/// use netfilter_helpers_core::{catalogue::L4Proto, options::ModuleOptions};
+/// use netfilter_helpers_core::dof::{rule, Announcement, ExpectationKind, Master, Side};
+/// let m = Master::new("irc", "10.0.0.2:40000".parse().unwrap(), "10.0.1.2:6667".parse().unwrap(), L4Proto::Tcp).unwrap();
+/// let dcc = rule(ExpectationKind::IrcDcc, &ModuleOptions::new());
+/// let r = dcc.predict(&m, &Announcement::new(Side::Responder, None, 5000)).unwrap_err();
+/// assert_eq!(r.reason, "irc parses only packets from the initiator");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
@@ -1188,6 +1331,13 @@ pub enum Side {
 }
 
 /// A master connection: its ORIGINAL tuple and the helper name assigned to it.
+///
+/// ```
+/// use netfilter_helpers_core::{catalogue::L4Proto, dof::Master};
+/// let m = Master::new("ftp-2121", "10.0.0.2:40000".parse().unwrap(), "10.0.1.2:2121".parse().unwrap(), L4Proto::Tcp).unwrap();
+/// assert_eq!(m.helper, "ftp-2121");
+/// assert_eq!((m.tuple.sport, m.tuple.dport), (40000, 2121));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Master {
     /// The helper name as assigned (`ftp`, `ftp-2121`, `sip-1`).
@@ -1198,6 +1348,12 @@ pub struct Master {
 
 impl Master {
     /// A master connection from its two socket addresses.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::L4Proto, dof::Master};
+    /// let m = Master::new("ftp", "10.0.0.2:40000".parse().unwrap(), "[::1]:21".parse().unwrap(), L4Proto::Tcp);
+    /// assert!(m.is_err()); // the two addresses must be of one family
+    /// ```
     pub fn new(
         helper: &str,
         initiator: std::net::SocketAddr,
@@ -1226,6 +1382,17 @@ impl Master {
 }
 
 /// What a command in the payload announced.
+///
+/// ```
+/// use netfilter_helpers_core::{catalogue::L4Proto, options::ModuleOptions};
+/// use netfilter_helpers_core::dof::{rule, Announcement, ExpectationKind, Master, Side};
+/// let m = Master::new("pptp", "192.168.13.152:40000".parse().unwrap(), "192.168.13.118:1723".parse().unwrap(), L4Proto::Tcp).unwrap();
+/// // PPTP: the call ID goes in `port`, the peer call ID in `second_port`.
+/// let mut a = Announcement::new(Side::Responder, None, 0x6bd8);
+/// a.second_port = Some(0xa9a0);
+/// let gre = rule(ExpectationKind::PptpGre, &ModuleOptions::new()).predict(&m, &a).unwrap();
+/// assert_eq!(gre.iter().map(|e| (e.sport, e.dport)).collect::<Vec<_>>(), [(0xa9a0, 0x6bd8), (0x6bd8, 0xa9a0)]);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Announcement {
     /// Which side sent it.
@@ -1241,10 +1408,19 @@ pub struct Announcement {
     pub transport: Option<L4Proto>,
     /// For broadcast helpers: the prefix length of the interface the query left through.
     pub interface_prefix: Option<u8>,
+    /// The peer confirmed the announcement (SIP: a 2xx response to the REGISTER), which clears
+    /// the INACTIVE flag.
+    pub confirmed: bool,
 }
 
 impl Announcement {
     /// An announcement of an address and port by one side.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::dof::{Announcement, Side};
+    /// let a = Announcement::new(Side::Initiator, Some("10.0.0.2".parse().unwrap()), 50000);
+    /// assert_eq!((a.port, a.second_port, a.transport, a.interface_prefix), (50000, None, None, None));
+    /// ```
     pub fn new(from: Side, addr: Option<IpAddr>, port: u16) -> Self {
         Announcement {
             from,
@@ -1253,16 +1429,9 @@ impl Announcement {
             second_port: None,
             transport: None,
             interface_prefix: None,
+            confirmed: false,
         }
     }
-}
-
-/// One row of the degree-of-freedom table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Row {
-    /// The rule.
-    #[serde(flatten)]
-    pub rule: ExpectationRule,
 }
 
 /// The degree-of-freedom table for a set of module options.
@@ -1283,6 +1452,12 @@ pub struct Table {
 
 impl Table {
     /// The table under these options.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{dof::{ExpectationKind, Table}, options::ModuleOptions};
+    /// let t = Table::build(&ModuleOptions::new());
+    /// assert_eq!(t.rows.len(), ExpectationKind::ALL.len());
+    /// ```
     pub fn build(options: &ModuleOptions) -> Table {
         Table {
             rows: all_rules(options),
@@ -1331,6 +1506,14 @@ impl Table {
 
     /// The table with the article's keywords (`Fixed`, `In CMD`, `Full`, `0-65535`,
     /// `Iface Network`) and column names.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{dof::Table, options::ModuleOptions};
+    /// let text = Table::build(&ModuleOptions::new()).to_article_text();
+    /// let header = text.lines().next().unwrap();
+    /// assert!(header.starts_with("Module") && header.ends_with("Option"));
+    /// assert!(text.contains("Iface Network"));
+    /// ```
     pub fn to_article_text(&self) -> String {
         self.render(
             |f, a| f.article_keyword(a),
@@ -1347,6 +1530,13 @@ impl Table {
     }
 
     /// The table with the precise codes (`M(peer)`, `P=M(sender)`, `P`, `*`, `NET`, `H`).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{dof::Table, options::ModuleOptions};
+    /// let text = Table::build(&ModuleOptions::new()).to_precise_text();
+    /// let tftp = text.lines().find(|l| l.starts_with("tftp")).unwrap();
+    /// assert_eq!(tftp.split_whitespace().collect::<Vec<_>>(), ["tftp", "M(responder)", "*", "M(initiator)", "M(initiator)", "udp"]);
+    /// ```
     pub fn to_precise_text(&self) -> String {
         self.render(
             |f, _| f.code(),

@@ -22,5 +22,6 @@ pub mod dof;
 pub mod expect;
 pub mod kernel;
 pub mod options;
+pub mod parse;
 #[cfg(any(test, feature = "proptest"))]
 pub mod strategies;

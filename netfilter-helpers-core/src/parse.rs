@@ -1,0 +1,604 @@
+//! Parsers for the two text forms the kernel's expectations come in: the lines of
+//! `/proc/net/nf_conntrack_expect` and the lines `conntrack -L expect` / `conntrack -E expect`
+//! print (libnetfilter_conntrack's format, with `[NEW]`/`[DESTROY]` event prefixes and an
+//! optional `[sec.usec]` timestamp).
+//!
+//! Parsing works on bytes, allocates only for the helper name, never panics, and reports a
+//! malformed line with its number and the field that is wrong; a batch goes on after a bad line.
+//!
+//! ```
+//! use netfilter_helpers_core::parse::{parse_line, Format};
+//!
+//! let l = parse_line(b"299 l3proto = 2 proto=6 src=198.51.100.7 dst=192.168.1.10 sport=0 dport=40000 ftp").unwrap();
+//! assert_eq!(l.format, Format::Proc);
+//! assert_eq!(l.timeout, Some(299));
+//! assert_eq!(l.expectation.dport, 40000);
+//! assert_eq!(l.expectation.helper.as_deref(), Some("ftp"));
+//!
+//! let l = parse_line(b"    [NEW] 300 proto=6 src=0.0.0.0 dst=192.168.1.10 sport=0 dport=5000 mask-src=0.0.0.0 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=192.168.1.10 master-dst=198.51.100.20 sport=45000 dport=6667 class=0 helper=irc").unwrap();
+//! assert_eq!(l.format, Format::Conntrack);
+//! assert!(l.expectation.src_addr_wildcard());
+//! assert_eq!(l.expectation.master.unwrap().dport, 6667);
+//! ```
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::{Family, L4Proto};
+use crate::expect::{ExpectFlags, Expectation, Tuple, full_mask, zero_addr};
+
+/// Which text form a line was in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// `/proc/net/nf_conntrack_expect`.
+    Proc,
+    /// `conntrack -L expect` / `conntrack -E expect`.
+    Conntrack,
+}
+
+/// A `conntrack -E` event type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Event {
+    /// `[NEW]`.
+    New,
+    /// `[UPDATE]`.
+    Update,
+    /// `[DESTROY]`.
+    Destroy,
+}
+
+/// One parsed line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParsedLine {
+    /// The format the line was in.
+    pub format: Format,
+    /// The event, for `conntrack -E` lines.
+    pub event: Option<Event>,
+    /// Remaining seconds (`None` for the `-` of timer-less expectations on older kernels).
+    pub timeout: Option<u32>,
+    /// The policy name after `/` in `/proc` lines (`sip/audio` gives `audio`).
+    pub policy_name: Option<String>,
+    /// Whether the master's protocol was printed or inferred: `conntrack` lines do not print
+    /// it, so it is inferred from the port fields and the helper (`false` when ambiguous, e.g.
+    /// SIP over TCP or UDP).
+    pub master_l4_known: bool,
+    /// The zone, when printed.
+    pub zone: Option<u16>,
+    /// The expectation.
+    pub expectation: Expectation,
+}
+
+/// What is wrong with a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// The line is empty.
+    Empty,
+    /// The line is longer than [`MAX_LINE`].
+    TooLong,
+    /// A required field is missing.
+    Missing(&'static str),
+    /// A field's value is malformed.
+    Invalid(&'static str),
+    /// Addresses of different families in one line.
+    FamilyMismatch,
+    /// Text after the last field that belongs to no field.
+    Trailing,
+}
+
+impl fmt::Display for ParseErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseErrorKind::Empty => f.write_str("empty line"),
+            ParseErrorKind::TooLong => write!(f, "line longer than {MAX_LINE} bytes"),
+            ParseErrorKind::Missing(field) => write!(f, "missing field {field}"),
+            ParseErrorKind::Invalid(field) => write!(f, "invalid value for {field}"),
+            ParseErrorKind::FamilyMismatch => {
+                f.write_str("IPv4 and IPv6 addresses mixed in one line")
+            }
+            ParseErrorKind::Trailing => f.write_str("unexpected text after the last field"),
+        }
+    }
+}
+
+/// An error parsing one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[error("line {line}: {kind} (near {near:?})")]
+pub struct ParseError {
+    /// 1-based line number (0 when a single line was parsed).
+    pub line: usize,
+    /// What is wrong.
+    pub kind: ParseErrorKind,
+    /// Up to 40 characters of the offending token or line, lossily decoded.
+    pub near: String,
+}
+
+/// The longest line accepted: well above anything the kernel or conntrack prints.
+pub const MAX_LINE: usize = 4096;
+
+fn err(kind: ParseErrorKind, near: &[u8]) -> ParseError {
+    let n = near.len().min(40);
+    ParseError {
+        line: 0,
+        kind,
+        near: String::from_utf8_lossy(&near[..n]).into_owned(),
+    }
+}
+
+/// Parses one line in either format.
+pub fn parse_line(line: &[u8]) -> Result<ParsedLine, ParseError> {
+    let line = trim(line);
+    if line.is_empty() {
+        return Err(err(ParseErrorKind::Empty, line));
+    }
+    if line.len() > MAX_LINE {
+        return Err(err(ParseErrorKind::TooLong, &line[..40]));
+    }
+    if contains(line, b" l3proto = ") {
+        parse_proc(line)
+    } else {
+        parse_conntrack(line)
+    }
+}
+
+/// Parses many lines; every line yields either a parsed line or an error with its number.
+/// Blank lines and the `conntrack v1.4.x (conntrack-tools): N expectations have been shown.`
+/// summary are skipped.
+///
+/// ```
+/// use netfilter_helpers_core::parse::parse_lines;
+/// let text = b"300 l3proto = 2 proto=17 src=10.0.1.2 dst=10.0.0.2 sport=0 dport=40001 tftp\nbogus\n";
+/// let (ok, bad) = parse_lines(text);
+/// assert_eq!(ok.len(), 1);
+/// assert_eq!(bad[0].line, 2);
+/// ```
+pub fn parse_lines(text: &[u8]) -> (Vec<(usize, ParsedLine)>, Vec<ParseError>) {
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for (i, raw) in text.split(|b| *b == b'\n').enumerate() {
+        let l = trim(raw);
+        if l.is_empty() || l.starts_with(b"conntrack v") {
+            continue;
+        }
+        match parse_line(l) {
+            Ok(p) => ok.push((i + 1, p)),
+            Err(mut e) => {
+                e.line = i + 1;
+                bad.push(e);
+            }
+        }
+    }
+    (ok, bad)
+}
+
+fn trim(mut b: &[u8]) -> &[u8] {
+    while let [rest @ .., last] = b {
+        if last.is_ascii_whitespace() {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    while let [first, rest @ ..] = b {
+        if first.is_ascii_whitespace() {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    b
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A whitespace tokenizer over bytes.
+struct Tokens<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Tokens<'a> {
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let start = self.rest.iter().position(|b| !b.is_ascii_whitespace())?;
+        let r = &self.rest[start..];
+        let end = r
+            .iter()
+            .position(|b| b.is_ascii_whitespace())
+            .unwrap_or(r.len());
+        self.rest = &r[end..];
+        Some(&r[..end])
+    }
+
+    fn peek(&self) -> Option<&'a [u8]> {
+        let mut c = Tokens { rest: self.rest };
+        c.next()
+    }
+}
+
+fn kv<'a>(tok: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    if tok.len() > key.len() && tok.starts_with(key) && tok[key.len()] == b'=' {
+        Some(&tok[key.len() + 1..])
+    } else {
+        None
+    }
+}
+
+fn expect_kv<'a>(t: &mut Tokens<'a>, key: &'static str) -> Result<&'a [u8], ParseError> {
+    let tok = t
+        .next()
+        .ok_or_else(|| err(ParseErrorKind::Missing(key), b""))?;
+    kv(tok, key.as_bytes()).ok_or_else(|| err(ParseErrorKind::Missing(key), tok))
+}
+
+fn num<T: TryFrom<u64>>(v: &[u8], field: &'static str) -> Result<T, ParseError> {
+    if v.is_empty() || v.len() > 20 {
+        return Err(err(ParseErrorKind::Invalid(field), v));
+    }
+    let mut n: u64 = 0;
+    for &b in v {
+        if !b.is_ascii_digit() {
+            return Err(err(ParseErrorKind::Invalid(field), v));
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(b - b'0')))
+            .ok_or_else(|| err(ParseErrorKind::Invalid(field), v))?;
+    }
+    T::try_from(n).map_err(|_| err(ParseErrorKind::Invalid(field), v))
+}
+
+fn hex16(v: &[u8], field: &'static str) -> Result<u16, ParseError> {
+    let h = v
+        .strip_prefix(b"0x")
+        .ok_or_else(|| err(ParseErrorKind::Invalid(field), v))?;
+    if h.is_empty() || h.len() > 8 {
+        return Err(err(ParseErrorKind::Invalid(field), v));
+    }
+    let mut n: u32 = 0;
+    for &b in h {
+        let d = (b as char)
+            .to_digit(16)
+            .ok_or_else(|| err(ParseErrorKind::Invalid(field), v))?;
+        n = (n << 4) | d;
+    }
+    u16::try_from(n).map_err(|_| err(ParseErrorKind::Invalid(field), v))
+}
+
+fn addr(v: &[u8], field: &'static str) -> Result<IpAddr, ParseError> {
+    let s = std::str::from_utf8(v).map_err(|_| err(ParseErrorKind::Invalid(field), v))?;
+    s.parse::<IpAddr>()
+        .map_err(|_| err(ParseErrorKind::Invalid(field), v))
+}
+
+/// The L4 fields (`sport/dport`, `srckey/dstkey`, `type/code/id`) for a protocol.
+fn l4_fields(t: &mut Tokens<'_>, l4: L4Proto) -> Result<(u16, u16), ParseError> {
+    match l4 {
+        L4Proto::Gre => {
+            let s = hex16(expect_kv(t, "srckey")?, "srckey")?;
+            let d = hex16(expect_kv(t, "dstkey")?, "dstkey")?;
+            Ok((s, d))
+        }
+        L4Proto::Icmp | L4Proto::Icmpv6 => {
+            let ty: u8 = num(expect_kv(t, "type")?, "type")?;
+            let code: u8 = num(expect_kv(t, "code")?, "code")?;
+            let id: u16 = num(expect_kv(t, "id")?, "id")?;
+            Ok(((u16::from(ty) << 8) | u16::from(code), id))
+        }
+        p if p.has_ports() => {
+            let s = num(expect_kv(t, "sport")?, "sport")?;
+            let d = num(expect_kv(t, "dport")?, "dport")?;
+            Ok((s, d))
+        }
+        _ => Ok((0, 0)),
+    }
+}
+
+fn flags(tok: &[u8]) -> Option<ExpectFlags> {
+    let mut f = ExpectFlags::empty();
+    for part in tok.split(|b| *b == b',') {
+        f |= match part {
+            b"PERMANENT" => ExpectFlags::PERMANENT,
+            b"INACTIVE" => ExpectFlags::INACTIVE,
+            b"USERSPACE" => ExpectFlags::USERSPACE,
+            _ => return None,
+        };
+    }
+    Some(f)
+}
+
+fn helper_name(tok: &[u8]) -> Result<&str, ParseError> {
+    let s = std::str::from_utf8(tok).map_err(|_| err(ParseErrorKind::Invalid("helper"), tok))?;
+    if s.is_empty()
+        || s.len() > 31
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        return Err(err(ParseErrorKind::Invalid("helper"), tok));
+    }
+    Ok(s)
+}
+
+fn same_family(a: IpAddr, b: IpAddr, near: &[u8]) -> Result<(), ParseError> {
+    if a.is_ipv4() == b.is_ipv4() {
+        Ok(())
+    } else {
+        Err(err(ParseErrorKind::FamilyMismatch, near))
+    }
+}
+
+fn timeout(tok: &[u8]) -> Result<Option<u32>, ParseError> {
+    if tok == b"-" {
+        Ok(None)
+    } else {
+        num(tok, "timeout").map(Some)
+    }
+}
+
+fn parse_proc(line: &[u8]) -> Result<ParsedLine, ParseError> {
+    let mut t = Tokens { rest: line };
+    let secs = timeout(t.next().unwrap_or_default())?;
+    if t.next() != Some(b"l3proto") || t.next() != Some(b"=") {
+        return Err(err(ParseErrorKind::Missing("l3proto"), line));
+    }
+    let l3tok = t.next().unwrap_or_default();
+    let l3: u8 = num(l3tok, "l3proto")?;
+    let family =
+        Family::from_l3proto(l3).ok_or_else(|| err(ParseErrorKind::Invalid("l3proto"), l3tok))?;
+    let l4 = L4Proto::from(num::<u8>(expect_kv(&mut t, "proto")?, "proto")?);
+    let src_tok = expect_kv(&mut t, "src")?;
+    let src = addr(src_tok, "src")?;
+    let dst = addr(expect_kv(&mut t, "dst")?, "dst")?;
+    same_family(src, dst, line)?;
+    if Family::of(&src) != family {
+        return Err(err(ParseErrorKind::FamilyMismatch, src_tok));
+    }
+    let (sport, dport) = l4_fields(&mut t, l4)?;
+    let mut fl = ExpectFlags::empty();
+    let mut helper = None;
+    let mut policy = None;
+    if let Some(tok) = t.peek()
+        && let Some(f) = flags(tok)
+    {
+        fl = f;
+        t.next();
+    }
+    if let Some(tok) = t.next() {
+        let (name, pol) = match tok.iter().position(|b| *b == b'/') {
+            Some(i) => (&tok[..i], Some(&tok[i + 1..])),
+            None => (tok, None),
+        };
+        helper = Some(helper_name(name)?.to_string());
+        if let Some(p) = pol {
+            policy = Some(helper_name(p)?.to_string());
+        }
+    }
+    if let Some(extra) = t.next() {
+        return Err(err(ParseErrorKind::Trailing, extra));
+    }
+    // /proc prints the tuple only: the mask is unknown, so the source is taken as printed
+    // (exact unless it is the zero address or port, which the kernel prints for wildcards).
+    let src_wild = src == zero_addr(family);
+    let exp = Expectation {
+        src,
+        src_mask: if src_wild {
+            zero_addr(family)
+        } else {
+            full_mask(family)
+        },
+        sport,
+        sport_mask: if sport == 0 && l4 != L4Proto::Gre {
+            0
+        } else {
+            u16::MAX
+        },
+        dst,
+        dport,
+        l4,
+        master: None,
+        helper,
+        class: 0,
+        flags: fl,
+    };
+    Ok(ParsedLine {
+        format: Format::Proc,
+        event: None,
+        timeout: secs,
+        policy_name: policy,
+        master_l4_known: false,
+        zone: None,
+        expectation: exp,
+    })
+}
+
+fn parse_conntrack(line: &[u8]) -> Result<ParsedLine, ParseError> {
+    let mut t = Tokens { rest: line };
+    let mut first = t.next().ok_or_else(|| err(ParseErrorKind::Empty, line))?;
+    // Optional `[sec.usec]` timestamp (-o timestamp).
+    if first.starts_with(b"[") && first.contains(&b'.') && first.ends_with(b"]") {
+        first = t
+            .next()
+            .ok_or_else(|| err(ParseErrorKind::Missing("timeout"), line))?;
+    }
+    let event = match first {
+        b"[NEW]" => Some(Event::New),
+        b"[UPDATE]" => Some(Event::Update),
+        b"[DESTROY]" => Some(Event::Destroy),
+        _ => None,
+    };
+    let mut tok = if event.is_some() {
+        t.next()
+            .ok_or_else(|| err(ParseErrorKind::Missing("proto"), line))?
+    } else {
+        first
+    };
+    let mut secs = None;
+    if !tok.starts_with(b"proto=") {
+        secs = timeout(tok)?;
+        tok = t
+            .next()
+            .ok_or_else(|| err(ParseErrorKind::Missing("proto"), line))?;
+    }
+    let ptok = kv(tok, b"proto").ok_or_else(|| err(ParseErrorKind::Missing("proto"), tok))?;
+    let l4 = L4Proto::from(num::<u8>(ptok, "proto")?);
+    let src = addr(expect_kv(&mut t, "src")?, "src")?;
+    let dst = addr(expect_kv(&mut t, "dst")?, "dst")?;
+    same_family(src, dst, line)?;
+    let (sport, dport) = l4_fields(&mut t, l4)?;
+    let src_mask = addr(expect_kv(&mut t, "mask-src")?, "mask-src")?;
+    let dst_mask = addr(expect_kv(&mut t, "mask-dst")?, "mask-dst")?;
+    same_family(src, src_mask, line)?;
+    same_family(src, dst_mask, line)?;
+    let (sport_mask, _) = l4_fields(&mut t, l4)?;
+    let mut master = None;
+    let mut master_l4_known = false;
+    if t.peek().is_some_and(|k| kv(k, b"master-src").is_some()) {
+        let msrc = addr(expect_kv(&mut t, "master-src")?, "master-src")?;
+        let mdst = addr(expect_kv(&mut t, "master-dst")?, "master-dst")?;
+        same_family(src, msrc, line)?;
+        same_family(src, mdst, line)?;
+        // The master's protocol is not printed: read the port fields, decide later.
+        let (ms, md, ml4) = match t.peek() {
+            Some(k) if kv(k, b"sport").is_some() => {
+                let (s, d) = l4_fields(&mut t, L4Proto::Tcp)?;
+                (s, d, None)
+            }
+            Some(k) if kv(k, b"srckey").is_some() => {
+                let (s, d) = l4_fields(&mut t, L4Proto::Gre)?;
+                (s, d, Some(L4Proto::Gre))
+            }
+            _ => (0, 0, None),
+        };
+        master_l4_known = ml4.is_some();
+        master = Some(Tuple {
+            src: msrc,
+            dst: mdst,
+            sport: ms,
+            dport: md,
+            l4: ml4.unwrap_or(L4Proto::Unknown(0)),
+        });
+    }
+    let mut zone = None;
+    let mut fl = ExpectFlags::empty();
+    let mut class = 0u8;
+    let mut helper = None;
+    while let Some(tok) = t.next() {
+        if let Some(v) = kv(tok, b"zone") {
+            zone = Some(num(v, "zone")?);
+        } else if let Some(v) = kv(tok, b"class") {
+            class = num(v, "class")?;
+        } else if let Some(v) = kv(tok, b"helper") {
+            helper = Some(helper_name(v)?.to_string());
+        } else if let Some(f) = flags(tok) {
+            fl = f;
+        } else if tok.starts_with(b"[") {
+            // conntrackd's `[active since 5s]` suffix.
+            break;
+        } else {
+            return Err(err(ParseErrorKind::Trailing, tok));
+        }
+    }
+    if let Some(m) = master.as_mut()
+        && !master_l4_known
+        && let Some(h) = helper
+            .as_deref()
+            .and_then(|h| h.parse::<crate::catalogue::HelperName>().ok())
+    {
+        let protos = h.helper.info().master_protocols;
+        if protos.len() == 1 {
+            m.l4 = protos[0];
+            master_l4_known = true;
+        }
+    }
+    let exp = Expectation {
+        src,
+        src_mask,
+        sport,
+        sport_mask,
+        dst,
+        dport,
+        l4,
+        master,
+        helper,
+        class,
+        flags: fl,
+    };
+    Ok(ParsedLine {
+        format: Format::Conntrack,
+        event,
+        timeout: secs,
+        policy_name: None,
+        master_l4_known,
+        zone,
+        expectation: exp,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REAL: &[&str] = &[
+        "    [NEW] 300 proto=17 src=1.2.3.4 dst=1.2.3.4 sport=0 dport=54834 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=1.2.3.4 master-dst=1.2.3.4 sport=58190 dport=111 PERMANENT class=0 helper=rpc",
+        "[DESTROY] 30 proto=17 src=0.0.0.0 dst=169.254.33.186 sport=5353 dport=56327 mask-src=0.0.0.0 mask-dst=0.0.0.0 sport=65535 dport=65535 master-src=169.254.33.186 master-dst=224.0.0.251 sport=56327 dport=5353 PERMANENT class=0 helper=mdns",
+        "proto=6 src=192.168.0.2 dst=192.168.1.2 sport=0 dport=41739 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=192.168.0.2 master-dst=192.168.1.2 sport=36390 dport=21 helper=ftp [active since 5s]",
+        "133 l3proto = 2 proto=47 src=192.168.13.152 dst=192.168.13.118 srckey=0xa9a0 dstkey=0x6bd8 pptp",
+        "179 l3proto = 2 proto=17 src=203.0.113.5 dst=192.168.1.10 sport=0 dport=5060 PERMANENT,INACTIVE sip/signalling",
+        "2 l3proto = 2 proto=17 src=192.168.1.255 dst=192.168.1.10 sport=137 dport=137 PERMANENT netbios-ns",
+        "- l3proto = 10 proto=6 src=2001:0db8:0000:0000:0000:0000:0000:0007 dst=2001:0db8:0000:0000:0000:0000:0000:0001 sport=0 dport=40000 ",
+    ];
+
+    #[test]
+    fn real_lines_parse() {
+        for l in REAL {
+            parse_line(l.as_bytes()).unwrap_or_else(|e| panic!("{l}: {e}"));
+        }
+        let p = parse_line(REAL[3].as_bytes()).unwrap();
+        assert_eq!((p.expectation.sport, p.expectation.dport), (0xa9a0, 0x6bd8));
+        let p = parse_line(REAL[4].as_bytes()).unwrap();
+        assert_eq!(p.policy_name.as_deref(), Some("signalling"));
+        assert_eq!(
+            p.expectation.flags,
+            ExpectFlags::PERMANENT | ExpectFlags::INACTIVE
+        );
+        let p = parse_line(REAL[2].as_bytes()).unwrap();
+        assert!(p.master_l4_known);
+        assert_eq!(p.expectation.master.unwrap().l4, L4Proto::Tcp);
+        let p = parse_line(REAL[6].as_bytes()).unwrap();
+        assert_eq!(p.timeout, None);
+        assert_eq!(p.expectation.helper, None);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let e = parse_line(b"300 l3proto = 2 proto=6 src=10.0.0.1 dst=::1 sport=0 dport=1 ftp")
+            .unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::FamilyMismatch);
+        let e = parse_line(
+            b"300 l3proto = 2 proto=6 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=99999 ftp",
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::Invalid("dport"));
+        let e = parse_line(b"300 l3proto = 2 proto=6 src=10.0.0.1").unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::Missing("dst"));
+        let e = parse_line(b"300 proto=6 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=1 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 class=0 helper=ftp extra").unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::Trailing);
+    }
+
+    #[test]
+    fn batch_goes_on() {
+        let text = format!(
+            "{}\ngarbage here\n\n{}\nconntrack v1.4.8 (conntrack-tools): 2 expectations have been shown.\n",
+            REAL[0], REAL[5]
+        );
+        let (ok, bad) = parse_lines(text.as_bytes());
+        assert_eq!(ok.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 4]);
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].line, 2);
+    }
+}
