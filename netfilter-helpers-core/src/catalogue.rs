@@ -26,6 +26,13 @@ use serde::{Deserialize, Serialize};
 use crate::options::ModuleOptions;
 
 /// An error about a catalogue name: helper, class, module or protocol.
+///
+/// ```
+/// use netfilter_helpers_core::catalogue::{CatalogueError, Helper, HelperName};
+/// let e = "RAS-1".parse::<HelperName>().unwrap_err();
+/// assert_eq!(e, CatalogueError::UnexpectedSuffix { name: "RAS-1".into(), helper: Helper::Ras });
+/// assert_eq!(e.to_string(), "helper name \"RAS-1\" has a suffix but RAS is never registered with one");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CatalogueError {
@@ -66,6 +73,14 @@ pub enum CatalogueError {
     UnknownClass {
         /// The text that was given.
         name: String,
+    },
+    /// The class number does not exist for this helper.
+    #[error("helper {helper} has no expectation class number {number}")]
+    UnknownClassNumber {
+        /// The helper.
+        helper: Helper,
+        /// The number asked for.
+        number: u8,
     },
     /// The class does not exist for this helper.
     #[error("helper {helper} has no expectation class {class}")]
@@ -303,6 +318,12 @@ pub enum Module {
 
 impl Module {
     /// Every module, in a stable order.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::catalogue::Module;
+    /// assert_eq!(Module::ALL[0], Module::Conntrack);
+    /// assert!(Module::ALL.iter().all(|m| m.name().starts_with("nf_conntrack")));
+    /// ```
     pub const ALL: [Module; 11] = [
         Module::Conntrack,
         Module::Amanda,
@@ -428,6 +449,11 @@ pub enum Family {
 
 impl Family {
     /// The `l3proto` number the kernel prints (`AF_INET` = 2, `AF_INET6` = 10).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::catalogue::Family;
+    /// assert_eq!(Family::Ipv6.l3proto(), 10);
+    /// ```
     pub const fn l3proto(self) -> u8 {
         match self {
             Family::Ipv4 => 2,
@@ -436,6 +462,12 @@ impl Family {
     }
 
     /// The family for an `l3proto` number, if it is IPv4 or IPv6.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::catalogue::Family;
+    /// assert_eq!(Family::from_l3proto(2), Some(Family::Ipv4));
+    /// assert_eq!(Family::from_l3proto(7), None);
+    /// ```
     pub const fn from_l3proto(n: u8) -> Option<Family> {
         match n {
             2 => Some(Family::Ipv4),
@@ -515,6 +547,12 @@ pub enum L4Proto {
 
 impl L4Proto {
     /// The protocol's name in rule text (`tcp`), or its number for unknown protocols.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::catalogue::L4Proto;
+    /// assert_eq!(L4Proto::Icmpv6.name(), "icmpv6");
+    /// assert_eq!(L4Proto::Unknown(200).name(), "200");
+    /// ```
     pub fn name(self) -> String {
         match self {
             L4Proto::Icmp => "icmp".into(),
@@ -648,6 +686,12 @@ pub enum ExpectClass {
 
 impl ExpectClass {
     /// The class number the kernel prints as `class=`.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::catalogue::ExpectClass;
+    /// assert_eq!(ExpectClass::Signalling.number(), 0);
+    /// assert_eq!(ExpectClass::Image.number(), 3);
+    /// ```
     pub const fn number(self) -> u8 {
         match self {
             ExpectClass::Default | ExpectClass::Signalling => 0,
@@ -659,6 +703,12 @@ impl ExpectClass {
 
     /// The policy name the kernel appends in `/proc` (`sip/audio`); `None` for the unnamed
     /// default class.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::catalogue::ExpectClass;
+    /// assert_eq!(ExpectClass::Video.policy_name(), Some("video"));
+    /// assert_eq!(ExpectClass::Default.policy_name(), None);
+    /// ```
     pub const fn policy_name(self) -> Option<&'static str> {
         match self {
             ExpectClass::Default => None,
@@ -670,6 +720,12 @@ impl ExpectClass {
     }
 
     /// The class with this number for this helper.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::catalogue::{ExpectClass, Helper};
+    /// assert_eq!(ExpectClass::from_number(Helper::Sip, 0).unwrap(), ExpectClass::Signalling);
+    /// assert!(ExpectClass::from_number(Helper::Sip, 4).is_err());
+    /// ```
     pub fn from_number(helper: Helper, n: u8) -> Result<ExpectClass, CatalogueError> {
         helper
             .info()
@@ -677,9 +733,7 @@ impl ExpectClass {
             .iter()
             .map(|c| c.class)
             .find(|c| c.number() == n)
-            .ok_or(CatalogueError::UnknownClass {
-                name: format!("{helper} class {n}"),
-            })
+            .ok_or(CatalogueError::UnknownClassNumber { helper, number: n })
     }
 }
 
@@ -727,6 +781,13 @@ pub struct ClassPolicy {
 }
 
 /// How the kernel names the extra helpers that `ports=` registers.
+///
+/// ```
+/// use netfilter_helpers_core::catalogue::{Helper, Naming};
+/// assert_eq!(Helper::Ftp.info().naming, Naming::Port);
+/// assert_eq!(Helper::Sip.info().naming, Naming::Index);
+/// assert_eq!(Helper::Pptp.info().naming, Naming::Fixed);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Naming {
@@ -739,6 +800,14 @@ pub enum Naming {
 }
 
 /// The kernel facts about one helper.
+///
+/// ```
+/// use netfilter_helpers_core::catalogue::{Helper, L4Proto, Module};
+/// let sip = Helper::Sip.info();
+/// assert_eq!(sip.module, Module::Sip);
+/// assert_eq!(sip.master_protocols, &[L4Proto::Udp, L4Proto::Tcp]);
+/// assert_eq!(sip.source, "net/netfilter/nf_conntrack_sip.c");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HelperInfo {
     /// The helper.
@@ -764,6 +833,13 @@ pub struct HelperInfo {
 
 impl HelperInfo {
     /// The policy of one class, if the helper has it.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::catalogue::{ExpectClass, Helper};
+    /// let sip = Helper::Sip.info();
+    /// assert_eq!(sip.class(ExpectClass::Image).unwrap().max_expected, 2);
+    /// assert!(sip.class(ExpectClass::Default).is_none());
+    /// ```
     pub fn class(&self, class: ExpectClass) -> Option<&ClassPolicy> {
         self.classes.iter().find(|c| c.class == class)
     }
@@ -776,6 +852,26 @@ impl HelperInfo {
     /// ```
     pub fn supports(&self, family: Family) -> bool {
         self.families.contains(&family)
+    }
+
+    /// The protocols a CT rule (`-p PROTO -j CT --helper NAME`, nft `ct helper` with
+    /// `protocol`) can assign this helper for: its registrations.
+    ///
+    /// These are the master protocols, except for H.245: the kernel registers it for UDP with
+    /// no port and no family (`AF_UNSPEC`), although H.245 channels are TCP; it is only ever
+    /// attached through the expectations Q.931 and RAS create, never usefully by a rule.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::catalogue::{Helper, L4Proto};
+    /// assert_eq!(Helper::H245.info().registered_protocols(), &[L4Proto::Udp]);
+    /// assert_eq!(Helper::Sip.info().registered_protocols(), &[L4Proto::Udp, L4Proto::Tcp]);
+    /// ```
+    pub fn registered_protocols(&self) -> &'static [L4Proto] {
+        if self.helper == Helper::H245 {
+            UDP
+        } else {
+            self.master_protocols
+        }
     }
 }
 
@@ -827,6 +923,13 @@ const SIP_P: [ClassPolicy; 4] = [
 ];
 
 /// The catalogue, in [`Helper::ALL`] order.
+///
+/// ```
+/// use netfilter_helpers_core::catalogue::{Helper, HELPERS};
+/// assert_eq!(HELPERS[1].helper, Helper::Ftp);
+/// // Only H.245 has no registered port: it is attached through expectations.
+/// assert!(HELPERS.iter().filter(|i| i.default_port.is_none()).all(|i| i.helper == Helper::H245));
+/// ```
 pub static HELPERS: [HelperInfo; 12] = [
     HelperInfo {
         helper: Helper::Amanda,
@@ -1021,6 +1124,13 @@ impl FromStr for HelperName {
 }
 
 /// One helper registration: the name a CT rule must use and the master it is registered for.
+///
+/// ```
+/// use netfilter_helpers_core::catalogue::{registered_names, Helper};
+/// use netfilter_helpers_core::options::ModuleOptions;
+/// let regs = registered_names(Helper::H245, &ModuleOptions::new());
+/// assert_eq!((regs[0].name.to_string(), regs[0].port), ("H.245".to_string(), None));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Registration {
     /// The registered name.

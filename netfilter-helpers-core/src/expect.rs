@@ -58,6 +58,12 @@ bitflags::bitflags! {
 
 impl ExpectFlags {
     /// The comma-joined text the kernel prints (`PERMANENT,INACTIVE`), empty when no flag is set.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::expect::ExpectFlags;
+    /// assert_eq!(ExpectFlags::empty().kernel_text(), "");
+    /// assert_eq!((ExpectFlags::USERSPACE | ExpectFlags::PERMANENT).kernel_text(), "PERMANENT,USERSPACE");
+    /// ```
     pub fn kernel_text(self) -> String {
         let mut parts = Vec::new();
         if self.contains(ExpectFlags::PERMANENT) {
@@ -74,6 +80,14 @@ impl ExpectFlags {
 }
 
 /// An error building a tuple or expectation.
+///
+/// ```
+/// use netfilter_helpers_core::expect::{Tuple, TupleError};
+/// use netfilter_helpers_core::catalogue::L4Proto;
+/// let e = Tuple::new("10.0.0.1".parse().unwrap(), 1, "::1".parse().unwrap(), 2, L4Proto::Tcp).unwrap_err();
+/// assert!(matches!(e, TupleError::FamilyMismatch { .. }));
+/// assert!(e.to_string().starts_with("address family mix-up: 10.0.0.1 and ::1"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TupleError {
@@ -112,6 +126,13 @@ pub struct Tuple {
 
 impl Tuple {
     /// A tuple; both addresses must be of one family.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::expect::Tuple;
+    /// use netfilter_helpers_core::catalogue::L4Proto;
+    /// let t = Tuple::new("10.0.0.1".parse().unwrap(), 40000, "10.0.0.2".parse().unwrap(), 21, L4Proto::Tcp).unwrap();
+    /// assert_eq!((t.sport, t.dport, t.l4), (40000, 21, L4Proto::Tcp));
+    /// ```
     pub fn new(
         src: IpAddr,
         sport: u16,
@@ -130,6 +151,13 @@ impl Tuple {
     }
 
     /// The family of the tuple.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::expect::Tuple;
+    /// use netfilter_helpers_core::catalogue::{Family, L4Proto};
+    /// let t = Tuple::new("2001:db8::1".parse().unwrap(), 5060, "2001:db8::2".parse().unwrap(), 5060, L4Proto::Udp).unwrap();
+    /// assert_eq!(t.family(), Family::Ipv6);
+    /// ```
     pub fn family(&self) -> Family {
         Family::of(&self.src)
     }
@@ -162,6 +190,12 @@ fn same_family(a: IpAddr, b: IpAddr) -> Result<(), TupleError> {
 }
 
 /// The all-ones address of a family (an exact-match mask).
+///
+/// ```
+/// use netfilter_helpers_core::{catalogue::Family, expect::full_mask};
+/// assert_eq!(full_mask(Family::Ipv4).to_string(), "255.255.255.255");
+/// assert_eq!(full_mask(Family::Ipv6).to_string(), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+/// ```
 pub fn full_mask(family: Family) -> IpAddr {
     match family {
         Family::Ipv4 => IpAddr::V4(Ipv4Addr::BROADCAST),
@@ -170,6 +204,12 @@ pub fn full_mask(family: Family) -> IpAddr {
 }
 
 /// The all-zero address of a family (a wildcard mask or address).
+///
+/// ```
+/// use netfilter_helpers_core::{catalogue::Family, expect::zero_addr};
+/// assert_eq!(zero_addr(Family::Ipv4).to_string(), "0.0.0.0");
+/// assert_eq!(zero_addr(Family::Ipv6).to_string(), "::");
+/// ```
 pub fn zero_addr(family: Family) -> IpAddr {
     match family {
         Family::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
@@ -206,6 +246,14 @@ pub fn prefix_mask(family: Family, len: u8) -> IpAddr {
 }
 
 /// Applies a mask to an address of the same family.
+///
+/// ```
+/// use netfilter_helpers_core::{catalogue::Family, expect::{apply_mask, prefix_mask}};
+/// let a = "192.168.1.77".parse().unwrap();
+/// assert_eq!(apply_mask(a, prefix_mask(Family::Ipv4, 24)).to_string(), "192.168.1.0");
+/// // A mask of the other family leaves the address unchanged.
+/// assert_eq!(apply_mask(a, "ffff::".parse().unwrap()), a);
+/// ```
 pub fn apply_mask(addr: IpAddr, mask: IpAddr) -> IpAddr {
     match (addr, mask) {
         (IpAddr::V4(a), IpAddr::V4(m)) => IpAddr::V4(Ipv4Addr::from(u32::from(a) & u32::from(m))),
@@ -216,19 +264,26 @@ pub fn apply_mask(addr: IpAddr, mask: IpAddr) -> IpAddr {
 
 /// A conntrack expectation: the tuple a future connection must match, the source mask, and
 /// what the kernel reports about it.
+///
+/// ```
+/// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+/// let e = Expectation::new(Some("10.0.1.2".parse().unwrap()), None, "10.0.0.2".parse().unwrap(), 50000, L4Proto::Tcp).unwrap();
+/// assert!(!e.src_addr_wildcard() && e.src_port_wildcard());
+/// assert_eq!((e.sport_mask, e.class, e.helper), (0, 0, None));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Expectation {
     /// Source address of the expected connection (zero when wildcarded).
     pub src: IpAddr,
     /// Mask on the source address (`0.0.0.0` wildcard, all ones exact, or a netmask).
     pub src_mask: IpAddr,
-    /// Source port or GRE key (zero when wildcarded).
+    /// Source port or GRE key (zero when wildcarded); for ICMP, `type << 8 | code`.
     pub sport: u16,
     /// Mask on the source port (0 wildcard, 65535 exact).
     pub sport_mask: u16,
     /// Destination address (always exact).
     pub dst: IpAddr,
-    /// Destination port or GRE key (always exact).
+    /// Destination port or GRE key (always exact); for ICMP, the id.
     pub dport: u16,
     /// Layer-4 protocol (always exact).
     pub l4: L4Proto,
@@ -284,6 +339,14 @@ impl Expectation {
 
     /// Sets the source mask (for broadcast helpers: the interface netmask). The source address
     /// is kept as given: the kernel prints the unmasked tuple.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+    /// let e = Expectation::new(Some("192.168.1.255".parse().unwrap()), Some(137), "192.168.1.10".parse().unwrap(), 137, L4Proto::Udp).unwrap();
+    /// let e = e.with_src_mask("255.255.255.0".parse().unwrap()).unwrap();
+    /// assert_eq!((e.src.to_string(), e.src_mask.to_string()), ("192.168.1.255".into(), "255.255.255.0".into()));
+    /// assert!(e.with_src_mask("ffff::".parse().unwrap()).is_err());
+    /// ```
     pub fn with_src_mask(mut self, mask: IpAddr) -> Result<Self, TupleError> {
         same_family(self.dst, mask)?;
         self.src_mask = mask;
@@ -291,12 +354,25 @@ impl Expectation {
     }
 
     /// Sets the master tuple.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::{Expectation, Tuple}};
+    /// let m = Tuple::new("10.0.0.2".parse().unwrap(), 40000, "10.0.1.2".parse().unwrap(), 21, L4Proto::Tcp).unwrap();
+    /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 50000, L4Proto::Tcp).unwrap().with_master(m);
+    /// assert_eq!(e.master, Some(m));
+    /// ```
     pub fn with_master(mut self, master: Tuple) -> Self {
         self.master = Some(master);
         self
     }
 
     /// Sets the helper name and class number.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+    /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 49170, L4Proto::Udp).unwrap().with_helper("sip", 1);
+    /// assert_eq!((e.helper.as_deref(), e.class), (Some("sip"), 1));
+    /// ```
     pub fn with_helper(mut self, helper: &str, class: u8) -> Self {
         self.helper = Some(helper.to_string());
         self.class = class;
@@ -304,22 +380,48 @@ impl Expectation {
     }
 
     /// Sets the flags.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::{ExpectFlags, Expectation}};
+    /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 137, L4Proto::Udp).unwrap().with_flags(ExpectFlags::PERMANENT);
+    /// assert!(e.to_conntrack_line(None).ends_with("PERMANENT class=0"));
+    /// ```
     pub fn with_flags(mut self, flags: ExpectFlags) -> Self {
         self.flags = flags;
         self
     }
 
     /// The family.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::{Family, L4Proto}, expect::Expectation};
+    /// let e = Expectation::new(None, None, "2001:db8::1".parse().unwrap(), 40000, L4Proto::Tcp).unwrap();
+    /// assert_eq!(e.family(), Family::Ipv6);
+    /// ```
     pub fn family(&self) -> Family {
         Family::of(&self.dst)
     }
 
     /// Whether the source address is a full wildcard.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+    /// let dst = "10.0.0.2".parse().unwrap();
+    /// assert!(Expectation::new(None, None, dst, 6000, L4Proto::Tcp).unwrap().src_addr_wildcard());
+    /// assert!(!Expectation::new(Some("10.0.1.2".parse().unwrap()), None, dst, 6000, L4Proto::Tcp).unwrap().src_addr_wildcard());
+    /// ```
     pub fn src_addr_wildcard(&self) -> bool {
         self.src_mask == zero_addr(self.family())
     }
 
     /// Whether the source port is a wildcard.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+    /// let dst = "10.0.0.2".parse().unwrap();
+    /// assert!(Expectation::new(None, None, dst, 6000, L4Proto::Tcp).unwrap().src_port_wildcard());
+    /// assert!(!Expectation::new(None, Some(20), dst, 6000, L4Proto::Tcp).unwrap().src_port_wildcard());
+    /// ```
     pub fn src_port_wildcard(&self) -> bool {
         self.sport_mask == 0
     }
@@ -327,6 +429,13 @@ impl Expectation {
     /// Renders the line `/proc/net/nf_conntrack_expect` shows, with the remaining seconds
     /// (`None` renders the `-` older kernels print for timer-less expectations) and the class's
     /// policy name (`Some("audio")` gives `sip/audio`).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+    /// let e = Expectation::new(Some("203.0.113.5".parse().unwrap()), None, "192.168.1.10".parse().unwrap(), 49170, L4Proto::Udp).unwrap().with_helper("sip", 1);
+    /// assert_eq!(e.to_proc_line(None, Some("audio")),
+    ///            "- l3proto = 2 proto=17 src=203.0.113.5 dst=192.168.1.10 sport=0 dport=49170 sip/audio");
+    /// ```
     pub fn to_proc_line(&self, timeout: Option<u32>, policy_name: Option<&str>) -> String {
         let mut s = String::with_capacity(128);
         match timeout {
@@ -361,6 +470,13 @@ impl Expectation {
 
     /// Renders the line `conntrack -L expect` prints (libnetfilter_conntrack format), with the
     /// remaining seconds when given. The master part is omitted when the master is unknown.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+    /// let e = Expectation::new(None, None, "192.168.1.10".parse().unwrap(), 6000, L4Proto::Tcp).unwrap();
+    /// assert_eq!(e.to_conntrack_line(Some(10)),
+    ///            "10 proto=6 src=0.0.0.0 dst=192.168.1.10 sport=0 dport=6000 mask-src=0.0.0.0 mask-dst=255.255.255.255 sport=0 dport=65535 class=0");
+    /// ```
     pub fn to_conntrack_line(&self, timeout: Option<u32>) -> String {
         let mut s = String::with_capacity(256);
         if let Some(t) = timeout {
@@ -402,6 +518,10 @@ fn write_l4(s: &mut String, l4: L4Proto, sport: u16, dport: u16) {
     match l4 {
         L4Proto::Gre => {
             let _ = write!(s, "srckey={sport:#x} dstkey={dport:#x} ");
+        }
+        L4Proto::Icmp | L4Proto::Icmpv6 => {
+            // ICMP tuples carry type and code (packed as `type << 8 | code`) and the id.
+            let _ = write!(s, "type={} code={} id={dport} ", sport >> 8, sport & 0xff);
         }
         p if p.has_ports() => {
             let _ = write!(s, "sport={sport} dport={dport} ");

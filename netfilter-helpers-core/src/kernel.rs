@@ -18,6 +18,13 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// A Linux kernel version (`major.minor.patch`; distribution suffixes are dropped).
+///
+/// ```
+/// use netfilter_helpers_core::kernel::KernelVersion;
+/// let v: KernelVersion = "5.10.0-28-amd64".parse().unwrap();
+/// assert_eq!(v, KernelVersion::new(5, 10, 0));
+/// assert!(v < KernelVersion::new(6, 0, 0));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct KernelVersion {
@@ -27,6 +34,13 @@ pub struct KernelVersion {
 }
 
 /// An error reading a kernel version.
+///
+/// ```
+/// use netfilter_helpers_core::kernel::KernelVersion;
+/// let e = "six".parse::<KernelVersion>().unwrap_err();
+/// assert_eq!(e.text, "six");
+/// assert!(e.to_string().starts_with("invalid kernel version \"six\""));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "invalid kernel version {text:?}: expected MAJOR.MINOR[.PATCH][suffix], e.g. 6.1.0-18-amd64"
@@ -52,14 +66,30 @@ impl KernelVersion {
     }
 
     /// The major number.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::kernel::KernelVersion;
+    /// assert_eq!("6.12.3".parse::<KernelVersion>().unwrap().major(), 6);
+    /// ```
     pub const fn major(self) -> u32 {
         self.major
     }
     /// The minor number.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::kernel::KernelVersion;
+    /// assert_eq!("6.12.3".parse::<KernelVersion>().unwrap().minor(), 12);
+    /// ```
     pub const fn minor(self) -> u32 {
         self.minor
     }
     /// The patch (sublevel) number.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::kernel::KernelVersion;
+    /// assert_eq!("6.12.3".parse::<KernelVersion>().unwrap().patch(), 3);
+    /// assert_eq!("6.12".parse::<KernelVersion>().unwrap().patch(), 0);
+    /// ```
     pub const fn patch(self) -> u32 {
         self.patch
     }
@@ -82,6 +112,13 @@ impl KernelVersion {
     }
 
     /// What this version offers.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::kernel::{AutoAssignment, KernelVersion};
+    /// let caps = KernelVersion::new(4, 12, 0).capabilities();
+    /// assert!(caps.nft_ct_helper && !caps.sip_external_media);
+    /// assert_eq!(caps.auto_assignment, AutoAssignment::KnobDefaultOff);
+    /// ```
     pub fn capabilities(self) -> Capabilities {
         let at_least = |ma, mi| self >= KernelVersion::new(ma, mi, 0);
         let auto_assignment = if at_least(6, 0) {
@@ -157,6 +194,12 @@ impl FromStr for KernelVersion {
 }
 
 /// How the kernel attaches helpers to connections that no rule assigned one to.
+///
+/// ```
+/// use netfilter_helpers_core::kernel::{AutoAssignment, KernelVersion};
+/// assert_eq!(KernelVersion::new(3, 4, 0).capabilities().auto_assignment, AutoAssignment::Always);
+/// assert_eq!(KernelVersion::new(5, 19, 0).capabilities().auto_assignment, AutoAssignment::KnobDefaultOff);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AutoAssignment {
@@ -172,6 +215,12 @@ pub enum AutoAssignment {
 }
 
 /// What the `ports=` module option does on a kernel.
+///
+/// ```
+/// use netfilter_helpers_core::kernel::{KernelVersion, PortsEffect};
+/// assert_eq!(KernelVersion::new(5, 15, 0).capabilities().ports_effect, PortsEffect::NamesAndAutoAssignment);
+/// assert_eq!(KernelVersion::new(6, 0, 0).capabilities().ports_effect, PortsEffect::NamesOnly);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PortsEffect {
@@ -183,6 +232,13 @@ pub enum PortsEffect {
 }
 
 /// The helper-related mechanisms of one kernel version.
+///
+/// ```
+/// use netfilter_helpers_core::kernel::KernelVersion;
+/// let caps = KernelVersion::new(2, 6, 32).capabilities();
+/// assert!(!caps.ct_target && !caps.rpfilter_match && !caps.nft_fib);
+/// assert_eq!(caps.version.to_string(), "2.6.32");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Capabilities {
     /// The version described.
@@ -204,6 +260,13 @@ pub struct Capabilities {
 }
 
 /// A recommendation for a kernel version, with a stable code.
+///
+/// ```
+/// use netfilter_helpers_core::kernel::KernelVersion;
+/// let r = KernelVersion::new(2, 6, 32).capabilities().recommendations();
+/// assert_eq!(r[0].code, "upgrade-for-ct");
+/// assert!(r[0].text.starts_with("2.6.32 predates the CT target"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recommendation {
     /// Stable code.

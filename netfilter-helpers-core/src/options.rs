@@ -25,11 +25,30 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::Module;
 
 /// Most entries a `ports=` array accepts (`MAX_PORTS` in every helper).
+///
+/// ```
+/// use netfilter_helpers_core::options::{Param, MAX_PORTS};
+/// let ports = (1..=MAX_PORTS as u16).map(|p| p.to_string()).collect::<Vec<_>>().join(",");
+/// assert!(Param::SipPorts.parse_value(&ports).is_ok());
+/// assert!(Param::SipPorts.parse_value(&format!("{ports},9")).is_err());
+/// ```
 pub const MAX_PORTS: usize = 8;
 /// Longest `charp` value the kernel stores (`param_set_charp`).
+///
+/// ```
+/// use netfilter_helpers_core::options::{Param, MAX_CHARP};
+/// let e = Param::AmandaTsAlgo.parse_value(&"k".repeat(MAX_CHARP + 1)).unwrap_err();
+/// assert!(e.to_string().ends_with("accepted at most 1024 bytes"));
+/// ```
 pub const MAX_CHARP: usize = 1024;
 
 /// The type of a module parameter, as declared with `module_param`.
+///
+/// ```
+/// use netfilter_helpers_core::options::{Param, ParamKind};
+/// assert_eq!(Param::FtpPorts.spec().kind, ParamKind::Ports);
+/// assert_eq!(ParamKind::Ports.to_string(), "ushort array");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ParamKind {
@@ -156,6 +175,13 @@ pub enum Param {
 }
 
 /// What the kernel does with a parameter value that weakens a helper.
+///
+/// ```
+/// use netfilter_helpers_core::options::{Param, Value};
+/// let d = Param::SipDirectMedia.spec().danger.unwrap();
+/// assert!(!d.when_true);
+/// assert_eq!(Param::SipDirectMedia.danger_of(&Value::Int(0)), Some(d.why));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Danger {
     /// The value is dangerous when the parameter is "true" (non-zero) rather than "false".
@@ -165,6 +191,13 @@ pub struct Danger {
 }
 
 /// The declaration of one module parameter.
+///
+/// ```
+/// use netfilter_helpers_core::{catalogue::Module, options::Param};
+/// let s = Param::IrcDccTimeout.spec();
+/// assert_eq!((s.module, s.name, s.default), (Module::Irc, "dcc_timeout", "300"));
+/// assert!(!s.writable && s.danger.is_none());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ParamSpec {
     /// The parameter.
@@ -219,6 +252,13 @@ const fn dangerous(mut s: ParamSpec, when_true: bool, why: &'static str) -> Para
 }
 
 /// Every parameter's declaration, in [`Param`] order.
+///
+/// ```
+/// use netfilter_helpers_core::options::{Param, PARAMS};
+/// assert_eq!(PARAMS[0].param, Param::ConntrackHelper);
+/// assert_eq!(PARAMS[0].removed_in, Some((6, 0)));
+/// assert_eq!(PARAMS.iter().filter(|s| s.danger.is_some()).count(), 6);
+/// ```
 pub static PARAMS: [ParamSpec; 20] = {
     use Module as M;
     use Param as P;
@@ -437,6 +477,12 @@ pub static PARAMS: [ParamSpec; 20] = {
 
 impl Param {
     /// Every parameter, in a stable order.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::options::Param;
+    /// assert_eq!(Param::all().count(), 20);
+    /// assert_eq!(Param::all().next(), Some(Param::ConntrackHelper));
+    /// ```
     pub fn all() -> impl Iterator<Item = Param> {
         PARAMS.iter().map(|s| s.param)
     }
@@ -455,6 +501,13 @@ impl Param {
     }
 
     /// Finds a parameter by module and parameter name (module names as [`Module`] parses them).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::options::{OptionError, Param};
+    /// assert_eq!(Param::lookup("nf-conntrack-h323", "gkrouted_only").unwrap(), Param::H323GkroutedOnly);
+    /// assert_eq!(Param::lookup("h323", "gkrouted_only").unwrap(), Param::H323GkroutedOnly);
+    /// assert!(matches!(Param::lookup("nf_conntrack_foo", "x"), Err(OptionError::UnknownModule { .. })));
+    /// ```
     pub fn lookup(module: &str, param: &str) -> Result<Param, OptionError> {
         let m: Module = module.parse().map_err(|_| OptionError::UnknownModule {
             module: module.to_string(),
@@ -463,6 +516,12 @@ impl Param {
     }
 
     /// Finds a parameter of a known module.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::Module, options::Param};
+    /// assert_eq!(Param::lookup_in(Module::Sip, "ports").unwrap(), Param::SipPorts);
+    /// assert!(Param::lookup_in(Module::Pptp, "ports").is_err());
+    /// ```
     pub fn lookup_in(module: Module, param: &str) -> Result<Param, OptionError> {
         PARAMS
             .iter()
@@ -471,12 +530,18 @@ impl Param {
             .ok_or_else(|| OptionError::UnknownParameter {
                 module: module.name().to_string(),
                 param: param.to_string(),
-                known: PARAMS
-                    .iter()
-                    .filter(|s| s.module == module)
-                    .map(|s| s.name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                known: {
+                    let names: Vec<&str> = PARAMS
+                        .iter()
+                        .filter(|s| s.module == module)
+                        .map(|s| s.name)
+                        .collect();
+                    if names.is_empty() {
+                        "it has none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                },
             })
     }
 
@@ -570,6 +635,13 @@ impl Param {
     }
 
     /// Checks a typed value against the parameter's type and range.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::options::{Param, Value};
+    /// assert!(Param::FtpPorts.check(&Value::Ports(vec![21, 2121])).is_ok());
+    /// assert!(Param::FtpPorts.check(&Value::Ports(vec![21, 21])).is_err());
+    /// assert!(Param::FtpLoose.check(&Value::Int(1)).is_err()); // loose is a bool
+    /// ```
     pub fn check(self, value: &Value) -> Result<(), OptionError> {
         let s = self.spec();
         let out_of_range = |range: String| OptionError::OutOfRange {
@@ -671,6 +743,22 @@ impl FromStr for Param {
     }
 }
 
+/// Conntrack modules that exist (or existed) but hold no helper parameters.
+const NOT_HELPER_MODULES: &[&str] = &[
+    "nf_conntrack_netlink",
+    "nf_conntrack_ipv4",
+    "nf_conntrack_ipv6",
+    "nf_conntrack_l3proto_ipv4",
+    "nf_conntrack_l3proto_ipv6",
+    "nf_conntrack_proto_gre",
+    "nf_conntrack_proto_sctp",
+    "nf_conntrack_proto_dccp",
+    "nf_conntrack_proto_udplite",
+    "nf_conntrack_broadcast",
+    "nf_conntrack_bridge",
+    "nf_conntrack_ovs",
+];
+
 /// `kstrtobool`: the first character decides (`1yYtTeE` true, `0nNfFdD` false, `on`/`off`).
 fn kstrtobool(s: &str) -> Option<bool> {
     let b = s.as_bytes();
@@ -706,6 +794,9 @@ fn kstrtoull(s: &str) -> Option<u64> {
 /// `kstrtoll` with base 0.
 fn kstrtoll(s: &str) -> Option<i64> {
     if let Some(rest) = s.strip_prefix('-') {
+        if rest.starts_with('+') {
+            return None;
+        }
         let n = kstrtoull(rest)?;
         if n > i64::MAX as u64 + 1 {
             return None;
@@ -717,6 +808,13 @@ fn kstrtoll(s: &str) -> Option<i64> {
 }
 
 /// An error about one module option.
+///
+/// ```
+/// use netfilter_helpers_core::options::{OptionError, Param};
+/// let e = Param::FtpPorts.parse_value("21,21").unwrap_err();
+/// assert!(matches!(e, OptionError::DuplicatePort { port: 21, .. }));
+/// assert_eq!(e.to_string(), "nf_conntrack_ftp ports: port 21 given twice (the second registration fails with EBUSY)");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OptionError {
@@ -803,6 +901,13 @@ pub enum OptionError {
 }
 
 /// How serious a finding is.
+///
+/// ```
+/// use netfilter_helpers_core::options::{ModuleOptions, Severity};
+/// let r = ModuleOptions::from_modprobe("options nf_conntrack_ftp ports=21,2121\n");
+/// assert_eq!(r.findings[0].severity, Severity::Info);
+/// assert!(Severity::Info < Severity::Warning && Severity::Warning < Severity::Error);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -825,6 +930,13 @@ impl fmt::Display for Severity {
 }
 
 /// Stable codes of module option findings.
+///
+/// ```
+/// use netfilter_helpers_core::options::{ModuleOptions, OptionCode, Param, Value};
+/// let r = ModuleOptions::from_modprobe("options nf_conntrack_sip sip_timeout=60 sip_timeout=120\n");
+/// assert_eq!(r.findings[0].code, OptionCode::DuplicateSetting);
+/// assert_eq!(r.options.get(Param::SipTimeout), Value::Uint(120));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
@@ -908,6 +1020,14 @@ impl From<&OptionError> for OptionCode {
 }
 
 /// One finding about module options, with where it was found.
+///
+/// ```
+/// use netfilter_helpers_core::options::ModuleOptions;
+/// let r = ModuleOptions::from_modprobe("options nf_conntrack_irc dcc_timeout=x\n");
+/// let f = &r.findings[0];
+/// assert_eq!((f.line, f.param.as_deref(), f.value.as_deref()), (Some(1), Some("dcc_timeout"), Some("x")));
+/// assert_eq!(f.to_string(), "line 1: error [invalid-value]: nf_conntrack_irc dcc_timeout=\"x\": expected an unsigned integer");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptionFinding {
     /// How serious it is.
@@ -936,6 +1056,14 @@ impl fmt::Display for OptionFinding {
 }
 
 /// The result of reading module options: the values and every finding.
+///
+/// ```
+/// use netfilter_helpers_core::{catalogue::Module, options::ModuleOptions};
+/// let r = ModuleOptions::from_modprobe("options nf_conntrack_ftp loose=1 ports=2121,x\n");
+/// assert!(r.has_errors());
+/// assert!(r.options.ftp_loose()); // valid settings are kept,
+/// assert_eq!(r.options.ports(Module::Ftp), vec![21]); // invalid ones skipped
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct OptionsReport {
     /// The options that were accepted (invalid settings are left at their previous value).
@@ -946,11 +1074,23 @@ pub struct OptionsReport {
 
 impl OptionsReport {
     /// Whether any finding is an error.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// assert!(ModuleOptions::from_modprobe("frobnicate\n").has_errors());
+    /// assert!(!ModuleOptions::from_modprobe("options nf_conntrack_ftp loose=1\n").has_errors());
+    /// ```
     pub fn has_errors(&self) -> bool {
         self.findings.iter().any(|f| f.severity == Severity::Error)
     }
 
     /// Whether any finding is a warning or an error.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// assert!(ModuleOptions::from_modprobe("options nf_conntrack_ftp loose=1\n").has_problems());
+    /// assert!(!ModuleOptions::from_modprobe("options nf_conntrack_ftp ports=21\n").has_problems());
+    /// ```
     pub fn has_problems(&self) -> bool {
         self.findings
             .iter()
@@ -976,11 +1116,26 @@ pub struct ModuleOptions {
 
 impl ModuleOptions {
     /// Options with every parameter at its kernel default.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::options::{ModuleOptions, Param, Value};
+    /// let o = ModuleOptions::new();
+    /// assert_eq!(o.explicit().count(), 0);
+    /// assert_eq!(o.get(Param::SipTimeout), Value::Uint(3600));
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Sets a parameter to a typed value after checking it.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::Module, options::{ModuleOptions, Param, Value}};
+    /// let mut o = ModuleOptions::new();
+    /// o.set(Param::SipPorts, Value::Ports(vec![5060, 5070])).unwrap();
+    /// assert_eq!(o.ports(Module::Sip), vec![5060, 5070]);
+    /// assert!(o.set(Param::SipPorts, Value::Bool(true)).is_err());
+    /// ```
     pub fn set(&mut self, param: Param, value: Value) -> Result<(), OptionError> {
         param.check(&value)?;
         self.values.insert(param, value);
@@ -1042,11 +1197,27 @@ impl ModuleOptions {
     }
 
     /// Removes an explicit setting (the parameter returns to its default).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::options::{ModuleOptions, Param};
+    /// let mut o = ModuleOptions::new();
+    /// o.set_assignment("ftp.loose=1").unwrap();
+    /// o.unset(Param::FtpLoose);
+    /// assert!(!o.ftp_loose() && o.explicit().next().is_none());
+    /// ```
     pub fn unset(&mut self, param: Param) {
         self.values.remove(&param);
     }
 
     /// The value in force (explicit or default).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::options::{ModuleOptions, Param, Value};
+    /// let mut o = ModuleOptions::new();
+    /// assert_eq!(o.get(Param::FtpPorts), Value::Ports(vec![21]));
+    /// o.set_assignment("ftp.ports=2121").unwrap();
+    /// assert_eq!(o.get(Param::FtpPorts), Value::Ports(vec![2121]));
+    /// ```
     pub fn get(&self, param: Param) -> Value {
         self.values
             .get(&param)
@@ -1055,6 +1226,13 @@ impl ModuleOptions {
     }
 
     /// The explicitly set values.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::options::{ModuleOptions, Param, Value};
+    /// let mut o = ModuleOptions::new();
+    /// o.set_assignment("irc.dcc_timeout=60").unwrap();
+    /// assert_eq!(o.explicit().collect::<Vec<_>>(), [(Param::IrcDccTimeout, &Value::Uint(60))]);
+    /// ```
     pub fn explicit(&self) -> impl Iterator<Item = (Param, &Value)> {
         self.values.iter().map(|(p, v)| (*p, v))
     }
@@ -1076,48 +1254,121 @@ impl ModuleOptions {
     }
 
     /// `nf_conntrack_ftp loose`.
+    ///
+    /// ```
+    /// let mut o = netfilter_helpers_core::options::ModuleOptions::new();
+    /// assert!(!o.ftp_loose());
+    /// o.set_assignment("ftp.loose=y").unwrap();
+    /// assert!(o.ftp_loose());
+    /// ```
     pub fn ftp_loose(&self) -> bool {
         self.flag(Param::FtpLoose)
     }
     /// `nf_conntrack_sip sip_direct_signalling` (non-zero).
+    ///
+    /// ```
+    /// let mut o = netfilter_helpers_core::options::ModuleOptions::new();
+    /// assert!(o.sip_direct_signalling());
+    /// o.set_assignment("sip.sip_direct_signalling=0").unwrap();
+    /// assert!(!o.sip_direct_signalling());
+    /// ```
     pub fn sip_direct_signalling(&self) -> bool {
         self.flag(Param::SipDirectSignalling)
     }
     /// `nf_conntrack_sip sip_direct_media` (non-zero).
+    ///
+    /// ```
+    /// let mut o = netfilter_helpers_core::options::ModuleOptions::new();
+    /// assert!(o.sip_direct_media());
+    /// o.set_assignment("sip.sip_direct_media=2").unwrap();
+    /// assert!(o.sip_direct_media()); // any non-zero value
+    /// ```
     pub fn sip_direct_media(&self) -> bool {
         self.flag(Param::SipDirectMedia)
     }
     /// `nf_conntrack_sip sip_external_media` (non-zero).
+    ///
+    /// ```
+    /// let mut o = netfilter_helpers_core::options::ModuleOptions::new();
+    /// assert!(!o.sip_external_media());
+    /// o.set_assignment("sip.sip_external_media=1").unwrap();
+    /// assert!(o.sip_external_media());
+    /// ```
     pub fn sip_external_media(&self) -> bool {
         self.flag(Param::SipExternalMedia)
     }
     /// `nf_conntrack_h323 gkrouted_only` (non-zero).
+    ///
+    /// ```
+    /// let mut o = netfilter_helpers_core::options::ModuleOptions::new();
+    /// assert!(o.h323_gkrouted_only());
+    /// o.set_assignment("h323.gkrouted_only=0").unwrap();
+    /// assert!(!o.h323_gkrouted_only());
+    /// ```
     pub fn h323_gkrouted_only(&self) -> bool {
         self.flag(Param::H323GkroutedOnly)
     }
     /// `nf_conntrack_h323 callforward_filter`.
+    ///
+    /// ```
+    /// let mut o = netfilter_helpers_core::options::ModuleOptions::new();
+    /// assert!(o.h323_callforward_filter());
+    /// o.set_assignment("h323.callforward_filter=N").unwrap();
+    /// assert!(!o.h323_callforward_filter());
+    /// ```
     pub fn h323_callforward_filter(&self) -> bool {
         self.flag(Param::H323CallforwardFilter)
     }
     /// `nf_conntrack_irc max_dcc_channels`.
+    ///
+    /// ```
+    /// let mut o = netfilter_helpers_core::options::ModuleOptions::new();
+    /// assert_eq!(o.irc_max_dcc_channels(), 8);
+    /// o.set_assignment("irc.max_dcc_channels=2").unwrap();
+    /// assert_eq!(o.irc_max_dcc_channels(), 2);
+    /// ```
     pub fn irc_max_dcc_channels(&self) -> u32 {
         self.uint(Param::IrcMaxDccChannels)
     }
     /// `nf_conntrack_irc dcc_timeout`.
+    ///
+    /// ```
+    /// let mut o = netfilter_helpers_core::options::ModuleOptions::new();
+    /// assert_eq!(o.irc_dcc_timeout(), 300);
+    /// o.set_assignment("irc.dcc_timeout=0x3c").unwrap();
+    /// assert_eq!(o.irc_dcc_timeout(), 60);
+    /// ```
     pub fn irc_dcc_timeout(&self) -> u32 {
         self.uint(Param::IrcDccTimeout)
     }
     /// `nf_conntrack_netbios_ns timeout`.
+    ///
+    /// ```
+    /// let o = netfilter_helpers_core::options::ModuleOptions::new();
+    /// assert_eq!(o.netbios_ns_timeout(), 3);
+    /// ```
     pub fn netbios_ns_timeout(&self) -> u32 {
         self.uint(Param::NetbiosNsTimeout)
     }
     /// `nf_conntrack_snmp timeout`.
+    ///
+    /// ```
+    /// let o = netfilter_helpers_core::options::ModuleOptions::new();
+    /// assert_eq!(o.snmp_timeout(), 30);
+    /// ```
     pub fn snmp_timeout(&self) -> u32 {
         self.uint(Param::SnmpTimeout)
     }
 
     /// The `ports=` in force for a module (its default port when unset, empty for modules
     /// without `ports=`).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::{catalogue::Module, options::ModuleOptions};
+    /// let o = ModuleOptions::new();
+    /// assert_eq!(o.ports(Module::Tftp), vec![69]);
+    /// assert!(o.ports(Module::Pptp).is_empty());
+    /// ```
     pub fn ports(&self, module: Module) -> Vec<u16> {
         PARAMS
             .iter()
@@ -1147,6 +1398,15 @@ impl ModuleOptions {
 
     /// Renders the explicit settings as `modprobe.d` text: one `options` line per module, in
     /// a stable order. Parsing the result gives back equal options.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// let mut o = ModuleOptions::new();
+    /// o.set_assignment("sip.sip_direct_media=0").unwrap();
+    /// o.set_assignment("ftp.ports=21,2121").unwrap();
+    /// assert_eq!(o.render_modprobe(), "options nf_conntrack_ftp ports=21,2121\noptions nf_conntrack_sip sip_direct_media=0\n");
+    /// assert_eq!(ModuleOptions::from_modprobe(&o.render_modprobe()).options, o);
+    /// ```
     pub fn render_modprobe(&self) -> String {
         let mut out = String::new();
         for module in Module::ALL {
@@ -1229,7 +1489,13 @@ impl ModuleOptions {
             let Some(directive) = words.first() else {
                 continue;
             };
-            let is_ours = |m: &str| m.replace('-', "_").starts_with("nf_conntrack");
+            // Helper modules (and nf_conntrack itself) are ours; other nf_conntrack* modules
+            // (nf_conntrack_netlink, the old per-family and protocol modules) are not, and any
+            // other nf_conntrack_* name is most likely a misspelt helper module.
+            let is_ours = |m: &str| {
+                let m = m.replace('-', "_");
+                m.starts_with("nf_conntrack") && !NOT_HELPER_MODULES.contains(&m.as_str())
+            };
             match directive.as_str() {
                 "options" => {
                     let Some(module_name) = words.get(1) else {
@@ -1596,6 +1862,21 @@ mod tests {
         let r = ModuleOptions::from_modprobe(&text);
         assert!(!r.has_errors(), "{:?}", r.findings);
         assert_eq!(r.options, o);
+    }
+
+    #[test]
+    fn review_findings() {
+        assert_eq!(kstrtoll("-+5"), None);
+        assert_eq!(kstrtoll("+5"), Some(5));
+        let e = Param::lookup_in(Module::Pptp, "ports")
+            .unwrap_err()
+            .to_string();
+        assert!(e.ends_with("(its parameters: it has none)"), "{e}");
+        let r = ModuleOptions::from_modprobe(
+            "options nf_conntrack_ipv4 x=1\noptions nf_conntrack_fpt loose=1\n",
+        );
+        let codes: Vec<_> = r.findings.iter().map(|f| f.code).collect();
+        assert_eq!(codes, [OptionCode::OtherModule, OptionCode::UnknownModule]);
     }
 
     #[test]

@@ -30,6 +30,12 @@ use crate::catalogue::{Family, L4Proto};
 use crate::expect::{ExpectFlags, Expectation, Tuple, full_mask, zero_addr};
 
 /// Which text form a line was in.
+///
+/// ```
+/// use netfilter_helpers_core::parse::{parse_line, Format};
+/// let l = parse_line(b"proto=6 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 mask-src=0.0.0.0 mask-dst=255.255.255.255 sport=0 dport=65535 class=0").unwrap();
+/// assert_eq!(l.format, Format::Conntrack);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
@@ -40,6 +46,12 @@ pub enum Format {
 }
 
 /// A `conntrack -E` event type.
+///
+/// ```
+/// use netfilter_helpers_core::parse::{parse_line, Event};
+/// let l = parse_line(b"[DESTROY] proto=6 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 mask-src=0.0.0.0 mask-dst=255.255.255.255 sport=0 dport=65535 class=0").unwrap();
+/// assert_eq!(l.event, Some(Event::Destroy));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Event {
@@ -52,6 +64,14 @@ pub enum Event {
 }
 
 /// One parsed line.
+///
+/// ```
+/// use netfilter_helpers_core::parse::parse_line;
+/// let text = "179 l3proto = 2 proto=17 src=203.0.113.5 dst=192.168.1.10 sport=0 dport=5060 PERMANENT,INACTIVE sip/signalling";
+/// let l = parse_line(text.as_bytes()).unwrap();
+/// assert_eq!((l.timeout, l.policy_name.as_deref(), l.master_l4_known), (Some(179), Some("signalling"), false));
+/// assert_eq!(l.expectation.to_proc_line(l.timeout, l.policy_name.as_deref()), text);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ParsedLine {
     /// The format the line was in.
@@ -73,6 +93,13 @@ pub struct ParsedLine {
 }
 
 /// What is wrong with a line.
+///
+/// ```
+/// use netfilter_helpers_core::parse::{parse_line, ParseErrorKind};
+/// let e = parse_line(b"300 l3proto = 2 proto=6 src=10.0.0.1").unwrap_err();
+/// assert_eq!(e.kind, ParseErrorKind::Missing("dst"));
+/// assert_eq!(e.kind.to_string(), "missing field dst");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub enum ParseErrorKind {
@@ -106,6 +133,12 @@ impl fmt::Display for ParseErrorKind {
 }
 
 /// An error parsing one line.
+///
+/// ```
+/// use netfilter_helpers_core::parse::parse_line;
+/// let e = parse_line(b"300 l3proto = 2 proto=6 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=99999 ftp").unwrap_err();
+/// assert_eq!(e.to_string(), "line 0: invalid value for dport (near \"99999\")");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("line {line}: {kind} (near {near:?})")]
 pub struct ParseError {
@@ -118,6 +151,12 @@ pub struct ParseError {
 }
 
 /// The longest line accepted: well above anything the kernel or conntrack prints.
+///
+/// ```
+/// use netfilter_helpers_core::parse::{parse_line, ParseErrorKind, MAX_LINE};
+/// let long = vec![b'x'; MAX_LINE + 1];
+/// assert_eq!(parse_line(&long).unwrap_err().kind, ParseErrorKind::TooLong);
+/// ```
 pub const MAX_LINE: usize = 4096;
 
 fn err(kind: ParseErrorKind, near: &[u8]) -> ParseError {
@@ -130,6 +169,13 @@ fn err(kind: ParseErrorKind, near: &[u8]) -> ParseError {
 }
 
 /// Parses one line in either format.
+///
+/// ```
+/// use netfilter_helpers_core::parse::{parse_line, ParseErrorKind};
+/// let l = parse_line(b"133 l3proto = 2 proto=47 src=192.168.13.152 dst=192.168.13.118 srckey=0xa9a0 dstkey=0x6bd8 pptp").unwrap();
+/// assert_eq!((l.expectation.sport, l.expectation.dport), (0xa9a0, 0x6bd8));
+/// assert_eq!(parse_line(b"   ").unwrap_err().kind, ParseErrorKind::Empty);
+/// ```
 pub fn parse_line(line: &[u8]) -> Result<ParsedLine, ParseError> {
     let line = trim(line);
     if line.is_empty() {

@@ -14,6 +14,14 @@ use proptest::prelude::*;
 use crate::options::{ModuleOptions, Param, ParamKind, Value};
 
 /// A valid value for one parameter.
+///
+/// ```
+/// use netfilter_helpers_core::{options::Param, strategies::value_for};
+/// use proptest::strategy::{Strategy, ValueTree};
+/// let mut runner = proptest::test_runner::TestRunner::deterministic();
+/// let v = value_for(Param::IrcMaxDccChannels).new_tree(&mut runner).unwrap().current();
+/// assert!(Param::IrcMaxDccChannels.check(&v).is_ok());
+/// ```
 pub fn value_for(param: Param) -> BoxedStrategy<Value> {
     let spec = param.spec();
     match spec.kind {
@@ -49,6 +57,14 @@ where
 }
 
 /// Valid module options: a random subset of parameters set to random valid values.
+///
+/// ```
+/// use netfilter_helpers_core::strategies::module_options;
+/// use proptest::strategy::{Strategy, ValueTree};
+/// let mut runner = proptest::test_runner::TestRunner::deterministic();
+/// let o = module_options().new_tree(&mut runner).unwrap().current();
+/// assert!(o.explicit().all(|(p, v)| p.check(v).is_ok()));
+/// ```
 pub fn module_options() -> impl Strategy<Value = ModuleOptions> {
     let params: Vec<Param> = Param::all().collect();
     let per_param: Vec<BoxedStrategy<Option<Value>>> = params
@@ -112,6 +128,122 @@ mod tests {
             let _ = Param::FtpPorts.parse_value(&s);
             let _ = Param::SipDirectMedia.parse_value(&s);
             let _ = Param::IrcDccTimeout.parse_value(&s);
+        }
+    }
+}
+
+/// An IP address of the given family.
+pub fn addr_of(v6: bool) -> BoxedStrategy<std::net::IpAddr> {
+    if v6 {
+        any::<u128>()
+            .prop_map(|n| std::net::IpAddr::V6(n.into()))
+            .boxed()
+    } else {
+        any::<u32>()
+            .prop_map(|n| std::net::IpAddr::V4(n.into()))
+            .boxed()
+    }
+}
+
+/// An expectation as the kernel could show it: consistent masks (a wildcarded source is the
+/// zero address), a master tuple of the same family, a helper name, class and flags.
+pub fn expectation() -> impl Strategy<Value = crate::expect::Expectation> {
+    use crate::catalogue::L4Proto;
+    use crate::expect::{ExpectFlags, Expectation, Tuple};
+    any::<bool>().prop_flat_map(|v6| {
+        (
+            proptest::option::of(addr_of(v6)),
+            proptest::option::of(any::<u16>()),
+            addr_of(v6),
+            any::<u16>(),
+            prop_oneof![
+                Just(L4Proto::Tcp),
+                Just(L4Proto::Udp),
+                Just(L4Proto::Gre),
+                Just(L4Proto::Sctp),
+                Just(L4Proto::Icmp),
+                Just(L4Proto::Unknown(200)),
+            ],
+            (addr_of(v6), addr_of(v6), any::<u16>(), any::<u16>()),
+            prop_oneof![
+                Just("ftp"),
+                Just("sip"),
+                Just("ftp-2121"),
+                Just("RAS"),
+                Just("netbios-ns")
+            ],
+            0u8..4,
+            0u32..8,
+        )
+            .prop_map(
+                move |(src, sport, dst, dport, l4, (ms, md, msp, mdp), helper, class, flags)| {
+                    let master_l4 = match helper {
+                        "ftp" | "ftp-2121" => L4Proto::Tcp,
+                        _ => L4Proto::Udp,
+                    };
+                    // Protocols without ports (other than GRE keys and ICMP fields) carry none.
+                    let carries = l4.has_ports() || matches!(l4, L4Proto::Gre | L4Proto::Icmp);
+                    let (sport, dport) = if carries { (sport, dport) } else { (None, 0) };
+                    Expectation::new(src, sport, dst, dport, l4)
+                        .expect("same family")
+                        .with_master(Tuple::new(ms, msp, md, mdp, master_l4).expect("same family"))
+                        .with_helper(helper, class)
+                        .with_flags(ExpectFlags::from_bits_truncate(flags))
+                },
+            )
+    })
+}
+
+#[cfg(test)]
+mod parse_props {
+    use super::*;
+    use crate::parse::{Format, parse_line, parse_lines};
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn parser_never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = parse_line(&bytes);
+            let _ = parse_lines(&bytes);
+        }
+
+        #[test]
+        fn parser_never_panics_on_near_lines(e in expectation(), cut in 0usize..400, junk in "\\PC{0,8}") {
+            let line = e.to_conntrack_line(Some(7));
+            let cut = cut.min(line.len());
+            let mut mutated = line.as_bytes()[..cut].to_vec();
+            mutated.extend_from_slice(junk.as_bytes());
+            mutated.extend_from_slice(&line.as_bytes()[cut..]);
+            let _ = parse_line(&mutated);
+        }
+
+        #[test]
+        fn conntrack_lines_round_trip(e in expectation(), t in any::<u32>()) {
+            let line = e.to_conntrack_line(Some(t));
+            let p = parse_line(line.as_bytes()).map_err(|err| TestCaseError::fail(format!("{line}: {err}")))?;
+            prop_assert_eq!(p.format, Format::Conntrack);
+            prop_assert_eq!(p.timeout, Some(t));
+            let mut got = p.expectation;
+            if !p.master_l4_known {
+                // conntrack does not print the master's protocol (sip runs on UDP and TCP).
+                got.master.as_mut().unwrap().l4 = e.master.unwrap().l4;
+            }
+            prop_assert_eq!(got, e);
+        }
+
+        #[test]
+        fn proc_lines_round_trip_what_they_show(e in expectation(), t in any::<u32>()) {
+            let policy = (e.helper.as_deref() == Some("sip")).then_some("audio");
+            let line = e.to_proc_line(Some(t), policy);
+            let p = parse_line(line.as_bytes()).map_err(|err| TestCaseError::fail(format!("{line}: {err}")))?;
+            prop_assert_eq!(p.format, Format::Proc);
+            prop_assert_eq!(p.timeout, Some(t));
+            prop_assert_eq!(p.policy_name.as_deref(), policy);
+            let g = p.expectation;
+            prop_assert_eq!((g.src, g.dst, g.sport, g.dport, g.l4), (e.src, e.dst, e.sport, e.dport, e.l4));
+            prop_assert_eq!(g.helper, e.helper);
+            prop_assert_eq!(g.flags, e.flags);
         }
     }
 }
