@@ -18,10 +18,12 @@
 //! ```
 
 pub mod catalogue;
+pub mod conform;
 pub mod dof;
 pub mod expect;
 pub mod kernel;
 pub mod options;
 pub mod parse;
+pub mod policy;
 #[cfg(any(test, feature = "proptest"))]
 pub mod strategies;

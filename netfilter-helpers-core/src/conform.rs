@@ -1,0 +1,855 @@
+//! Conformance: could the kernel's helper have created this expectation, with the module
+//! options in force? If not, say why, attribute by attribute.
+//!
+//! A [`Validator`] compiles the degree-of-freedom rules for one set of options once; checking
+//! an expectation then allocates nothing when it conforms. Helper names resolve through the
+//! catalogue (`ftp-2121`, `sip-1`). Where the command's sender is unknown (it always is: the
+//! kernel does not record it), both sides of the master are tried. `/proc` lines carry no
+//! master tuple and no mask: what depends on them is reported as unverifiable (info), not
+//! as a failure.
+//!
+//! ```
+//! use netfilter_helpers_core::conform::Validator;
+//! use netfilter_helpers_core::options::ModuleOptions;
+//! use netfilter_helpers_core::parse::parse_line;
+//!
+//! let v = Validator::new(&ModuleOptions::new());
+//! let ok = parse_line(b"299 proto=6 src=10.0.1.2 dst=10.0.0.2 sport=0 dport=50000 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.0.2 master-dst=10.0.1.2 sport=40000 dport=21 class=0 helper=ftp").unwrap();
+//! assert!(v.check_line(&ok).conforms());
+//!
+//! let bounce = parse_line(b"299 proto=6 src=10.0.1.2 dst=10.0.0.77 sport=0 dport=50000 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.0.2 master-dst=10.0.1.2 sport=40000 dport=21 class=0 helper=ftp").unwrap();
+//! let verdict = v.check_line(&bounce);
+//! assert!(!verdict.conforms());
+//! assert!(verdict.findings[0].message.contains("destination 10.0.0.77 differs from the master's initiator 10.0.0.2"));
+//! assert!(verdict.findings[0].message.contains("while ftp loose=0"));
+//! ```
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::{Helper, HelperName, L4Proto, resolve_name};
+use crate::dof::{Attribute, CommandFrom, Endpoint, ExpectationRule, Freedom, PortRule, all_rules};
+use crate::expect::{ExpectFlags, Expectation, Tuple, full_mask, zero_addr};
+use crate::options::{ModuleOptions, Severity, Value};
+use crate::parse::{Format, ParsedLine};
+
+/// Stable codes of conformance and policy findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Code {
+    /// The expectation names no helper (created from user space or by nft).
+    NoHelper,
+    /// The helper name is not a kernel helper (a user-space helper such as `rpc`).
+    UnknownHelper,
+    /// The name is not registered with the `ports=` in force.
+    UnregisteredName,
+    /// The helper is not registered for this address family.
+    FamilyUnsupported,
+    /// No expectation kind of the helper has this class.
+    ClassMismatch,
+    /// The protocol is not the one the helper uses.
+    Protocol,
+    /// The source address is not what the helper sets.
+    SourceAddress,
+    /// The source port is not what the helper sets.
+    SourcePort,
+    /// The destination address is not what the helper sets.
+    DestinationAddress,
+    /// The destination port is not what the helper sets.
+    DestinationPort,
+    /// The flags are not what the helper sets.
+    Flags,
+    /// The remaining lifetime exceeds the helper's policy.
+    Timeout,
+    /// The master tuple is unknown (`/proc` lines): master-dependent checks were skipped.
+    MasterUnknown,
+    /// The policy does not allow RELATED flows for this helper.
+    PolicyHelper,
+    /// The destination is outside the policy's networks.
+    PolicyDestination,
+    /// The source is outside the policy's networks.
+    PolicySource,
+    /// The destination port is below the policy's floor.
+    PolicyPort,
+    /// The destination is neither end of the master connection and the policy forbids third
+    /// parties.
+    PolicyThirdParty,
+    /// The expectation class is not allowed by the policy.
+    PolicyClass,
+}
+
+impl Code {
+    /// The stable code text.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::conform::Code;
+    /// assert_eq!(Code::DestinationAddress.as_str(), "destination-address");
+    /// ```
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Code::NoHelper => "no-helper",
+            Code::UnknownHelper => "unknown-helper",
+            Code::UnregisteredName => "unregistered-name",
+            Code::FamilyUnsupported => "family-unsupported",
+            Code::ClassMismatch => "class-mismatch",
+            Code::Protocol => "protocol",
+            Code::SourceAddress => "source-address",
+            Code::SourcePort => "source-port",
+            Code::DestinationAddress => "destination-address",
+            Code::DestinationPort => "destination-port",
+            Code::Flags => "flags",
+            Code::Timeout => "timeout",
+            Code::MasterUnknown => "master-unknown",
+            Code::PolicyHelper => "policy-helper",
+            Code::PolicyDestination => "policy-destination",
+            Code::PolicySource => "policy-source",
+            Code::PolicyPort => "policy-port",
+            Code::PolicyThirdParty => "policy-third-party",
+            Code::PolicyClass => "policy-class",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One finding about an expectation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The stable code.
+    pub code: Code,
+    /// How serious it is.
+    pub severity: Severity,
+    /// The attribute concerned, if one.
+    pub attribute: Option<Attribute>,
+    /// What is wrong, naming values and the options that decide.
+    pub message: String,
+}
+
+impl Finding {
+    fn error(code: Code, attribute: Option<Attribute>, message: String) -> Self {
+        Finding {
+            code,
+            severity: Severity::Error,
+            attribute,
+            message,
+        }
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} [{}]: {}", self.severity, self.code, self.message)
+    }
+}
+
+/// The verdict on one expectation.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Verdict {
+    /// The helper, when the name resolved.
+    pub helper: Option<HelperName>,
+    /// The kind of expectation it matched (or came closest to).
+    pub kind: Option<crate::dof::ExpectationKind>,
+    /// Every finding; empty when the expectation conforms fully.
+    pub findings: Vec<Finding>,
+}
+
+impl Verdict {
+    /// Whether nothing worse than info was found.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::conform::Verdict;
+    /// assert!(Verdict::default().conforms());
+    /// ```
+    pub fn conforms(&self) -> bool {
+        self.findings.iter().all(|f| f.severity == Severity::Info)
+    }
+}
+
+/// Checks expectations against the model under one set of module options.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    options: ModuleOptions,
+    rules: Vec<ExpectationRule>,
+}
+
+/// The master's endpoints for one assumption about who sent the command.
+#[derive(Clone, Copy)]
+struct Sides {
+    initiator: (IpAddr, u16),
+    responder: (IpAddr, u16),
+    sender_is_initiator: bool,
+}
+
+impl Sides {
+    fn get(&self, e: Endpoint) -> (IpAddr, u16) {
+        match (e, self.sender_is_initiator) {
+            (Endpoint::Initiator, _) | (Endpoint::Sender, true) | (Endpoint::Peer, false) => {
+                self.initiator
+            }
+            _ => self.responder,
+        }
+    }
+
+    fn words(&self, e: Endpoint) -> String {
+        let (role, side) = match (e, self.sender_is_initiator) {
+            (Endpoint::Initiator, _) => ("initiator", ""),
+            (Endpoint::Responder, _) => ("responder", ""),
+            (Endpoint::Sender, true) => ("initiator", " (the command's sender)"),
+            (Endpoint::Sender, false) => ("responder", " (the command's sender)"),
+            (Endpoint::Peer, true) => ("responder", " (the command's peer)"),
+            (Endpoint::Peer, false) => ("initiator", " (the command's peer)"),
+        };
+        format!("{role} {}{side}", self.get(e).0)
+    }
+}
+
+impl Validator {
+    /// A validator for these options.
+    pub fn new(options: &ModuleOptions) -> Self {
+        Validator {
+            options: options.clone(),
+            rules: all_rules(options),
+        }
+    }
+
+    /// The options this validator judges by.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::conform::Validator;
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// assert!(!Validator::new(&ModuleOptions::new()).options().ftp_loose());
+    /// ```
+    pub fn options(&self) -> &ModuleOptions {
+        &self.options
+    }
+
+    /// Checks a parsed line (its timeout is checked against the policy too).
+    pub fn check_line(&self, line: &ParsedLine) -> Verdict {
+        let mut class_hint = None;
+        if line.format == Format::Proc {
+            class_hint = line.policy_name.as_deref();
+        }
+        self.check_full(&line.expectation, line.timeout, line.format, class_hint)
+    }
+
+    /// Checks one expectation, without a timeout.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::conform::{Code, Validator};
+    /// use netfilter_helpers_core::expect::Expectation;
+    /// use netfilter_helpers_core::catalogue::L4Proto;
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 5000, L4Proto::Tcp).unwrap().with_helper("rpc", 0);
+    /// let v = Validator::new(&ModuleOptions::new()).check(&e);
+    /// assert_eq!(v.findings[0].code, Code::UnknownHelper);
+    /// ```
+    pub fn check(&self, exp: &Expectation) -> Verdict {
+        self.check_full(exp, None, Format::Conntrack, None)
+    }
+
+    fn check_full(
+        &self,
+        exp: &Expectation,
+        timeout: Option<u32>,
+        format: Format,
+        proc_policy: Option<&str>,
+    ) -> Verdict {
+        let mut verdict = Verdict::default();
+        let Some(name) = exp.helper.as_deref() else {
+            verdict.findings.push(Finding::error(
+                Code::NoHelper,
+                None,
+                "no helper name: not created by a kernel helper (user space or nft ct expectation)"
+                    .into(),
+            ));
+            return verdict;
+        };
+        let reg = match resolve_name(name, &self.options) {
+            Ok(r) => r,
+            Err(crate::catalogue::CatalogueError::NotRegistered { .. }) => {
+                let parsed: HelperName = name.parse().expect("resolve_name parsed it");
+                verdict.helper = Some(parsed);
+                let ports = self.options.ports(parsed.helper.module());
+                verdict.findings.push(Finding::error(
+                    Code::UnregisteredName,
+                    None,
+                    format!(
+                        "helper {name} is not registered with {} ports={}",
+                        parsed.helper.module(),
+                        Value::Ports(ports)
+                    ),
+                ));
+                return verdict;
+            }
+            Err(_) => {
+                verdict.findings.push(Finding::error(
+                    Code::UnknownHelper,
+                    None,
+                    format!("helper {name:?} is not a kernel helper"),
+                ));
+                return verdict;
+            }
+        };
+        let helper = reg.name.helper;
+        verdict.helper = Some(reg.name);
+        let family = exp.family();
+        let info = helper.info();
+        if !info.supports(family) && helper != Helper::H245 {
+            verdict.findings.push(Finding::error(
+                Code::FamilyUnsupported,
+                None,
+                format!("{helper} is registered for IPv4 only, not {family}"),
+            ));
+            return verdict;
+        }
+        // Helpers whose expectations carry the master's helper name: H.323 channels created
+        // by Q.931 fastStart carry Q.931, so RTP/T.120 rules apply to both.
+        let candidates: Vec<&ExpectationRule> = self
+            .rules
+            .iter()
+            .filter(|r| {
+                r.helper == helper
+                    || (helper == Helper::Q931
+                        && matches!(
+                            r.kind,
+                            crate::dof::ExpectationKind::H323RtpRtcp
+                                | crate::dof::ExpectationKind::H323T120
+                        ))
+            })
+            .filter(|r| match (format, proc_policy) {
+                (Format::Proc, Some(p)) => r.class.policy_name() == Some(p),
+                (Format::Proc, None) => r.class.policy_name().is_none(),
+                (Format::Conntrack, _) => r.class.number() == exp.class,
+            })
+            .collect();
+        if candidates.is_empty() {
+            verdict.findings.push(Finding::error(
+                Code::ClassMismatch,
+                None,
+                match format {
+                    Format::Conntrack => {
+                        format!("{helper} creates no expectations of class {}", exp.class)
+                    }
+                    Format::Proc => format!(
+                        "{helper} creates no expectations of policy {}",
+                        proc_policy.unwrap_or("(unnamed)")
+                    ),
+                },
+            ));
+            return verdict;
+        }
+        let master = if format == Format::Conntrack {
+            exp.master
+        } else {
+            None
+        };
+        // Try every candidate rule and both senders; keep the closest miss.
+        let mut best: Option<(crate::dof::ExpectationKind, Vec<Finding>)> = None;
+        for rule in &candidates {
+            let sides: &[bool] = match rule.command_from {
+                CommandFrom::Initiator => &[true],
+                CommandFrom::Responder => &[false],
+                CommandFrom::Either => &[true, false],
+            };
+            for &sender_is_initiator in sides {
+                let mut f = Vec::new();
+                check_rule(
+                    rule,
+                    exp,
+                    master,
+                    sender_is_initiator,
+                    timeout,
+                    format,
+                    &self.options,
+                    &mut f,
+                );
+                if f.is_empty() {
+                    verdict.kind = Some(rule.kind);
+                    if master.is_none() {
+                        verdict.findings.push(master_unknown());
+                    }
+                    return verdict;
+                }
+                if best.as_ref().is_none_or(|(_, b)| f.len() < b.len()) {
+                    best = Some((rule.kind, f));
+                }
+            }
+        }
+        let (kind, mut findings) = best.expect("at least one candidate was tried");
+        self.add_option_hints(exp, timeout, format, proc_policy, kind, &mut findings);
+        verdict.kind = Some(kind);
+        verdict.findings = findings;
+        if master.is_none() {
+            verdict.findings.push(master_unknown());
+        }
+        verdict
+    }
+
+    /// Names the option settings under which the expectation would have conformed.
+    fn add_option_hints(
+        &self,
+        exp: &Expectation,
+        timeout: Option<u32>,
+        format: Format,
+        proc_policy: Option<&str>,
+        kind: crate::dof::ExpectationKind,
+        findings: &mut [Finding],
+    ) {
+        let rule = crate::dof::rule(kind, &self.options);
+        for p in rule.options.iter().copied() {
+            let Some(danger) = p.spec().danger else {
+                continue;
+            };
+            let current = self.options.get(p);
+            if p.danger_of(&current).is_some() {
+                continue;
+            }
+            let flipped = match p.spec().kind {
+                crate::options::ParamKind::Bool => Value::Bool(danger.when_true),
+                _ => Value::Int(i32::from(danger.when_true)),
+            };
+            let mut alt = self.options.clone();
+            if alt.set(p, flipped.clone()).is_err() {
+                continue;
+            }
+            let v = Validator::new(&alt).check_full(exp, timeout, format, proc_policy);
+            if v.conforms() {
+                let module = p.spec().module.short_name();
+                for f in findings.iter_mut() {
+                    f.message.push_str(&format!(
+                        " while {module} {}={current} (it would conform with {}={flipped})",
+                        p.spec().name,
+                        p.spec().name
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn master_unknown() -> Finding {
+    Finding {
+        code: Code::MasterUnknown,
+        severity: Severity::Info,
+        attribute: None,
+        message: "the master connection is not shown (/proc line): checks against it were skipped"
+            .into(),
+    }
+}
+
+fn is_prefix_mask(mask: IpAddr) -> bool {
+    match mask {
+        IpAddr::V4(m) => {
+            let n = u32::from(m);
+            n.leading_ones() + n.trailing_zeros() == 32
+        }
+        IpAddr::V6(m) => {
+            let n = u128::from(m);
+            n.leading_ones() + n.trailing_zeros() == 128
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn check_rule(
+    rule: &ExpectationRule,
+    exp: &Expectation,
+    master: Option<Tuple>,
+    sender_is_initiator: bool,
+    timeout: Option<u32>,
+    format: Format,
+    options: &ModuleOptions,
+    out: &mut Vec<Finding>,
+) {
+    let family = exp.family();
+    let fr = rule.freedoms;
+    let helper = rule.helper;
+    let sides = master.map(|m| Sides {
+        initiator: (m.src, m.sport),
+        responder: (m.dst, m.dport),
+        sender_is_initiator,
+    });
+    let exact_src = exp.src_mask == full_mask(family);
+    let wild_src = exp.src_mask == zero_addr(family) && exp.src == zero_addr(family);
+    // /proc shows no mask: a printed zero source means a wildcard, anything else exact.
+    let mask_known = format == Format::Conntrack;
+
+    // Layer 4.
+    match fr.l4 {
+        Freedom::Protocol(p) if exp.l4 != p => out.push(Finding::error(
+            Code::Protocol,
+            Some(Attribute::L4),
+            format!(
+                "protocol {} but {helper} {} expectations are {p}",
+                exp.l4,
+                rule.kind.label()
+            ),
+        )),
+        Freedom::MasterProtocol => {
+            let ok = match master {
+                Some(m) if !matches!(m.l4, L4Proto::Unknown(0)) => exp.l4 == m.l4,
+                _ => helper.info().master_protocols.contains(&exp.l4),
+            };
+            if !ok {
+                out.push(Finding::error(
+                    Code::Protocol,
+                    Some(Attribute::L4),
+                    format!(
+                        "protocol {} differs from the master connection's protocol",
+                        exp.l4
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+
+    // Source address.
+    match fr.src_addr {
+        Freedom::Wildcard if !wild_src => {
+            out.push(Finding::error(
+                Code::SourceAddress,
+                Some(Attribute::SrcAddr),
+                format!(
+                    "source {} (mask {}) is pinned but {helper} {} expectations accept any source{}",
+                    exp.src,
+                    exp.src_mask,
+                    rule.kind.label(),
+                    option_words(rule, options)
+                ),
+            ));
+        }
+        Freedom::Master(e) | Freedom::PayloadChecked(e) => {
+            if (mask_known && !exact_src) || wild_src {
+                out.push(Finding::error(
+                    Code::SourceAddress,
+                    Some(Attribute::SrcAddr),
+                    format!(
+                        "source is a wildcard (mask {}) but {helper} pins it to the master's {e}{}",
+                        exp.src_mask,
+                        option_words(rule, options)
+                    ),
+                ));
+            } else if let Some(s) = sides
+                && exp.src != s.get(e).0
+            {
+                out.push(Finding::error(
+                    Code::SourceAddress,
+                    Some(Attribute::SrcAddr),
+                    format!(
+                        "source {} differs from the master's {}",
+                        exp.src,
+                        s.words(e)
+                    ),
+                ));
+            }
+        }
+        Freedom::InterfaceNetwork => {
+            let ok_mask =
+                !mask_known || (is_prefix_mask(exp.src_mask) && exp.src_mask != zero_addr(family));
+            if !ok_mask {
+                out.push(Finding::error(
+                    Code::SourceAddress,
+                    Some(Attribute::SrcAddr),
+                    format!("source mask {} is not an interface netmask", exp.src_mask),
+                ));
+            } else if let Some(s) = sides
+                && exp.src != s.responder.0
+            {
+                out.push(Finding::error(
+                    Code::SourceAddress,
+                    Some(Attribute::SrcAddr),
+                    format!(
+                        "source {} is not the broadcast address {} the query went to",
+                        exp.src, s.responder.0
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+
+    // Source port.
+    let sport_wild = exp.sport_mask == 0 && exp.sport == 0;
+    let sport_exact = exp.sport_mask == u16::MAX;
+    match fr.src_port {
+        Freedom::Wildcard if !sport_wild => {
+            out.push(Finding::error(
+                Code::SourcePort,
+                Some(Attribute::SrcPort),
+                format!(
+                    "source port {} is pinned but {helper} accepts any source port",
+                    exp.sport
+                ),
+            ));
+        }
+        Freedom::HelperPort => {
+            let want = helper.info().default_port.unwrap_or(0);
+            if (mask_known && !sport_exact) || exp.sport != want {
+                out.push(Finding::error(
+                    Code::SourcePort,
+                    Some(Attribute::SrcPort),
+                    format!(
+                        "source port {} but {helper} expects replies from its port {want}",
+                        exp.sport
+                    ),
+                ));
+            }
+        }
+        Freedom::Master(e) => {
+            if let Some(s) = sides
+                && exp.sport != s.get(e).1
+            {
+                out.push(Finding::error(
+                    Code::SourcePort,
+                    Some(Attribute::SrcPort),
+                    format!(
+                        "source port {} differs from the master's {e} port",
+                        exp.sport
+                    ),
+                ));
+            }
+        }
+        Freedom::Payload if mask_known && !sport_exact => {
+            out.push(Finding::error(
+                Code::SourcePort,
+                Some(Attribute::SrcPort),
+                format!(
+                    "source key {:#x} is a wildcard but {helper} pins it",
+                    exp.sport
+                ),
+            ));
+        }
+        _ => {}
+    }
+
+    // Destination address.
+    match fr.dst_addr {
+        Freedom::Master(e) | Freedom::PayloadChecked(e) => {
+            if let Some(s) = sides
+                && exp.dst != s.get(e).0
+            {
+                out.push(Finding::error(
+                    Code::DestinationAddress,
+                    Some(Attribute::DstAddr),
+                    format!(
+                        "destination {} differs from the master's {}",
+                        exp.dst,
+                        s.words(e)
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+
+    // Destination port.
+    match fr.dst_port {
+        Freedom::Master(e) => {
+            if let Some(s) = sides
+                && exp.dport != s.get(e).1
+            {
+                out.push(Finding::error(
+                    Code::DestinationPort,
+                    Some(Attribute::DstPort),
+                    format!(
+                        "destination port {} differs from the master's {} port {}",
+                        exp.dport,
+                        e,
+                        s.get(e).1
+                    ),
+                ));
+            }
+        }
+        Freedom::Payload => {
+            let bad = match rule.port_rule {
+                PortRule::NonZero | PortRule::H323RtpPair => exp.dport == 0,
+                PortRule::Unprivileged | PortRule::SdpRtpPair => exp.dport < 1024,
+                _ => false,
+            };
+            if bad {
+                out.push(Finding::error(
+                    Code::DestinationPort,
+                    Some(Attribute::DstPort),
+                    format!(
+                        "destination port {} is one {helper} never announces ({})",
+                        exp.dport,
+                        match rule.port_rule {
+                            PortRule::Unprivileged | PortRule::SdpRtpPair =>
+                                "it requires 1024-65535",
+                            _ => "it refuses port 0",
+                        }
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+
+    // Flags: the rule's flags; INACTIVE may have been cleared (SIP confirmation).
+    let got = exp.flags & (ExpectFlags::PERMANENT | ExpectFlags::INACTIVE | ExpectFlags::USERSPACE);
+    let want = rule.flags;
+    if got != want && got != want - ExpectFlags::INACTIVE {
+        out.push(Finding::error(
+            Code::Flags,
+            None,
+            format!(
+                "flags {:?} but {helper} {} expectations have {:?}",
+                got.kernel_text(),
+                rule.kind.label(),
+                want.kernel_text()
+            ),
+        ));
+    }
+
+    // Timeout: only where the policy fixes it (SIP signalling and RRQ registrations follow
+    // the registration's lifetime).
+    if let Some(t) = timeout {
+        let policy_bound = !(rule.flags.contains(ExpectFlags::PERMANENT)
+            && matches!(
+                rule.kind,
+                crate::dof::ExpectationKind::SipSignalling
+                    | crate::dof::ExpectationKind::Q931FromRrq
+            ));
+        if policy_bound && t > rule.policy.timeout_secs {
+            out.push(Finding::error(
+                Code::Timeout,
+                None,
+                format!(
+                    "{t} s left exceeds the {} s {helper} gives its expectations",
+                    rule.policy.timeout_secs
+                ),
+            ));
+        }
+    }
+}
+
+/// " while ftp loose=0"-style words for the options that shape a rule.
+fn option_words(rule: &ExpectationRule, options: &ModuleOptions) -> String {
+    let mut s = String::new();
+    for p in &rule.options {
+        if p.spec().danger.is_some() {
+            s.push_str(&format!(
+                " while {} {}={}",
+                p.spec().module.short_name(),
+                p.spec().name,
+                options.get(*p)
+            ));
+        }
+    }
+    s
+}
+
+/// Whether an address is one end of the master connection.
+///
+/// ```
+/// use netfilter_helpers_core::conform::is_master_endpoint;
+/// use netfilter_helpers_core::expect::Tuple;
+/// use netfilter_helpers_core::catalogue::L4Proto;
+/// let m = Tuple::new("10.0.0.2".parse().unwrap(), 40000, "10.0.1.2".parse().unwrap(), 21, L4Proto::Tcp).unwrap();
+/// assert!(is_master_endpoint(&m, "10.0.1.2".parse().unwrap()));
+/// assert!(!is_master_endpoint(&m, "10.0.1.3".parse().unwrap()));
+/// ```
+pub fn is_master_endpoint(master: &Tuple, addr: IpAddr) -> bool {
+    master.src == addr || master.dst == addr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_line;
+
+    fn v(o: &ModuleOptions, line: &str) -> Verdict {
+        Validator::new(o).check_line(&parse_line(line.as_bytes()).unwrap())
+    }
+
+    const FTP_OK: &str = "299 proto=6 src=10.71.2.2 dst=10.71.1.2 sport=0 dport=50000 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.71.1.2 master-dst=10.71.2.2 sport=55446 dport=21 class=0 helper=ftp";
+
+    #[test]
+    fn kernel_lines_conform() {
+        let o = ModuleOptions::new();
+        for l in [
+            FTP_OK,
+            "299 proto=6 src=0.0.0.0 dst=10.71.1.2 sport=0 dport=50010 mask-src=0.0.0.0 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.71.1.2 master-dst=10.71.2.2 sport=44340 dport=6667 class=0 helper=irc",
+            "179 proto=17 src=10.71.2.2 dst=10.71.1.2 sport=0 dport=49170 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.71.1.2 master-dst=10.71.2.2 sport=5060 dport=5060 class=1 helper=sip",
+            "3599 proto=17 src=10.71.2.2 dst=10.71.1.2 sport=0 dport=5062 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.71.1.2 master-dst=10.71.2.2 sport=5060 dport=5060 PERMANENT class=0 helper=sip",
+            "2 proto=17 src=10.71.1.255 dst=10.71.1.2 sport=137 dport=37229 mask-src=255.255.255.0 mask-dst=255.255.255.255 sport=65535 dport=65535 master-src=10.71.1.2 master-dst=10.71.1.255 sport=37229 dport=137 PERMANENT class=0 helper=netbios-ns",
+            "299 proto=17 src=10.71.2.2 dst=10.71.1.2 sport=0 dport=49902 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.71.1.2 master-dst=10.71.2.2 sport=49902 dport=69 class=0 helper=tftp",
+            "133 l3proto = 2 proto=47 src=192.168.13.152 dst=192.168.13.118 srckey=0xa9a0 dstkey=0x6bd8 pptp",
+        ] {
+            let verdict = v(&o, l);
+            assert!(verdict.conforms(), "{l}: {:#?}", verdict.findings);
+        }
+    }
+
+    #[test]
+    fn mutations_are_flagged_with_reasons() {
+        let o = ModuleOptions::new();
+        let third = FTP_OK.replace(
+            "dst=10.71.1.2 sport=0 dport=50000",
+            "dst=10.71.2.3 sport=0 dport=50000",
+        );
+        let verdict = v(&o, &third);
+        assert_eq!(verdict.findings[0].code, Code::DestinationAddress);
+        assert!(
+            verdict.findings[0]
+                .message
+                .contains("it would conform with loose=1"),
+            "{:?}",
+            verdict.findings
+        );
+        let mut loose = ModuleOptions::new();
+        loose.set_assignment("ftp.loose=1").unwrap();
+        assert!(v(&loose, &third).conforms());
+
+        let udp = FTP_OK.replace("proto=6", "proto=17");
+        assert_eq!(v(&o, &udp).findings[0].code, Code::Protocol);
+        let wild = FTP_OK
+            .replace("mask-src=255.255.255.255", "mask-src=0.0.0.0")
+            .replace("src=10.71.2.2 dst", "src=0.0.0.0 dst");
+        assert_eq!(v(&o, &wild).findings[0].code, Code::SourceAddress);
+        let pinned = FTP_OK
+            .replace(
+                "mask-dst=255.255.255.255 sport=0",
+                "mask-dst=255.255.255.255 sport=65535",
+            )
+            .replace("dst=10.71.1.2 sport=0", "dst=10.71.1.2 sport=20");
+        assert_eq!(v(&o, &pinned).findings[0].code, Code::SourcePort);
+        let v6irc = "299 l3proto = 10 proto=6 src=0000:0000:0000:0000:0000:0000:0000:0000 dst=fd71:0001:0000:0000:0000:0000:0000:0002 sport=0 dport=50010 irc";
+        assert_eq!(v(&o, v6irc).findings[0].code, Code::FamilyUnsupported);
+        let unreg = FTP_OK.replace("helper=ftp", "helper=ftp-2121");
+        assert_eq!(v(&o, &unreg).findings[0].code, Code::UnregisteredName);
+        let class = FTP_OK.replace("class=0", "class=2");
+        assert_eq!(v(&o, &class).findings[0].code, Code::ClassMismatch);
+        let long = FTP_OK.replacen("299 ", "900 ", 1);
+        assert_eq!(v(&o, &long).findings[0].code, Code::Timeout);
+    }
+
+    #[test]
+    fn proc_lines_are_partial() {
+        let o = ModuleOptions::new();
+        let verdict = v(
+            &o,
+            "299 l3proto = 2 proto=6 src=198.51.100.7 dst=192.168.1.10 sport=0 dport=40000 ftp",
+        );
+        assert!(verdict.conforms());
+        assert_eq!(verdict.findings[0].code, Code::MasterUnknown);
+        let verdict = v(
+            &o,
+            "179 l3proto = 2 proto=17 src=0.0.0.0 dst=10.71.2.3 sport=0 dport=49200 sip/audio",
+        );
+        assert_eq!(verdict.findings[0].code, Code::SourceAddress);
+        assert!(
+            verdict.findings[0].message.contains("sip_direct_media=1"),
+            "{:?}",
+            verdict.findings
+        );
+    }
+}
