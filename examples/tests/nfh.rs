@@ -158,3 +158,154 @@ fn kernel_versions() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("invalid kernel version \"six\""));
 }
+
+fn sample(name: &str) -> String {
+    format!("{}/samples/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn validate_judges_each_line() {
+    let o = nfh(&["validate", &sample("expectations.txt")], None);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    assert!(lines[0].starts_with("line 1: ok ftp data"), "{out}");
+    assert!(lines[1].starts_with("line 2: FAIL ftp data"), "{out}");
+    assert!(out.contains("destination 10.71.2.3 differs from the master's initiator 10.71.1.2 (the command's sender) while ftp loose=0 (it would conform with loose=1)"), "{out}");
+    assert!(lines[2].starts_with("line 3: FAIL sip audio"), "{out}");
+    assert!(lines[3].starts_with("line 4: ok irc dcc"), "{out}");
+    assert!(
+        lines[5].starts_with("line 6: unparsable: invalid value for dport"),
+        "{out}"
+    );
+    assert!(
+        out.contains("6 expectation line(s), 2 with findings, 1 unparsable"),
+        "{out}"
+    );
+}
+
+#[test]
+fn validate_with_options_and_policy() {
+    // With loose=1 the bounce conforms to the kernel model ...
+    let o = nfh(
+        &[
+            "validate",
+            "--set",
+            "ftp.loose=1",
+            "--json",
+            &sample("expectations.txt"),
+        ],
+        None,
+    );
+    let rows: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(rows.len(), 6);
+    assert_eq!(rows[1]["conforms"], true);
+    assert_eq!(rows[2]["conforms"], false);
+    assert_eq!(rows[5]["conforms"], false);
+    assert!(rows[5]["error"].as_str().unwrap().contains("line 6"));
+    // ... but not to the site's policy.
+    let o = nfh(
+        &[
+            "validate",
+            "--set",
+            "ftp.loose=1",
+            "--policy",
+            &sample("policy.toml"),
+            "--json",
+            &sample("expectations.txt"),
+        ],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let rows: Vec<serde_json::Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(rows[1]["conforms"], false);
+    let codes: Vec<&str> = rows[1]["policy"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["policy-destination", "policy-third-party"]);
+    assert_eq!(rows[0]["conforms"], true);
+}
+
+#[test]
+fn validate_all_conforming_exits_zero_and_bad_input_two() {
+    let good = b"299 l3proto = 2 proto=17 src=10.71.2.2 dst=10.71.1.2 sport=0 dport=49902 tftp\n";
+    let o = nfh(&["validate", "-"], Some(good));
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+    let o = nfh(&["validate", "/nonexistent"], None);
+    assert_eq!(o.status.code(), Some(2));
+    let o = nfh(
+        &["validate", "--policy", "/nonexistent.toml", "-"],
+        Some(good),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let o = nfh(
+        &["validate", "--policy", "-", "/dev/null"],
+        Some(b"[helpers.fpt]\n"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("unknown variant `fpt`"),
+        "{}",
+        text(&o.stderr)
+    );
+    let o = nfh(
+        &["validate", "--set", "sip.sip_direct_media=2x", "-"],
+        Some(good),
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn audit_of_a_fixture_tree() {
+    let o = nfh(&["audit", "--root", &sample("host-old")], None);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    assert!(out.contains("kernel 4.4.0"), "{out}");
+    assert!(
+        out.contains("warning [dangerous-option] nf_conntrack_ftp.loose"),
+        "{out}"
+    );
+    assert!(
+        out.contains("error [auto-assignment] net.netfilter.nf_conntrack_helper"),
+        "{out}"
+    );
+    assert!(
+        out.contains("error [nonconforming] proc/net/nf_conntrack_expect line 2: source-address"),
+        "{out}"
+    );
+    // loose=1 is in force, so the ftp bounce on line 1 conforms to the model; the policy
+    // still rejects it.
+    assert!(!out.contains("line 1:"), "{out}");
+    let o = nfh(
+        &[
+            "audit",
+            "--root",
+            &sample("host-old"),
+            "--policy",
+            &sample("policy.toml"),
+            "--json",
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"policy-violation"), "{codes:?}");
+    assert_eq!(v["kernel"], "4.4.0");
+    let o = nfh(&["audit", "--root", "/nonexistent"], None);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::{Helper, HelperName, L4Proto, resolve_name};
 use crate::dof::{Attribute, CommandFrom, Endpoint, ExpectationRule, Freedom, PortRule, all_rules};
 use crate::expect::{ExpectFlags, Expectation, Tuple, full_mask, zero_addr};
-use crate::options::{ModuleOptions, Severity, Value};
+use crate::options::{ModuleOptions, Param, Severity, Value};
 use crate::parse::{Format, ParsedLine};
 
 /// Stable codes of conformance and policy findings.
@@ -421,11 +421,13 @@ impl Validator {
             }
             let v = Validator::new(&alt).check_full(exp, timeout, format, proc_policy);
             if v.conforms() {
-                let module = p.spec().module.short_name();
+                let while_text = format!(" while {}={current}", option_label(p));
                 for f in findings.iter_mut() {
+                    if !f.message.contains(&while_text) {
+                        f.message.push_str(&while_text);
+                    }
                     f.message.push_str(&format!(
-                        " while {module} {}={current} (it would conform with {}={flipped})",
-                        p.spec().name,
+                        " (it would conform with {}={flipped})",
                         p.spec().name
                     ));
                 }
@@ -736,15 +738,21 @@ fn option_words(rule: &ExpectationRule, options: &ModuleOptions) -> String {
     let mut s = String::new();
     for p in &rule.options {
         if p.spec().danger.is_some() {
-            s.push_str(&format!(
-                " while {} {}={}",
-                p.spec().module.short_name(),
-                p.spec().name,
-                options.get(*p)
-            ));
+            s.push_str(&format!(" while {}={}", option_label(*p), options.get(*p)));
         }
     }
     s
+}
+
+/// `ftp loose`, but `sip_direct_media` (already named after its module).
+fn option_label(p: Param) -> String {
+    let spec = p.spec();
+    let short = spec.module.short_name();
+    if spec.name.starts_with(short) {
+        spec.name.to_string()
+    } else {
+        format!("{short} {}", spec.name)
+    }
 }
 
 /// Whether an address is one end of the master connection.

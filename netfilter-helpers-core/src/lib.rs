@@ -17,6 +17,7 @@
 //! assert!(table.to_article_text().contains("ftp"));
 //! ```
 
+pub mod audit;
 pub mod catalogue;
 pub mod conform;
 pub mod dof;

@@ -4,6 +4,8 @@
 //! nfh helpers [--set MODULE.PARAM=VALUE ...] [--precise] [--explain] [--json]
 //! nfh options check [--json] FILE|-
 //! nfh kernel [--json] VERSION
+//! nfh validate [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [FILE|-]
+//! nfh audit [--root DIR] [--policy FILE] [--json]
 //! ```
 //!
 //! Exit codes: 0 success / nothing found, 1 findings, 2 unusable input or usage error.
@@ -11,9 +13,13 @@
 use std::io::Read;
 use std::process::ExitCode;
 
+use netfilter_helpers_core::audit::{HostSnapshot, audit as audit_host};
+use netfilter_helpers_core::conform::Validator;
 use netfilter_helpers_core::dof::Table;
 use netfilter_helpers_core::kernel::KernelVersion;
 use netfilter_helpers_core::options::{ModuleOptions, Severity};
+use netfilter_helpers_core::parse::parse_lines;
+use netfilter_helpers_core::policy::SitePolicy;
 
 const USAGE: &str = "usage:
   nfh helpers [--set MODULE.PARAM=VALUE ...] [--precise] [--explain] [--json]
@@ -21,7 +27,12 @@ const USAGE: &str = "usage:
   nfh options check [--json] FILE|-
       validate modprobe.d text (exit 1 with findings, 2 on unreadable input)
   nfh kernel [--json] VERSION
-      mechanisms and recommendations for a kernel version (e.g. 6.1.0-18-amd64)";
+      mechanisms and recommendations for a kernel version (e.g. 6.1.0-18-amd64)
+  nfh validate [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [FILE|-]
+      judge expectation lines (/proc/net/nf_conntrack_expect or conntrack -L/-E expect):
+      exit 0 when all conform, 1 when anything is found, 2 on unusable input
+  nfh audit [--root DIR] [--policy FILE] [--json]
+      audit a host (default root /): options, kernel, expectation table";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -42,6 +53,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
             _ => Err(format!("expected `options check`\n{USAGE}")),
         },
         Some("kernel") => kernel(&args[1..]),
+        Some("validate") => validate(&args[1..]),
+        Some("audit") => audit(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -242,4 +255,185 @@ fn kernel(args: &[String]) -> Result<ExitCode, String> {
 
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "no" }
+}
+
+fn load_policy(path: &str) -> Result<SitePolicy, String> {
+    let text = read_input(path)?;
+    let parsed = if path.ends_with(".json") || text.trim_start().starts_with('{') {
+        SitePolicy::from_json(&text)
+    } else {
+        SitePolicy::from_toml(&text)
+    };
+    parsed.map_err(|e| {
+        let mut msg = format!("{path}: invalid policy");
+        for p in e.problems {
+            msg.push_str(&format!("\n  {p}"));
+        }
+        msg
+    })
+}
+
+fn validate(args: &[String]) -> Result<ExitCode, String> {
+    let mut options = ModuleOptions::new();
+    let mut json = false;
+    let mut policy = None;
+    let mut file = None;
+    let mut errors = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--json" => json = true,
+            "--set" => match it.next() {
+                Some(v) => {
+                    if let Err(e) = options.set_assignment(v) {
+                        errors.push(format!("--set {v}: {e}"));
+                    }
+                }
+                None => errors.push("--set needs MODULE.PARAM=VALUE".into()),
+            },
+            "--policy" => match it.next() {
+                Some(p) => policy = Some(p.clone()),
+                None => errors.push("--policy needs a FILE".into()),
+            },
+            s if file.is_none() && (s == "-" || !s.starts_with('-')) => file = Some(s.to_string()),
+            other => errors.push(format!("unknown argument {other:?}")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors.join("\nnfh: "));
+    }
+    let policy = policy.as_deref().map(load_policy).transpose()?;
+    let file = file.unwrap_or_else(|| "-".to_string());
+    let bytes = if file == "-" {
+        let mut b = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut b)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        b
+    } else {
+        std::fs::read(&file).map_err(|e| format!("cannot read {file}: {e}"))?
+    };
+    let validator = Validator::new(&options);
+    let (ok, bad) = parse_lines(&bytes);
+    let mut problems = bad.len();
+    let mut out = String::new();
+    let mut rows: Vec<(usize, String)> = Vec::with_capacity(ok.len() + bad.len());
+    for e in &bad {
+        let row = if json {
+            serde_json::json!({"line": e.line, "conforms": false, "error": e.to_string()})
+                .to_string()
+        } else {
+            format!("line {}: unparsable: {}", e.line, e.kind)
+        };
+        rows.push((e.line, row));
+    }
+    for (line, parsed) in &ok {
+        let verdict = validator.check_line(parsed);
+        let pol = policy
+            .as_ref()
+            .map(|p| p.check(&parsed.expectation))
+            .unwrap_or_default();
+        let conforms = verdict.conforms() && pol.is_empty();
+        if !conforms {
+            problems += 1;
+        }
+        let row = if json {
+            serde_json::json!({
+                "line": line,
+                "conforms": conforms,
+                "helper": verdict.helper.map(|h| h.to_string()),
+                "kind": verdict.kind,
+                "findings": verdict.findings,
+                "policy": pol,
+            })
+            .to_string()
+        } else {
+            let what = match (verdict.helper, verdict.kind) {
+                (Some(h), Some(k)) => format!("{h} {}", k.label()),
+                (Some(h), None) => h.to_string(),
+                _ => parsed
+                    .expectation
+                    .helper
+                    .clone()
+                    .unwrap_or_else(|| "(no helper)".into()),
+            };
+            let mut r = format!(
+                "line {line}: {} {what}",
+                if conforms { "ok" } else { "FAIL" }
+            );
+            for f in verdict.findings.iter().chain(pol.iter()) {
+                r.push_str(&format!("\n  {f}"));
+            }
+            r
+        };
+        rows.push((*line, row));
+    }
+    rows.sort_by_key(|(l, _)| *l);
+    for (_, r) in rows {
+        out.push_str(&r);
+        out.push('\n');
+    }
+    if !json {
+        out.push_str(&format!(
+            "{} expectation line(s), {} with findings, {} unparsable\n",
+            ok.len() + bad.len(),
+            problems - bad.len(),
+            bad.len()
+        ));
+    }
+    print!("{out}");
+    Ok(if problems == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn audit(args: &[String]) -> Result<ExitCode, String> {
+    let mut root = "/".to_string();
+    let mut json = false;
+    let mut policy = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--json" => json = true,
+            "--root" => root = it.next().ok_or("--root needs a DIR")?.clone(),
+            "--policy" => policy = Some(it.next().ok_or("--policy needs a FILE")?.clone()),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    let root_path = std::path::Path::new(&root);
+    if !root_path.is_dir() {
+        return Err(format!("--root {root}: not a directory"));
+    }
+    let policy = policy.as_deref().map(load_policy).transpose()?;
+    let snap =
+        HostSnapshot::collect(|p| std::fs::read(root_path.join(p)).map_err(|e| e.to_string()));
+    let report = audit_host(&snap, policy.as_ref());
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
+    } else {
+        match report.kernel {
+            Some(k) => println!("kernel {k}"),
+            None => println!("kernel unknown"),
+        }
+        println!("{} expectation(s) examined", report.expectations.len());
+        for f in &report.findings {
+            println!("{f}");
+        }
+        let n = report
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .count();
+        println!("{n} finding(s)");
+    }
+    Ok(if report.has_problems() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
