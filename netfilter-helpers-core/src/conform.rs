@@ -6,7 +6,8 @@
 //! catalogue (`ftp-2121`, `sip-1`). Where the command's sender is unknown (it always is: the
 //! kernel does not record it), both sides of the master are tried. `/proc` lines carry no
 //! master tuple and no mask: what depends on them is reported as unverifiable (info), not
-//! as a failure.
+//! as a failure. `conntrack` lines show the master tuple but not its protocol: for SIP, which
+//! runs on UDP and TCP, a signalling expectation's protocol is checked against both.
 //!
 //! ```
 //! use netfilter_helpers_core::conform::Validator;

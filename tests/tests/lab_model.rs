@@ -13,9 +13,12 @@
 
 use std::net::IpAddr;
 
-use netfilter_helpers_core::catalogue::{ExpectClass, L4Proto};
+use netfilter_helpers_core::catalogue::{ExpectClass, Family as CoreFamily, L4Proto};
+use netfilter_helpers_core::conform::Validator;
+use netfilter_helpers_core::dof::Freedom;
 use netfilter_helpers_core::dof::{Announcement, ExpectationKind, Master, Side, policy, rule};
 use netfilter_helpers_core::expect::Expectation;
+use netfilter_helpers_core::expect::{full_mask, zero_addr};
 use netfilter_helpers_core::options::{ModuleOptions, PARAMS};
 use netfilter_helpers_core::parse::parse_line;
 use netfilter_helpers_tests::expect;
@@ -139,6 +142,105 @@ fn assert_table(
         );
     }
     assert_eq!(parsed.len(), predicted.len(), "{label}");
+    validator_agrees(label, &snap);
+}
+
+/// Every expectation the kernel created conforms under the options in force; mutated copies
+/// (another endpoint, another protocol, a wildcard where the kernel pinned a value, a pinned
+/// value where it left a wildcard) are flagged exactly when the model says the kernel could not
+/// have made them.
+fn validator_agrees(label: &str, snap: &expect::ExpectSnapshot) {
+    let options = options_in_force();
+    let v = Validator::new(&options);
+    for line in snap.proc.iter().chain(&snap.conntrack) {
+        let parsed = parse_line(line.as_bytes()).unwrap();
+        let verdict = v.check_line(&parsed);
+        assert!(
+            verdict.conforms(),
+            "{label}: the kernel made it, yet the validator rejects {line}: {:#?}",
+            verdict.findings
+        );
+    }
+    for line in &snap.conntrack {
+        let parsed = parse_line(line.as_bytes()).unwrap();
+        let kind = v
+            .check_line(&parsed)
+            .kind
+            .expect("a conforming line has a kind");
+        let rule = rule(kind, &options);
+        let e = parsed.expectation.clone();
+        let family = e.family();
+        let other: IpAddr = match family {
+            CoreFamily::Ipv4 => "10.71.2.99".parse().unwrap(),
+            CoreFamily::Ipv6 => "fd71:2::99".parse().unwrap(),
+        };
+        let mut mutants: Vec<(&str, Expectation, bool)> = Vec::new();
+        // Another endpoint: flagged unless the payload decides the attribute.
+        let mut m = e.clone();
+        m.dst = other;
+        mutants.push((
+            "destination moved to another host",
+            m,
+            rule.freedoms.dst_addr != Freedom::Payload,
+        ));
+        if e.src_mask == full_mask(family) {
+            let mut m = e.clone();
+            m.src = other;
+            mutants.push(("source moved to another host", m, true));
+            // A wildcard where the kernel pinned the source.
+            let mut m = e.clone();
+            m.src = zero_addr(family);
+            m.src_mask = zero_addr(family);
+            mutants.push(("source wildcarded", m, true));
+        } else if e.src_mask == zero_addr(family) {
+            // A pinned value where the kernel left a wildcard.
+            let mut m = e.clone();
+            m.src = other;
+            m.src_mask = full_mask(family);
+            mutants.push(("source pinned", m, true));
+        } else {
+            // A broadcast reply: another network.
+            let mut m = e.clone();
+            m.src = other;
+            mutants.push(("source network moved", m, true));
+        }
+        let mut m = e.clone();
+        if e.sport_mask == 0 {
+            m.sport = 1234;
+            m.sport_mask = u16::MAX;
+            mutants.push(("source port pinned", m, true));
+        } else {
+            m.sport = 0;
+            m.sport_mask = 0;
+            mutants.push(("source port wildcarded", m, true));
+        }
+        // Another protocol.
+        let mut m = e.clone();
+        m.l4 = if e.l4 == L4Proto::Tcp {
+            L4Proto::Udp
+        } else {
+            L4Proto::Tcp
+        };
+        // conntrack does not print the master's protocol: where the expectation's protocol is
+        // the master's (SIP signalling) and the helper runs on UDP and TCP, either is possible.
+        let l4_known = rule.freedoms.l4 != Freedom::MasterProtocol || parsed.master_l4_known;
+        mutants.push(("protocol changed", m, l4_known));
+        // A destination port the master fixes.
+        if matches!(rule.freedoms.dst_port, Freedom::Master(_)) {
+            let mut m = e.clone();
+            m.dport = e.dport.wrapping_add(1);
+            mutants.push(("destination port changed", m, true));
+        }
+        for (what, m, must_flag) in mutants {
+            let verdict = v.check(&m);
+            assert_eq!(
+                !verdict.conforms(),
+                must_flag,
+                "{label}: {what} ({line}) -> {:#?}",
+                verdict.findings
+            );
+        }
+    }
 }
 
 fn policy_timeout(helper: netfilter_helpers_core::catalogue::Helper, class: ExpectClass) -> u32 {
@@ -443,6 +545,7 @@ fn sip_invite_media_matches_the_model() {
     want_ct.sort();
     let got_ct = sorted(snap.conntrack.iter().map(|l| without_timeout(l)).collect());
     assert_eq!(got_ct, want_ct, "sip INVITE audio+video (conntrack)");
+    validator_agrees("sip INVITE audio+video", &snap);
     let t = policy_timeout(helper, ExpectClass::Audio);
     for l in snap.proc.iter().chain(&snap.conntrack) {
         let p = parse_line(l.as_bytes()).unwrap();
