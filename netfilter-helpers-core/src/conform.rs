@@ -25,6 +25,7 @@
 //! assert!(verdict.findings[0].message.contains("while ftp loose=0"));
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -130,7 +131,7 @@ pub struct Finding {
     /// The attribute concerned, if one.
     pub attribute: Option<Attribute>,
     /// What is wrong, naming values and the options that decide.
-    pub message: String,
+    pub message: Cow<'static, str>,
 }
 
 impl Finding {
@@ -139,7 +140,7 @@ impl Finding {
             code,
             severity: Severity::Error,
             attribute,
-            message,
+            message: message.into(),
         }
     }
 }
@@ -178,6 +179,8 @@ impl Verdict {
 pub struct Validator {
     options: ModuleOptions,
     rules: Vec<ExpectationRule>,
+    /// Every name the kernel registers under these options, resolved once.
+    names: Vec<(String, HelperName)>,
 }
 
 /// The master's endpoints for one assumption about who sent the command.
@@ -214,9 +217,15 @@ impl Sides {
 impl Validator {
     /// A validator for these options.
     pub fn new(options: &ModuleOptions) -> Self {
+        let names = Helper::ALL
+            .iter()
+            .flat_map(|h| crate::catalogue::registered_names(*h, options))
+            .map(|r| (r.name.to_string(), r.name))
+            .collect();
         Validator {
             options: options.clone(),
             rules: all_rules(options),
+            names,
         }
     }
 
@@ -272,7 +281,11 @@ impl Validator {
             ));
             return verdict;
         };
-        let reg = match resolve_name(name, &self.options) {
+        let resolved = match self.names.iter().find(|(n, _)| n == name) {
+            Some((_, h)) => Ok(*h),
+            None => resolve_name(name, &self.options).map(|r| r.name),
+        };
+        let reg_name = match resolved {
             Ok(r) => r,
             Err(crate::catalogue::CatalogueError::NotRegistered { .. }) => {
                 let parsed: HelperName = name.parse().expect("resolve_name parsed it");
@@ -298,8 +311,8 @@ impl Validator {
                 return verdict;
             }
         };
-        let helper = reg.name.helper;
-        verdict.helper = Some(reg.name);
+        let helper = reg_name.helper;
+        verdict.helper = Some(reg_name);
         let family = exp.family();
         let info = helper.info();
         if !info.supports(family) && helper != Helper::H245 {
@@ -312,25 +325,25 @@ impl Validator {
         }
         // Helpers whose expectations carry the master's helper name: H.323 channels created
         // by Q.931 fastStart carry Q.931, so RTP/T.120 rules apply to both.
-        let candidates: Vec<&ExpectationRule> = self
-            .rules
-            .iter()
-            .filter(|r| {
-                r.helper == helper
-                    || (helper == Helper::Q931
-                        && matches!(
-                            r.kind,
-                            crate::dof::ExpectationKind::H323RtpRtcp
-                                | crate::dof::ExpectationKind::H323T120
-                        ))
-            })
-            .filter(|r| match (format, proc_policy) {
-                (Format::Proc, Some(p)) => r.class.policy_name() == Some(p),
-                (Format::Proc, None) => r.class.policy_name().is_none(),
-                (Format::Conntrack, _) => r.class.number() == exp.class,
-            })
-            .collect();
-        if candidates.is_empty() {
+        let candidates = || {
+            self.rules
+                .iter()
+                .filter(|r| {
+                    r.helper == helper
+                        || (helper == Helper::Q931
+                            && matches!(
+                                r.kind,
+                                crate::dof::ExpectationKind::H323RtpRtcp
+                                    | crate::dof::ExpectationKind::H323T120
+                            ))
+                })
+                .filter(|r| match (format, proc_policy) {
+                    (Format::Proc, Some(p)) => r.class.policy_name() == Some(p),
+                    (Format::Proc, None) => r.class.policy_name().is_none(),
+                    (Format::Conntrack, _) => r.class.number() == exp.class,
+                })
+        };
+        if candidates().next().is_none() {
             verdict.findings.push(Finding::error(
                 Code::ClassMismatch,
                 None,
@@ -353,7 +366,7 @@ impl Validator {
         };
         // Try every candidate rule and both senders; keep the closest miss.
         let mut best: Option<(crate::dof::ExpectationKind, Vec<Finding>)> = None;
-        for rule in &candidates {
+        for rule in candidates() {
             let sides: &[bool] = match rule.command_from {
                 CommandFrom::Initiator => &[true],
                 CommandFrom::Responder => &[false],
@@ -425,9 +438,9 @@ impl Validator {
                 let while_text = format!(" while {}={current}", option_label(p));
                 for f in findings.iter_mut() {
                     if !f.message.contains(&while_text) {
-                        f.message.push_str(&while_text);
+                        f.message.to_mut().push_str(&while_text);
                     }
-                    f.message.push_str(&format!(
+                    f.message.to_mut().push_str(&format!(
                         " (it would conform with {}={flipped})",
                         p.spec().name
                     ));
@@ -442,8 +455,9 @@ fn master_unknown() -> Finding {
         code: Code::MasterUnknown,
         severity: Severity::Info,
         attribute: None,
-        message: "the master connection is not shown (/proc line): checks against it were skipped"
-            .into(),
+        message: Cow::Borrowed(
+            "the master connection is not shown (/proc line): checks against it were skipped",
+        ),
     }
 }
 

@@ -184,7 +184,10 @@ pub fn parse_line(line: &[u8]) -> Result<ParsedLine, ParseError> {
     if line.len() > MAX_LINE {
         return Err(err(ParseErrorKind::TooLong, &line[..40]));
     }
-    if contains(line, b" l3proto = ") {
+    // `/proc` lines have `l3proto` as their second token; conntrack lines never do.
+    let mut t = Tokens { rest: line };
+    t.next();
+    if t.next() == Some(b"l3proto") {
         parse_proc(line)
     } else {
         parse_conntrack(line)
@@ -205,7 +208,7 @@ pub fn parse_line(line: &[u8]) -> Result<ParsedLine, ParseError> {
 pub fn parse_lines(text: &[u8]) -> (Vec<(usize, ParsedLine)>, Vec<ParseError>) {
     let mut ok = Vec::new();
     let mut bad = Vec::new();
-    for (i, raw) in text.split(|b| *b == b'\n').enumerate() {
+    for (i, raw) in (Lines { rest: Some(text) }).enumerate() {
         let l = trim(raw);
         if l.is_empty() || l.starts_with(b"conntrack v") {
             continue;
@@ -219,6 +222,51 @@ pub fn parse_lines(text: &[u8]) -> (Vec<(usize, ParsedLine)>, Vec<ParseError>) {
         }
     }
     (ok, bad)
+}
+
+/// Splits at `\n`, finding newlines eight bytes at a time.
+struct Lines<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let rest = self.rest?;
+        match find_newline(rest) {
+            Some(i) => {
+                self.rest = Some(&rest[i + 1..]);
+                Some(&rest[..i])
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
+/// The index of the first `\n`: a word-at-a-time search (no `unsafe`, no dependency).
+fn find_newline(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = LO * b'\n' as u64;
+    let mut chunks = b.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ NL;
+        let found = w.wrapping_sub(LO) & !w & HI;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|x| *x == b'\n')
+        .map(|i| base + i)
 }
 
 fn trim(mut b: &[u8]) -> &[u8] {
@@ -237,10 +285,6 @@ fn trim(mut b: &[u8]) -> &[u8] {
         }
     }
     b
-}
-
-fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// A whitespace tokenizer over bytes.
@@ -315,7 +359,33 @@ fn hex16(v: &[u8], field: &'static str) -> Result<u16, ParseError> {
     u16::try_from(n).map_err(|_| err(ParseErrorKind::Invalid(field), v))
 }
 
+/// A dotted quad, strictly: four decimal numbers 0-255 without leading zeros.
+fn ipv4(v: &[u8]) -> Option<std::net::Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut i = 0;
+    for (n, part) in v.split(|b| *b == b'.').enumerate() {
+        if n >= 4 || part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
+            return None;
+        }
+        let mut x: u16 = 0;
+        for &d in part {
+            if !d.is_ascii_digit() {
+                return None;
+            }
+            x = x * 10 + u16::from(d - b'0');
+        }
+        octets[n] = u8::try_from(x).ok()?;
+        i = n + 1;
+    }
+    (i == 4).then(|| std::net::Ipv4Addr::from(octets))
+}
+
 fn addr(v: &[u8], field: &'static str) -> Result<IpAddr, ParseError> {
+    if !v.contains(&b':') {
+        return ipv4(v)
+            .map(IpAddr::V4)
+            .ok_or_else(|| err(ParseErrorKind::Invalid(field), v));
+    }
     let s = std::str::from_utf8(v).map_err(|_| err(ParseErrorKind::Invalid(field), v))?;
     s.parse::<IpAddr>()
         .map_err(|_| err(ParseErrorKind::Invalid(field), v))
@@ -634,6 +704,26 @@ mod tests {
         assert_eq!(e.kind, ParseErrorKind::Missing("dst"));
         let e = parse_line(b"300 proto=6 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=1 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 class=0 helper=ftp extra").unwrap_err();
         assert_eq!(e.kind, ParseErrorKind::Trailing);
+    }
+
+    #[test]
+    fn newline_search() {
+        for len in 0..40 {
+            for pos in 0..len {
+                let mut v = vec![b'x'; len];
+                v[pos] = b'\n';
+                if pos + 1 < len {
+                    v[len - 1] = b'\n';
+                }
+                assert_eq!(find_newline(&v), Some(pos), "{len} {pos}");
+            }
+            assert_eq!(find_newline(&vec![0x8a; len]), None);
+        }
+        let lines: Vec<&[u8]> = Lines {
+            rest: Some(b"a\n\nbc\n"),
+        }
+        .collect();
+        assert_eq!(lines, [&b"a"[..], b"", b"bc", b""]);
     }
 
     #[test]

@@ -523,7 +523,7 @@ fn policy_finding(code: Code, message: String) -> Finding {
         code,
         severity: Severity::Error,
         attribute: None,
-        message,
+        message: message.into(),
     }
 }
 
