@@ -22,9 +22,13 @@ pub mod catalogue;
 pub mod conform;
 pub mod dof;
 pub mod expect;
+pub mod ir;
 pub mod kernel;
 pub mod options;
 pub mod parse;
 pub mod policy;
+pub mod render;
+pub mod site;
 #[cfg(any(test, feature = "proptest"))]
 pub mod strategies;
+pub mod synth;

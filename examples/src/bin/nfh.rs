@@ -6,6 +6,7 @@
 //! nfh kernel [--json] VERSION
 //! nfh validate [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [FILE|-]
 //! nfh audit [--root DIR] [--policy FILE] [--json]
+//! nfh render --site FILE --backend iptables|ip6tables|commands|nft|nft-json|sysctl|modprobe
 //! ```
 //!
 //! Exit codes: 0 success / nothing found, 1 findings, 2 unusable input or usage error.
@@ -32,7 +33,9 @@ const USAGE: &str = "usage:
       judge expectation lines (/proc/net/nf_conntrack_expect or conntrack -L/-E expect):
       exit 0 when all conform, 1 when anything is found, 2 on unusable input
   nfh audit [--root DIR] [--policy FILE] [--json]
-      audit a host (default root /): options, kernel, expectation table";
+      audit a host (default root /): options, kernel, expectation table
+  nfh render --site FILE --backend iptables|ip6tables|commands|nft|nft-json|sysctl|modprobe
+      render a site description (TOML or JSON) as rules for one backend";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -55,6 +58,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         Some("kernel") => kernel(&args[1..]),
         Some("validate") => validate(&args[1..]),
         Some("audit") => audit(&args[1..]),
+        Some("render") => render_cmd(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -436,4 +440,41 @@ fn audit(args: &[String]) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
+    use netfilter_helpers_core::render::{Backend, render};
+    use netfilter_helpers_core::site::Site;
+    use netfilter_helpers_core::synth::synthesize;
+    let mut site = None;
+    let mut backend = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--site" => site = Some(it.next().ok_or("--site needs a FILE")?.clone()),
+            "--backend" => {
+                let b = it.next().ok_or("--backend needs a name")?;
+                backend = Some(b.parse::<Backend>().map_err(|e| e.to_string())?);
+            }
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    let path = site.ok_or_else(|| format!("render needs --site FILE\n{USAGE}"))?;
+    let backend = backend.ok_or_else(|| format!("render needs --backend NAME\n{USAGE}"))?;
+    let text = read_input(&path)?;
+    let parsed = if path.ends_with(".json") || text.trim_start().starts_with('{') {
+        Site::from_json(&text)
+    } else {
+        Site::from_toml(&text)
+    };
+    let valid = parsed.and_then(|s| s.validate()).map_err(|e| {
+        let mut msg = format!("{path}: invalid site");
+        for p in e.problems {
+            msg.push_str(&format!("\n  {p}"));
+        }
+        msg
+    })?;
+    let out = render(&synthesize(&valid), backend).map_err(|e| format!("{path}: {e}"))?;
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
 }

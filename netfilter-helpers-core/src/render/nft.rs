@@ -1,0 +1,200 @@
+//! An nftables script: one `inet` table with `ct helper` objects and one base chain per
+//! chain kind. Address lists become anonymous sets, so the number of rules does not grow with
+//! the number of prefixes.
+//!
+//! nftables' `ct helper` expression reads the connection's own helper, not its master's, so
+//! RELATED flows are tied to their helper through the connection mark: the assignment rule
+//! sets the helper's mark bits, every expected connection inherits the master's mark, and the
+//! RELATED rules match them.
+
+use std::fmt::Write as _;
+
+use crate::catalogue::{Family, L4Proto};
+use crate::ir::{Chain, ChainKind, Match, Rule, Ruleset, Target};
+use crate::policy::Cidr;
+
+pub(super) fn chain_name(kind: ChainKind) -> String {
+    kind.suffix().replace('-', "_")
+}
+
+/// (hook, priority) of each chain.
+pub(super) fn hook(kind: ChainKind) -> (&'static str, &'static str) {
+    match kind {
+        ChainKind::Antispoof => ("prerouting", "raw"),
+        ChainKind::HelpersIn => ("prerouting", "filter"),
+        ChainKind::HelpersOut => ("output", "filter"),
+        ChainKind::RelatedForward => ("forward", "filter"),
+        ChainKind::RelatedInput => ("input", "filter"),
+        ChainKind::RelatedOutput => ("output", "filter"),
+    }
+}
+
+fn is_related(kind: ChainKind) -> bool {
+    matches!(
+        kind,
+        ChainKind::RelatedForward | ChainKind::RelatedInput | ChainKind::RelatedOutput
+    )
+}
+
+fn set(list: &[Cidr]) -> String {
+    if list.len() == 1 {
+        list[0].to_string()
+    } else {
+        let items: Vec<String> = list.iter().map(ToString::to_string).collect();
+        format!("{{ {} }}", items.join(", "))
+    }
+}
+
+fn rule_text(rs: &Ruleset, rule: &Rule) -> String {
+    let mut s = String::with_capacity(128);
+    let ip = |f: Option<Family>| match f {
+        Some(Family::Ipv6) => "ip6",
+        _ => "ip",
+    };
+    if let Some(f) = rule.family {
+        let _ = write!(
+            s,
+            "meta nfproto {} ",
+            match f {
+                Family::Ipv4 => "ipv4",
+                Family::Ipv6 => "ipv6",
+            }
+        );
+    }
+    let proto = rule.matches.iter().find_map(|m| match m {
+        Match::Proto(p) => Some(*p),
+        _ => None,
+    });
+    let has_port = rule.matches.iter().any(|m| {
+        matches!(
+            m,
+            Match::Sport(_)
+                | Match::Dport(_)
+                | Match::Dports(_)
+                | Match::DportFrom(_)
+                | Match::Icmpv6Type(_)
+        )
+    });
+    for m in &rule.matches {
+        match m {
+            Match::InIface(i) => {
+                let _ = write!(s, "iifname \"{i}\" ");
+            }
+            Match::Src(l) => {
+                let _ = write!(s, "{} saddr {} ", ip(rule.family), set(l));
+            }
+            Match::Dst(l) => {
+                let _ = write!(s, "{} daddr {} ", ip(rule.family), set(l));
+            }
+            Match::Proto(p) => {
+                if !has_port {
+                    let _ = write!(s, "meta l4proto {} ", l4(*p));
+                }
+            }
+            Match::Sport(p) => {
+                let _ = write!(s, "{} sport {p} ", l4(proto.unwrap_or(L4Proto::Tcp)));
+            }
+            Match::Dport(p) => {
+                let _ = write!(s, "{} dport {p} ", l4(proto.unwrap_or(L4Proto::Tcp)));
+            }
+            Match::Dports(l) => {
+                let items: Vec<String> = l.iter().map(u16::to_string).collect();
+                let _ = write!(
+                    s,
+                    "{} dport {{ {} }} ",
+                    l4(proto.unwrap_or(L4Proto::Tcp)),
+                    items.join(", ")
+                );
+            }
+            Match::DportFrom(p) => {
+                let _ = write!(s, "{} dport {p}-65535 ", l4(proto.unwrap_or(L4Proto::Tcp)));
+            }
+            Match::Icmp => match rule.family {
+                Some(Family::Ipv4) => s.push_str("meta l4proto icmp "),
+                Some(Family::Ipv6) => s.push_str("meta l4proto ipv6-icmp "),
+                None => s.push_str("meta l4proto { icmp, ipv6-icmp } "),
+            },
+            Match::Icmpv6Type(t) => {
+                let _ = write!(s, "icmpv6 type {t} ");
+            }
+            Match::Helper { assigned, .. } => {
+                let mark = rs.mark_of(assigned).unwrap_or(0);
+                let _ = write!(s, "ct mark & {:#010x} == {mark:#010x} ", rs.mark_mask);
+            }
+            Match::RpfilterFails => s.push_str("fib saddr . iif oif missing "),
+        }
+    }
+    match &rule.target {
+        Target::Accept => s.push_str("accept"),
+        Target::Drop => s.push_str("drop"),
+        Target::Return => s.push_str("return"),
+        Target::CtHelper(h) => {
+            let obj = rs
+                .helpers
+                .iter()
+                .find(|o| o.helper == *h && Some(o.l4) == proto)
+                .or_else(|| rs.helpers.iter().find(|o| o.helper == *h));
+            if let Some(o) = obj {
+                let _ = write!(
+                    s,
+                    "ct helper set \"{}\" ct mark set ct mark & {:#010x} | {:#010x}",
+                    o.object_name(),
+                    !rs.mark_mask,
+                    o.mark
+                );
+            }
+        }
+    }
+    if let Some(c) = &rule.comment {
+        let _ = write!(s, " comment \"{c}\"");
+    }
+    s
+}
+
+pub(super) fn l4(p: L4Proto) -> String {
+    match p {
+        L4Proto::Icmpv6 => "ipv6-icmp".into(),
+        p => p.name(),
+    }
+}
+
+fn chain_text(rs: &Ruleset, chain: &Chain, out: &mut String) {
+    let (hook, prio) = hook(chain.kind);
+    let _ = writeln!(out, "\tchain {} {{", chain_name(chain.kind));
+    let _ = writeln!(
+        out,
+        "\t\ttype filter hook {hook} priority {prio}; policy accept;"
+    );
+    if is_related(chain.kind) {
+        out.push_str("\t\tct state != related accept\n");
+    }
+    for rule in &chain.rules {
+        let _ = writeln!(out, "\t\t{}", rule_text(rs, rule));
+    }
+    out.push_str("\t}\n");
+}
+
+/// The script for `nft -f`; loading it replaces the table.
+pub(super) fn script(rs: &Ruleset) -> String {
+    let mut out = String::with_capacity(96 * rs.rule_count() + 1024);
+    out.push_str(super::HEADER);
+    let t = &rs.table;
+    let _ = writeln!(
+        out,
+        "table inet {t}\ndelete table inet {t}\ntable inet {t} {{"
+    );
+    for o in &rs.helpers {
+        let _ = writeln!(
+            out,
+            "\tct helper {} {{\n\t\ttype \"{}\" protocol {}\n\t\tl3proto inet\n\t}}",
+            o.object_name(),
+            o.helper,
+            o.l4
+        );
+    }
+    for chain in &rs.chains {
+        chain_text(rs, chain, &mut out);
+    }
+    out.push_str("}\n");
+    out
+}

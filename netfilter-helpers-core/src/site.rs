@@ -1,0 +1,960 @@
+//! The site description: interfaces with their networks, the services that need helpers,
+//! the kernel version and module options; and its validation into a [`ValidSite`], which
+//! reports every problem at once with its path.
+//!
+//! ```
+//! use netfilter_helpers_core::site::Site;
+//!
+//! let site = Site::from_toml(r#"
+//!     [[interfaces]]
+//!     name = "eth0"
+//!     default_route = true
+//!     networks = ["198.51.100.2/24"]
+//!
+//!     [[interfaces]]
+//!     name = "eth1"
+//!     networks = ["10.0.1.1/24"]
+//!     routed = ["10.0.2.0/24"]
+//!
+//!     [[services]]
+//!     name = "ftp-in"
+//!     helper = "ftp"
+//!     direction = "inbound"
+//!     servers = ["10.0.1.10"]
+//! "#).unwrap();
+//! let valid = site.validate().unwrap();
+//! assert_eq!(valid.default_interface().name.as_str(), "eth0");
+//!
+//! let bad = Site::from_toml(r#"
+//!     [[interfaces]]
+//!     name = "eth0; rm -rf /"
+//!     networks = ["10.0.0.0/8"]
+//!     [[interfaces]]
+//!     name = "eth1"
+//!     networks = ["10.1.0.0/16"]
+//! "#).unwrap();
+//! let e = bad.validate().unwrap_err();
+//! let paths: Vec<_> = e.problems.iter().map(|p| p.path.as_str()).collect();
+//! assert_eq!(paths, ["interfaces[0].name", "interfaces[1].networks[0]", "interfaces"]);
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::{Family, Helper, HelperName, registered_names};
+use crate::kernel::KernelVersion;
+use crate::options::ModuleOptions;
+use crate::policy::{Cidr, Problem};
+
+/// An interface name the kernel accepts and that is safe in rule text: 1 to 15 bytes of
+/// `A-Z a-z 0-9 _ . - @ +`, not `.` or `..`.
+///
+/// The kernel refuses `/`, `:`, whitespace and names of 16 bytes or more; this type also
+/// refuses quotes, `;`, `#`, `$`, braces and every other character that would need quoting
+/// in iptables, nft or shell text.
+///
+/// ```
+/// use netfilter_helpers_core::site::IfName;
+/// assert!(IfName::new("eth0.100").is_ok());
+/// assert!(IfName::new("a-very-long-name0").is_err());
+/// assert!(IfName::new("eth0\"; drop").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IfName(String);
+
+/// Longest interface name (`IFNAMSIZ - 1`).
+pub const IFNAME_MAX: usize = 15;
+
+impl IfName {
+    /// Checks and wraps a name.
+    pub fn new(name: &str) -> Result<IfName, String> {
+        if name.is_empty() {
+            return Err("an interface name cannot be empty".into());
+        }
+        if name.len() > IFNAME_MAX {
+            return Err(format!(
+                "interface name {name:?} is {} bytes; the kernel accepts at most {IFNAME_MAX}",
+                name.len()
+            ));
+        }
+        if name == "." || name == ".." {
+            return Err(format!("{name:?} is not a valid interface name"));
+        }
+        if let Some(c) = name
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "_.-@+".contains(*c)))
+        {
+            return Err(format!(
+                "interface name {name:?} contains {c:?}: only letters, digits and _ . - @ + are accepted (the kernel refuses '/', ':' and whitespace; other characters would need quoting in rule text)"
+            ));
+        }
+        Ok(IfName(name.to_string()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for IfName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for IfName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        IfName::new(&s)
+    }
+}
+
+impl From<IfName> for String {
+    fn from(n: IfName) -> Self {
+        n.0
+    }
+}
+
+/// A name used in rule text (service names, table names): 1 to 32 bytes of
+/// `A-Z a-z 0-9 _ -`, starting with a letter.
+///
+/// ```
+/// use netfilter_helpers_core::site::RuleName;
+/// assert!(RuleName::new("ftp-in").is_ok());
+/// assert!(RuleName::new("ftp in").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RuleName(String);
+
+impl RuleName {
+    /// Checks and wraps a name.
+    pub fn new(name: &str) -> Result<RuleName, String> {
+        let ok = !name.is_empty()
+            && name.len() <= 32
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if ok {
+            Ok(RuleName(name.to_string()))
+        } else {
+            Err(format!(
+                "name {name:?} must be 1 to 32 letters, digits, '_' or '-', starting with a letter"
+            ))
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RuleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for RuleName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        RuleName::new(&s)
+    }
+}
+
+impl From<RuleName> for String {
+    fn from(n: RuleName) -> Self {
+        n.0
+    }
+}
+
+/// Reverse-path filtering for an interface (`net.ipv4.conf.<if>.rp_filter`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RpFilter {
+    /// 0: no source validation.
+    Off,
+    /// 2: the source must be reachable through some interface (asymmetric routing).
+    Loose,
+    /// 1: the source must be routed back through the arrival interface.
+    #[default]
+    Strict,
+}
+
+impl RpFilter {
+    /// The sysctl value.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::site::RpFilter;
+    /// assert_eq!(RpFilter::Loose.sysctl(), 2);
+    /// ```
+    pub const fn sysctl(self) -> u8 {
+        match self {
+            RpFilter::Off => 0,
+            RpFilter::Strict => 1,
+            RpFilter::Loose => 2,
+        }
+    }
+}
+
+/// One interface of the firewall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Interface {
+    /// The kernel's interface name.
+    pub name: IfName,
+    /// Whether the default route leaves through this interface (anti-spoofing uses inverted
+    /// logic on it: internal sources are dropped, everything else passes).
+    #[serde(default)]
+    pub default_route: bool,
+    /// Networks attached to the interface, as `address/prefix` (host bits are allowed: the
+    /// interface's own address is the usual way to write it) or a network.
+    #[serde(default)]
+    pub networks: Vec<String>,
+    /// Networks routed through the interface.
+    #[serde(default)]
+    pub routed: Vec<String>,
+    /// Hosts on this interface get addresses by DHCPv4 from the firewall (accept source
+    /// 0.0.0.0 to 255.255.255.255, UDP 68 to 67).
+    #[serde(default)]
+    pub dhcp: bool,
+    /// Reverse-path filtering mode.
+    #[serde(default)]
+    pub rp_filter: RpFilter,
+}
+
+/// Where the helper's master connections go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Clients outside reach servers behind the firewall (forwarded traffic).
+    Inbound,
+    /// Clients behind the firewall reach servers outside (forwarded traffic).
+    Outbound,
+    /// The firewall host itself is the client.
+    Local,
+}
+
+/// A service whose connections need a helper.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Service {
+    /// A name for the rules' comments.
+    pub name: RuleName,
+    /// The helper (`ftp`, `sip`, `tftp`, `RAS`, `Q.931`, ...).
+    pub helper: String,
+    /// Where the master connections go.
+    pub direction: Direction,
+    /// The hosts that listen on the helper's ports (for amanda: the backed-up hosts running
+    /// amandad); empty: any.
+    #[serde(default)]
+    pub servers: Vec<String>,
+    /// The hosts that connect to them; empty: any (for `local`: the firewall host).
+    #[serde(default)]
+    pub clients: Vec<String>,
+    /// Master ports; empty: the helper's default port.
+    #[serde(default)]
+    pub ports: Vec<u16>,
+    /// Where the far end of RELATED flows may be when the helper leaves it open (SIP media
+    /// from a provider's RTP farm, IRC DCC peers); empty: wherever the model allows.
+    #[serde(default)]
+    pub related: Vec<String>,
+    /// Lowest destination port of RELATED flows whose port the payload chooses.
+    #[serde(default = "default_min_port")]
+    pub min_port: u16,
+}
+
+fn default_min_port() -> u16 {
+    1024
+}
+
+/// A site as written.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// The kernel version the rules are for (default: current kernels).
+    #[serde(default)]
+    pub kernel: Option<String>,
+    /// Name of the nft table and prefix of iptables chains.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// Add a reverse-path filter rule (`rpfilter` / `fib`) to the anti-spoofing rules.
+    #[serde(default = "yes")]
+    pub rpfilter: bool,
+    /// Module options, `MODULE.PARAM = VALUE` (`"ftp.loose" = 0`).
+    #[serde(default)]
+    pub options: BTreeMap<String, toml_value::Value>,
+    /// The interfaces.
+    #[serde(default)]
+    pub interfaces: Vec<Interface>,
+    /// The services that need helpers.
+    #[serde(default)]
+    pub services: Vec<Service>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Option values as TOML and JSON write them.
+pub mod toml_value {
+    use serde::{Deserialize, Serialize};
+
+    /// A scalar option value.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::site::toml_value::Value;
+    /// assert_eq!(Value::Int(1).to_string(), "1");
+    /// assert_eq!(Value::Bool(true).to_string(), "1");
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(untagged)]
+    pub enum Value {
+        /// `true` / `false`.
+        Bool(bool),
+        /// A number.
+        Int(i64),
+        /// Text (`"21,2121"`).
+        Text(String),
+    }
+
+    impl std::fmt::Display for Value {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Value::Bool(b) => f.write_str(if *b { "1" } else { "0" }),
+                Value::Int(n) => write!(f, "{n}"),
+                Value::Text(s) => f.write_str(s),
+            }
+        }
+    }
+}
+
+/// Every problem found in a site.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[error("invalid site: {}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct SiteError {
+    /// The problems, in document order.
+    pub problems: Vec<Problem>,
+}
+
+/// A validated interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidInterface {
+    /// The name.
+    pub name: IfName,
+    /// Whether the default route leaves through it.
+    pub default_route: bool,
+    /// Attached networks (host bits cleared).
+    pub attached: Vec<Cidr>,
+    /// Routed networks.
+    pub routed: Vec<Cidr>,
+    /// DHCPv4 clients on this interface.
+    pub dhcp: bool,
+    /// Reverse-path filtering.
+    pub rp_filter: RpFilter,
+}
+
+impl ValidInterface {
+    /// Attached and routed networks of one family, aggregated.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::site::Site;
+    /// use netfilter_helpers_core::catalogue::Family;
+    /// let s = Site::from_toml("[[interfaces]]\nname = \"eth0\"\ndefault_route = true\nnetworks = [\"10.0.0.1/25\"]\nrouted = [\"10.0.0.128/25\"]\n").unwrap();
+    /// let v = s.validate().unwrap();
+    /// assert_eq!(v.interfaces[0].networks(Family::Ipv4)[0].to_string(), "10.0.0.0/24");
+    /// ```
+    pub fn networks(&self, family: Family) -> Vec<Cidr> {
+        aggregate(
+            self.attached
+                .iter()
+                .chain(&self.routed)
+                .copied()
+                .filter(|c| c.family() == family)
+                .collect(),
+        )
+    }
+}
+
+/// A validated service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidService {
+    /// The name.
+    pub name: RuleName,
+    /// The helper registration CT rules assign (`ftp`, or `ftp-0` when `ports=0` renamed it).
+    pub helper: HelperName,
+    /// The direction.
+    pub direction: Direction,
+    /// Servers (empty: any).
+    pub servers: Vec<Cidr>,
+    /// Clients (empty: any; for `local`, the firewall host).
+    pub clients: Vec<Cidr>,
+    /// Master ports.
+    pub ports: Vec<u16>,
+    /// Where RELATED flows' open ends may be (empty: anywhere the model allows).
+    pub related: Vec<Cidr>,
+    /// The port floor.
+    pub min_port: u16,
+    /// The families the service runs in.
+    pub families: Vec<Family>,
+}
+
+/// A site whose every value is checked: names are safe in rule text, networks do not overlap
+/// across interfaces, exactly one interface carries the default route, helpers exist for the
+/// families used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValidSite {
+    /// The kernel version the rules are for.
+    pub kernel: KernelVersion,
+    /// Table name / chain prefix.
+    pub table: RuleName,
+    /// Whether to add a reverse-path filter rule.
+    pub rpfilter: bool,
+    /// Module options.
+    pub options: ModuleOptions,
+    /// Interfaces, in input order.
+    pub interfaces: Vec<ValidInterface>,
+    /// Services, in input order.
+    pub services: Vec<ValidService>,
+}
+
+impl ValidSite {
+    /// The interface that carries the default route.
+    pub fn default_interface(&self) -> &ValidInterface {
+        self.interfaces
+            .iter()
+            .find(|i| i.default_route)
+            .expect("validation guarantees one default-route interface")
+    }
+}
+
+/// Longest table name: iptables chain names (at most 28 bytes) are `<table>-helpers-out`.
+pub const TABLE_MAX: usize = 16;
+
+/// The newest kernel behaviour assumed when a site names none.
+pub const DEFAULT_KERNEL: KernelVersion = KernelVersion::new(6, 1, 0);
+
+impl Site {
+    /// Reads a site from TOML (syntax and type errors name line and column).
+    pub fn from_toml(text: &str) -> Result<Site, SiteError> {
+        toml::from_str(text).map_err(|e| {
+            let path = match e.span() {
+                Some(span) => {
+                    let before = &text.as_bytes()[..span.start.min(text.len())];
+                    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+                    let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+                    format!("line {line}, column {col}")
+                }
+                None => "site".into(),
+            };
+            SiteError {
+                problems: vec![Problem {
+                    path,
+                    message: e.message().to_string(),
+                }],
+            }
+        })
+    }
+
+    /// Reads a site from JSON.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::site::Site;
+    /// let s = Site::from_json(r#"{"interfaces": [{"name": "eth0", "default_route": true}]}"#).unwrap();
+    /// assert!(s.validate().is_ok());
+    /// ```
+    pub fn from_json(text: &str) -> Result<Site, SiteError> {
+        serde_json::from_str(text).map_err(|e| SiteError {
+            problems: vec![Problem {
+                path: format!("line {}, column {}", e.line(), e.column()),
+                message: e.to_string(),
+            }],
+        })
+    }
+
+    /// Validates the site, reporting every problem with its path.
+    pub fn validate(&self) -> Result<ValidSite, SiteError> {
+        let mut problems = Vec::new();
+        let mut p = |path: String, message: String| problems.push(Problem { path, message });
+
+        let kernel = match &self.kernel {
+            None => DEFAULT_KERNEL,
+            Some(k) => KernelVersion::from_proc_version(k).unwrap_or_else(|e| {
+                p("kernel".into(), e.to_string());
+                DEFAULT_KERNEL
+            }),
+        };
+        let caps = kernel.capabilities();
+        if !caps.ct_target {
+            p(
+                "kernel".into(),
+                format!(
+                    "{kernel} predates the CT target (2.6.34): helpers cannot be assigned explicitly"
+                ),
+            );
+        }
+        let table = match &self.table {
+            None => RuleName::new("nfh").expect("valid"),
+            Some(t) if t.len() > TABLE_MAX => {
+                p(
+                    "table".into(),
+                    format!(
+                        "table name {t:?} is longer than {TABLE_MAX} bytes (iptables chain names are built from it)"
+                    ),
+                );
+                RuleName::new("nfh").expect("valid")
+            }
+            Some(t) => RuleName::new(t).unwrap_or_else(|e| {
+                p("table".into(), e);
+                RuleName::new("nfh").expect("valid")
+            }),
+        };
+        let mut options = ModuleOptions::new();
+        for (k, v) in &self.options {
+            if let Err(e) = options.set_assignment(&format!("{k}={v}")) {
+                p(format!("options.{k:?}"), e.to_string());
+            }
+        }
+
+        // Interfaces.
+        let mut interfaces = Vec::new();
+        let mut names: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, iface) in self.interfaces.iter().enumerate() {
+            let base = format!("interfaces[{i}]");
+            if let Some(prev) = names.insert(iface.name.to_string(), i) {
+                p(
+                    format!("{base}.name"),
+                    format!(
+                        "interface {} is already described at interfaces[{prev}]",
+                        iface.name
+                    ),
+                );
+            }
+            let mut parse_list = |field: &str, list: &[String], lenient: bool| -> Vec<Cidr> {
+                let mut out = Vec::new();
+                for (j, text) in list.iter().enumerate() {
+                    match parse_net(text, lenient) {
+                        Ok(c) => out.push(c),
+                        Err(e) => p(format!("{base}.{field}[{j}]"), e),
+                    }
+                }
+                out
+            };
+            let attached = parse_list("networks", &iface.networks, true);
+            let routed = parse_list("routed", &iface.routed, false);
+            interfaces.push(ValidInterface {
+                name: iface.name.clone(),
+                default_route: iface.default_route,
+                attached,
+                routed,
+                dhcp: iface.dhcp,
+                rp_filter: iface.rp_filter,
+            });
+        }
+        // Overlaps across interfaces (the default-route interface's networks included).
+        for (i, a) in interfaces.iter().enumerate() {
+            for (ai, na) in a.attached.iter().chain(&a.routed).enumerate() {
+                for b in interfaces.iter().skip(i + 1) {
+                    for nb in b.attached.iter().chain(&b.routed) {
+                        if overlaps(na, nb) {
+                            let field = if ai < a.attached.len() {
+                                format!("networks[{ai}]")
+                            } else {
+                                format!("routed[{}]", ai - a.attached.len())
+                            };
+                            p(
+                                format!("interfaces[{i}].{field}"),
+                                format!(
+                                    "{na} on {} overlaps {nb} on {}: a source cannot be legitimate on two interfaces",
+                                    a.name, b.name
+                                ),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let defaults = interfaces.iter().filter(|i| i.default_route).count();
+        if !self.interfaces.is_empty() && defaults != 1 {
+            p(
+                "interfaces".into(),
+                if defaults == 0 {
+                    "no interface has default_route = true: exactly one must carry the default route".into()
+                } else {
+                    format!("{defaults} interfaces have default_route = true: exactly one may")
+                },
+            );
+        }
+        if self.interfaces.is_empty() {
+            p(
+                "interfaces".into(),
+                "at least one interface (the one with the default route) is needed".into(),
+            );
+        }
+
+        // Services.
+        let mut services = Vec::new();
+        let mut snames: BTreeMap<String, usize> = BTreeMap::new();
+        for (i, s) in self.services.iter().enumerate() {
+            let base = format!("services[{i}]");
+            if let Some(prev) = snames.insert(s.name.to_string(), i) {
+                p(
+                    format!("{base}.name"),
+                    format!(
+                        "service {} is already described at services[{prev}]",
+                        s.name
+                    ),
+                );
+            }
+            let helper: Helper = match s.helper.parse() {
+                Ok(h) => h,
+                Err(e) => {
+                    p(format!("{base}.helper"), e.to_string());
+                    continue;
+                }
+            };
+            if helper == Helper::H245 {
+                p(
+                    format!("{base}.helper"),
+                    "H.245 is attached only through Q.931/RAS expectations; describe a Q.931 or RAS service instead".into(),
+                );
+                continue;
+            }
+            let regs = registered_names(helper, &options);
+            let name = regs[0].name;
+            let mut parse_list = |field: &str, list: &[String]| -> Vec<Cidr> {
+                let mut out = Vec::new();
+                for (j, text) in list.iter().enumerate() {
+                    match parse_net(text, false) {
+                        Ok(c) => out.push(c),
+                        Err(e) => p(format!("{base}.{field}[{j}]"), e),
+                    }
+                }
+                out
+            };
+            let servers = parse_list("servers", &s.servers);
+            let clients = parse_list("clients", &s.clients);
+            let related = parse_list("related", &s.related);
+            if s.direction == Direction::Local && !s.clients.is_empty() {
+                p(
+                    format!("{base}.clients"),
+                    "a local service's client is the firewall host: leave clients empty".into(),
+                );
+            }
+            // Families: those of the addresses given, else all the helper supports.
+            let info = helper.info();
+            let mut families: Vec<Family> = Vec::new();
+            let given: Vec<Family> = servers
+                .iter()
+                .chain(&clients)
+                .chain(&related)
+                .map(|c| c.family())
+                .collect();
+            for f in [Family::Ipv4, Family::Ipv6] {
+                let wanted = given.is_empty() || given.contains(&f);
+                if wanted && info.supports(f) {
+                    families.push(f);
+                }
+            }
+            for (field, list) in [
+                ("servers", &servers),
+                ("clients", &clients),
+                ("related", &related),
+            ] {
+                for (j, c) in list.iter().enumerate() {
+                    if !info.supports(c.family()) {
+                        p(
+                            format!("{base}.{field}[{j}]"),
+                            format!(
+                                "{c} is {} but the {helper} helper exists for IPv4 only",
+                                c.family()
+                            ),
+                        );
+                    }
+                }
+            }
+            // Servers and clients of one service must share a family.
+            if !servers.is_empty() && !clients.is_empty() {
+                for f in [Family::Ipv4, Family::Ipv6] {
+                    let s_has = servers.iter().any(|c| c.family() == f);
+                    let c_has = clients.iter().any(|c| c.family() == f);
+                    if s_has != c_has {
+                        p(
+                            base.clone(),
+                            format!("servers and clients must both have {f} networks or neither"),
+                        );
+                    }
+                }
+            }
+            let ports = if s.ports.is_empty() {
+                info.default_port.into_iter().collect()
+            } else {
+                let mut seen = Vec::new();
+                for (j, port) in s.ports.iter().enumerate() {
+                    if *port == 0 {
+                        p(
+                            format!("{base}.ports[{j}]"),
+                            "port 0 is not a service port".into(),
+                        );
+                    } else if seen.contains(port) {
+                        p(
+                            format!("{base}.ports[{j}]"),
+                            format!("port {port} is listed twice"),
+                        );
+                    } else {
+                        seen.push(*port);
+                    }
+                }
+                seen
+            };
+            services.push(ValidService {
+                name: s.name.clone(),
+                helper: name,
+                direction: s.direction,
+                servers,
+                clients,
+                ports,
+                related,
+                min_port: s.min_port,
+                families,
+            });
+        }
+        if problems.is_empty() {
+            Ok(ValidSite {
+                kernel,
+                table,
+                rpfilter: self.rpfilter,
+                options,
+                interfaces,
+                services,
+            })
+        } else {
+            Err(SiteError { problems })
+        }
+    }
+}
+
+/// Parses a network; `lenient` accepts host bits (an interface address) and clears them.
+fn parse_net(text: &str, lenient: bool) -> Result<Cidr, String> {
+    if lenient && text.contains('/') {
+        let n: IpNetwork = text
+            .parse()
+            .map_err(|_| format!("{text:?} is not an IP network (expected ADDRESS/PREFIX)"))?;
+        Cidr::new(n.network(), n.prefix()).map_err(|e| e.to_string())
+    } else {
+        text.parse::<Cidr>().map_err(|e| e.to_string())
+    }
+}
+
+fn overlaps(a: &Cidr, b: &Cidr) -> bool {
+    a.family() == b.family() && (a.contains(b.addr()) || b.contains(a.addr()))
+}
+
+/// Aggregates networks: removes those contained in others and merges adjacent siblings
+/// (`10.0.0.0/25` + `10.0.0.128/25` = `10.0.0.0/24`), repeatedly. The result is sorted.
+///
+/// ```
+/// use netfilter_helpers_core::site::aggregate;
+/// use netfilter_helpers_core::policy::Cidr;
+/// let nets: Vec<Cidr> = ["10.0.0.0/25", "10.0.0.128/25", "10.0.1.0/24", "10.0.0.7", "192.0.2.0/24"]
+///     .iter().map(|s| s.parse().unwrap()).collect();
+/// let agg: Vec<String> = aggregate(nets).iter().map(ToString::to_string).collect();
+/// assert_eq!(agg, ["10.0.0.0/23", "192.0.2.0/24"]);
+/// ```
+pub fn aggregate(mut nets: Vec<Cidr>) -> Vec<Cidr> {
+    // Work on (family, start as u128, prefix) sorted by start then prefix.
+    let key = |c: &Cidr| -> (u8, u128, u8) {
+        match c.addr() {
+            IpAddr::V4(a) => (4, u128::from(u32::from(a)), c.prefix()),
+            IpAddr::V6(a) => (6, u128::from(a), c.prefix()),
+        }
+    };
+    nets.sort_by_key(key);
+    nets.dedup();
+    loop {
+        let mut out: Vec<Cidr> = Vec::with_capacity(nets.len());
+        let mut changed = false;
+        for n in nets {
+            if let Some(last) = out.last().copied() {
+                if last.family() == n.family()
+                    && last.contains(n.addr())
+                    && last.prefix() <= n.prefix()
+                {
+                    changed = true;
+                    continue;
+                }
+                if let Some(merged) = sibling_merge(&last, &n) {
+                    out.pop();
+                    out.push(merged);
+                    changed = true;
+                    continue;
+                }
+            }
+            out.push(n);
+        }
+        nets = out;
+        if !changed {
+            return nets;
+        }
+        nets.sort_by_key(key);
+    }
+}
+
+fn sibling_merge(a: &Cidr, b: &Cidr) -> Option<Cidr> {
+    if a.family() != b.family() || a.prefix() != b.prefix() || a.prefix() == 0 {
+        return None;
+    }
+    let parent = Cidr::new(
+        crate::expect::apply_mask(
+            a.addr(),
+            crate::expect::prefix_mask(a.family(), a.prefix() - 1),
+        ),
+        a.prefix() - 1,
+    )
+    .ok()?;
+    (parent.addr() == a.addr() && parent.contains(b.addr()) && a.addr() != b.addr())
+        .then_some(parent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+kernel = "6.1.0-18-amd64"
+[options]
+"ftp.loose" = 0
+"sip.sip_direct_media" = 1
+
+[[interfaces]]
+name = "eth0"
+default_route = true
+networks = ["198.51.100.2/24", "2001:db8:ff::2/64"]
+
+[[interfaces]]
+name = "eth1"
+networks = ["10.0.1.1/24", "fd00:1::1/64"]
+routed = ["10.0.2.0/24"]
+dhcp = true
+
+[[services]]
+name = "ftp-in"
+helper = "ftp"
+direction = "inbound"
+servers = ["10.0.1.10", "fd00:1::10"]
+ports = [21, 2121]
+
+[[services]]
+name = "voip"
+helper = "sip"
+direction = "outbound"
+clients = ["10.0.1.0/24"]
+servers = ["203.0.113.5"]
+related = ["203.0.113.0/24"]
+"#;
+
+    #[test]
+    fn good_site() {
+        let v = Site::from_toml(GOOD).unwrap().validate().unwrap();
+        assert_eq!(v.kernel, KernelVersion::new(6, 1, 0));
+        assert_eq!(v.services[0].families, [Family::Ipv4, Family::Ipv6]);
+        assert_eq!(v.services[0].ports, [21, 2121]);
+        assert_eq!(v.services[1].families, [Family::Ipv4]);
+        assert_eq!(v.interfaces[1].networks(Family::Ipv4).len(), 2);
+        assert_eq!(v.services[1].min_port, 1024);
+    }
+
+    #[test]
+    fn every_problem_with_its_path() {
+        let text = r#"
+kernel = "two"
+table = "my table"
+[options]
+"ftp.lose" = 1
+[[interfaces]]
+name = "eth0"
+networks = ["10.0.0.0/8"]
+[[interfaces]]
+name = "eth1"
+default_route = false
+networks = ["10.1.0.0/16", "not-a-net"]
+routed = ["10.2.0.1/16"]
+[[services]]
+name = "chat"
+helper = "irc"
+direction = "outbound"
+clients = ["fd00::/64"]
+[[services]]
+name = "chat"
+helper = "fpt"
+direction = "inbound"
+[[services]]
+name = "x"
+helper = "ftp"
+direction = "local"
+clients = ["10.0.0.1"]
+ports = [21, 21, 0]
+"#;
+        let e = Site::from_toml(text).unwrap().validate().unwrap_err();
+        let paths: Vec<&str> = e.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "kernel",
+                "table",
+                "options.\"ftp.lose\"",
+                "interfaces[1].networks[1]",
+                "interfaces[1].routed[0]",
+                "interfaces[0].networks[0]",
+                "interfaces",
+                "services[0].clients[0]",
+                "services[1].name",
+                "services[1].helper",
+                "services[2].clients",
+                "services[2].ports[1]",
+                "services[2].ports[2]",
+            ],
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_have_a_place() {
+        let e = Site::from_toml("[[interfaces]]\nname = \"eth0\"\nbogus = 1\n").unwrap_err();
+        assert_eq!(e.problems[0].path, "line 3, column 1");
+        let e = Site::from_toml("[[interfaces]]\nname = \"a/b\"\n").unwrap_err();
+        assert!(e.problems[0].message.contains("contains '/'"), "{e}");
+    }
+
+    #[test]
+    fn aggregation() {
+        let c = |v: &[&str]| -> Vec<String> {
+            aggregate(v.iter().map(|s| s.parse().unwrap()).collect())
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        assert_eq!(
+            c(&["10.0.0.0/26", "10.0.0.64/26", "10.0.0.128/25"]),
+            ["10.0.0.0/24"]
+        );
+        assert_eq!(
+            c(&["10.0.0.64/26", "10.0.0.128/26"]),
+            ["10.0.0.64/26", "10.0.0.128/26"]
+        );
+        assert_eq!(
+            c(&["::/1", "8000::/1", "10.0.0.0/8"]),
+            ["10.0.0.0/8", "::/0"]
+        );
+    }
+}
