@@ -35,7 +35,7 @@
 //! "#).unwrap();
 //! let e = bad.validate().unwrap_err();
 //! let paths: Vec<_> = e.problems.iter().map(|p| p.path.as_str()).collect();
-//! assert_eq!(paths, ["interfaces[0].name", "interfaces[1].networks[0]", "interfaces"]);
+//! assert_eq!(paths, ["interfaces[0].name", "interfaces[0].networks[0]", "interfaces"]);
 //! ```
 
 use std::collections::BTreeMap;
@@ -211,8 +211,8 @@ impl RpFilter {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Interface {
-    /// The kernel's interface name.
-    pub name: IfName,
+    /// The kernel's interface name (checked by [`Site::validate`], see [`IfName`]).
+    pub name: String,
     /// Whether the default route leaves through this interface (anti-spoofing uses inverted
     /// logic on it: internal sources are dropped, everything else passes).
     #[serde(default)]
@@ -249,8 +249,8 @@ pub enum Direction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
-    /// A name for the rules' comments.
-    pub name: RuleName,
+    /// A name for the rules' comments (checked by [`Site::validate`], see [`RuleName`]).
+    pub name: String,
     /// The helper (`ftp`, `sip`, `tftp`, `RAS`, `Q.931`, ...).
     pub helper: String,
     /// Where the master connections go.
@@ -531,6 +531,10 @@ impl Site {
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
         for (i, iface) in self.interfaces.iter().enumerate() {
             let base = format!("interfaces[{i}]");
+            let name = IfName::new(&iface.name).unwrap_or_else(|e| {
+                p(format!("{base}.name"), e);
+                IfName::new("invalid").expect("valid")
+            });
             if let Some(prev) = names.insert(iface.name.to_string(), i) {
                 p(
                     format!("{base}.name"),
@@ -553,7 +557,7 @@ impl Site {
             let attached = parse_list("networks", &iface.networks, true);
             let routed = parse_list("routed", &iface.routed, false);
             interfaces.push(ValidInterface {
-                name: iface.name.clone(),
+                name,
                 default_route: iface.default_route,
                 attached,
                 routed,
@@ -561,27 +565,64 @@ impl Site {
                 rp_filter: iface.rp_filter,
             });
         }
-        // Overlaps across interfaces (the default-route interface's networks included).
-        for (i, a) in interfaces.iter().enumerate() {
-            for (ai, na) in a.attached.iter().chain(&a.routed).enumerate() {
-                for b in interfaces.iter().skip(i + 1) {
-                    for nb in b.attached.iter().chain(&b.routed) {
-                        if overlaps(na, nb) {
-                            let field = if ai < a.attached.len() {
-                                format!("networks[{ai}]")
-                            } else {
-                                format!("routed[{}]", ai - a.attached.len())
-                            };
-                            p(
-                                format!("interfaces[{i}].{field}"),
-                                format!(
-                                    "{na} on {} overlaps {nb} on {}: a source cannot be legitimate on two interfaces",
-                                    a.name, b.name
-                                ),
-                            );
+        // Overlaps across interfaces (the default-route interface's networks included): sort
+        // every network by (family, first address) and sweep, so large sites stay fast.
+        {
+            struct Entry {
+                key: (u8, u128, u128),
+                iface: usize,
+                field: String,
+                net: Cidr,
+            }
+            let mut all: Vec<Entry> = Vec::new();
+            for (i, iface) in interfaces.iter().enumerate() {
+                for (ai, n) in iface.attached.iter().chain(&iface.routed).enumerate() {
+                    let field = if ai < iface.attached.len() {
+                        format!("networks[{ai}]")
+                    } else {
+                        format!("routed[{}]", ai - iface.attached.len())
+                    };
+                    all.push(Entry {
+                        key: span(n),
+                        iface: i,
+                        field,
+                        net: *n,
+                    });
+                }
+            }
+            all.sort_by_key(|e| (e.key, e.iface));
+            let mut found: Vec<(usize, usize)> = Vec::new();
+            // The entry reaching furthest so far in each family, per interface seen last.
+            let mut reach: Option<usize> = None;
+            for j in 0..all.len() {
+                if let Some(r) = reach {
+                    let (fr, _, end_r) = all[r].key;
+                    let (fj, start_j, end_j) = all[j].key;
+                    if fr == fj && start_j <= end_r {
+                        if all[r].iface != all[j].iface {
+                            found.push((r, j));
                         }
+                        if end_j > end_r {
+                            reach = Some(j);
+                        }
+                        continue;
                     }
                 }
+                reach = Some(j);
+            }
+            found.sort_by_key(|(a, b)| (all[*a].iface.min(all[*b].iface), *a, *b));
+            for (a, b) in found {
+                let (x, y) = if all[a].iface <= all[b].iface { (a, b) } else { (b, a) };
+                p(
+                    format!("interfaces[{}].{}", all[x].iface, all[x].field),
+                    format!(
+                        "{} on {} overlaps {} on {}: a source cannot be legitimate on two interfaces",
+                        all[x].net,
+                        interfaces[all[x].iface].name,
+                        all[y].net,
+                        interfaces[all[y].iface].name
+                    ),
+                );
             }
         }
         let defaults = interfaces.iter().filter(|i| i.default_route).count();
@@ -607,6 +648,10 @@ impl Site {
         let mut snames: BTreeMap<String, usize> = BTreeMap::new();
         for (i, s) in self.services.iter().enumerate() {
             let base = format!("services[{i}]");
+            let sname = RuleName::new(&s.name).unwrap_or_else(|e| {
+                p(format!("{base}.name"), e);
+                RuleName::new("invalid").expect("valid")
+            });
             if let Some(prev) = snames.insert(s.name.to_string(), i) {
                 p(
                     format!("{base}.name"),
@@ -718,7 +763,7 @@ impl Site {
                 seen
             };
             services.push(ValidService {
-                name: s.name.clone(),
+                name: sname,
                 helper: name,
                 direction: s.direction,
                 servers,
@@ -756,8 +801,21 @@ fn parse_net(text: &str, lenient: bool) -> Result<Cidr, String> {
     }
 }
 
-fn overlaps(a: &Cidr, b: &Cidr) -> bool {
-    a.family() == b.family() && (a.contains(b.addr()) || b.contains(a.addr()))
+/// (family, first, last address) of a network, as integers.
+fn span(c: &Cidr) -> (u8, u128, u128) {
+    match c.addr() {
+        IpAddr::V4(a) => {
+            let start = u128::from(u32::from(a));
+            let size = 1u128 << (32 - u32::from(c.prefix()));
+            (4, start, start + size - 1)
+        }
+        IpAddr::V6(a) => {
+            let start = u128::from(a);
+            let host = 128 - u32::from(c.prefix());
+            let size_minus_one = if host == 128 { u128::MAX } else { (1u128 << host) - 1 };
+            (6, start, start.saturating_add(size_minus_one))
+        }
+    }
 }
 
 /// Aggregates networks: removes those contained in others and merges adjacent siblings
@@ -932,7 +990,11 @@ ports = [21, 21, 0]
     fn syntax_errors_have_a_place() {
         let e = Site::from_toml("[[interfaces]]\nname = \"eth0\"\nbogus = 1\n").unwrap_err();
         assert_eq!(e.problems[0].path, "line 3, column 1");
-        let e = Site::from_toml("[[interfaces]]\nname = \"a/b\"\n").unwrap_err();
+        let e = Site::from_toml("[[interfaces]]\nname = \"a/b\"\n")
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.problems[0].path, "interfaces[0].name");
         assert!(e.problems[0].message.contains("contains '/'"), "{e}");
     }
 
