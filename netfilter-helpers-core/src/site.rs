@@ -612,7 +612,11 @@ impl Site {
             }
             found.sort_by_key(|(a, b)| (all[*a].iface.min(all[*b].iface), *a, *b));
             for (a, b) in found {
-                let (x, y) = if all[a].iface <= all[b].iface { (a, b) } else { (b, a) };
+                let (x, y) = if all[a].iface <= all[b].iface {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
                 p(
                     format!("interfaces[{}].{}", all[x].iface, all[x].field),
                     format!(
@@ -812,7 +816,11 @@ fn span(c: &Cidr) -> (u8, u128, u128) {
         IpAddr::V6(a) => {
             let start = u128::from(a);
             let host = 128 - u32::from(c.prefix());
-            let size_minus_one = if host == 128 { u128::MAX } else { (1u128 << host) - 1 };
+            let size_minus_one = if host == 128 {
+                u128::MAX
+            } else {
+                (1u128 << host) - 1
+            };
             (6, start, start.saturating_add(size_minus_one))
         }
     }

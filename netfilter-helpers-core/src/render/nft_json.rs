@@ -1,6 +1,10 @@
 //! libnftables JSON (`nft -j -f`), the same ruleset as the nft script.
+//!
+//! Written directly as text, one command per line: every string in the ruleset was validated
+//! to contain no character JSON would need to escape ([`crate::site::IfName`],
+//! [`crate::site::RuleName`], helper names), and numbers and addresses never do.
 
-use serde_json::{Value, json};
+use std::fmt::Write as _;
 
 use crate::catalogue::{Family, L4Proto};
 use crate::ir::{ChainKind, Match, Rule, Ruleset, Target};
@@ -15,36 +19,50 @@ fn prio(name: &str) -> i32 {
     }
 }
 
-fn eq(left: Value, right: Value) -> Value {
-    json!({"match": {"op": "==", "left": left, "right": right}})
+fn eq(out: &mut String, left: &str, right: &str) {
+    let _ = write!(
+        out,
+        r#"{{"match":{{"op":"==","left":{left},"right":{right}}}}},"#
+    );
 }
 
-fn prefix(c: &Cidr) -> Value {
-    json!({"prefix": {"addr": c.addr().to_string(), "len": c.prefix()}})
+fn prefix(out: &mut String, c: &Cidr) {
+    let _ = write!(
+        out,
+        r#"{{"prefix":{{"addr":"{}","len":{}}}}}"#,
+        c.addr(),
+        c.prefix()
+    );
 }
 
-fn addrs(list: &[Cidr]) -> Value {
+fn addrs(list: &[Cidr]) -> String {
+    let mut s = String::with_capacity(48 * list.len() + 16);
     if list.len() == 1 {
-        prefix(&list[0])
+        prefix(&mut s, &list[0]);
     } else {
-        json!({"set": list.iter().map(prefix).collect::<Vec<_>>()})
+        s.push_str(r#"{"set":["#);
+        for (i, c) in list.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            prefix(&mut s, c);
+        }
+        s.push_str("]}");
     }
+    s
 }
 
-fn exprs(rs: &Ruleset, rule: &Rule) -> Vec<Value> {
-    let mut e = Vec::new();
+fn exprs(rs: &Ruleset, rule: &Rule, out: &mut String) {
     let ip = match rule.family {
         Some(Family::Ipv6) => "ip6",
         _ => "ip",
     };
     if let Some(f) = rule.family {
-        e.push(eq(
-            json!({"meta": {"key": "nfproto"}}),
-            json!(match f {
-                Family::Ipv4 => "ipv4",
-                Family::Ipv6 => "ipv6",
-            }),
-        ));
+        let fam = match f {
+            Family::Ipv4 => r#""ipv4""#,
+            Family::Ipv6 => r#""ipv6""#,
+        };
+        eq(out, r#"{"meta":{"key":"nfproto"}}"#, fam);
     }
     let proto = rule.matches.iter().find_map(|m| match m {
         Match::Proto(p) => Some(*p),
@@ -60,56 +78,78 @@ fn exprs(rs: &Ruleset, rule: &Rule) -> Vec<Value> {
                 | Match::Icmpv6Type(_)
         )
     });
-    let port = |field: &str| json!({"payload": {"protocol": l4(proto.unwrap_or(L4Proto::Tcp)), "field": field}});
+    let port = |field: &str| {
+        format!(
+            r#"{{"payload":{{"protocol":"{}","field":"{field}"}}}}"#,
+            l4(proto.unwrap_or(L4Proto::Tcp))
+        )
+    };
     for m in &rule.matches {
         match m {
-            Match::InIface(i) => e.push(eq(json!({"meta": {"key": "iifname"}}), json!(i.as_str()))),
-            Match::Src(l) => e.push(eq(
-                json!({"payload": {"protocol": ip, "field": "saddr"}}),
-                addrs(l),
-            )),
-            Match::Dst(l) => e.push(eq(
-                json!({"payload": {"protocol": ip, "field": "daddr"}}),
-                addrs(l),
-            )),
+            Match::InIface(i) => eq(out, r#"{"meta":{"key":"iifname"}}"#, &format!("\"{i}\"")),
+            Match::Src(l) => eq(
+                out,
+                &format!(r#"{{"payload":{{"protocol":"{ip}","field":"saddr"}}}}"#),
+                &addrs(l),
+            ),
+            Match::Dst(l) => eq(
+                out,
+                &format!(r#"{{"payload":{{"protocol":"{ip}","field":"daddr"}}}}"#),
+                &addrs(l),
+            ),
             Match::Proto(p) => {
                 if !has_port {
-                    e.push(eq(json!({"meta": {"key": "l4proto"}}), json!(l4(*p))));
+                    eq(
+                        out,
+                        r#"{"meta":{"key":"l4proto"}}"#,
+                        &format!("\"{}\"", l4(*p)),
+                    );
                 }
             }
-            Match::Sport(p) => e.push(eq(port("sport"), json!(p))),
-            Match::Dport(p) => e.push(eq(port("dport"), json!(p))),
-            Match::Dports(l) => e.push(eq(port("dport"), json!({"set": l}))),
-            Match::DportFrom(p) => e.push(eq(port("dport"), json!({"range": [p, 65535]}))),
-            Match::Icmp => e.push(eq(
-                json!({"meta": {"key": "l4proto"}}),
+            Match::Sport(p) => eq(out, &port("sport"), &p.to_string()),
+            Match::Dport(p) => eq(out, &port("dport"), &p.to_string()),
+            Match::Dports(l) => {
+                let items: Vec<String> = l.iter().map(u16::to_string).collect();
+                eq(
+                    out,
+                    &port("dport"),
+                    &format!(r#"{{"set":[{}]}}"#, items.join(",")),
+                );
+            }
+            Match::DportFrom(p) => eq(out, &port("dport"), &format!(r#"{{"range":[{p},65535]}}"#)),
+            Match::Icmp => eq(
+                out,
+                r#"{"meta":{"key":"l4proto"}}"#,
                 match rule.family {
-                    Some(Family::Ipv4) => json!("icmp"),
-                    Some(Family::Ipv6) => json!("ipv6-icmp"),
-                    None => json!({"set": ["icmp", "ipv6-icmp"]}),
+                    Some(Family::Ipv4) => r#""icmp""#,
+                    Some(Family::Ipv6) => r#""ipv6-icmp""#,
+                    None => r#"{"set":["icmp","ipv6-icmp"]}"#,
                 },
-            )),
-            Match::Icmpv6Type(t) => e.push(eq(
-                json!({"payload": {"protocol": "icmpv6", "field": "type"}}),
-                json!(t),
-            )),
+            ),
+            Match::Icmpv6Type(t) => eq(
+                out,
+                r#"{"payload":{"protocol":"icmpv6","field":"type"}}"#,
+                &t.to_string(),
+            ),
             Match::Helper { assigned, .. } => {
                 let mark = rs.mark_of(assigned).unwrap_or(0);
-                e.push(eq(
-                    json!({"&": [{"ct": {"key": "mark"}}, rs.mark_mask]}),
-                    json!(mark),
-                ));
+                eq(
+                    out,
+                    &format!(r#"{{"&":[{{"ct":{{"key":"mark"}}}},{}]}}"#, rs.mark_mask),
+                    &mark.to_string(),
+                );
             }
-            Match::RpfilterFails => e.push(eq(
-                json!({"fib": {"result": "oif", "flags": ["saddr", "iif"]}}),
-                json!(false),
-            )),
+            Match::RpfilterFails => eq(
+                out,
+                r#"{"fib":{"result":"oif","flags":["saddr","iif"]}}"#,
+                "false",
+            ),
         }
     }
     match &rule.target {
-        Target::Accept => e.push(json!({"accept": null})),
-        Target::Drop => e.push(json!({"drop": null})),
-        Target::Return => e.push(json!({"return": null})),
+        Target::Accept => out.push_str(r#"{"accept":null}"#),
+        Target::Drop => out.push_str(r#"{"drop":null}"#),
+        Target::Return => out.push_str(r#"{"return":null}"#),
         Target::CtHelper(h) => {
             let obj = rs
                 .helpers
@@ -117,62 +157,89 @@ fn exprs(rs: &Ruleset, rule: &Rule) -> Vec<Value> {
                 .find(|o| o.helper == *h && Some(o.l4) == proto)
                 .or_else(|| rs.helpers.iter().find(|o| o.helper == *h));
             if let Some(o) = obj {
-                e.push(json!({"ct helper": o.object_name()}));
-                e.push(json!({"mangle": {
-                    "key": {"ct": {"key": "mark"}},
-                    "value": {"|": [{"&": [{"ct": {"key": "mark"}}, !rs.mark_mask]}, o.mark]}
-                }}));
+                let _ = write!(
+                    out,
+                    r#"{{"ct helper":"{}"}},{{"mangle":{{"key":{{"ct":{{"key":"mark"}}}},"value":{{"|":[{{"&":[{{"ct":{{"key":"mark"}}}},{}]}},{}]}}}}}}"#,
+                    o.object_name(),
+                    !rs.mark_mask,
+                    o.mark
+                );
             }
         }
     }
-    e
 }
 
 /// The JSON document for `nft -j -f`; loading it replaces the table.
 pub(super) fn json(rs: &Ruleset) -> String {
     let t = rs.table.as_str();
-    let mut cmds = vec![
-        json!({"metainfo": {"json_schema_version": 1}}),
-        json!({"add": {"table": {"family": "inet", "name": t}}}),
-        json!({"delete": {"table": {"family": "inet", "name": t}}}),
-        json!({"add": {"table": {"family": "inet", "name": t}}}),
-    ];
+    let mut s = String::with_capacity(512 * rs.rule_count() + 4096);
+    s.push_str("{\"nftables\": [\n{\"metainfo\":{\"json_schema_version\":1}}");
+    let table = format!(r#"{{"table":{{"family":"inet","name":"{t}"}}}}"#);
+    let _ = write!(
+        s,
+        ",\n{{\"add\":{table}}},\n{{\"delete\":{table}}},\n{{\"add\":{table}}}"
+    );
     for o in &rs.helpers {
-        cmds.push(json!({"add": {"ct helper": {
-            "family": "inet", "table": t, "name": o.object_name(),
-            "type": o.helper.to_string(), "protocol": o.l4.name(), "l3proto": "inet"
-        }}}));
+        let _ = write!(
+            s,
+            r#",
+{{"add":{{"ct helper":{{"family":"inet","table":"{t}","name":"{}","type":"{}","protocol":"{}","l3proto":"inet"}}}}}}"#,
+            o.object_name(),
+            o.helper,
+            o.l4.name()
+        );
     }
     for chain in &rs.chains {
         let (h, p) = hook(chain.kind);
         let name = chain_name(chain.kind);
-        cmds.push(json!({"add": {"chain": {
-            "family": "inet", "table": t, "name": name,
-            "type": "filter", "hook": h, "prio": prio(p), "policy": "accept"
-        }}}));
+        let _ = write!(
+            s,
+            r#",
+{{"add":{{"chain":{{"family":"inet","table":"{t}","name":"{name}","type":"filter","hook":"{h}","prio":{},"policy":"accept"}}}}}}"#,
+            prio(p)
+        );
         if matches!(
             chain.kind,
             ChainKind::RelatedForward | ChainKind::RelatedInput | ChainKind::RelatedOutput
         ) {
-            cmds.push(json!({"add": {"rule": {
-                "family": "inet", "table": t, "chain": name,
-                "expr": [
-                    {"match": {"op": "!=", "left": {"ct": {"key": "state"}}, "right": "related"}},
-                    {"accept": null}
-                ]
-            }}}));
+            let _ = write!(
+                s,
+                r#",
+{{"add":{{"rule":{{"family":"inet","table":"{t}","chain":"{name}","expr":[{{"match":{{"op":"!=","left":{{"ct":{{"key":"state"}}}},"right":"related"}}}},{{"accept":null}}]}}}}}}"#
+            );
         }
         for rule in &chain.rules {
-            let mut r = json!({
-                "family": "inet", "table": t, "chain": name, "expr": exprs(rs, rule)
-            });
+            let _ = write!(
+                s,
+                r#",
+{{"add":{{"rule":{{"family":"inet","table":"{t}","chain":"{name}","expr":["#
+            );
+            exprs(rs, rule, &mut s);
+            s.push(']');
             if let Some(c) = &rule.comment {
-                r["comment"] = json!(c.as_str());
+                let _ = write!(s, r#","comment":"{c}""#);
             }
-            cmds.push(json!({"add": {"rule": r}}));
+            s.push_str("}}}");
         }
     }
-    let mut s = serde_json::to_string_pretty(&json!({"nftables": cmds})).unwrap_or_default();
-    s.push('\n');
+    s.push_str("\n]}\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn output_is_valid_json() {
+        let site = crate::site::Site::from_toml(
+            "[[interfaces]]\nname = \"eth0\"\ndefault_route = true\n[[interfaces]]\nname = \"eth1\"\nnetworks = [\"10.0.0.1/24\", \"10.0.9.0/24\"]\n[[services]]\nname = \"f\"\nhelper = \"ftp\"\ndirection = \"inbound\"\nservers = [\"10.0.0.5\"]\n",
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        let text = super::json(&crate::synth::synthesize(&site));
+        let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        let cmds = v["nftables"].as_array().unwrap();
+        assert_eq!(cmds[0]["metainfo"]["json_schema_version"], 1);
+        assert!(cmds.iter().any(|c| c["add"]["ct helper"]["type"] == "ftp"));
+    }
 }

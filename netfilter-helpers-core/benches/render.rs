@@ -1,0 +1,105 @@
+//! Render a large site for every backend (`cargo bench -p netfilter-helpers-core --bench render`).
+//!
+//! Target: 1,000 interfaces with 100 prefixes each renders in at most 100 ms per backend on
+//! one core, and ten times the site takes at most twelve times as long (100 vs 1,000
+//! interfaces).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use netfilter_helpers_core::render::{Backend, render};
+use netfilter_helpers_core::site::{Direction, Interface, RpFilter, Service, Site};
+use netfilter_helpers_core::synth::synthesize;
+
+/// A site with `n` interfaces of 100 IPv4 and IPv6 prefixes each (non-adjacent, so they do not
+/// aggregate), one default-route interface and a few services.
+pub fn big_site(n: usize) -> Site {
+    let mut site = Site {
+        rpfilter: true,
+        ..Site::default()
+    };
+    site.interfaces.push(Interface {
+        name: "wan0".into(),
+        default_route: true,
+        networks: vec!["198.51.100.2/24".into(), "2001:db8:ff::2/64".into()],
+        routed: vec![],
+        dhcp: false,
+        rp_filter: RpFilter::Strict,
+    });
+    for i in 0..n {
+        let mut nets = Vec::with_capacity(100);
+        for j in 0..50u32 {
+            let k = (i as u32) * 50 + j;
+            let v4 = (10u32 << 24) | (k << 5);
+            nets.push(format!("{}/28", std::net::Ipv4Addr::from(v4)));
+            nets.push(format!("fd00:{:x}:{:x}::/64", i, j * 2));
+        }
+        site.interfaces.push(Interface {
+            name: format!("if{i}"),
+            default_route: false,
+            networks: nets[..2].to_vec(),
+            routed: nets[2..].to_vec(),
+            dhcp: i % 2 == 0,
+            rp_filter: RpFilter::Strict,
+        });
+    }
+    for (name, helper, servers) in [
+        ("ftp", "ftp", vec!["10.0.0.16".to_string()]),
+        ("sip", "sip", vec!["203.0.113.5".to_string()]),
+        ("tftp", "tftp", vec!["10.0.0.48".to_string()]),
+    ] {
+        site.services.push(Service {
+            name: name.into(),
+            helper: helper.into(),
+            direction: Direction::Inbound,
+            servers,
+            clients: vec![],
+            ports: vec![],
+            related: vec![],
+            min_port: 1024,
+        });
+    }
+    site
+}
+
+fn best(mut f: impl FnMut() -> usize) -> (Duration, usize) {
+    let mut best = Duration::MAX;
+    let mut len = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        len = f();
+        best = best.min(t.elapsed());
+    }
+    (best, len)
+}
+
+fn main() {
+    let mut times = std::collections::BTreeMap::new();
+    for n in [100usize, 1000] {
+        let site = big_site(n);
+        let (t_valid, _) = best(|| black_box(site.validate().unwrap()).interfaces.len());
+        let valid = site.validate().unwrap();
+        let (t_synth, rules) = best(|| black_box(synthesize(&valid)).rule_count());
+        let rs = synthesize(&valid);
+        println!(
+            "{n:>5} interfaces x 100 prefixes: validate {:.1} ms, synthesize {:.1} ms ({rules} rules)",
+            t_valid.as_secs_f64() * 1e3,
+            t_synth.as_secs_f64() * 1e3
+        );
+        for b in Backend::ALL {
+            let (t, len) = best(|| black_box(render(&rs, b).unwrap()).len());
+            println!(
+                "      {:<10} {:>8.1} ms  {:>7.1} MB",
+                b.name(),
+                t.as_secs_f64() * 1e3,
+                len as f64 / 1e6
+            );
+            times.insert((b, n), t);
+        }
+    }
+    println!("growth from 100 to 1000 interfaces (target <= 12x):");
+    for b in Backend::ALL {
+        let ratio = times[&(b, 1000)].as_secs_f64() / times[&(b, 100)].as_secs_f64().max(1e-9);
+        println!("      {:<10} {ratio:.1}x", b.name());
+    }
+}
