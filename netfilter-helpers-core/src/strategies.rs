@@ -195,6 +195,41 @@ pub fn expectation() -> impl Strategy<Value = crate::expect::Expectation> {
 }
 
 #[cfg(test)]
+mod site_props {
+    use super::*;
+    use crate::render::{Backend, render};
+    use crate::synth::synthesize;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn valid_sites_render_deterministically(site in valid_site()) {
+            let v = site.validate().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let a = synthesize(&v);
+            let b = synthesize(&site.validate().unwrap());
+            prop_assert_eq!(&a, &b);
+            for backend in Backend::ALL {
+                let x = render(&a, backend).unwrap();
+                let y = render(&b, backend).unwrap();
+                prop_assert_eq!(x, y);
+            }
+            // The TOML form of the site reads back to the same site.
+            let text = toml::to_string(&site).unwrap();
+            prop_assert_eq!(crate::site::Site::from_toml(&text).unwrap(), site);
+        }
+
+        #[test]
+        fn site_reader_never_panics(s in "\\PC{0,200}") {
+            if let Ok(site) = crate::site::Site::from_toml(&s) {
+                let _ = site.validate();
+            }
+            let _ = crate::site::Site::from_json(&s);
+        }
+    }
+}
+
+#[cfg(test)]
 mod parse_props {
     use super::*;
     use crate::parse::{Format, parse_line, parse_lines};
@@ -246,4 +281,117 @@ mod parse_props {
             prop_assert_eq!(g.flags, e.flags);
         }
     }
+}
+
+/// A valid site: 2 to 6 interfaces (the first carries the default route) with non-overlapping
+/// IPv4 and IPv6 networks, and up to four services of assorted helpers and directions.
+///
+/// ```
+/// use netfilter_helpers_core::strategies::valid_site;
+/// use proptest::strategy::{Strategy, ValueTree};
+/// let mut runner = proptest::test_runner::TestRunner::deterministic();
+/// let site = valid_site().new_tree(&mut runner).unwrap().current();
+/// assert!(site.validate().is_ok());
+/// ```
+pub fn valid_site() -> impl Strategy<Value = crate::site::Site> {
+    use crate::site::{Direction, Interface, RpFilter, Service, Site};
+    let iface = (
+        "[a-z][a-z0-9_]{0,6}",
+        proptest::collection::vec((19u8..=27, any::<bool>()), 0..4),
+        any::<bool>(),
+        any::<bool>(),
+        prop_oneof![Just(RpFilter::Strict), Just(RpFilter::Loose), Just(RpFilter::Off)],
+    );
+    let service = (
+        prop_oneof![
+            Just("ftp"),
+            Just("sip"),
+            Just("tftp"),
+            Just("irc"),
+            Just("amanda"),
+            Just("sane"),
+            Just("pptp"),
+            Just("snmp"),
+            Just("netbios-ns"),
+            Just("RAS"),
+            Just("Q.931")
+        ],
+        prop_oneof![Just(Direction::Inbound), Just(Direction::Outbound), Just(Direction::Local)],
+        any::<bool>(),
+        any::<bool>(),
+        proptest::collection::btree_set(1u16..=65535, 0..3),
+        any::<bool>(),
+        0u16..2048,
+    );
+    (
+        proptest::collection::vec(iface, 2..6),
+        proptest::collection::vec(service, 0..4),
+        any::<bool>(),
+    )
+        .prop_map(|(ifaces, services, rpfilter)| {
+            let mut site = Site {
+                rpfilter,
+                ..Site::default()
+            };
+            for (i, (name, nets, dhcp, v6, rp)) in ifaces.into_iter().enumerate() {
+                let mut networks = Vec::new();
+                let mut routed = Vec::new();
+                for (j, (prefix, is_routed)) in nets.into_iter().enumerate() {
+                    let v4 = format!("10.{i}.{}.0/{prefix}", j * 32);
+                    if is_routed {
+                        routed.push(v4);
+                    } else {
+                        networks.push(v4);
+                    }
+                    if v6 {
+                        networks.push(format!("fd00:{i:x}:{j:x}::1/64"));
+                    }
+                }
+                site.interfaces.push(Interface {
+                    name: format!("{name}{i}"),
+                    default_route: i == 0,
+                    networks,
+                    routed,
+                    dhcp,
+                    rp_filter: rp,
+                });
+            }
+            for (k, (helper, direction, with_servers, with_clients, ports, with_related, min_port)) in
+                services.into_iter().enumerate()
+            {
+                let v4_only = matches!(helper, "irc" | "pptp" | "snmp" | "netbios-ns");
+                let mut servers = Vec::new();
+                let mut clients = Vec::new();
+                let mut related = Vec::new();
+                if with_servers {
+                    servers.push(format!("10.1.0.{}", 10 + k));
+                    if !v4_only {
+                        servers.push(format!("fd00:1:0::{:x}", 10 + k));
+                    }
+                }
+                if with_clients && direction != Direction::Local {
+                    clients.push("10.2.0.0/24".to_string());
+                    if !v4_only {
+                        clients.push("fd00:2::/64".to_string());
+                    }
+                }
+                if with_related {
+                    related.push("203.0.113.0/24".to_string());
+                    if !v4_only {
+                        related.push("2001:db8:5::/48".to_string());
+                    }
+                }
+                site.services.push(Service {
+                    name: format!("svc{k}"),
+                    helper: helper.to_string(),
+                    direction,
+                    servers,
+                    clients,
+                    ports: ports.into_iter().collect(),
+                    related,
+                    min_port,
+                });
+            }
+            site
+        })
 }
