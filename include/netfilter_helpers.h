@@ -14,7 +14,8 @@
 
 
 /*
- Result codes. Numbers are fixed and never reused.
+ Result codes. The numbers are fixed and never reused; a retired code stays listed here as
+ a comment.
  */
 enum nfh_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -26,21 +27,41 @@ enum nfh_result
    */
   NFH_RESULT_OK = 0,
   /*
-   A required pointer was NULL.
+   A required pointer argument was NULL.
    */
   NFH_RESULT_NULL_PARAMETER = 7001,
   /*
-   An integer argument was out of range.
+   An integer argument was out of range (an unknown enum value, an index past the end).
    */
   NFH_RESULT_INVALID_PARAMETER = 7002,
   /*
-   The caller's buffer is too small; `*out_n` holds the size needed.
+   The caller's buffer is too small: `*out_n` holds the size needed, without the NUL.
    */
   NFH_RESULT_INSUFFICIENT_SIZE = 7003,
   /*
-   A panic was caught at the boundary (a bug in netfilter-helpers).
+   A panic was caught at the API boundary: a bug in netfilter-helpers.
    */
   NFH_RESULT_PANIC = 7004,
+  /*
+   A text argument was not valid UTF-8.
+   */
+  NFH_RESULT_INVALID_UTF8 = 7005,
+  /*
+   A name (helper, module, parameter, backend) is not known.
+   */
+  NFH_RESULT_UNKNOWN_NAME = 7101,
+  /*
+   A value is invalid (module option value, policy, site): see the error object.
+   */
+  NFH_RESULT_INVALID_VALUE = 7102,
+  /*
+   Text could not be parsed (expectation lines, TOML, JSON): see the error object.
+   */
+  NFH_RESULT_PARSE_ERROR = 7103,
+  /*
+   The rules cannot be rendered for this backend (kernel too old).
+   */
+  NFH_RESULT_RENDER_ERROR = 7104,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -49,6 +70,337 @@ typedef enum nfh_result nfh_result;
 typedef uint32_t nfh_result;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/*
+ How serious a finding is.
+ */
+enum nfh_severity
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Noted, not a problem.
+   */
+  NFH_SEVERITY_INFO = 0,
+  /*
+   Valid, but weakens the firewall, breaks the model or policy, or has no effect.
+   */
+  NFH_SEVERITY_WARNING = 1,
+  /*
+   The kernel refuses it, or the kernel could not have made it.
+   */
+  NFH_SEVERITY_ERROR = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nfh_severity nfh_severity;
+#else
+typedef uint32_t nfh_severity;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ Formats of the degree-of-freedom table.
+ */
+enum nfh_table_format
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   The 2012 article's keywords (Fixed, In CMD, Full, 0-65535, Iface Network).
+   */
+  NFH_TABLE_FORMAT_ARTICLE = 0,
+  /*
+   The precise codes (M(peer), P=M(sender), P, *, NET, H).
+   */
+  NFH_TABLE_FORMAT_PRECISE = 1,
+  /*
+   JSON: every rule with its freedoms, policy, notes and risk.
+   */
+  NFH_TABLE_FORMAT_JSON = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nfh_table_format nfh_table_format;
+#else
+typedef uint32_t nfh_table_format;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ Where an expectation attribute comes from.
+ */
+enum nfh_freedom_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Copied from the master connection (see the endpoint).
+   */
+  NFH_FREEDOM_KIND_MASTER = 0,
+  /*
+   Parsed from the payload but required to equal the master's value (see the endpoint).
+   */
+  NFH_FREEDOM_KIND_PAYLOAD_CHECKED = 1,
+  /*
+   Parsed freely from the payload: forgeable.
+   */
+  NFH_FREEDOM_KIND_PAYLOAD = 2,
+  /*
+   Wildcard.
+   */
+  NFH_FREEDOM_KIND_WILDCARD = 3,
+  /*
+   Any host of the interface's network.
+   */
+  NFH_FREEDOM_KIND_INTERFACE_NETWORK = 4,
+  /*
+   The helper's registered port.
+   */
+  NFH_FREEDOM_KIND_HELPER_PORT = 5,
+  /*
+   A protocol the helper always uses (see the protocol).
+   */
+  NFH_FREEDOM_KIND_PROTOCOL = 6,
+  /*
+   The master connection's protocol.
+   */
+  NFH_FREEDOM_KIND_MASTER_PROTOCOL = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nfh_freedom_kind nfh_freedom_kind;
+#else
+typedef uint32_t nfh_freedom_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ Endpoints of the master connection.
+ */
+enum nfh_endpoint
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Not applicable.
+   */
+  NFH_ENDPOINT_NONE = 0,
+  /*
+   The host that opened the master connection.
+   */
+  NFH_ENDPOINT_INITIATOR = 1,
+  /*
+   The host it was opened to.
+   */
+  NFH_ENDPOINT_RESPONDER = 2,
+  /*
+   The host that sent the command.
+   */
+  NFH_ENDPOINT_SENDER = 3,
+  /*
+   The other end.
+   */
+  NFH_ENDPOINT_PEER = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nfh_endpoint nfh_endpoint;
+#else
+typedef uint32_t nfh_endpoint;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ Text formats of policies and sites.
+ */
+enum nfh_format
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   TOML.
+   */
+  NFH_FORMAT_TOML = 0,
+  /*
+   JSON.
+   */
+  NFH_FORMAT_JSON = 1,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nfh_format nfh_format;
+#else
+typedef uint32_t nfh_format;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ Output formats of `nfh_site_render`.
+ */
+enum nfh_backend
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   `iptables-restore` input, IPv4.
+   */
+  NFH_BACKEND_IPTABLES = 0,
+  /*
+   `ip6tables-restore` input, IPv6.
+   */
+  NFH_BACKEND_IP6TABLES = 1,
+  /*
+   `iptables`/`ip6tables` commands.
+   */
+  NFH_BACKEND_COMMANDS = 2,
+  /*
+   An nftables script.
+   */
+  NFH_BACKEND_NFT = 3,
+  /*
+   libnftables JSON.
+   */
+  NFH_BACKEND_NFT_JSON = 4,
+  /*
+   `sysctl.d` text.
+   */
+  NFH_BACKEND_SYSCTL = 5,
+  /*
+   `modprobe.d` text.
+   */
+  NFH_BACKEND_MODPROBE = 6,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nfh_backend nfh_backend;
+#else
+typedef uint32_t nfh_backend;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ An error with detail: a code, a message, and every problem found. Owned by the caller,
+ freed with `nfh_error_free`. Immutable: safe to read from several threads.
+ */
+typedef struct nfh_error nfh_error;
+
+/*
+ Parsed expectation lines and the lines that could not be parsed. Immutable.
+ */
+typedef struct nfh_expectations nfh_expectations;
+
+/*
+ Module options: explicit values over the kernel defaults. Created with `nfh_options_new`,
+ freed with `nfh_options_free`. Not thread-safe while being changed; reading from several
+ threads is safe when nobody changes it.
+ */
+typedef struct nfh_options nfh_options;
+
+/*
+ The result of reading `modprobe.d` text: the options and every finding. Immutable.
+ */
+typedef struct nfh_options_report nfh_options_report;
+
+/*
+ A site policy for RELATED flows. Immutable: safe to share between threads.
+ */
+typedef struct nfh_policy nfh_policy;
+
+/*
+ A validated site and the rules synthesised from it. Immutable: safe to share between
+ threads.
+ */
+typedef struct nfh_site nfh_site;
+
+/*
+ Judges expectations against the model under fixed module options. Immutable: one
+ validator may be used from several threads at once.
+ */
+typedef struct nfh_validator nfh_validator;
+
+/*
+ The verdict on one expectation: conformance findings, then policy findings. Immutable.
+ */
+typedef struct nfh_verdict nfh_verdict;
+
+/*
+ One attribute's freedom.
+ */
+typedef struct nfh_freedom {
+  /*
+   An `nfh_freedom_kind` value.
+   */
+  uint32_t kind;
+  /*
+   An `nfh_endpoint` value (for `MASTER` and `PAYLOAD_CHECKED`).
+   */
+  uint32_t endpoint;
+  /*
+   The IP protocol number (for `PROTOCOL`), else 0.
+   */
+  uint8_t protocol;
+} nfh_freedom;
+
+/*
+ One kind of expectation a helper creates, under given options.
+ */
+typedef struct nfh_rule {
+  /*
+   Index of the creating helper (see `nfh_helper_name`).
+   */
+  size_t helper;
+  /*
+   The expectation class number (`class=` in conntrack output).
+   */
+  uint8_t class_number;
+  /*
+   Expectations created per announcement.
+   */
+  uint8_t count;
+  /*
+   Flags set on creation (1 PERMANENT, 2 INACTIVE).
+   */
+  uint32_t flags;
+  /*
+   Per-master limit.
+   */
+  uint32_t max_expected;
+  /*
+   Lifetime in seconds.
+   */
+  uint32_t timeout;
+  /*
+   Source address.
+   */
+  struct nfh_freedom src_addr;
+  /*
+   Source port.
+   */
+  struct nfh_freedom src_port;
+  /*
+   Destination address.
+   */
+  struct nfh_freedom dst_addr;
+  /*
+   Destination port.
+   */
+  struct nfh_freedom dst_port;
+  /*
+   Protocol.
+   */
+  struct nfh_freedom l4;
+  /*
+   Whether, with these options, the payload can open a hole (see `nfh_dof_rule_explain`).
+   */
+  bool risky;
+} nfh_rule;
 
 #ifdef __cplusplus
 extern "C" {
@@ -68,12 +420,434 @@ nfh_result nfh_version(char *buf, size_t len, size_t *out_n);
 size_t nfh_helper_count(void);
 
 /*
- Writes the kernel name of helper number `index` (0 to `nfh_helper_count() - 1`) into `buf`.
+ Writes the kernel name of helper `index` (0 to `nfh_helper_count() - 1`) into `buf`.
 
  # Safety
  `buf` must be NULL or point to `len` writable bytes; `out_n` must point to a `size_t`.
  */
 nfh_result nfh_helper_name(size_t index, char *buf, size_t len, size_t *out_n);
+
+/*
+ Module options at the kernel defaults. Free with `nfh_options_free`.
+ */
+struct nfh_options *nfh_options_new(void);
+
+/*
+ Frees options; NULL is a no-op.
+
+ # Safety
+ `opts` must be NULL or options not freed before.
+ */
+void nfh_options_free(struct nfh_options *opts);
+
+/*
+ Sets one option from `MODULE.PARAM=VALUE` text (`"ftp.loose=1"`,
+ `"nf_conntrack_sip.sip_direct_media=0"`). On failure the options are unchanged and, when
+ `err` is not NULL, `*err` receives an error naming the module, parameter, value and the
+ accepted range.
+
+ # Safety
+ `opts` must be live; `assignment` NUL-terminated; `err` NULL or writable.
+ */
+nfh_result nfh_options_set(struct nfh_options *opts,
+                           const char *assignment,
+                           struct nfh_error **err);
+
+/*
+ Writes the value in force of `MODULE.PARAM` (`"ftp.loose"`) into `buf` as modprobe
+ accepts it (`1`, `21,2121`).
+
+ # Safety
+ `opts` must be live; `name` NUL-terminated; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_options_get(const struct nfh_options *opts,
+                           const char *name,
+                           char *buf,
+                           size_t len,
+                           size_t *out_n);
+
+/*
+ Writes the explicit settings as `modprobe.d` text into `buf`.
+
+ # Safety
+ `opts` must be live; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_options_render_modprobe(const struct nfh_options *opts,
+                                       char *buf,
+                                       size_t len,
+                                       size_t *out_n);
+
+/*
+ Reads `modprobe.d` text: `*out` receives a report with the options and every finding
+ (free it with `nfh_options_report_free`). Findings are not failures: the call succeeds
+ for any UTF-8 text.
+
+ # Safety
+ `text` must be NUL-terminated; `out` writable.
+ */
+nfh_result nfh_options_parse_modprobe(const char *text, struct nfh_options_report **out);
+
+/*
+ The number of findings in a report (0 for NULL).
+
+ # Safety
+ `report` must be NULL or live.
+ */
+size_t nfh_options_report_finding_count(const struct nfh_options_report *report);
+
+/*
+ Reads finding `index`: its severity (`nfh_severity`), its 1-based line (0 when none) and
+ its text (`[code] message`) into `buf`. The outputs are written only on success.
+
+ # Safety
+ `report` must be live; `severity` and `line` writable; `buf` NULL or `len` writable
+ bytes; `out_n` valid.
+ */
+nfh_result nfh_options_report_finding(const struct nfh_options_report *report,
+                                      size_t index,
+                                      uint32_t *severity_out,
+                                      size_t *line,
+                                      char *buf,
+                                      size_t len,
+                                      size_t *out_n);
+
+/*
+ A copy of the options a report read (invalid settings left out). Free with
+ `nfh_options_free`. NULL when `report` is NULL.
+
+ # Safety
+ `report` must be NULL or live.
+ */
+struct nfh_options *nfh_options_report_options(const struct nfh_options_report *report);
+
+/*
+ Frees a report; NULL is a no-op.
+
+ # Safety
+ `report` must be NULL or a report not freed before.
+ */
+void nfh_options_report_free(struct nfh_options_report *report);
+
+/*
+ Writes the degree-of-freedom table under `opts` (NULL: kernel defaults) in a format
+ (`nfh_table_format`) into `buf`.
+
+ # Safety
+ `opts` NULL or live; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_dof_table(const struct nfh_options *opts,
+                         uint32_t format,
+                         char *buf,
+                         size_t len,
+                         size_t *out_n);
+
+/*
+ The number of expectation kinds the model knows (rules are indexed 0 to this - 1).
+ */
+size_t nfh_dof_rule_count(void);
+
+/*
+ Fills `*out` with rule `index` under `opts` (NULL: kernel defaults).
+
+ # Safety
+ `opts` NULL or live; `out` writable.
+ */
+nfh_result nfh_dof_rule(const struct nfh_options *opts, size_t index, struct nfh_rule *out);
+
+/*
+ Writes rule `index`'s label (`ftp data`, `sip audio`) into `buf`.
+
+ # Safety
+ `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_dof_rule_label(size_t index, char *buf, size_t len, size_t *out_n);
+
+/*
+ Writes rule `index`'s explanation under `opts` (NULL: defaults), one sentence per line,
+ into `buf`.
+
+ # Safety
+ `opts` NULL or live; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_dof_rule_explain(const struct nfh_options *opts,
+                                size_t index,
+                                char *buf,
+                                size_t len,
+                                size_t *out_n);
+
+/*
+ Writes the fixed description of a result code into `buf` (unknown codes describe
+ `NFH_RESULT_INVALID_PARAMETER`).
+
+ # Safety
+ `buf` must be NULL or point to `len` writable bytes; `out_n` must point to a `size_t`.
+ */
+nfh_result nfh_result_message(uint32_t code, char *buf, size_t len, size_t *out_n);
+
+/*
+ The code of an error; `NFH_RESULT_NULL_PARAMETER` for NULL.
+
+ # Safety
+ `err` must be NULL or a live error.
+ */
+nfh_result nfh_error_code(const struct nfh_error *err);
+
+/*
+ Writes an error's message, which names the input and every problem, into `buf`.
+
+ # Safety
+ `err` must be NULL or a live error; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_error_message(const struct nfh_error *err, char *buf, size_t len, size_t *out_n);
+
+/*
+ The number of problems an error lists (0 for NULL).
+
+ # Safety
+ `err` must be NULL or a live error.
+ */
+size_t nfh_error_problem_count(const struct nfh_error *err);
+
+/*
+ Writes problem `index`'s path and message (`path: message`) into `buf`.
+
+ # Safety
+ `err` must be NULL or a live error; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_error_problem(const struct nfh_error *err,
+                             size_t index,
+                             char *buf,
+                             size_t len,
+                             size_t *out_n);
+
+/*
+ Frees an error; NULL is a no-op.
+
+ # Safety
+ `err` must be NULL or an error not freed before.
+ */
+void nfh_error_free(struct nfh_error *err);
+
+/*
+ A validator for `opts` (NULL: kernel defaults). Free with `nfh_validator_free`.
+
+ # Safety
+ `opts` must be NULL or live.
+ */
+struct nfh_validator *nfh_validator_new(const struct nfh_options *opts);
+
+/*
+ Frees a validator; NULL is a no-op.
+
+ # Safety
+ `v` must be NULL or a validator not freed before, no longer used by any thread.
+ */
+void nfh_validator_free(struct nfh_validator *v);
+
+/*
+ Reads a policy from TOML or JSON text (`nfh_format`). On failure `*err` (if `err` is not
+ NULL) lists every problem with its path.
+
+ # Safety
+ `text` NUL-terminated; `out` writable; `err` NULL or writable.
+ */
+nfh_result nfh_policy_parse(const char *text,
+                            uint32_t format,
+                            struct nfh_policy **out,
+                            struct nfh_error **err);
+
+/*
+ Frees a policy; NULL is a no-op.
+
+ # Safety
+ `p` must be NULL or a policy not freed before.
+ */
+void nfh_policy_free(struct nfh_policy *p);
+
+/*
+ Judges one line (`/proc/net/nf_conntrack_expect` or `conntrack -L/-E expect` format)
+ against the model and, if `policy` is not NULL, the policy. A line that does not parse
+ gives `NFH_RESULT_PARSE_ERROR` and, when `err` is not NULL, an error naming the field.
+
+ # Safety
+ `v` live; `policy` NULL or live; `line` NUL-terminated; `out` writable; `err` NULL or
+ writable.
+ */
+nfh_result nfh_validator_check_line(const struct nfh_validator *v,
+                                    const struct nfh_policy *policy,
+                                    const char *line,
+                                    struct nfh_verdict **out,
+                                    struct nfh_error **err);
+
+/*
+ Whether a verdict found nothing worse than info (false for NULL).
+
+ # Safety
+ `verdict` must be NULL or live.
+ */
+bool nfh_verdict_conforms(const struct nfh_verdict *verdict);
+
+/*
+ The number of findings in a verdict (0 for NULL).
+
+ # Safety
+ `verdict` must be NULL or live.
+ */
+size_t nfh_verdict_finding_count(const struct nfh_verdict *verdict);
+
+/*
+ Reads finding `index`: severity (`nfh_severity`) and text `[code] message` into `buf`.
+
+ # Safety
+ `verdict` live; `severity_out` writable; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_verdict_finding(const struct nfh_verdict *verdict,
+                               size_t index,
+                               uint32_t *severity_out,
+                               char *buf,
+                               size_t len,
+                               size_t *out_n);
+
+/*
+ Frees a verdict; NULL is a no-op.
+
+ # Safety
+ `verdict` must be NULL or a verdict not freed before.
+ */
+void nfh_verdict_free(struct nfh_verdict *verdict);
+
+/*
+ Parses a buffer of expectation lines (either format, mixed; blank lines and conntrack's
+ summary line skipped). Lines that do not parse are kept as errors; the call succeeds for
+ any bytes. Free with `nfh_expectations_free`.
+
+ # Safety
+ `buf` NULL (with `len` 0) or `len` readable bytes; `out` writable.
+ */
+nfh_result nfh_expectations_parse(const uint8_t *buf, size_t len, struct nfh_expectations **out);
+
+/*
+ The number of parsed expectations (0 for NULL).
+
+ # Safety
+ `e` must be NULL or live.
+ */
+size_t nfh_expectations_count(const struct nfh_expectations *e);
+
+/*
+ The 1-based input line of expectation `index` (0 when out of range or NULL).
+
+ # Safety
+ `e` must be NULL or live.
+ */
+size_t nfh_expectations_line(const struct nfh_expectations *e, size_t index);
+
+/*
+ The number of lines that did not parse (0 for NULL).
+
+ # Safety
+ `e` must be NULL or live.
+ */
+size_t nfh_expectations_error_count(const struct nfh_expectations *e);
+
+/*
+ Writes parse error `index` (`line N: what (near "...")`) into `buf`.
+
+ # Safety
+ `e` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_expectations_error(const struct nfh_expectations *e,
+                                  size_t index,
+                                  char *buf,
+                                  size_t len,
+                                  size_t *out_n);
+
+/*
+ Frees parsed expectations; NULL is a no-op.
+
+ # Safety
+ `e` must be NULL or expectations not freed before.
+ */
+void nfh_expectations_free(struct nfh_expectations *e);
+
+/*
+ Whether expectation `index` conforms to the model and, if `policy` is not NULL, the
+ policy. Allocates nothing: the fast path for judging many expectations.
+
+ # Safety
+ `v` and `e` live; `policy` NULL or live; `out` writable.
+ */
+nfh_result nfh_validator_conforms(const struct nfh_validator *v,
+                                  const struct nfh_policy *policy,
+                                  const struct nfh_expectations *e,
+                                  size_t index,
+                                  bool *out);
+
+/*
+ The full verdict on expectation `index`. Free it with `nfh_verdict_free`.
+
+ # Safety
+ `v` and `e` live; `policy` NULL or live; `out` writable.
+ */
+nfh_result nfh_validator_verdict(const struct nfh_validator *v,
+                                 const struct nfh_policy *policy,
+                                 const struct nfh_expectations *e,
+                                 size_t index,
+                                 struct nfh_verdict **out);
+
+/*
+ Writes every finding of a verdict, one `severity [code]: message` per line, into `buf`
+ (an empty string when the verdict has no findings).
+
+ # Safety
+ `verdict` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_verdict_text(const struct nfh_verdict *verdict,
+                            char *buf,
+                            size_t len,
+                            size_t *out_n);
+
+/*
+ Reads a site from TOML or JSON text (`nfh_format`) and validates it. On failure `*err` (if
+ `err` is not NULL) lists every problem with its path (`nfh_error_problem`).
+
+ # Safety
+ `text` NUL-terminated; `out` writable; `err` NULL or writable.
+ */
+nfh_result nfh_site_parse(const char *text,
+                          uint32_t format,
+                          struct nfh_site **out,
+                          struct nfh_error **err);
+
+/*
+ Renders the site's rules for a backend (`nfh_backend`) into `buf`. Outputs can be large:
+ call with `len` 0 to learn the size.
+
+ # Safety
+ `site` live; `buf` NULL or `len` writable bytes; `out_n` valid; `err` NULL or writable.
+ */
+nfh_result nfh_site_render(const struct nfh_site *site,
+                           uint32_t backend,
+                           char *buf,
+                           size_t len,
+                           size_t *out_n,
+                           struct nfh_error **err);
+
+/*
+ The number of rules synthesised for the site (0 for NULL).
+
+ # Safety
+ `site` must be NULL or live.
+ */
+size_t nfh_site_rule_count(const struct nfh_site *site);
+
+/*
+ Frees a site; NULL is a no-op.
+
+ # Safety
+ `site` must be NULL or a site not freed before, no longer used by any thread.
+ */
+void nfh_site_free(struct nfh_site *site);
 
 #ifdef __cplusplus
 }  // extern "C"
