@@ -285,20 +285,8 @@ pub struct PolicyError {
 impl SitePolicy {
     /// Reads a policy from TOML text and validates it.
     pub fn from_toml(text: &str) -> Result<SitePolicy, PolicyError> {
-        let p: SitePolicy = toml::from_str(text).map_err(|e| {
-            let path = match e.span() {
-                Some(span) => {
-                    let (line, col) = line_col(text, span.start);
-                    format!("line {line}, column {col}")
-                }
-                None => "policy".to_string(),
-            };
-            PolicyError {
-                problems: vec![Problem {
-                    path,
-                    message: e.message().to_string(),
-                }],
-            }
+        let p: SitePolicy = toml::from_str(text).map_err(|e| PolicyError {
+            problems: vec![toml_problem(text, &e, "policy")],
         })?;
         p.validate()?;
         Ok(p)
@@ -527,11 +515,22 @@ fn policy_finding(code: Code, message: String) -> Finding {
     }
 }
 
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text.as_bytes()[..offset.min(text.len())];
-    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-    (line, col)
+/// A TOML syntax or type error as a problem located by line and column (`whole` names the
+/// document when the error has no position).
+pub(crate) fn toml_problem(text: &str, e: &toml::de::Error, whole: &str) -> Problem {
+    let path = match e.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+            let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            format!("line {line}, column {col}")
+        }
+        None => whole.to_string(),
+    };
+    Problem {
+        path,
+        message: e.message().to_string(),
+    }
 }
 
 #[cfg(test)]

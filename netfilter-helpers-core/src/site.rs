@@ -447,22 +447,8 @@ pub const DEFAULT_KERNEL: KernelVersion = KernelVersion::new(6, 1, 0);
 impl Site {
     /// Reads a site from TOML (syntax and type errors name line and column).
     pub fn from_toml(text: &str) -> Result<Site, SiteError> {
-        toml::from_str(text).map_err(|e| {
-            let path = match e.span() {
-                Some(span) => {
-                    let before = &text.as_bytes()[..span.start.min(text.len())];
-                    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-                    let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-                    format!("line {line}, column {col}")
-                }
-                None => "site".into(),
-            };
-            SiteError {
-                problems: vec![Problem {
-                    path,
-                    message: e.message().to_string(),
-                }],
-            }
+        toml::from_str(text).map_err(|e| SiteError {
+            problems: vec![crate::policy::toml_problem(text, &e, "site")],
         })
     }
 

@@ -300,7 +300,11 @@ pub fn valid_site() -> impl Strategy<Value = crate::site::Site> {
         proptest::collection::vec((19u8..=27, any::<bool>()), 0..4),
         any::<bool>(),
         any::<bool>(),
-        prop_oneof![Just(RpFilter::Strict), Just(RpFilter::Loose), Just(RpFilter::Off)],
+        prop_oneof![
+            Just(RpFilter::Strict),
+            Just(RpFilter::Loose),
+            Just(RpFilter::Off)
+        ],
     );
     let service = (
         prop_oneof![
@@ -316,7 +320,11 @@ pub fn valid_site() -> impl Strategy<Value = crate::site::Site> {
             Just("RAS"),
             Just("Q.931")
         ],
-        prop_oneof![Just(Direction::Inbound), Just(Direction::Outbound), Just(Direction::Local)],
+        prop_oneof![
+            Just(Direction::Inbound),
+            Just(Direction::Outbound),
+            Just(Direction::Local)
+        ],
         any::<bool>(),
         any::<bool>(),
         proptest::collection::btree_set(1u16..=65535, 0..3),
@@ -356,8 +364,10 @@ pub fn valid_site() -> impl Strategy<Value = crate::site::Site> {
                     rp_filter: rp,
                 });
             }
-            for (k, (helper, direction, with_servers, with_clients, ports, with_related, min_port)) in
-                services.into_iter().enumerate()
+            for (
+                k,
+                (helper, direction, with_servers, with_clients, ports, with_related, min_port),
+            ) in services.into_iter().enumerate()
             {
                 let v4_only = matches!(helper, "irc" | "pptp" | "snmp" | "netbios-ns");
                 let mut servers = Vec::new();

@@ -61,20 +61,7 @@ fn rule_text(rs: &Ruleset, rule: &Rule) -> String {
             }
         );
     }
-    let proto = rule.matches.iter().find_map(|m| match m {
-        Match::Proto(p) => Some(*p),
-        _ => None,
-    });
-    let has_port = rule.matches.iter().any(|m| {
-        matches!(
-            m,
-            Match::Sport(_)
-                | Match::Dport(_)
-                | Match::Dports(_)
-                | Match::DportFrom(_)
-                | Match::Icmpv6Type(_)
-        )
-    });
+    let (proto, has_port) = proto_and_ports(rule);
     for m in &rule.matches {
         match m {
             Match::InIface(i) => {
@@ -149,6 +136,26 @@ fn rule_text(rs: &Ruleset, rule: &Rule) -> String {
         let _ = write!(s, " comment \"{c}\"");
     }
     s
+}
+
+/// The rule's protocol, and whether a port (or ICMPv6 type) match implies it: then the
+/// protocol needs no separate `meta l4proto` match.
+pub(super) fn proto_and_ports(rule: &Rule) -> (Option<L4Proto>, bool) {
+    let proto = rule.matches.iter().find_map(|m| match m {
+        Match::Proto(p) => Some(*p),
+        _ => None,
+    });
+    let has_port = rule.matches.iter().any(|m| {
+        matches!(
+            m,
+            Match::Sport(_)
+                | Match::Dport(_)
+                | Match::Dports(_)
+                | Match::DportFrom(_)
+                | Match::Icmpv6Type(_)
+        )
+    });
+    (proto, has_port)
 }
 
 pub(super) fn l4(p: L4Proto) -> String {

@@ -10,7 +10,7 @@ use crate::catalogue::{Family, L4Proto};
 use crate::ir::{ChainKind, Match, Rule, Ruleset, Target};
 use crate::policy::Cidr;
 
-use super::nft::{chain_name, hook, l4};
+use super::nft::{chain_name, hook, l4, proto_and_ports};
 
 fn prio(name: &str) -> i32 {
     match name {
@@ -64,20 +64,7 @@ fn exprs(rs: &Ruleset, rule: &Rule, out: &mut String) {
         };
         eq(out, r#"{"meta":{"key":"nfproto"}}"#, fam);
     }
-    let proto = rule.matches.iter().find_map(|m| match m {
-        Match::Proto(p) => Some(*p),
-        _ => None,
-    });
-    let has_port = rule.matches.iter().any(|m| {
-        matches!(
-            m,
-            Match::Sport(_)
-                | Match::Dport(_)
-                | Match::Dports(_)
-                | Match::DportFrom(_)
-                | Match::Icmpv6Type(_)
-        )
-    });
+    let (proto, has_port) = proto_and_ports(rule);
     let port = |field: &str| {
         format!(
             r#"{{"payload":{{"protocol":"{}","field":"{field}"}}}}"#,
