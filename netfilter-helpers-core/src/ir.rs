@@ -188,7 +188,8 @@ pub struct HelperObject {
 }
 
 impl HelperObject {
-    /// The object's name in the nft table (`ftp-tcp`, `Q.931-tcp` becomes `Q_931-tcp`).
+    /// The object's name in the nft table: helper and protocol joined by `_`, with `.` and `-`
+    /// replaced by `_` (`ftp_tcp`, `Q_931_tcp`, `netbios_ns_udp`).
     ///
     /// ```
     /// use netfilter_helpers_core::ir::HelperObject;

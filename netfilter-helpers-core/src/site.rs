@@ -291,6 +291,12 @@ pub struct Site {
     /// Add a reverse-path filter rule (`rpfilter` / `fib`) to the anti-spoofing rules.
     #[serde(default = "yes")]
     pub rpfilter: bool,
+    /// The connection-mark bits the nft backends use to tie RELATED flows to the helper
+    /// assigned to their master (nft's `ct helper` reads a connection's own helper, not its
+    /// master's); default `0xff000000`. Must be contiguous and leave room for one value per
+    /// helper; other rules of the site must not change these bits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ct_mark_mask: Option<u32>,
     /// Module options, `MODULE.PARAM = VALUE` (`"ftp.loose" = 0`).
     #[serde(default)]
     pub options: BTreeMap<String, toml_value::Value>,
@@ -420,6 +426,8 @@ pub struct ValidSite {
     pub table: RuleName,
     /// Whether to add a reverse-path filter rule.
     pub rpfilter: bool,
+    /// Connection-mark bits used by the nft backends to tag helper assignments.
+    pub ct_mark_mask: u32,
     /// Module options.
     pub options: ModuleOptions,
     /// Interfaces, in input order.
@@ -764,11 +772,36 @@ impl Site {
                 families,
             });
         }
+        let ct_mark_mask = self.ct_mark_mask.unwrap_or(crate::ir::DEFAULT_MARK_MASK);
+        let distinct_helpers = {
+            let mut h: Vec<HelperName> = services.iter().map(|s| s.helper).collect();
+            h.sort();
+            h.dedup();
+            h.len() as u64
+        };
+        let bits = ct_mark_mask.count_ones();
+        let contiguous = ct_mark_mask != 0
+            && (ct_mark_mask >> ct_mark_mask.trailing_zeros()).count_ones()
+                == 32 - (ct_mark_mask >> ct_mark_mask.trailing_zeros()).leading_zeros();
+        if !contiguous {
+            problems.push(Problem {
+                path: "ct_mark_mask".into(),
+                message: format!("{ct_mark_mask:#010x} is not a non-empty run of contiguous bits"),
+            });
+        } else if (1u64 << bits) - 1 < distinct_helpers {
+            problems.push(Problem {
+                path: "ct_mark_mask".into(),
+                message: format!(
+                    "{ct_mark_mask:#010x} has {bits} bit(s), too few for the {distinct_helpers} helpers the services use"
+                ),
+            });
+        }
         if problems.is_empty() {
             Ok(ValidSite {
                 kernel,
                 table,
                 rpfilter: self.rpfilter,
+                ct_mark_mask,
                 options,
                 interfaces,
                 services,

@@ -4,9 +4,10 @@
 //!   default-route one, only its attached and routed networks pass (plus IPv6 link-local
 //!   sources, duplicate address detection from `::`, and DHCPv4 from `0.0.0.0` where the site
 //!   says so); everything else arriving there is dropped. On the default-route interface the
-//!   logic is inverted: sources of the internal networks are dropped. Then, where the kernel
-//!   has it, a reverse-path filter rule. Legitimate packets *return* rather than being
-//!   accepted, so the helper-assignment rules after them still run.
+//!   logic is inverted: sources of the internal networks are dropped. Before all of these,
+//!   where the kernel has it, a reverse-path filter rule sees every packet but loopback's.
+//!   Legitimate packets *return* rather than being accepted, so the helper-assignment rules
+//!   after them still run.
 //! * **Helper assignment** with the CT target / `ct helper set`, restricted to each service's
 //!   ports, servers and clients, in PREROUTING for forwarded traffic and OUTPUT for
 //!   connections the firewall host opens. Nothing relies on automatic assignment, and
@@ -53,6 +54,7 @@ use crate::site::{Direction, IfName, RuleName, ValidService, ValidSite, aggregat
 pub fn synthesize(site: &ValidSite) -> Ruleset {
     let mut rs = Ruleset::new(site.table.clone());
     rs.kernel = site.kernel;
+    rs.mark_mask = site.ct_mark_mask;
     antispoof(site, &mut rs);
     assign_helpers(site, &mut rs);
     related(site, &mut rs);
@@ -72,9 +74,20 @@ fn net(s: &str) -> Cidr {
 fn antispoof(site: &ValidSite, rs: &mut Ruleset) {
     let chain = &mut rs.chain_mut(ChainKind::Antispoof).rules;
     let lo = IfName::new("lo").expect("valid");
+    let caps = site.kernel.capabilities();
+    // The reverse-path check comes first, so that it also sees the sources the per-interface
+    // rules let through (they return early). rpfilter and fib pass DHCP from 0.0.0.0 to the
+    // broadcast address and DAD from `::` on their own.
+    let rpfilter = site.rpfilter && (caps.rpfilter_match || caps.nft_fib);
     chain.push(
         Rule::new(None, vec![Match::InIface(lo)], Target::Return).with_comment(comment("loopback")),
     );
+    if rpfilter {
+        chain.push(
+            Rule::new(None, vec![Match::RpfilterFails], Target::Drop)
+                .with_comment(comment("rpfilter")),
+        );
+    }
     let default = site.default_interface();
     for iface in site.interfaces.iter().filter(|i| !i.default_route) {
         let c = comment("antispoof");
@@ -149,13 +162,6 @@ fn antispoof(site: &ValidSite, rs: &mut Ruleset) {
                 .with_comment(comment("antispoof-default")),
             );
         }
-    }
-    let caps = site.kernel.capabilities();
-    if site.rpfilter && (caps.rpfilter_match || caps.nft_fib) {
-        chain.push(
-            Rule::new(None, vec![Match::RpfilterFails], Target::Drop)
-                .with_comment(comment("rpfilter")),
-        );
     }
 }
 
@@ -493,7 +499,8 @@ routed = ["10.0.3.0/24"]
             ]),
             "internal networks are dropped on the default-route interface"
         );
-        assert_eq!(a.last().unwrap().matches, vec![Match::RpfilterFails]);
+        // The reverse-path check sees everything but loopback: it precedes the early returns.
+        assert_eq!(a[1].matches, vec![Match::RpfilterFails]);
         assert!(
             a.iter()
                 .any(|r| r.comment.as_ref().map(RuleName::as_str) == Some("dhcp"))
@@ -516,6 +523,19 @@ routed = ["10.0.3.0/24"]
             rel.iter()
                 .all(|r| !r.matches.is_empty() || r.target == Target::Drop)
         );
+    }
+
+    #[test]
+    fn mark_mask_is_the_sites() {
+        let text = "ct_mark_mask = 0x0000ff00\n[[interfaces]]\nname = \"eth0\"\ndefault_route = true\n[[services]]\nname = \"f\"\nhelper = \"ftp\"\ndirection = \"inbound\"\n";
+        let rs = synthesize(&Site::from_toml(text).unwrap().validate().unwrap());
+        assert_eq!(rs.mark_mask, 0xff00);
+        assert_eq!(rs.helpers[0].mark, 0x0100);
+        let bad = Site::from_toml(&text.replace("0x0000ff00", "0x00f0000f"))
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert_eq!(bad.problems[0].path, "ct_mark_mask");
     }
 
     #[test]

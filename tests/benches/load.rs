@@ -108,9 +108,19 @@ fn main() {
             );
         }
         let ns = Netns::new("loadn").expect("netns");
-        let nft = timed(&ns, "nft", &["-f", "-"], &render(&rs, Backend::Nft).unwrap());
+        let nft = timed(
+            &ns,
+            "nft",
+            &["-f", "-"],
+            &render(&rs, Backend::Nft).unwrap(),
+        );
         let ns = Netns::new("loadj").expect("netns");
-        let json = timed(&ns, "nft", &["-j", "-f", "-"], &render(&rs, Backend::NftJson).unwrap());
+        let json = timed(
+            &ns,
+            "nft",
+            &["-j", "-f", "-"],
+            &render(&rs, Backend::NftJson).unwrap(),
+        );
         println!("  nft -f (IPv4 and IPv6) {nft:>8.1} ms | nft -j -f {json:>8.1} ms");
     }
 }

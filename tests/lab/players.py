@@ -34,10 +34,33 @@ client -> server):
                                 CONNECT line; amanda-client is the initiator
   sane-server / sane-client     TCP, SANE_NET_START + reply
   netbios-ns-client             UDP broadcast name query (no server)
+
+Generic roles for testing firewall rules (tests/src/probes.rs):
+
+  udp-sink      binds every --bind address on --port; prints READY, then
+                ``GOT udp <src> <sport> <local> <first-payload-word>`` per datagram
+                (link-local addresses are given and printed without their %scope
+                when --dev names the interface)
+  udp-probe     sends --count datagrams to --to:--port from each --from address
+                (which must be local: the harness adds forged ones first); prints
+                ``SENT <src> <dst> <port>`` per source, then ``FINISHED``; with
+                --recv-timeout it sends from a connected socket and then waits for
+                an answer: ``RESULT refused`` (an ICMP error came back),
+                ``RESULT timeout`` or ``RESULT data``
+  dhcp-probe    sends --count DHCPv4-like UDP datagrams 0.0.0.0:68 ->
+                255.255.255.255:67 out of --dev as Ethernet frames (payload: --tag);
+                prints ``SENT 0.0.0.0 255.255.255.255 67`` then ``FINISHED``
+  tcp-listen    listens on --bind:--port; prints READY, then
+                ``ACCEPT <peer> <peer-port>`` per connection (and closes it)
+  tcp-connect   connects to --connect:--port (optionally from --bind) with a
+                --timeout; prints ``RESULT connected <local> <lport> <peer> <pport>``
+                or ``RESULT failed <reason>``, then exits
 """
 
 import argparse
+import errno
 import os
+import select
 import socket
 import struct
 import sys
@@ -533,6 +556,128 @@ def netbios_ns_client(args):
 
 
 # --------------------------------------------------------------------------------------------
+# Generic probes for firewall tests
+
+
+def sockaddr(addr, port, dev):
+    """(addr, port), or (addr, port, 0, ifindex) for a link-local address when dev is given."""
+    if dev and addr.lower().startswith("fe80:"):
+        return (addr, port, 0, socket.if_nametoindex(dev))
+    return (addr, port)
+
+
+def unscoped(addr):
+    return addr.split("%", 1)[0]
+
+
+def udp_sink(args):
+    socks = []
+    for b in args.bind:
+        sock = socket.socket(family_of(b), socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(sockaddr(b, args.port, args.dev))
+        socks.append(sock)
+    out("READY")
+    while True:
+        ready, _, _ = select.select(socks, [], [])
+        for s in ready:
+            data, peer = s.recvfrom(65535)
+            words = data.decode("latin-1", "replace").split()
+            out("GOT", "udp", unscoped(peer[0]), peer[1], unscoped(sockname(s)[0]), words[0] if words else "-")
+
+
+def udp_probe(args):
+    to = sockaddr(args.to, args.port, args.dev)
+    for src in args.sources:
+        s = socket.socket(family_of(args.to), socket.SOCK_DGRAM)
+        s.bind(sockaddr(src, 0, args.dev))
+        if args.recv_timeout is not None:
+            s.connect(to)
+        for i in range(args.count):
+            payload = ("%s %s %d\n" % (args.tag, src, i)).encode()
+            if args.recv_timeout is not None:
+                s.send(payload)
+            else:
+                s.sendto(payload, to)
+        out("SENT", src, args.to, args.port)
+        if args.recv_timeout is not None:
+            s.settimeout(args.recv_timeout)
+            try:
+                s.recv(65535)
+                out("RESULT", "data")
+            except ConnectionRefusedError:
+                out("RESULT", "refused")
+            except socket.timeout:
+                out("RESULT", "timeout")
+            except OSError as exc:
+                out("RESULT", "error", errno.errorcode.get(exc.errno, exc.errno))
+        s.close()
+    out("FINISHED")
+    hold_open()
+
+
+def ip_checksum(header):
+    total = 0
+    for i in range(0, len(header), 2):
+        total += (header[i] << 8) + header[i + 1]
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def dhcp_probe(args):
+    """A whole Ethernet frame through AF_PACKET: a raw IP socket would replace the 0.0.0.0
+    source with the interface's address."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((args.dev, 0x0800))
+    mac = s.getsockname()[4]
+    payload = ("%s dhcp\n" % args.tag).encode()
+    udp = struct.pack(">HHHH", 68, 67, 8 + len(payload), 0) + payload
+    head = struct.pack(
+        ">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), os.getpid() & 0xFFFF, 0, 64, 17, 0,
+        socket.inet_aton("0.0.0.0"), socket.inet_aton("255.255.255.255"),
+    )
+    head = head[:10] + struct.pack(">H", ip_checksum(head)) + head[12:]
+    frame = b"\xff" * 6 + mac + struct.pack(">H", 0x0800) + head + udp
+    for _ in range(args.count):
+        s.send(frame)
+    out("SENT", "0.0.0.0", "255.255.255.255", 67)
+    out("FINISHED")
+    hold_open()
+
+
+def tcp_listen_role(args):
+    listener = tcp_listen(args.bind, args.port)
+    while True:
+        conn, peer = listener.accept()
+        out("ACCEPT", peer[0], peer[1])
+        try:
+            conn.sendall(b"data\r\n")
+        except OSError:
+            pass
+        conn.close()
+
+
+def tcp_connect_role(args):
+    s = socket.socket(family_of(args.connect), socket.SOCK_STREAM)
+    if args.bind:
+        s.bind((args.bind, 0))
+    s.settimeout(args.timeout)
+    try:
+        s.connect((args.connect, args.port))
+    except socket.timeout:
+        out("RESULT", "failed", "timeout")
+    except OSError as exc:
+        out("RESULT", "failed", errno.errorcode.get(exc.errno, str(exc.errno)))
+    else:
+        lip, lport = sockname(s)
+        pip, pport = peername(s)
+        out("RESULT", "connected", lip, lport, pip, pport)
+    s.close()
+    hold_open()
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def main():
@@ -611,6 +756,36 @@ def main():
     sp.add_argument("--port", type=int, default=137)
     sp.add_argument("--sport", type=int, default=0)
     sp.set_defaults(fn=netbios_ns_client, server=False)
+
+    sp = sub.add_parser("udp-sink")
+    sp.add_argument("--bind", action="append", required=True, help="repeatable")
+    sp.add_argument("--port", type=int, required=True)
+    sp.add_argument("--dev", default=None, help="scope of link-local --bind addresses")
+    sp.set_defaults(fn=udp_sink, server=True)
+    sp = sub.add_parser("udp-probe")
+    sp.add_argument("--to", required=True)
+    sp.add_argument("--port", type=int, required=True)
+    sp.add_argument("--from", dest="sources", action="append", required=True, help="repeatable")
+    sp.add_argument("--count", type=int, default=3)
+    sp.add_argument("--tag", default="probe")
+    sp.add_argument("--recv-timeout", type=float, default=None)
+    sp.add_argument("--dev", default=None, help="scope of link-local addresses")
+    sp.set_defaults(fn=udp_probe, server=False)
+    sp = sub.add_parser("dhcp-probe")
+    sp.add_argument("--dev", default="eth0")
+    sp.add_argument("--count", type=int, default=3)
+    sp.add_argument("--tag", default="dhcp")
+    sp.set_defaults(fn=dhcp_probe, server=False)
+    sp = sub.add_parser("tcp-listen")
+    sp.add_argument("--bind", required=True)
+    sp.add_argument("--port", type=int, required=True)
+    sp.set_defaults(fn=tcp_listen_role, server=True)
+    sp = sub.add_parser("tcp-connect")
+    sp.add_argument("--connect", required=True)
+    sp.add_argument("--port", type=int, required=True)
+    sp.add_argument("--bind", default=None)
+    sp.add_argument("--timeout", type=float, default=2.0)
+    sp.set_defaults(fn=tcp_connect_role, server=False)
 
     args = p.parse_args()
     if args.server:

@@ -14,7 +14,15 @@
 //!   [`sysparam::lab_lock`];
 //! * [`players`]: running `tests/lab/players.py` roles inside namespaces;
 //! * [`scenarios`]: one function per protocol exchange, returning the master tuple;
-//! * [`expect`]: raw lines of `/proc/net/nf_conntrack_expect` and `conntrack -L expect`.
+//! * [`expect`]: raw lines of `/proc/net/nf_conntrack_expect` and `conntrack -L expect`;
+//! * [`sitelab`]: a router with `wan0`/`lan0`/`dmz0` (internet, LAN, DMZ) and the site
+//!   description ([`sitelab::SITE_TOML`]) rule synthesis turns into rules for it;
+//! * [`firewall`]: loading rendered rules (`iptables-legacy-restore`, `iptables-nft-restore`,
+//!   command scripts, `nft -f`, `nft -j -f`), dry runs, the lab's policy around them, dumps;
+//! * [`probes`]: UDP probes from forged sources, TCP data connections and FTP control
+//!   connections through the router;
+//! * [`rulelab`]: the rule-set scenarios: a [`rulelab::Rig`] (site lab + loaded rules + lab
+//!   policy), the anti-spoofing matrix and the FTP cases.
 //!
 //! A lab test looks like:
 //!
@@ -38,9 +46,13 @@
 //! ```
 
 pub mod expect;
+pub mod firewall;
 pub mod netns;
 pub mod players;
+pub mod probes;
+pub mod rulelab;
 pub mod scenarios;
+pub mod sitelab;
 pub mod sysparam;
 
 use std::io::Write;

@@ -174,6 +174,47 @@ impl Player {
         }
     }
 
+    /// Waits up to `timeout` for the next stdout line (any first word), records it in
+    /// [`Player::seen`] and returns it; `Ok(None)` when nothing came in time. Fails only when
+    /// the player exited (with its output and stderr in the error).
+    pub fn next_line(&mut self, timeout: Duration) -> Result<Option<String>, LabError> {
+        match self.lines.recv_timeout(timeout) {
+            Ok(line) => {
+                self.seen.push(line.clone());
+                Ok(Some(line))
+            }
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => {
+                thread::sleep(Duration::from_millis(100));
+                let status = self.child.try_wait().ok().flatten();
+                Err(self.failure(&format!("player exited ({status:?})")))
+            }
+        }
+    }
+
+    /// Every line received within `window` whose first word is `token`, as its remaining
+    /// words (other lines are recorded in [`Player::seen`] only). Returns early, with what it
+    /// has, if the player exits.
+    pub fn collect(&mut self, token: &str, window: Duration) -> Vec<Vec<String>> {
+        let deadline = Instant::now() + window;
+        let mut found = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return found;
+            }
+            match self.next_line(left) {
+                Ok(Some(line)) => {
+                    let mut words = line.split_whitespace();
+                    if words.next() == Some(token) {
+                        found.push(words.map(str::to_owned).collect());
+                    }
+                }
+                Ok(None) | Err(_) => return found,
+            }
+        }
+    }
+
     /// The most recent `REPLY` text seen on stdout, if any.
     pub fn last_reply(&self) -> Option<String> {
         self.seen

@@ -146,7 +146,7 @@ pub(super) fn restore(rs: &Ruleset, family: Family) -> String {
     out.push_str(super::HEADER);
     let _ = writeln!(
         out,
-        "# Load with {}-restore (replaces the raw and filter tables) or {}-restore --noflush.",
+        "# Load with {}-restore, which replaces the raw and filter tables: merge the site's own\n# rules into this file, or add them afterwards with {} -A.",
         tool(family),
         tool(family)
     );
