@@ -264,6 +264,98 @@ impl Validator {
         self.check_full(exp, None, Format::Conntrack, None)
     }
 
+    /// Whether a parsed line conforms (what `check_line(..).conforms()` says), without
+    /// building a verdict: no allocation, whatever the line. The fast path for judging many
+    /// expectations.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::conform::Validator;
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// use netfilter_helpers_core::parse::parse_line;
+    /// let v = Validator::new(&ModuleOptions::new());
+    /// let l = parse_line(b"299 l3proto = 2 proto=6 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 irc").unwrap();
+    /// assert!(v.conforms(&l));
+    /// let bad = parse_line(b"299 l3proto = 2 proto=17 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 irc").unwrap();
+    /// assert!(!v.conforms(&bad));
+    /// ```
+    pub fn conforms(&self, line: &ParsedLine) -> bool {
+        let exp = &line.expectation;
+        let Some(name) = exp.helper.as_deref() else {
+            return false;
+        };
+        // Names outside the table are unknown or unregistered: never conforming.
+        let Some(helper) = self
+            .names
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, h)| h.helper)
+        else {
+            return false;
+        };
+        if !helper.info().supports(exp.family()) && helper != Helper::H245 {
+            return false;
+        }
+        let proc_policy = match line.format {
+            Format::Proc => line.policy_name.as_deref(),
+            Format::Conntrack => None,
+        };
+        let master = match line.format {
+            Format::Conntrack => exp.master,
+            Format::Proc => None,
+        };
+        self.candidates(helper, exp, line.format, proc_policy)
+            .any(|rule| {
+                let sides: &[bool] = match rule.command_from {
+                    CommandFrom::Initiator => &[true],
+                    CommandFrom::Responder => &[false],
+                    CommandFrom::Either => &[true, false],
+                };
+                sides.iter().any(|&sender_is_initiator| {
+                    let mut sink = Sink {
+                        findings: None,
+                        failures: 0,
+                    };
+                    check_rule(
+                        rule,
+                        exp,
+                        master,
+                        sender_is_initiator,
+                        line.timeout,
+                        line.format,
+                        &self.options,
+                        &mut sink,
+                    );
+                    sink.failures == 0
+                })
+            })
+    }
+
+    /// The rules that may have made an expectation of this helper, class and format.
+    fn candidates<'a>(
+        &'a self,
+        helper: Helper,
+        exp: &'a Expectation,
+        format: Format,
+        proc_policy: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a ExpectationRule> + 'a {
+        self.rules
+            .iter()
+            .filter(move |r| {
+                r.helper == helper
+                    || (helper == Helper::Q931
+                        && matches!(
+                            r.kind,
+                            crate::dof::ExpectationKind::H323RtpRtcp
+                                | crate::dof::ExpectationKind::H323T120
+                        ))
+            })
+            .filter(move |r| match (format, proc_policy) {
+                (Format::Proc, Some(p)) => r.class.policy_name() == Some(p),
+                (Format::Proc, None) => r.class.policy_name().is_none(),
+                (Format::Conntrack, _) => r.class.number() == exp.class,
+            })
+    }
+
     fn check_full(
         &self,
         exp: &Expectation,
@@ -325,24 +417,7 @@ impl Validator {
         }
         // Helpers whose expectations carry the master's helper name: H.323 channels created
         // by Q.931 fastStart carry Q.931, so RTP/T.120 rules apply to both.
-        let candidates = || {
-            self.rules
-                .iter()
-                .filter(|r| {
-                    r.helper == helper
-                        || (helper == Helper::Q931
-                            && matches!(
-                                r.kind,
-                                crate::dof::ExpectationKind::H323RtpRtcp
-                                    | crate::dof::ExpectationKind::H323T120
-                            ))
-                })
-                .filter(|r| match (format, proc_policy) {
-                    (Format::Proc, Some(p)) => r.class.policy_name() == Some(p),
-                    (Format::Proc, None) => r.class.policy_name().is_none(),
-                    (Format::Conntrack, _) => r.class.number() == exp.class,
-                })
-        };
+        let candidates = || self.candidates(helper, exp, format, proc_policy);
         if candidates().next().is_none() {
             verdict.findings.push(Finding::error(
                 Code::ClassMismatch,
@@ -382,7 +457,10 @@ impl Validator {
                     timeout,
                     format,
                     &self.options,
-                    &mut f,
+                    &mut Sink {
+                        findings: Some(&mut f),
+                        failures: 0,
+                    },
                 );
                 if f.is_empty() {
                     verdict.kind = Some(rule.kind);
@@ -474,6 +552,27 @@ fn is_prefix_mask(mask: IpAddr) -> bool {
     }
 }
 
+/// Where [`check_rule`] reports failures: collected with their messages, or only counted
+/// (messages are then never built, so the quiet path allocates nothing).
+pub(crate) struct Sink<'a> {
+    pub(crate) findings: Option<&'a mut Vec<Finding>>,
+    pub(crate) failures: usize,
+}
+
+impl Sink<'_> {
+    pub(crate) fn fail(
+        &mut self,
+        code: Code,
+        attribute: Option<Attribute>,
+        message: impl FnOnce() -> String,
+    ) {
+        self.failures += 1;
+        if let Some(f) = self.findings.as_deref_mut() {
+            f.push(Finding::error(code, attribute, message()));
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn check_rule(
     rule: &ExpectationRule,
@@ -483,7 +582,7 @@ fn check_rule(
     timeout: Option<u32>,
     format: Format,
     options: &ModuleOptions,
-    out: &mut Vec<Finding>,
+    out: &mut Sink<'_>,
 ) {
     let family = exp.family();
     let fr = rule.freedoms;
@@ -500,29 +599,27 @@ fn check_rule(
 
     // Layer 4.
     match fr.l4 {
-        Freedom::Protocol(p) if exp.l4 != p => out.push(Finding::error(
-            Code::Protocol,
-            Some(Attribute::L4),
-            format!(
-                "protocol {} but {helper} {} expectations are {p}",
-                exp.l4,
-                rule.kind.label()
-            ),
-        )),
+        Freedom::Protocol(p) if exp.l4 != p => {
+            out.fail(Code::Protocol, Some(Attribute::L4), || {
+                format!(
+                    "protocol {} but {helper} {} expectations are {p}",
+                    exp.l4,
+                    rule.kind.label()
+                )
+            })
+        }
         Freedom::MasterProtocol => {
             let ok = match master {
                 Some(m) if !matches!(m.l4, L4Proto::Unknown(0)) => exp.l4 == m.l4,
                 _ => helper.info().master_protocols.contains(&exp.l4),
             };
             if !ok {
-                out.push(Finding::error(
-                    Code::Protocol,
-                    Some(Attribute::L4),
+                out.fail(Code::Protocol, Some(Attribute::L4), || {
                     format!(
                         "protocol {} differs from the master connection's protocol",
                         exp.l4
-                    ),
-                ));
+                    )
+                });
             }
         }
         _ => {}
@@ -531,63 +628,53 @@ fn check_rule(
     // Source address.
     match fr.src_addr {
         Freedom::Wildcard if !wild_src => {
-            out.push(Finding::error(
+            out.fail(
                 Code::SourceAddress,
-                Some(Attribute::SrcAddr),
-                format!(
+                Some(Attribute::SrcAddr), || format!(
                     "source {} (mask {}) is pinned but {helper} {} expectations accept any source{}",
                     exp.src,
                     exp.src_mask,
                     rule.kind.label(),
                     option_words(rule, options)
-                ),
-            ));
+                ));
         }
         Freedom::Master(e) | Freedom::PayloadChecked(e) => {
             if (mask_known && !exact_src) || wild_src {
-                out.push(Finding::error(
-                    Code::SourceAddress,
-                    Some(Attribute::SrcAddr),
+                out.fail(Code::SourceAddress, Some(Attribute::SrcAddr), || {
                     format!(
                         "source is a wildcard (mask {}) but {helper} pins it to the master's {e}{}",
                         exp.src_mask,
                         option_words(rule, options)
-                    ),
-                ));
+                    )
+                });
             } else if let Some(s) = sides
                 && exp.src != s.get(e).0
             {
-                out.push(Finding::error(
-                    Code::SourceAddress,
-                    Some(Attribute::SrcAddr),
+                out.fail(Code::SourceAddress, Some(Attribute::SrcAddr), || {
                     format!(
                         "source {} differs from the master's {}",
                         exp.src,
                         s.words(e)
-                    ),
-                ));
+                    )
+                });
             }
         }
         Freedom::InterfaceNetwork => {
             let ok_mask =
                 !mask_known || (is_prefix_mask(exp.src_mask) && exp.src_mask != zero_addr(family));
             if !ok_mask {
-                out.push(Finding::error(
-                    Code::SourceAddress,
-                    Some(Attribute::SrcAddr),
-                    format!("source mask {} is not an interface netmask", exp.src_mask),
-                ));
+                out.fail(Code::SourceAddress, Some(Attribute::SrcAddr), || {
+                    format!("source mask {} is not an interface netmask", exp.src_mask)
+                });
             } else if let Some(s) = sides
                 && exp.src != s.responder.0
             {
-                out.push(Finding::error(
-                    Code::SourceAddress,
-                    Some(Attribute::SrcAddr),
+                out.fail(Code::SourceAddress, Some(Attribute::SrcAddr), || {
                     format!(
                         "source {} is not the broadcast address {} the query went to",
                         exp.src, s.responder.0
-                    ),
-                ));
+                    )
+                });
             }
         }
         _ => {}
@@ -598,51 +685,43 @@ fn check_rule(
     let sport_exact = exp.sport_mask == u16::MAX;
     match fr.src_port {
         Freedom::Wildcard if !sport_wild => {
-            out.push(Finding::error(
-                Code::SourcePort,
-                Some(Attribute::SrcPort),
+            out.fail(Code::SourcePort, Some(Attribute::SrcPort), || {
                 format!(
                     "source port {} is pinned but {helper} accepts any source port",
                     exp.sport
-                ),
-            ));
+                )
+            });
         }
         Freedom::HelperPort => {
             let want = helper.info().default_port.unwrap_or(0);
             if (mask_known && !sport_exact) || exp.sport != want {
-                out.push(Finding::error(
-                    Code::SourcePort,
-                    Some(Attribute::SrcPort),
+                out.fail(Code::SourcePort, Some(Attribute::SrcPort), || {
                     format!(
                         "source port {} but {helper} expects replies from its port {want}",
                         exp.sport
-                    ),
-                ));
+                    )
+                });
             }
         }
         Freedom::Master(e) => {
             if let Some(s) = sides
                 && exp.sport != s.get(e).1
             {
-                out.push(Finding::error(
-                    Code::SourcePort,
-                    Some(Attribute::SrcPort),
+                out.fail(Code::SourcePort, Some(Attribute::SrcPort), || {
                     format!(
                         "source port {} differs from the master's {e} port",
                         exp.sport
-                    ),
-                ));
+                    )
+                });
             }
         }
         Freedom::Payload if mask_known && !sport_exact => {
-            out.push(Finding::error(
-                Code::SourcePort,
-                Some(Attribute::SrcPort),
+            out.fail(Code::SourcePort, Some(Attribute::SrcPort), || {
                 format!(
                     "source key {:#x} is a wildcard but {helper} pins it",
                     exp.sport
-                ),
-            ));
+                )
+            });
         }
         _ => {}
     }
@@ -653,15 +732,13 @@ fn check_rule(
             if let Some(s) = sides
                 && exp.dst != s.get(e).0
             {
-                out.push(Finding::error(
-                    Code::DestinationAddress,
-                    Some(Attribute::DstAddr),
+                out.fail(Code::DestinationAddress, Some(Attribute::DstAddr), || {
                     format!(
                         "destination {} differs from the master's {}",
                         exp.dst,
                         s.words(e)
-                    ),
-                ));
+                    )
+                });
             }
         }
         _ => {}
@@ -673,16 +750,14 @@ fn check_rule(
             if let Some(s) = sides
                 && exp.dport != s.get(e).1
             {
-                out.push(Finding::error(
-                    Code::DestinationPort,
-                    Some(Attribute::DstPort),
+                out.fail(Code::DestinationPort, Some(Attribute::DstPort), || {
                     format!(
                         "destination port {} differs from the master's {} port {}",
                         exp.dport,
                         e,
                         s.get(e).1
-                    ),
-                ));
+                    )
+                });
             }
         }
         Freedom::Payload => {
@@ -692,9 +767,7 @@ fn check_rule(
                 _ => false,
             };
             if bad {
-                out.push(Finding::error(
-                    Code::DestinationPort,
-                    Some(Attribute::DstPort),
+                out.fail(Code::DestinationPort, Some(Attribute::DstPort), || {
                     format!(
                         "destination port {} is one {helper} never announces ({})",
                         exp.dport,
@@ -703,8 +776,8 @@ fn check_rule(
                                 "it requires 1024-65535",
                             _ => "it refuses port 0",
                         }
-                    ),
-                ));
+                    )
+                });
             }
         }
         _ => {}
@@ -714,16 +787,14 @@ fn check_rule(
     let got = exp.flags & (ExpectFlags::PERMANENT | ExpectFlags::INACTIVE | ExpectFlags::USERSPACE);
     let want = rule.flags;
     if got != want && got != want - ExpectFlags::INACTIVE {
-        out.push(Finding::error(
-            Code::Flags,
-            None,
+        out.fail(Code::Flags, None, || {
             format!(
                 "flags {:?} but {helper} {} expectations have {:?}",
                 got.kernel_text(),
                 rule.kind.label(),
                 want.kernel_text()
-            ),
-        ));
+            )
+        });
     }
 
     // Timeout: only where the policy fixes it (SIP signalling and RRQ registrations follow
@@ -736,14 +807,12 @@ fn check_rule(
                     | crate::dof::ExpectationKind::Q931FromRrq
             ));
         if policy_bound && t > rule.policy.timeout_secs {
-            out.push(Finding::error(
-                Code::Timeout,
-                None,
+            out.fail(Code::Timeout, None, || {
                 format!(
                     "{t} s left exceeds the {} s {helper} gives its expectations",
                     rule.policy.timeout_secs
-                ),
-            ));
+                )
+            });
         }
     }
 }

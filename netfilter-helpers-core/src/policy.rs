@@ -30,9 +30,8 @@ use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{ExpectClass, Family, Helper, HelperName};
-use crate::conform::{Code, Finding, is_master_endpoint};
+use crate::conform::{Code, Finding, Sink, is_master_endpoint};
 use crate::expect::{Expectation, apply_mask, full_mask, zero_addr};
-use crate::options::Severity;
 
 /// A network in CIDR notation. The address is stored as written; [`Cidr::new`] refuses host
 /// bits outside the prefix (`192.0.2.10/24`), because such a typo usually hides an intent
@@ -278,6 +277,9 @@ impl fmt::Display for Problem {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("invalid policy: {}", problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
 pub struct PolicyError {
+    /// Whether the text did not parse (TOML/JSON syntax or types), rather than parsed into
+    /// a policy that is invalid.
+    pub syntax: bool,
     /// The problems, in document order.
     pub problems: Vec<Problem>,
 }
@@ -286,6 +288,7 @@ impl SitePolicy {
     /// Reads a policy from TOML text and validates it.
     pub fn from_toml(text: &str) -> Result<SitePolicy, PolicyError> {
         let p: SitePolicy = toml::from_str(text).map_err(|e| PolicyError {
+            syntax: true,
             problems: vec![toml_problem(text, &e, "policy")],
         })?;
         p.validate()?;
@@ -303,6 +306,7 @@ impl SitePolicy {
     /// ```
     pub fn from_json(text: &str) -> Result<SitePolicy, PolicyError> {
         let p: SitePolicy = serde_json::from_str(text).map_err(|e| PolicyError {
+            syntax: true,
             problems: vec![Problem {
                 path: format!("line {}, column {}", e.line(), e.column()),
                 message: e.to_string(),
@@ -376,7 +380,10 @@ impl SitePolicy {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(PolicyError { problems })
+            Err(PolicyError {
+                syntax: false,
+                problems,
+            })
         }
     }
 
@@ -393,32 +400,59 @@ impl SitePolicy {
 
     /// The policy findings for one expectation (empty when the policy allows it).
     pub fn check(&self, exp: &Expectation) -> Vec<Finding> {
-        let mut out = Vec::new();
+        let mut findings = Vec::new();
+        self.judge(
+            exp,
+            &mut Sink {
+                findings: Some(&mut findings),
+                failures: 0,
+            },
+        );
+        findings
+    }
+
+    /// Whether the policy allows an expectation (what `check(..).is_empty()` says), without
+    /// building findings: no allocation.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::policy::SitePolicy;
+    /// use netfilter_helpers_core::parse::parse_line;
+    /// let p = SitePolicy::from_toml("[helpers.irc]\nmin_port = 6000\n").unwrap();
+    /// let l = parse_line(b"299 l3proto = 2 proto=6 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 irc").unwrap();
+    /// assert!(!p.allows(&l.expectation));
+    /// ```
+    pub fn allows(&self, exp: &Expectation) -> bool {
+        let mut sink = Sink {
+            findings: None,
+            failures: 0,
+        };
+        self.judge(exp, &mut sink);
+        sink.failures == 0
+    }
+
+    fn judge(&self, exp: &Expectation, out: &mut Sink<'_>) {
         let Some(name) = exp.helper.as_deref() else {
             if self.default == DefaultRule::Deny {
-                out.push(policy_finding(
-                    Code::PolicyHelper,
-                    "an expectation without a helper is not allowed by the policy".into(),
-                ));
+                out.fail(Code::PolicyHelper, None, || {
+                    "an expectation without a helper is not allowed by the policy".into()
+                });
             }
-            return out;
+            return;
         };
         let helper = name.parse::<HelperName>().ok().map(|n| n.helper);
         let Some(hp) = helper.and_then(|h| self.helpers.get(&h)) else {
             if self.default == DefaultRule::Deny {
-                out.push(policy_finding(
-                    Code::PolicyHelper,
-                    format!("the policy allows no RELATED flows for helper {name}"),
-                ));
+                out.fail(Code::PolicyHelper, None, || {
+                    format!("the policy allows no RELATED flows for helper {name}")
+                });
             }
-            return out;
+            return;
         };
         let helper = helper.expect("policy found by helper");
         if let Some(classes) = &hp.classes {
             let class = ExpectClass::from_number(helper, exp.class).ok();
             if !class.is_some_and(|c| classes.contains(&c)) {
-                out.push(policy_finding(
-                    Code::PolicyClass,
+                out.fail(Code::PolicyClass, None, || {
                     format!(
                         "class {} of {name} is not among the allowed classes {}",
                         class.map_or_else(|| exp.class.to_string(), |c| c.to_string()),
@@ -427,21 +461,20 @@ impl SitePolicy {
                             .map(ToString::to_string)
                             .collect::<Vec<_>>()
                             .join(", ")
-                    ),
-                ));
+                    )
+                });
             }
         }
         if let Some(dsts) = &hp.destinations
             && !dsts.iter().any(|c| c.contains(exp.dst))
         {
-            out.push(policy_finding(
-                Code::PolicyDestination,
+            out.fail(Code::PolicyDestination, None, || {
                 format!(
                     "destination {} is outside the networks allowed for {name}: {}",
                     exp.dst,
                     list(dsts)
-                ),
-            ));
+                )
+            });
         }
         if let Some(srcs) = &hp.sources {
             let family = exp.family();
@@ -463,39 +496,34 @@ impl SitePolicy {
                         exp.src_mask
                     )
                 };
-                out.push(policy_finding(
-                    Code::PolicySource,
+                out.fail(Code::PolicySource, None, || {
                     format!(
                         "{what} is outside the networks allowed for {name}: {}",
                         list(srcs)
-                    ),
-                ));
+                    )
+                });
             }
         }
         if let Some(floor) = hp.min_port
             && exp.dport < floor
         {
-            out.push(policy_finding(
-                Code::PolicyPort,
+            out.fail(Code::PolicyPort, None, || {
                 format!(
                     "destination port {} is below the floor {floor} set for {name}",
                     exp.dport
-                ),
-            ));
+                )
+            });
         }
         if !hp.allow_third_party
             && let Some(m) = &exp.master
             && !is_master_endpoint(m, exp.dst)
         {
-            out.push(policy_finding(
-                Code::PolicyThirdParty,
-                format!(
+            out.fail(
+                Code::PolicyThirdParty, None, || format!(
                     "destination {} is neither end of the master connection ({} and {}) and third parties are not allowed for {name}",
                     exp.dst, m.src, m.dst
-                ),
-            ));
+                ));
         }
-        out
     }
 }
 
@@ -504,15 +532,6 @@ fn list(c: &[Cidr]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn policy_finding(code: Code, message: String) -> Finding {
-    Finding {
-        code,
-        severity: Severity::Error,
-        attribute: None,
-        message: message.into(),
-    }
 }
 
 /// A TOML syntax or type error as a problem located by line and column (`whole` names the

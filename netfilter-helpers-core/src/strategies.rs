@@ -254,6 +254,18 @@ mod parse_props {
         }
 
         #[test]
+        fn quiet_paths_agree_with_verdicts(e in expectation(), o in module_options(), proc in any::<bool>()) {
+            let v = crate::conform::Validator::new(&o);
+            let text = if proc { e.to_proc_line(Some(100), None) } else { e.to_conntrack_line(Some(100)) };
+            let line = parse_line(text.as_bytes()).map_err(|err| TestCaseError::fail(format!("{text}: {err}")))?;
+            prop_assert_eq!(v.conforms(&line), v.check_line(&line).conforms(), "{}", text);
+            let policy = crate::policy::SitePolicy::from_toml(
+                "default = \"deny\"\n[helpers.ftp]\ndestinations = [\"10.0.0.0/8\"]\nmin_port = 1024\n[helpers.sip]\nsources = [\"0.0.0.0/0\"]\n",
+            ).unwrap();
+            prop_assert_eq!(policy.allows(&line.expectation), policy.check(&line.expectation).is_empty());
+        }
+
+        #[test]
         fn conntrack_lines_round_trip(e in expectation(), t in any::<u32>()) {
             let line = e.to_conntrack_line(Some(t));
             let p = parse_line(line.as_bytes()).map_err(|err| TestCaseError::fail(format!("{line}: {err}")))?;

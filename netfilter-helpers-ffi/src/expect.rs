@@ -102,17 +102,17 @@ pub unsafe extern "C" fn nfh_policy_parse(
             // SAFETY: checked non-NULL.
             Ok(p) => unsafe { put(out, give(nfh_policy { inner: p })) },
             Err(e) => {
+                let code = if e.syntax {
+                    nfh_result::ParseError
+                } else {
+                    nfh_result::InvalidValue
+                };
                 let problems = e
                     .problems
                     .iter()
                     .map(|p| (p.path.clone(), p.message.clone()));
                 // SAFETY: forwarded caller contract.
-                unsafe {
-                    set_error(
-                        err,
-                        nfh_error::with_problems(nfh_result::InvalidValue, e.to_string(), problems),
-                    )
-                }
+                unsafe { set_error(err, nfh_error::with_problems(code, e.to_string(), problems)) }
             }
         }
     })
@@ -360,8 +360,7 @@ pub unsafe extern "C" fn nfh_validator_conforms(
         };
         // SAFETY: forwarded caller contract.
         let policy = unsafe { policy.as_ref() }.map(|p| &p.inner);
-        let ok = v.inner.check_line(line).conforms()
-            && policy.is_none_or(|p| p.check(&line.expectation).is_empty());
+        let ok = v.inner.conforms(line) && policy.is_none_or(|p| p.allows(&line.expectation));
         // SAFETY: forwarded caller contract.
         unsafe { put(out, ok) }
     })

@@ -1,0 +1,1420 @@
+/* Tests of the netfilter-helpers C API (include/netfilter_helpers.h), written in C.
+ *
+ * Every exported function is called, with its error paths: NULL for every pointer argument,
+ * invalid UTF-8, short buffers (size query, then exactly size + 1), out-of-range enum values
+ * and indexes, bad input with every problem listed, and _free(NULL). Real results are checked
+ * too (module options change the model, a bounce is nonconforming, a policy rejects, a site
+ * renders). One line is printed per check, then "N passed, N failed".
+ *
+ * Build (see ../run-c-tests.sh, which also runs it under ASan/UBSan and valgrind):
+ *   cc -std=c11 -Wall -Wextra -Wpedantic -Werror -I include \
+ *      netfilter-helpers-ffi/tests/c/test_api.c target/debug/libnetfilter_helpers_ffi.a \
+ *      -lpthread -ldl -lm
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "netfilter_helpers.h"
+#include "check.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Samples (the same text as examples/site.toml and examples/samples/).                       */
+
+static const char SAMPLE_SITE[] =
+    "kernel = \"6.1.0\"\n"
+    "table = \"nfh\"\n"
+    "rpfilter = true\n"
+    "[options]\n"
+    "\"ftp.loose\" = 0\n"
+    "\"sip.sip_direct_media\" = 1\n"
+    "[[interfaces]]\n"
+    "name = \"wan0\"\n"
+    "default_route = true\n"
+    "networks = [\"198.51.100.2/24\", \"2001:db8:ff::2/64\"]\n"
+    "[[interfaces]]\n"
+    "name = \"lan0\"\n"
+    "networks = [\"10.81.1.1/24\", \"fd81:1::1/64\"]\n"
+    "routed = [\"10.81.3.0/24\"]\n"
+    "dhcp = true\n"
+    "[[interfaces]]\n"
+    "name = \"dmz0\"\n"
+    "networks = [\"10.81.2.1/24\", \"fd81:2::1/64\"]\n"
+    "[[services]]\n"
+    "name = \"ftp-dmz\"\n"
+    "helper = \"ftp\"\n"
+    "direction = \"inbound\"\n"
+    "servers = [\"10.81.2.10\", \"fd81:2::10\"]\n"
+    "ports = [21, 2121]\n"
+    "[[services]]\n"
+    "name = \"voip\"\n"
+    "helper = \"sip\"\n"
+    "direction = \"outbound\"\n"
+    "clients = [\"10.81.1.0/24\"]\n"
+    "servers = [\"203.0.113.5\"]\n"
+    "related = [\"203.0.113.0/24\"]\n"
+    "[[services]]\n"
+    "name = \"tftp-boot\"\n"
+    "helper = \"tftp\"\n"
+    "direction = \"local\"\n"
+    "servers = [\"10.81.1.5\"]\n";
+
+/* Line 1 conforms; line 2 is an FTP bounce (third-party destination); line 3 a SIP media
+ * expectation with a wildcard source; lines 4 and 5 are /proc lines that conform to the model;
+ * line 6 does not parse (dport 99999). */
+static const char SAMPLE_EXPECTATIONS[] =
+    "299 proto=6 src=10.71.2.2 dst=10.71.1.2 sport=0 dport=50000 mask-src=255.255.255.255 "
+    "mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.71.1.2 master-dst=10.71.2.2 "
+    "sport=55446 dport=21 class=0 helper=ftp\n"
+    "299 proto=6 src=10.71.2.2 dst=10.71.2.3 sport=0 dport=50001 mask-src=255.255.255.255 "
+    "mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.71.1.2 master-dst=10.71.2.2 "
+    "sport=55456 dport=21 class=0 helper=ftp\n"
+    "    [NEW] 179 proto=17 src=0.0.0.0 dst=10.71.2.3 sport=0 dport=49200 mask-src=0.0.0.0 "
+    "mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.71.1.2 master-dst=10.71.2.2 "
+    "sport=5060 dport=5060 class=1 helper=sip\n"
+    "299 l3proto = 2 proto=6 src=0.0.0.0 dst=10.71.1.2 sport=0 dport=50010 irc\n"
+    "299 l3proto = 2 proto=17 src=10.71.2.2 dst=10.71.1.2 sport=0 dport=49902 tftp\n"
+    "300 proto=6 src=10.71.2.2 dst=10.71.1.2 sport=0 dport=99999 mask-src=255.255.255.255\n";
+
+static const char SAMPLE_POLICY[] =
+    "default = \"deny\"\n"
+    "[helpers.ftp]\n"
+    "destinations = [\"10.71.1.0/24\", \"10.71.2.2\"]\n"
+    "min_port = 1024\n"
+    "[helpers.sip]\n"
+    "sources = [\"203.0.113.0/24\"]\n"
+    "destinations = [\"10.71.1.0/24\"]\n"
+    "classes = [\"signalling\", \"audio\"]\n"
+    "[helpers.tftp]\n"
+    "destinations = [\"10.71.1.0/24\"]\n";
+
+static const char SAMPLE_MODPROBE[] =
+    "# A modprobe.d file as found on many firewalls: some of it is wrong, some dangerous.\n"
+    "options nf_conntrack nf_conntrack_helper=0\n"
+    "options nf_conntrack_ftp ports=21,2121 loose=1\n"
+    "options nf_conntrack_irc max_dcc_channels=300\n"
+    "options nf_conntrack_sip sip_direct_media=0 \\\n"
+    "    sip_external_media=1\n"
+    "options nf_conntrack_h323 gkrouted_only=1\n"
+    "options nf_conntrack_tftp ports=69,69\n"
+    "options snd_hda_intel power_save=1\n";
+
+/* An FTP bounce: the data connection goes to 10.0.0.77, neither end of the master. */
+static const char BOUNCE_LINE[] =
+    "299 proto=6 src=10.0.1.2 dst=10.0.0.77 sport=0 dport=50000 mask-src=255.255.255.255 "
+    "mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.0.0.2 master-dst=10.0.1.2 "
+    "sport=40000 dport=21 class=0 helper=ftp";
+
+/* Invalid UTF-8: a lone continuation byte, an overlong '/', a truncated sequence, a
+ * surrogate, and 0xff. */
+static const char *const BAD_UTF8[] = {"ftp.loose=\x80", "\xc0\xaf", "abc\xe2\x82",
+                                       "\xed\xa0\x80", "options nf_conntrack_ftp loose=\xff"};
+#define N_BAD_UTF8 (sizeof BAD_UTF8 / sizeof BAD_UTF8[0])
+
+#define SIZE_SENTINEL ((size_t)0xdeadbeef)
+#define SEV_SENTINEL ((uint32_t)0xfeedu)
+
+/* A pointer value no API call returns: "out" arguments must keep it on failure. */
+static char sentinel_object;
+#define SENTINEL_PTR ((void *)&sentinel_object)
+
+/* ------------------------------------------------------------------------------------------ */
+/* The buffer protocol, run on every text output.                                             */
+
+typedef struct text_ctx {
+    const void *obj;
+    size_t index;
+    uint32_t u;
+    const char *name;
+    uint32_t *severity;
+    size_t *line;
+} text_ctx;
+
+typedef nfh_result (*text_fn)(const text_ctx *c, char *buf, size_t len, size_t *out_n);
+
+static nfh_result t_version(const text_ctx *c, char *b, size_t l, size_t *n) {
+    (void)c;
+    return nfh_version(b, l, n);
+}
+static nfh_result t_helper_name(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_helper_name(c->index, b, l, n);
+}
+static nfh_result t_options_get(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_options_get(c->obj, c->name, b, l, n);
+}
+static nfh_result t_render_modprobe(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_options_render_modprobe(c->obj, b, l, n);
+}
+static nfh_result t_report_finding(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_options_report_finding(c->obj, c->index, c->severity, c->line, b, l, n);
+}
+static nfh_result t_dof_table(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_dof_table(c->obj, c->u, b, l, n);
+}
+static nfh_result t_rule_label(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_dof_rule_label(c->index, b, l, n);
+}
+static nfh_result t_rule_explain(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_dof_rule_explain(c->obj, c->index, b, l, n);
+}
+static nfh_result t_result_message(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_result_message(c->u, b, l, n);
+}
+static nfh_result t_error_message(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_error_message(c->obj, b, l, n);
+}
+static nfh_result t_error_problem(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_error_problem(c->obj, c->index, b, l, n);
+}
+static nfh_result t_verdict_finding(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_verdict_finding(c->obj, c->index, c->severity, b, l, n);
+}
+static nfh_result t_expectations_error(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_expectations_error(c->obj, c->index, b, l, n);
+}
+static nfh_result t_verdict_text(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_verdict_text(c->obj, b, l, n);
+}
+static nfh_result t_site_render(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_site_render(c->obj, c->u, b, l, n, NULL);
+}
+
+static int all_bytes(const char *p, size_t n, unsigned char v) {
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)p[i] != v)
+            return 0;
+    return 1;
+}
+
+/* Runs the whole buffer protocol on one output (4 checks) and returns the text, malloc'd
+ * (free it), or NULL when the protocol broke. */
+static char *text_protocol(const char *what, text_fn fn, const text_ctx *c) {
+    size_t need = SIZE_SENTINEL, n2 = SIZE_SENTINEL, n3 = SIZE_SENTINEL, n4 = SIZE_SENTINEL;
+    nfh_result r1 = fn(c, NULL, 0, &need);
+    nfh_result r1b = fn(c, NULL, 64, &n4); /* a NULL buffer is a size query whatever len */
+    if (!CHECK(r1 == NFH_RESULT_INSUFFICIENT_SIZE && need != SIZE_SENTINEL &&
+                   r1b == NFH_RESULT_INSUFFICIENT_SIZE && n4 == need,
+               "%s: size query (buf NULL) gives INSUFFICIENT_SIZE and the size (%zu)", what,
+               need))
+        return NULL;
+
+    /* len == size: no room for the NUL. Nothing may be written. */
+    size_t short_len = need;
+    char *shortbuf = malloc(need ? need : 1);
+    if (!shortbuf)
+        abort();
+    memset(shortbuf, 0xA5, need ? need : 1);
+    nfh_result r2 = fn(c, shortbuf, short_len, &n2);
+    CHECK(r2 == NFH_RESULT_INSUFFICIENT_SIZE && n2 == need &&
+              all_bytes(shortbuf, need ? need : 1, 0xA5),
+          "%s: len %zu (no room for the NUL) gives INSUFFICIENT_SIZE, *out_n = %zu, buffer "
+          "untouched",
+          what, short_len, need);
+    free(shortbuf);
+
+    /* Exactly size + 1: success. The allocation is exact so ASan/valgrind see any overrun. */
+    char *buf = malloc(need + 1);
+    if (!buf)
+        abort();
+    memset(buf, 0xA5, need + 1);
+    nfh_result r3 = fn(c, buf, need + 1, &n3);
+    if (!CHECK(r3 == NFH_RESULT_OK && n3 == need && buf[need] == '\0' && strlen(buf) == need,
+               "%s: len size + 1 = %zu gives OK, *out_n = %zu and a NUL-terminated text", what,
+               need + 1, need)) {
+        free(buf);
+        return NULL;
+    }
+
+    nfh_result r4 = fn(c, buf, need + 1, NULL);
+    CHECK_RES(r4, NFH_RESULT_NULL_PARAMETER, "%s: out_n NULL gives NULL_PARAMETER", what);
+    return buf;
+}
+
+/* Fetches a text output without checking the protocol (for loops over many items). */
+static char *text_get(text_fn fn, const text_ctx *c) {
+    size_t need = 0;
+    if (fn(c, NULL, 0, &need) != NFH_RESULT_INSUFFICIENT_SIZE)
+        return NULL;
+    char *buf = malloc(need + 1);
+    if (!buf)
+        abort();
+    size_t n = 0;
+    if (fn(c, buf, need + 1, &n) != NFH_RESULT_OK || n != need) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static char *error_message(const nfh_error *e) {
+    text_ctx c = {.obj = e};
+    return text_get(t_error_message, &c);
+}
+
+static char *error_problem(const nfh_error *e, size_t i) {
+    text_ctx c = {.obj = e, .index = i};
+    return text_get(t_error_problem, &c);
+}
+
+static int contains(const char *hay, const char *needle) {
+    return hay && strstr(hay, needle) != NULL;
+}
+
+static int starts_with(const char *s, const char *prefix) {
+    return s && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static void test_version_and_results(void) {
+    text_ctx c = {0};
+    char *v = text_protocol("nfh_version", t_version, &c);
+    char want[32];
+    snprintf(want, sizeof want, "%d.%d.%d", NFH_VERSION_MAJOR, NFH_VERSION_MINOR,
+             NFH_VERSION_PATCH);
+    CHECK(v && strcmp(v, want) == 0, "nfh_version is \"%s\", as NFH_VERSION_* say", want);
+    free(v);
+
+    const uint32_t codes[] = {
+        NFH_RESULT_OK,           NFH_RESULT_NULL_PARAMETER, NFH_RESULT_INVALID_PARAMETER,
+        NFH_RESULT_INSUFFICIENT_SIZE, NFH_RESULT_PANIC,     NFH_RESULT_INVALID_UTF8,
+        NFH_RESULT_UNKNOWN_NAME, NFH_RESULT_INVALID_VALUE,  NFH_RESULT_PARSE_ERROR,
+        NFH_RESULT_RENDER_ERROR};
+    c.u = NFH_RESULT_INSUFFICIENT_SIZE;
+    char *m = text_protocol("nfh_result_message(INSUFFICIENT_SIZE)", t_result_message, &c);
+    CHECK(m && strcmp(m, "the buffer is too small") == 0,
+          "nfh_result_message(INSUFFICIENT_SIZE) describes it: \"%s\"", m ? m : "");
+    free(m);
+    int distinct = 1;
+    char *texts[sizeof codes / sizeof codes[0]];
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        c.u = codes[i];
+        texts[i] = text_get(t_result_message, &c);
+        if (!texts[i] || !texts[i][0])
+            distinct = 0;
+        for (size_t j = 0; j < i && distinct; j++)
+            if (strcmp(texts[i], texts[j]) == 0)
+                distinct = 0;
+    }
+    CHECK(distinct, "nfh_result_message: every result code has its own non-empty text");
+    CHECK(texts[0] && strcmp(texts[0], "success") == 0, "nfh_result_message(OK) is \"success\"");
+    const uint32_t unknown[] = {1, 7000, 7006, 7100, 7105, 99999, UINT32_MAX};
+    int same = 1;
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        c.u = unknown[i];
+        char *t = text_get(t_result_message, &c);
+        if (!t || !texts[2] || strcmp(t, texts[2]) != 0)
+            same = 0;
+        free(t);
+    }
+    CHECK(same, "nfh_result_message: unknown codes (1, 7000, 7006, 99999, UINT32_MAX) describe "
+                "INVALID_PARAMETER, as documented");
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        free(texts[i]);
+}
+
+static void test_helpers(void) {
+    size_t count = nfh_helper_count();
+    CHECK(count == 12, "nfh_helper_count is 12 (got %zu)", count);
+    text_ctx c = {.index = 1};
+    char *ftp = text_protocol("nfh_helper_name(1)", t_helper_name, &c);
+    CHECK(ftp && strcmp(ftp, "ftp") == 0, "nfh_helper_name(1) is \"ftp\"");
+    free(ftp);
+    int ok = 1;
+    char *names[64] = {0};
+    for (size_t i = 0; i < count && i < 64; i++) {
+        c.index = i;
+        names[i] = text_get(t_helper_name, &c);
+        if (!names[i] || !names[i][0])
+            ok = 0;
+        for (size_t j = 0; j < i && ok; j++)
+            if (strcmp(names[i], names[j]) == 0)
+                ok = 0;
+    }
+    CHECK(ok, "nfh_helper_name: every index below the count gives a distinct name");
+    CHECK(count > 10 && names[7] && names[10] && strcmp(names[7], "sip") == 0 &&
+              strcmp(names[10], "Q.931") == 0,
+          "nfh_helper_name: kernel spellings (7 \"sip\", 10 \"Q.931\")");
+    for (size_t i = 0; i < 64; i++)
+        free(names[i]);
+    size_t n = SIZE_SENTINEL;
+    char buf[32];
+    CHECK_RES(nfh_helper_name(count, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_helper_name(count) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_helper_name(SIZE_MAX, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_helper_name(SIZE_MAX) gives INVALID_PARAMETER");
+    CHECK(n == SIZE_SENTINEL, "nfh_helper_name: *out_n untouched on INVALID_PARAMETER");
+}
+
+static void test_options(void) {
+    nfh_options *o = nfh_options_new();
+    CHECK(o != NULL, "nfh_options_new returns options");
+    text_ctx g = {.obj = o, .name = "ftp.loose"};
+    char *v = text_protocol("nfh_options_get(ftp.loose)", t_options_get, &g);
+    CHECK(v && strcmp(v, "0") == 0, "nfh_options_get: ftp.loose defaults to 0");
+    free(v);
+
+    text_ctx rm = {.obj = o};
+    char *mp = text_protocol("nfh_options_render_modprobe (defaults: empty text)",
+                             t_render_modprobe, &rm);
+    CHECK(mp && mp[0] == '\0', "nfh_options_render_modprobe: nothing explicit gives \"\"");
+    free(mp);
+
+    nfh_error *err = SENTINEL_PTR;
+    CHECK_RES(nfh_options_set(o, "ftp.loose=1", &err), NFH_RESULT_OK,
+              "nfh_options_set(ftp.loose=1) succeeds");
+    CHECK(err == SENTINEL_PTR, "nfh_options_set: *err untouched on success");
+    CHECK_RES(nfh_options_set(o, "nf_conntrack_ftp.ports=21,2121", NULL), NFH_RESULT_OK,
+              "nfh_options_set: module name nf_conntrack_ftp, list value, err NULL");
+    CHECK_RES(nfh_options_set(o, "nf_conntrack_sip.sip_direct_media=0", NULL), NFH_RESULT_OK,
+              "nfh_options_set(nf_conntrack_sip.sip_direct_media=0) succeeds");
+    v = text_get(t_options_get, &g);
+    CHECK(v && strcmp(v, "1") == 0, "nfh_options_get: ftp.loose is now 1");
+    free(v);
+    g.name = "nf_conntrack_ftp.ports";
+    v = text_get(t_options_get, &g);
+    CHECK(v && strcmp(v, "21,2121") == 0, "nfh_options_get(nf_conntrack_ftp.ports) is 21,2121");
+    free(v);
+
+    mp = text_protocol("nfh_options_render_modprobe", t_render_modprobe, &rm);
+    CHECK(mp && strcmp(mp,
+                       "options nf_conntrack_ftp ports=21,2121 loose=1\n"
+                       "options nf_conntrack_sip sip_direct_media=0\n") == 0,
+          "nfh_options_render_modprobe renders the explicit settings");
+    free(mp);
+
+    /* Failures: code, error object, options unchanged. */
+    struct {
+        const char *text;
+        uint32_t code;
+        const char *says;
+    } bad[] = {
+        {"irc.max_dcc_channels=0", NFH_RESULT_INVALID_VALUE, "accepted 1..=255"},
+        {"ftp.loose=7", NFH_RESULT_INVALID_VALUE, "boolean"},
+        {"ftp.ports=21,abc", NFH_RESULT_INVALID_VALUE, "ports"},
+        {"ftp.ports=1,2,3,4,5,6,7,8,9", NFH_RESULT_INVALID_VALUE, "at most 8"},
+        {"tftp.ports=69,69", NFH_RESULT_INVALID_VALUE, "twice"},
+        {"ftp.loose", NFH_RESULT_INVALID_VALUE, "MODULE.PARAM=VALUE"},
+        {"", NFH_RESULT_INVALID_VALUE, "MODULE.PARAM=VALUE"},
+        {"ftp.nope=1", NFH_RESULT_UNKNOWN_NAME, "nope"},
+        {"bogus.x=1", NFH_RESULT_UNKNOWN_NAME, "bogus"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err = NULL;
+        nfh_result r = nfh_options_set(o, bad[i].text, &err);
+        char *msg = error_message(err);
+        CHECK(r == bad[i].code && err != NULL && nfh_error_code(err) == r &&
+                  contains(msg, bad[i].says),
+              "nfh_options_set(\"%s\") gives %s and an error saying \"%s\"", bad[i].text,
+              check_result_name(bad[i].code), bad[i].says);
+        free(msg);
+        nfh_error_free(err);
+        CHECK_RES(nfh_options_set(o, bad[i].text, NULL), bad[i].code,
+                  "nfh_options_set(\"%s\") with err NULL gives the same code", bad[i].text);
+    }
+    g.name = "ftp.loose";
+    v = text_get(t_options_get, &g);
+    g.name = "ftp.ports";
+    char *ports = text_get(t_options_get, &g);
+    CHECK(v && ports && strcmp(v, "1") == 0 && strcmp(ports, "21,2121") == 0,
+          "nfh_options_set: failed assignments left the options unchanged");
+    free(v);
+    free(ports);
+
+    /* NULL and invalid UTF-8. */
+    CHECK_RES(nfh_options_set(NULL, "ftp.loose=1", NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_options_set(opts NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_options_set(o, NULL, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_options_set(assignment NULL) gives NULL_PARAMETER");
+    for (size_t i = 0; i < N_BAD_UTF8; i++)
+        CHECK_RES(nfh_options_set(o, BAD_UTF8[i], NULL), NFH_RESULT_INVALID_UTF8,
+                  "nfh_options_set: invalid UTF-8 #%zu gives INVALID_UTF8", i);
+    err = NULL;
+    nfh_result r = nfh_options_set(o, "ftp.loose=\xff", &err);
+    CHECK(r == NFH_RESULT_INVALID_UTF8 && (err == NULL || nfh_error_code(err) == r),
+          "nfh_options_set: invalid UTF-8 with err: no error object, or one with the same code");
+    nfh_error_free(err);
+
+    size_t n = SIZE_SENTINEL;
+    char buf[64];
+    CHECK_RES(nfh_options_get(NULL, "ftp.loose", buf, sizeof buf, &n),
+              NFH_RESULT_NULL_PARAMETER, "nfh_options_get(opts NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_options_get(o, NULL, buf, sizeof buf, &n), NFH_RESULT_NULL_PARAMETER,
+              "nfh_options_get(name NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_options_get(o, "ftp.\xc3", buf, sizeof buf, &n), NFH_RESULT_INVALID_UTF8,
+              "nfh_options_get: invalid UTF-8 name gives INVALID_UTF8");
+    CHECK_RES(nfh_options_get(o, "ftp.nope", buf, sizeof buf, &n), NFH_RESULT_UNKNOWN_NAME,
+              "nfh_options_get(ftp.nope) gives UNKNOWN_NAME");
+    CHECK_RES(nfh_options_get(o, "ftp", buf, sizeof buf, &n), NFH_RESULT_UNKNOWN_NAME,
+              "nfh_options_get(ftp) gives UNKNOWN_NAME");
+    CHECK(n == SIZE_SENTINEL, "nfh_options_get: *out_n untouched on failure");
+    CHECK_RES(nfh_options_render_modprobe(NULL, buf, sizeof buf, &n),
+              NFH_RESULT_NULL_PARAMETER,
+              "nfh_options_render_modprobe(opts NULL) gives NULL_PARAMETER");
+
+    nfh_options_free(o);
+    nfh_options_free(NULL);
+    CHECK(1, "nfh_options_free(NULL) is a no-op");
+}
+
+static void test_modprobe_report(void) {
+    nfh_options_report *rep = SENTINEL_PTR;
+    CHECK_RES(nfh_options_parse_modprobe(SAMPLE_MODPROBE, &rep), NFH_RESULT_OK,
+              "nfh_options_parse_modprobe reads the sample");
+    size_t count = nfh_options_report_finding_count(rep);
+    CHECK(count == 7, "nfh_options_report_finding_count: 7 findings in the sample (got %zu)",
+          count);
+
+    uint32_t sev = SEV_SENTINEL;
+    size_t line = SIZE_SENTINEL;
+    text_ctx c = {.obj = rep, .index = 2, .severity = &sev, .line = &line};
+    size_t n = 0;
+    CHECK(nfh_options_report_finding(rep, 2, &sev, &line, NULL, 0, &n) ==
+                  NFH_RESULT_INSUFFICIENT_SIZE &&
+              sev == SEV_SENTINEL && line == SIZE_SENTINEL,
+          "nfh_options_report_finding: severity and line not written on INSUFFICIENT_SIZE");
+    char *f = text_protocol("nfh_options_report_finding(2)", t_report_finding, &c);
+    CHECK(starts_with(f, "[dangerous-option] ") && contains(f, "loose=1") &&
+              sev == NFH_SEVERITY_WARNING && line == 3,
+          "finding 2: [dangerous-option] loose=1, WARNING, line 3 (got sev %u line %zu)",
+          (unsigned)sev, line);
+    free(f);
+    int found_range = 0, found_dup = 0, lines_ok = 1;
+    for (size_t i = 0; i < count; i++) {
+        c.index = i;
+        f = text_get(t_report_finding, &c);
+        if (!f || f[0] != '[' || sev > NFH_SEVERITY_ERROR || line == 0 || line > 9)
+            lines_ok = 0;
+        if (starts_with(f, "[out-of-range]") && contains(f, "max_dcc_channels=300") &&
+            sev == NFH_SEVERITY_ERROR && line == 4)
+            found_range = 1;
+        if (starts_with(f, "[duplicate-port]") && sev == NFH_SEVERITY_ERROR && line == 8)
+            found_dup = 1;
+        free(f);
+    }
+    CHECK(lines_ok, "every finding reads as \"[code] message\" with a severity and its line");
+    CHECK(found_range && found_dup,
+          "findings: max_dcc_channels=300 out of range (line 4), tftp port 69 twice (line 8)");
+
+    nfh_options *o = nfh_options_report_options(rep);
+    CHECK(o != NULL, "nfh_options_report_options returns a copy of the options");
+    nfh_options_report_free(rep); /* the copy outlives the report */
+    text_ctx g = {.obj = o, .name = "ftp.loose"};
+    char *loose = text_get(t_options_get, &g);
+    g.name = "irc.max_dcc_channels";
+    char *dcc = text_get(t_options_get, &g);
+    g.name = "tftp.ports";
+    char *tftp = text_get(t_options_get, &g);
+    CHECK(loose && dcc && tftp && strcmp(loose, "1") == 0 && strcmp(dcc, "8") == 0 &&
+              strcmp(tftp, "69") == 0,
+          "report options: loose=1 kept, invalid max_dcc_channels=300 and ports=69,69 left out");
+    free(loose);
+    free(dcc);
+    free(tftp);
+    nfh_options_free(o);
+
+    rep = NULL;
+    CHECK(nfh_options_parse_modprobe("", &rep) == NFH_RESULT_OK &&
+              nfh_options_report_finding_count(rep) == 0,
+          "nfh_options_parse_modprobe(\"\") succeeds with no finding");
+    c.obj = rep;
+    c.index = 0;
+    n = SIZE_SENTINEL;
+    char buf[256];
+    CHECK_RES(nfh_options_report_finding(rep, 0, &sev, &line, buf, sizeof buf, &n),
+              NFH_RESULT_INVALID_PARAMETER,
+              "nfh_options_report_finding(index = count) gives INVALID_PARAMETER");
+    nfh_options_report_free(rep);
+
+    CHECK(nfh_options_parse_modprobe("blah\noptions nf_conntrack_ftp bogus=2\n", &rep) ==
+                  NFH_RESULT_OK &&
+              nfh_options_report_finding_count(rep) == 2,
+          "nfh_options_parse_modprobe: findings are not failures (2 for 2 bad lines)");
+    CHECK_RES(nfh_options_report_finding(rep, SIZE_MAX, &sev, &line, buf, sizeof buf, &n),
+              NFH_RESULT_INVALID_PARAMETER,
+              "nfh_options_report_finding(SIZE_MAX) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_options_report_finding(NULL, 0, &sev, &line, buf, sizeof buf, &n),
+              NFH_RESULT_NULL_PARAMETER,
+              "nfh_options_report_finding(report NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_options_report_finding(rep, 0, NULL, &line, buf, sizeof buf, &n),
+              NFH_RESULT_NULL_PARAMETER,
+              "nfh_options_report_finding(severity NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_options_report_finding(rep, 0, &sev, NULL, buf, sizeof buf, &n),
+              NFH_RESULT_NULL_PARAMETER,
+              "nfh_options_report_finding(line NULL) gives NULL_PARAMETER");
+    CHECK(n == SIZE_SENTINEL, "nfh_options_report_finding: *out_n untouched on failure");
+    nfh_options_report_free(rep);
+
+    rep = SENTINEL_PTR;
+    CHECK_RES(nfh_options_parse_modprobe(NULL, &rep), NFH_RESULT_NULL_PARAMETER,
+              "nfh_options_parse_modprobe(text NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_options_parse_modprobe(SAMPLE_MODPROBE, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_options_parse_modprobe(out NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_options_parse_modprobe(BAD_UTF8[4], &rep), NFH_RESULT_INVALID_UTF8,
+              "nfh_options_parse_modprobe: invalid UTF-8 gives INVALID_UTF8");
+    CHECK(rep == SENTINEL_PTR, "nfh_options_parse_modprobe: *out untouched on failure");
+    CHECK(nfh_options_report_finding_count(NULL) == 0,
+          "nfh_options_report_finding_count(NULL) is 0");
+    CHECK(nfh_options_report_options(NULL) == NULL, "nfh_options_report_options(NULL) is NULL");
+    nfh_options_report_free(NULL);
+    CHECK(1, "nfh_options_report_free(NULL) is a no-op");
+}
+
+static void test_dof(void) {
+    size_t rules = nfh_dof_rule_count();
+    CHECK(rules == 19, "nfh_dof_rule_count is 19 (got %zu)", rules);
+
+    /* The ftp row under the defaults and with ftp.loose=1. */
+    nfh_rule def, loose;
+    memset(&def, 0xA5, sizeof def);
+    memset(&loose, 0xA5, sizeof loose);
+    nfh_options *o = nfh_options_new();
+    nfh_options_set(o, "ftp.loose=1", NULL);
+    CHECK_RES(nfh_dof_rule(NULL, 1, &def), NFH_RESULT_OK,
+              "nfh_dof_rule(opts NULL = defaults, 1) succeeds");
+    CHECK_RES(nfh_dof_rule(o, 1, &loose), NFH_RESULT_OK, "nfh_dof_rule(ftp.loose=1, 1) succeeds");
+    text_ctx c = {.index = def.helper};
+    char *h = text_get(t_helper_name, &c);
+    CHECK(h && strcmp(h, "ftp") == 0 && def.class_number == 0 && def.count == 1 &&
+              def.flags == 0 && def.timeout == 300 && def.max_expected == 1,
+          "rule 1 is the ftp data rule (helper ftp, class 0, 1 per command, 300 s, max 1)");
+    free(h);
+    CHECK(def.dst_addr.kind == NFH_FREEDOM_KIND_PAYLOAD_CHECKED &&
+              def.dst_addr.endpoint == NFH_ENDPOINT_SENDER && !def.risky,
+          "ftp defaults: destination address payload-checked against the sender, not risky");
+    CHECK(loose.dst_addr.kind == NFH_FREEDOM_KIND_PAYLOAD && loose.risky,
+          "ftp.loose=1: destination address freely from the payload, risky");
+    CHECK(def.src_addr.kind == NFH_FREEDOM_KIND_MASTER &&
+              def.src_addr.endpoint == NFH_ENDPOINT_PEER &&
+              def.src_port.kind == NFH_FREEDOM_KIND_WILDCARD &&
+              def.dst_port.kind == NFH_FREEDOM_KIND_PAYLOAD &&
+              def.l4.kind == NFH_FREEDOM_KIND_PROTOCOL && def.l4.protocol == 6,
+          "ftp: source = master's peer, source port wildcard, port from payload, tcp");
+    CHECK(loose.src_addr.kind == def.src_addr.kind && loose.dst_port.kind == def.dst_port.kind &&
+              loose.timeout == def.timeout,
+          "ftp.loose=1 changes only the destination address and the risk");
+
+    int ok = 1;
+    for (size_t i = 0; i < rules; i++) {
+        nfh_rule r;
+        if (nfh_dof_rule(NULL, i, &r) != NFH_RESULT_OK || r.helper >= nfh_helper_count())
+            ok = 0;
+        const nfh_freedom *fs[] = {&r.src_addr, &r.src_port, &r.dst_addr, &r.dst_port, &r.l4};
+        for (size_t k = 0; k < 5 && ok; k++)
+            if (fs[k]->kind > NFH_FREEDOM_KIND_MASTER_PROTOCOL ||
+                fs[k]->endpoint > NFH_ENDPOINT_PEER)
+                ok = 0;
+        if (r.flags & ~3u)
+            ok = 0;
+    }
+    CHECK(ok, "nfh_dof_rule: every rule has a valid helper index, freedom kinds and flags");
+    nfh_rule sip_audio;
+    CHECK(nfh_dof_rule(NULL, 8, &sip_audio) == NFH_RESULT_OK && sip_audio.class_number == 1 &&
+              sip_audio.l4.protocol == 17,
+          "rule 8 (sip audio) is class 1 over udp");
+
+    nfh_rule untouched;
+    memset(&untouched, 0x5A, sizeof untouched);
+    CHECK_RES(nfh_dof_rule(NULL, rules, &untouched), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_dof_rule(index = count) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_dof_rule(o, SIZE_MAX, &untouched), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_dof_rule(SIZE_MAX) gives INVALID_PARAMETER");
+    CHECK(all_bytes((const char *)&untouched, sizeof untouched, 0x5A),
+          "nfh_dof_rule: *out untouched on failure");
+    CHECK_RES(nfh_dof_rule(NULL, 1, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_dof_rule(out NULL) gives NULL_PARAMETER");
+
+    /* Labels. */
+    c.index = 8;
+    char *label = text_protocol("nfh_dof_rule_label(8)", t_rule_label, &c);
+    CHECK(label && strcmp(label, "sip audio") == 0, "nfh_dof_rule_label(8) is \"sip audio\"");
+    free(label);
+    ok = 1;
+    for (size_t i = 0; i < rules; i++) {
+        nfh_rule r;
+        nfh_dof_rule(NULL, i, &r);
+        text_ctx hc = {.index = r.helper}, lc = {.index = i};
+        char *hn = text_get(t_helper_name, &hc), *lb = text_get(t_rule_label, &lc);
+        if (!hn || !lb || !starts_with(lb, hn) || lb[strlen(hn)] != ' ')
+            ok = 0;
+        free(hn);
+        free(lb);
+    }
+    CHECK(ok, "every rule label starts with its helper's name (\"ftp data\", \"RAS ras (GCF)\")");
+    size_t n = SIZE_SENTINEL;
+    char buf[64];
+    CHECK_RES(nfh_dof_rule_label(rules, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_dof_rule_label(index = count) gives INVALID_PARAMETER");
+
+    /* Explanations. */
+    c.obj = NULL;
+    c.index = 1;
+    char *e_def = text_protocol("nfh_dof_rule_explain(defaults, 1)", t_rule_explain, &c);
+    c.obj = o;
+    char *e_loose = text_protocol("nfh_dof_rule_explain(ftp.loose=1, 1)", t_rule_explain, &c);
+    CHECK(e_def && e_loose && strchr(e_def, '\n') && !contains(e_def, "risk:") &&
+              contains(e_loose, "risk: loose=1") && contains(e_loose, "bounce"),
+          "nfh_dof_rule_explain: several lines; only ftp.loose=1 names the bounce risk");
+    free(e_def);
+    free(e_loose);
+    CHECK_RES(nfh_dof_rule_explain(NULL, rules, buf, sizeof buf, &n),
+              NFH_RESULT_INVALID_PARAMETER,
+              "nfh_dof_rule_explain(index = count) gives INVALID_PARAMETER");
+
+    /* Tables. */
+    c.obj = NULL;
+    c.u = NFH_TABLE_FORMAT_ARTICLE;
+    char *art = text_protocol("nfh_dof_table(ARTICLE)", t_dof_table, &c);
+    CHECK(contains(art, "In CMD") && contains(art, "Iface Network"),
+          "article table uses the article's keywords");
+    free(art);
+    c.u = NFH_TABLE_FORMAT_PRECISE;
+    char *pdef = text_protocol("nfh_dof_table(PRECISE)", t_dof_table, &c);
+    c.obj = o;
+    char *ploose = text_get(t_dof_table, &c);
+    const char *row_def = pdef ? strstr(pdef, "\nftp ") : NULL;
+    const char *row_loose = ploose ? strstr(ploose, "\nftp ") : NULL;
+    CHECK(row_def && row_loose && strncmp(row_def, row_loose, strcspn(row_def + 1, "\n")) != 0 &&
+              contains(row_def, "P=M(sender)") && contains(row_loose, "loose = 1"),
+          "precise table: the ftp row changes with ftp.loose=1");
+    free(pdef);
+    free(ploose);
+    c.obj = NULL;
+    c.u = NFH_TABLE_FORMAT_JSON;
+    char *json = text_protocol("nfh_dof_table(JSON, large output)", t_dof_table, &c);
+    CHECK(json && json[0] == '[' && strlen(json) > 4096 && contains(json, "\"ftp\""),
+          "JSON table: an array of every rule (%zu bytes)", json ? strlen(json) : 0);
+    free(json);
+    n = SIZE_SENTINEL;
+    CHECK_RES(nfh_dof_table(NULL, 3, NULL, 0, &n), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_dof_table(format 3) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_dof_table(o, UINT32_MAX, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_dof_table(format UINT32_MAX) gives INVALID_PARAMETER");
+    CHECK(n == SIZE_SENTINEL, "nfh_dof_table: *out_n untouched on INVALID_PARAMETER");
+    nfh_options_free(o);
+}
+
+static void test_errors_null(void) {
+    size_t n = SIZE_SENTINEL;
+    char buf[16];
+    CHECK_RES(nfh_error_code(NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_error_code(NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_error_message(NULL, buf, sizeof buf, &n), NFH_RESULT_NULL_PARAMETER,
+              "nfh_error_message(NULL) gives NULL_PARAMETER");
+    CHECK(nfh_error_problem_count(NULL) == 0, "nfh_error_problem_count(NULL) is 0");
+    CHECK_RES(nfh_error_problem(NULL, 0, buf, sizeof buf, &n), NFH_RESULT_NULL_PARAMETER,
+              "nfh_error_problem(NULL) gives NULL_PARAMETER");
+    nfh_error_free(NULL);
+    CHECK(n == SIZE_SENTINEL, "nfh_error_free(NULL) is a no-op; *out_n untouched");
+}
+
+static void test_policy(void) {
+    nfh_policy *p = NULL;
+    nfh_error *err = NULL;
+    CHECK_RES(nfh_policy_parse(SAMPLE_POLICY, NFH_FORMAT_TOML, &p, &err), NFH_RESULT_OK,
+              "nfh_policy_parse reads the sample TOML policy");
+    CHECK(p != NULL && err == NULL, "nfh_policy_parse: a policy, *err untouched");
+    nfh_policy_free(p);
+    p = NULL;
+    CHECK(nfh_policy_parse("{\"default\": \"allow\", \"helpers\": {\"ftp\": {\"min_port\": 1024}}}",
+                           NFH_FORMAT_JSON, &p, NULL) == NFH_RESULT_OK &&
+              p != NULL,
+          "nfh_policy_parse reads a JSON policy");
+    nfh_policy_free(p);
+
+    /* Several problems, each with its path. */
+    const char *bad =
+        "[helpers.ftp]\n"
+        "destinations = []\n"
+        "sources = [\"10.0.0.0/8\", \"10.0.0.0/8\"]\n"
+        "classes = [\"audio\"]\n";
+    p = SENTINEL_PTR;
+    err = NULL;
+    CHECK_RES(nfh_policy_parse(bad, NFH_FORMAT_TOML, &p, &err), NFH_RESULT_INVALID_VALUE,
+              "nfh_policy_parse: an invalid policy gives INVALID_VALUE");
+    CHECK(p == SENTINEL_PTR, "nfh_policy_parse: *out untouched on failure");
+    CHECK(nfh_error_code(err) == NFH_RESULT_INVALID_VALUE && nfh_error_problem_count(err) == 3,
+          "the error lists 3 problems (got %zu)", nfh_error_problem_count(err));
+    text_ctx c = {.obj = err, .index = 1};
+    char *p1 = text_protocol("nfh_error_problem(1)", t_error_problem, &c);
+    char *p0 = error_problem(err, 0), *p2 = error_problem(err, 2);
+    CHECK(starts_with(p0, "helpers.ftp.destinations: ") &&
+              starts_with(p1, "helpers.ftp.sources[1]: ") && contains(p1, "twice") &&
+              starts_with(p2, "helpers.ftp.classes[0]: ") && contains(p2, "audio"),
+          "problems as \"path: message\": destinations, sources[1] twice, classes[0] audio");
+    c.index = 0;
+    char *msg = text_protocol("nfh_error_message(policy)", t_error_message, &c);
+    CHECK(contains(msg, "helpers.ftp.destinations") && contains(msg, "helpers.ftp.sources[1]") &&
+              contains(msg, "helpers.ftp.classes[0]"),
+          "nfh_error_message names every problem");
+    free(p0);
+    free(p1);
+    free(p2);
+    free(msg);
+    size_t n = SIZE_SENTINEL;
+    char buf[64];
+    CHECK_RES(nfh_error_problem(err, 3, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_error_problem(index = count) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_error_problem(err, SIZE_MAX, buf, sizeof buf, &n),
+              NFH_RESULT_INVALID_PARAMETER, "nfh_error_problem(SIZE_MAX) gives INVALID_PARAMETER");
+    nfh_error_free(err);
+    CHECK_RES(nfh_policy_parse(bad, NFH_FORMAT_TOML, &p, NULL), NFH_RESULT_INVALID_VALUE,
+              "nfh_policy_parse: err NULL is allowed on failure");
+
+    /* An unknown helper: a type error that names the place. */
+    err = NULL;
+    nfh_result r = nfh_policy_parse("[helpers.fpt]\n", NFH_FORMAT_TOML, &p, &err);
+    char *pr = error_problem(err, 0);
+    CHECK((r == NFH_RESULT_INVALID_VALUE || r == NFH_RESULT_PARSE_ERROR) &&
+              nfh_error_code(err) == r && starts_with(pr, "line 1, column ") &&
+              contains(pr, "fpt"),
+          "nfh_policy_parse([helpers.fpt]): fails, the problem names line, column and \"fpt\"");
+    free(pr);
+    nfh_error_free(err);
+
+    /* Text that is not TOML / JSON at all. The result codes say PARSE_ERROR is for "text
+     * [that] could not be parsed (expectation lines, TOML, JSON)", and nfh_site_parse gives it
+     * for the same input; nfh_policy_parse gives INVALID_VALUE. */
+    err = NULL;
+    r = nfh_policy_parse("default = ", NFH_FORMAT_TOML, &p, &err);
+    CHECK_RES(r, NFH_RESULT_PARSE_ERROR,
+              "[KNOWN BUG] nfh_policy_parse: TOML that does not parse gives PARSE_ERROR (as "
+              "nfh_site_parse does)");
+    CHECK(err && nfh_error_problem_count(err) == 1 && nfh_error_code(err) == r,
+          "nfh_policy_parse: the TOML syntax error is one problem, with the returned code");
+    nfh_error_free(err);
+    err = NULL;
+    r = nfh_policy_parse("{bad", NFH_FORMAT_JSON, &p, &err);
+    CHECK_RES(r, NFH_RESULT_PARSE_ERROR,
+              "[KNOWN BUG] nfh_policy_parse: JSON that does not parse gives PARSE_ERROR (as "
+              "nfh_site_parse does)");
+    pr = error_problem(err, 0);
+    CHECK(starts_with(pr, "line 1, column 2: "), "the JSON syntax error names line and column");
+    free(pr);
+    nfh_error_free(err);
+
+    p = SENTINEL_PTR;
+    CHECK_RES(nfh_policy_parse(SAMPLE_POLICY, 2, &p, NULL), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_policy_parse(format 2) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_policy_parse(SAMPLE_POLICY, UINT32_MAX, &p, NULL),
+              NFH_RESULT_INVALID_PARAMETER,
+              "nfh_policy_parse(format UINT32_MAX) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_policy_parse(NULL, NFH_FORMAT_TOML, &p, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_policy_parse(text NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_policy_parse(SAMPLE_POLICY, NFH_FORMAT_TOML, NULL, NULL),
+              NFH_RESULT_NULL_PARAMETER, "nfh_policy_parse(out NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_policy_parse("default = \"\xff\"\n", NFH_FORMAT_TOML, &p, NULL),
+              NFH_RESULT_INVALID_UTF8, "nfh_policy_parse: invalid UTF-8 gives INVALID_UTF8");
+    CHECK(p == SENTINEL_PTR, "nfh_policy_parse: *out untouched by every failure");
+    nfh_policy_free(NULL);
+    CHECK(1, "nfh_policy_free(NULL) is a no-op");
+}
+
+static int conforms(const nfh_validator *v, const nfh_policy *p, const nfh_expectations *e,
+                    size_t i) {
+    bool ok = false;
+    if (nfh_validator_conforms(v, p, e, i, &ok) != NFH_RESULT_OK)
+        return -1;
+    return ok ? 1 : 0;
+}
+
+static char *verdict_text(const nfh_verdict *v) {
+    text_ctx c = {.obj = v};
+    return text_get(t_verdict_text, &c);
+}
+
+static void test_expectations(void) {
+    nfh_expectations *e = SENTINEL_PTR;
+    CHECK_RES(nfh_expectations_parse((const uint8_t *)SAMPLE_EXPECTATIONS,
+                                     strlen(SAMPLE_EXPECTATIONS), &e),
+              NFH_RESULT_OK, "nfh_expectations_parse reads the sample");
+    CHECK(nfh_expectations_count(e) == 5 && nfh_expectations_error_count(e) == 1,
+          "sample: 5 expectations, 1 line that does not parse (got %zu, %zu)",
+          nfh_expectations_count(e), nfh_expectations_error_count(e));
+    int lines_ok = 1;
+    for (size_t i = 0; i < 5; i++)
+        if (nfh_expectations_line(e, i) != i + 1)
+            lines_ok = 0;
+    CHECK(lines_ok && nfh_expectations_line(e, 5) == 0 && nfh_expectations_line(e, SIZE_MAX) == 0,
+          "nfh_expectations_line: 1-based input lines 1..5, 0 past the end");
+    text_ctx c = {.obj = e, .index = 0};
+    char *pe = text_protocol("nfh_expectations_error(0)", t_expectations_error, &c);
+    CHECK(pe && strcmp(pe, "line 6: invalid value for dport (near \"99999\")") == 0,
+          "the parse error names line 6, the field and the text: %s", pe ? pe : "");
+    free(pe);
+    size_t n = SIZE_SENTINEL;
+    char buf[128];
+    CHECK_RES(nfh_expectations_error(e, 1, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_expectations_error(index = count) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_expectations_error(NULL, 0, buf, sizeof buf, &n), NFH_RESULT_NULL_PARAMETER,
+              "nfh_expectations_error(NULL) gives NULL_PARAMETER");
+
+    nfh_validator *v = nfh_validator_new(NULL);
+    CHECK(v != NULL, "nfh_validator_new(NULL) gives a validator for the kernel defaults");
+    nfh_policy *p = NULL;
+    nfh_policy_parse(SAMPLE_POLICY, NFH_FORMAT_TOML, &p, NULL);
+
+    /* The fast path. */
+    const int want_model[5] = {1, 0, 0, 1, 1};
+    const int want_policy[5] = {1, 0, 0, 0, 1};
+    int model_ok = 1, policy_ok = 1, same = 1;
+    for (size_t i = 0; i < 5; i++) {
+        if (conforms(v, NULL, e, i) != want_model[i])
+            model_ok = 0;
+        if (conforms(v, p, e, i) != want_policy[i])
+            policy_ok = 0;
+        for (int k = 0; k < 2; k++) {
+            nfh_verdict *vd = NULL;
+            if (nfh_validator_verdict(v, k ? p : NULL, e, i, &vd) != NFH_RESULT_OK ||
+                (int)nfh_verdict_conforms(vd) != conforms(v, k ? p : NULL, e, i))
+                same = 0;
+            nfh_verdict_free(vd);
+        }
+    }
+    CHECK(model_ok, "nfh_validator_conforms (model): sample lines 1, 4, 5 conform; 2, 3 do not");
+    CHECK(policy_ok, "nfh_validator_conforms (policy): the policy also rejects line 4 (irc)");
+    CHECK(same, "nfh_validator_conforms agrees with nfh_verdict_conforms(nfh_validator_verdict)");
+
+    /* The bounce (line 2): a verdict that names the destination address. */
+    nfh_verdict *vd = NULL;
+    CHECK_RES(nfh_validator_verdict(v, NULL, e, 1, &vd), NFH_RESULT_OK,
+              "nfh_validator_verdict(bounce) succeeds");
+    c.obj = vd;
+    char *t = text_protocol("nfh_verdict_text(bounce)", t_verdict_text, &c);
+    CHECK(!nfh_verdict_conforms(vd) && starts_with(t, "error [destination-address]: ") &&
+              contains(t, "10.71.2.3"),
+          "bounce: nonconforming, the text names destination-address and 10.71.2.3");
+    free(t);
+    size_t nf = nfh_verdict_finding_count(vd);
+    CHECK(nf >= 1, "nfh_verdict_finding_count(bounce) is at least 1 (got %zu)", nf);
+    uint32_t sev = SEV_SENTINEL;
+    n = 0;
+    CHECK(nfh_verdict_finding(vd, 0, &sev, NULL, 0, &n) == NFH_RESULT_INSUFFICIENT_SIZE &&
+              sev == SEV_SENTINEL,
+          "nfh_verdict_finding: severity not written on INSUFFICIENT_SIZE");
+    text_ctx fc = {.obj = vd, .index = 0, .severity = &sev};
+    char *f0 = text_protocol("nfh_verdict_finding(0)", t_verdict_finding, &fc);
+    CHECK(starts_with(f0, "[destination-address] ") && sev == NFH_SEVERITY_ERROR,
+          "finding 0: \"[destination-address] ...\", severity ERROR");
+    free(f0);
+    n = SIZE_SENTINEL;
+    CHECK_RES(nfh_verdict_finding(vd, nf, &sev, buf, sizeof buf, &n),
+              NFH_RESULT_INVALID_PARAMETER,
+              "nfh_verdict_finding(index = count) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_verdict_finding(vd, 0, NULL, buf, sizeof buf, &n), NFH_RESULT_NULL_PARAMETER,
+              "nfh_verdict_finding(severity NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_verdict_finding(NULL, 0, &sev, buf, sizeof buf, &n),
+              NFH_RESULT_NULL_PARAMETER, "nfh_verdict_finding(verdict NULL) gives NULL_PARAMETER");
+    CHECK(n == SIZE_SENTINEL, "nfh_verdict_finding: *out_n untouched on failure");
+    nfh_verdict_free(vd);
+
+    /* With the policy: the irc line (4) conforms to the model but the policy denies it. */
+    vd = NULL;
+    nfh_validator_verdict(v, p, e, 3, &vd);
+    t = verdict_text(vd);
+    CHECK(!nfh_verdict_conforms(vd) && contains(t, "info [master-unknown]") &&
+              contains(t, "error [policy-helper]") && contains(t, "irc"),
+          "policy: irc expectation denied ([policy-helper]), the model's info kept");
+    free(t);
+    nfh_verdict_free(vd);
+    vd = NULL;
+    nfh_validator_verdict(v, p, e, 1, &vd);
+    t = verdict_text(vd);
+    CHECK(contains(t, "[policy-destination]") && contains(t, "[policy-third-party]"),
+          "policy: the bounce is also outside the ftp destinations and a third party");
+    free(t);
+    nfh_verdict_free(vd);
+
+    /* A conforming conntrack line has no finding: empty text. */
+    vd = NULL;
+    nfh_validator_verdict(v, p, e, 0, &vd);
+    c.obj = vd;
+    t = text_protocol("nfh_verdict_text(no finding: empty text)", t_verdict_text, &c);
+    CHECK(nfh_verdict_conforms(vd) && nfh_verdict_finding_count(vd) == 0 && t && t[0] == '\0',
+          "a conforming line: no finding, text \"\"");
+    free(t);
+    nfh_verdict_free(vd);
+
+    /* Module options decide: with ftp.loose=1 the bounce conforms to the model. */
+    nfh_options *o = nfh_options_new();
+    nfh_options_set(o, "ftp.loose=1", NULL);
+    nfh_validator *vl = nfh_validator_new(o);
+    nfh_options_free(o); /* the validator keeps its own copy */
+    CHECK(conforms(vl, NULL, e, 1) == 1 && conforms(vl, p, e, 1) == 0,
+          "with ftp.loose=1 the bounce conforms to the model; the policy still rejects it");
+    nfh_validator_free(vl);
+
+    /* Argument errors of the fast path and the verdict. */
+    bool out = true;
+    CHECK_RES(nfh_validator_conforms(v, NULL, e, 5, &out), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_validator_conforms(index = count) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_validator_conforms(v, p, e, SIZE_MAX, &out), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_validator_conforms(SIZE_MAX) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_validator_conforms(NULL, NULL, e, 0, &out), NFH_RESULT_NULL_PARAMETER,
+              "nfh_validator_conforms(validator NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_validator_conforms(v, NULL, NULL, 0, &out), NFH_RESULT_NULL_PARAMETER,
+              "nfh_validator_conforms(expectations NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_validator_conforms(v, NULL, e, 0, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_validator_conforms(out NULL) gives NULL_PARAMETER");
+    CHECK(out == true, "nfh_validator_conforms: *out untouched on failure");
+    vd = SENTINEL_PTR;
+    CHECK_RES(nfh_validator_verdict(v, NULL, e, 5, &vd), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_validator_verdict(index = count) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_validator_verdict(NULL, NULL, e, 0, &vd), NFH_RESULT_NULL_PARAMETER,
+              "nfh_validator_verdict(validator NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_validator_verdict(v, NULL, NULL, 0, &vd), NFH_RESULT_NULL_PARAMETER,
+              "nfh_validator_verdict(expectations NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_validator_verdict(v, NULL, e, 0, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_validator_verdict(out NULL) gives NULL_PARAMETER");
+    CHECK(vd == SENTINEL_PTR, "nfh_validator_verdict: *out untouched on failure");
+
+    /* A verdict outlives the validator, policy and expectations it came from. */
+    vd = NULL;
+    nfh_validator_verdict(v, p, e, 2, &vd);
+    nfh_expectations_free(e);
+    nfh_policy_free(p);
+    nfh_validator_free(v);
+    t = verdict_text(vd);
+    CHECK(contains(t, "[source-address]") && contains(t, "[policy-source]"),
+          "a verdict outlives its validator, policy and expectations (SIP wildcard source)");
+    free(t);
+    nfh_verdict_free(vd);
+
+    /* Parsing edge cases. */
+    e = SENTINEL_PTR;
+    CHECK(nfh_expectations_parse(NULL, 0, &e) == NFH_RESULT_OK && e != SENTINEL_PTR &&
+              nfh_expectations_count(e) == 0 && nfh_expectations_error_count(e) == 0,
+          "nfh_expectations_parse(NULL, 0) gives an empty set");
+    nfh_expectations_free(e);
+    e = SENTINEL_PTR;
+    CHECK_RES(nfh_expectations_parse(NULL, 5, &e), NFH_RESULT_NULL_PARAMETER,
+              "nfh_expectations_parse(NULL, 5) gives NULL_PARAMETER");
+    CHECK_RES(nfh_expectations_parse((const uint8_t *)"x", 1, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_expectations_parse(out NULL) gives NULL_PARAMETER");
+    CHECK(e == SENTINEL_PTR, "nfh_expectations_parse: *out untouched on failure");
+
+    static const uint8_t junk[] = {0xff, 0xfe, 0x00, 'a', '\n', 0x80, 0x00, 0x00, '=', '\n',
+                                   '\n', 0xc3, 0x28, ' ', '2', '9', '9'};
+    e = NULL;
+    CHECK(nfh_expectations_parse(junk, sizeof junk, &e) == NFH_RESULT_OK &&
+              nfh_expectations_count(e) == 0 && nfh_expectations_error_count(e) == 3,
+          "nfh_expectations_parse: any bytes (NUL, invalid UTF-8) succeed; 3 lines kept as "
+          "errors (got %zu)",
+          nfh_expectations_error_count(e));
+    c.obj = e;
+    c.index = 2;
+    char *je = text_get(t_expectations_error, &c);
+    CHECK(starts_with(je, "line 4: "), "the third bad line is line 4 (the blank line counts)");
+    free(je);
+    nfh_expectations_free(e);
+
+    const char *mixed =
+        "\n"
+        "   \n"
+        "    [DESTROY] 3599 proto=17 src=203.0.113.5 dst=192.168.1.2 sport=0 dport=5060 "
+        "mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 "
+        "master-src=192.168.1.2 master-dst=203.0.113.5 sport=5060 dport=5060 PERMANENT class=0 "
+        "helper=sip\n"
+        "179 l3proto = 2 proto=17 src=203.0.113.1 dst=192.168.1.2 sport=0 dport=5000 sip/audio\n"
+        "conntrack v1.4.7 (conntrack-tools): 2 expectations have been shown.\n";
+    e = NULL;
+    nfh_expectations_parse((const uint8_t *)mixed, strlen(mixed), &e);
+    CHECK(nfh_expectations_count(e) == 2 && nfh_expectations_error_count(e) == 0 &&
+              nfh_expectations_line(e, 0) == 3 && nfh_expectations_line(e, 1) == 4,
+          "blank lines and conntrack's summary line skipped; both formats mixed (lines 3, 4)");
+    nfh_expectations_free(e);
+
+    CHECK(nfh_expectations_count(NULL) == 0 && nfh_expectations_error_count(NULL) == 0 &&
+              nfh_expectations_line(NULL, 0) == 0,
+          "nfh_expectations_count/_error_count/_line(NULL) are 0");
+    nfh_expectations_free(NULL);
+    CHECK(1, "nfh_expectations_free(NULL) is a no-op");
+}
+
+static void test_check_line(void) {
+    nfh_validator *v = nfh_validator_new(NULL);
+    nfh_policy *p = NULL;
+    nfh_policy_parse(SAMPLE_POLICY, NFH_FORMAT_TOML, &p, NULL);
+    nfh_verdict *vd = NULL;
+    nfh_error *err = NULL;
+    CHECK_RES(nfh_validator_check_line(v, NULL, BOUNCE_LINE, &vd, &err), NFH_RESULT_OK,
+              "nfh_validator_check_line(bounce) succeeds");
+    char *t = verdict_text(vd);
+    CHECK(vd && !nfh_verdict_conforms(vd) && contains(t, "destination-address") && err == NULL,
+          "check_line: the bounce is nonconforming and names destination-address");
+    free(t);
+    nfh_verdict_free(vd);
+    vd = NULL;
+    nfh_validator_check_line(v, p, BOUNCE_LINE, &vd, NULL);
+    t = verdict_text(vd);
+    CHECK(contains(t, "policy-destination"), "check_line with the policy adds policy findings");
+    free(t);
+    nfh_verdict_free(vd);
+
+    vd = SENTINEL_PTR;
+    err = NULL;
+    CHECK_RES(nfh_validator_check_line(v, NULL, "nonsense", &vd, &err), NFH_RESULT_PARSE_ERROR,
+              "check_line(\"nonsense\") gives PARSE_ERROR");
+    char *msg = error_message(err);
+    CHECK(vd == SENTINEL_PTR && nfh_error_code(err) == NFH_RESULT_PARSE_ERROR &&
+              contains(msg, "timeout") && contains(msg, "nonsense"),
+          "the error names the field (timeout) and the text; *out untouched");
+    free(msg);
+    nfh_error_free(err);
+    err = NULL;
+    const char *bad_port =
+        "300 proto=6 src=10.71.2.2 dst=10.71.1.2 sport=0 dport=99999 mask-src=255.255.255.255";
+    CHECK_RES(nfh_validator_check_line(v, NULL, bad_port, &vd, &err), NFH_RESULT_PARSE_ERROR,
+              "check_line(dport=99999) gives PARSE_ERROR");
+    msg = error_message(err);
+    CHECK(contains(msg, "dport") && contains(msg, "99999"), "the error names dport and 99999");
+    free(msg);
+    nfh_error_free(err);
+    CHECK_RES(nfh_validator_check_line(v, NULL, "", &vd, NULL), NFH_RESULT_PARSE_ERROR,
+              "check_line(\"\") gives PARSE_ERROR (err NULL allowed)");
+    CHECK_RES(nfh_validator_check_line(NULL, NULL, BOUNCE_LINE, &vd, NULL),
+              NFH_RESULT_NULL_PARAMETER, "check_line(validator NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_validator_check_line(v, NULL, NULL, &vd, NULL), NFH_RESULT_NULL_PARAMETER,
+              "check_line(line NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_validator_check_line(v, NULL, BOUNCE_LINE, NULL, NULL),
+              NFH_RESULT_NULL_PARAMETER, "check_line(out NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_validator_check_line(v, NULL, "299 proto=6 src=\xff", &vd, NULL),
+              NFH_RESULT_INVALID_UTF8, "check_line: invalid UTF-8 gives INVALID_UTF8");
+    CHECK(vd == SENTINEL_PTR, "check_line: *out untouched by every failure");
+
+    size_t n = SIZE_SENTINEL;
+    char buf[16];
+    CHECK(!nfh_verdict_conforms(NULL), "nfh_verdict_conforms(NULL) is false");
+    CHECK(nfh_verdict_finding_count(NULL) == 0, "nfh_verdict_finding_count(NULL) is 0");
+    CHECK_RES(nfh_verdict_text(NULL, buf, sizeof buf, &n), NFH_RESULT_NULL_PARAMETER,
+              "nfh_verdict_text(NULL) gives NULL_PARAMETER");
+    nfh_verdict_free(NULL);
+    CHECK(1, "nfh_verdict_free(NULL) is a no-op");
+    nfh_validator_free(NULL);
+    CHECK(1, "nfh_validator_free(NULL) is a no-op");
+    nfh_policy_free(p);
+    nfh_validator_free(v);
+}
+
+static const char *const BACKENDS[] = {"iptables", "ip6tables", "commands", "nft",
+                                       "nft-json", "sysctl",    "modprobe"};
+
+static void test_site(void) {
+    nfh_site *s = NULL;
+    nfh_error *err = NULL;
+    CHECK_RES(nfh_site_parse(SAMPLE_SITE, NFH_FORMAT_TOML, &s, &err), NFH_RESULT_OK,
+              "nfh_site_parse reads the sample site");
+    CHECK(s && err == NULL && nfh_site_rule_count(s) > 10,
+          "the sample site has rules (%zu), *err untouched", nfh_site_rule_count(s));
+
+    const char *must[] = {"COMMIT",          "fd81:2::10", "iptables -t raw",
+                          "table inet nfh",  "\"nftables\"", "rp_filter",
+                          "options nf_conntrack_ftp loose=0"};
+    for (uint32_t b = NFH_BACKEND_IPTABLES; b <= NFH_BACKEND_MODPROBE; b++) {
+        char what[64];
+        snprintf(what, sizeof what, "nfh_site_render(%s)", BACKENDS[b]);
+        text_ctx c = {.obj = s, .u = b};
+        char *out = text_protocol(what, t_site_render, &c);
+        /* JSON has no comments: the nft-json output is the bare object. */
+        const char *head = b == NFH_BACKEND_NFT_JSON ? "{" : "# Generated by netfilter-helpers";
+        CHECK(starts_with(out, head) && contains(out, must[b]),
+              "%s: generated text containing \"%s\"", what, must[b]);
+        free(out);
+    }
+
+    size_t n = SIZE_SENTINEL;
+    char buf[64];
+    err = NULL;
+    CHECK_RES(nfh_site_render(s, 7, buf, sizeof buf, &n, &err), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_site_render(backend 7) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_site_render(s, UINT32_MAX, buf, sizeof buf, &n, &err),
+              NFH_RESULT_INVALID_PARAMETER,
+              "nfh_site_render(backend UINT32_MAX) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_site_render(NULL, NFH_BACKEND_NFT, buf, sizeof buf, &n, &err),
+              NFH_RESULT_NULL_PARAMETER, "nfh_site_render(site NULL) gives NULL_PARAMETER");
+    CHECK(n == SIZE_SENTINEL && err == NULL, "nfh_site_render: *out_n and *err untouched");
+    CHECK_RES(nfh_site_render(s, NFH_BACKEND_NFT, buf, sizeof buf, NULL, NULL),
+              NFH_RESULT_NULL_PARAMETER, "nfh_site_render(out_n NULL) gives NULL_PARAMETER");
+    nfh_site_free(s);
+
+    /* A kernel too old for nft: a render error, other backends still work. */
+    s = NULL;
+    CHECK_RES(nfh_site_parse("kernel = \"3.2\"\n[[interfaces]]\nname = \"eth0\"\n"
+                             "default_route = true\n",
+                             NFH_FORMAT_TOML, &s, NULL),
+              NFH_RESULT_OK, "a site for Linux 3.2 is valid");
+    err = NULL;
+    n = SIZE_SENTINEL;
+    CHECK_RES(nfh_site_render(s, NFH_BACKEND_NFT, NULL, 0, &n, &err), NFH_RESULT_RENDER_ERROR,
+              "Linux 3.2: nfh_site_render(nft) gives RENDER_ERROR");
+    char *msg = error_message(err);
+    CHECK(nfh_error_code(err) == NFH_RESULT_RENDER_ERROR && contains(msg, "4.12") &&
+              contains(msg, "3.2"),
+          "the render error names the version needed (4.12) and the site's: %s", msg ? msg : "");
+    free(msg);
+    nfh_error_free(err);
+    CHECK_RES(nfh_site_render(s, NFH_BACKEND_NFT_JSON, NULL, 0, &n, NULL),
+              NFH_RESULT_RENDER_ERROR, "Linux 3.2: nft-json also fails (err NULL allowed)");
+    CHECK_RES(nfh_site_render(s, NFH_BACKEND_IPTABLES, NULL, 0, &n, NULL),
+              NFH_RESULT_INSUFFICIENT_SIZE, "Linux 3.2: iptables renders (size query)");
+    nfh_site_free(s);
+
+    /* JSON. */
+    s = NULL;
+    CHECK(nfh_site_parse("{\"interfaces\": [{\"name\": \"eth0\", \"default_route\": true}]}",
+                         NFH_FORMAT_JSON, &s, NULL) == NFH_RESULT_OK &&
+              s != NULL,
+          "nfh_site_parse reads a JSON site");
+    nfh_site_free(s);
+
+    /* Every problem, with its path. */
+    const char *bad =
+        "kernel = \"2.6.20\"\n"
+        "table = \"this-is-a-very-long-table\"\n"
+        "[options]\n"
+        "\"ftp.loose\" = 7\n"
+        "[[interfaces]]\n"
+        "name = \"a b\"\n"
+        "[[interfaces]]\n"
+        "name = \"c/d\"\n";
+    s = SENTINEL_PTR;
+    err = NULL;
+    CHECK_RES(nfh_site_parse(bad, NFH_FORMAT_TOML, &s, &err), NFH_RESULT_INVALID_VALUE,
+              "nfh_site_parse: an invalid site gives INVALID_VALUE");
+    size_t np = nfh_error_problem_count(err);
+    CHECK(s == SENTINEL_PTR && nfh_error_code(err) == NFH_RESULT_INVALID_VALUE && np == 6,
+          "the error lists 6 problems (got %zu); *out untouched", np);
+    const char *paths[] = {"kernel: ",           "table: ",
+                           "options.\"ftp.loose\": ", "interfaces[0].name: ",
+                           "interfaces[1].name: ", "interfaces: "};
+    int paths_ok = np == 6;
+    for (size_t i = 0; i < 6 && paths_ok; i++) {
+        char *pr = error_problem(err, i);
+        if (!starts_with(pr, paths[i]))
+            paths_ok = 0;
+        free(pr);
+    }
+    CHECK(paths_ok, "problems in document order: kernel, table, options.\"ftp.loose\", "
+                    "interfaces[0].name, interfaces[1].name, interfaces");
+    text_ctx ec = {.obj = err, .index = 5};
+    char *last = text_protocol("nfh_error_problem(site, 5)", t_error_problem, &ec);
+    CHECK(contains(last, "default_route"), "the last problem: no interface has the default route");
+    free(last);
+    nfh_error_free(err);
+
+    err = NULL;
+    CHECK_RES(nfh_site_parse("x = ", NFH_FORMAT_TOML, &s, &err), NFH_RESULT_PARSE_ERROR,
+              "nfh_site_parse: TOML that does not parse gives PARSE_ERROR");
+    char *pr = error_problem(err, 0);
+    CHECK(nfh_error_problem_count(err) == 1 && starts_with(pr, "line 1, column "),
+          "the syntax error is one problem naming line and column");
+    free(pr);
+    nfh_error_free(err);
+    err = NULL;
+    CHECK_RES(nfh_site_parse("{\"interfaces\": [", NFH_FORMAT_JSON, &s, &err),
+              NFH_RESULT_PARSE_ERROR, "nfh_site_parse: JSON that does not parse gives PARSE_ERROR");
+    nfh_error_free(err);
+    CHECK_RES(nfh_site_parse("[[interfaces]]\nname = \"eth0\"\nmtu = 1500\n", NFH_FORMAT_TOML, &s,
+                             NULL),
+              NFH_RESULT_PARSE_ERROR,
+              "nfh_site_parse: an unknown field gives PARSE_ERROR (err NULL allowed)");
+    CHECK_RES(nfh_site_parse(SAMPLE_SITE, 2, &s, NULL), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_site_parse(format 2) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_site_parse(SAMPLE_SITE, UINT32_MAX, &s, NULL), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_site_parse(format UINT32_MAX) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_site_parse(NULL, NFH_FORMAT_TOML, &s, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_site_parse(text NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_site_parse(SAMPLE_SITE, NFH_FORMAT_TOML, NULL, NULL),
+              NFH_RESULT_NULL_PARAMETER, "nfh_site_parse(out NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_site_parse("[[interfaces]]\nname = \"eth\xff\"\n", NFH_FORMAT_TOML, &s, NULL),
+              NFH_RESULT_INVALID_UTF8, "nfh_site_parse: invalid UTF-8 gives INVALID_UTF8");
+    CHECK(s == SENTINEL_PTR, "nfh_site_parse: *out untouched by every failure");
+    CHECK(nfh_site_rule_count(NULL) == 0, "nfh_site_rule_count(NULL) is 0");
+    nfh_site_free(NULL);
+    CHECK(1, "nfh_site_free(NULL) is a no-op");
+}
+
+/* A site with many services: outputs of hundreds of kilobytes. */
+static void test_large_output(void) {
+    size_t cap = 1 << 20, len = 0;
+    char *text = malloc(cap);
+    if (!text)
+        abort();
+    len += (size_t)snprintf(text + len, cap - len,
+                            "[[interfaces]]\nname = \"wan0\"\ndefault_route = true\n"
+                            "networks = [\"198.51.100.2/24\"]\n"
+                            "[[interfaces]]\nname = \"lan0\"\nnetworks = [\"10.0.0.1/16\"]\n");
+    const int services = 400;
+    for (int i = 0; i < services; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                "[[services]]\nname = \"svc%d\"\nhelper = \"%s\"\n"
+                                "direction = \"inbound\"\nservers = [\"10.0.%d.%d\"]\n",
+                                i, i % 2 ? "ftp" : "sip", i / 200, i % 200 + 1);
+    nfh_site *s = NULL;
+    nfh_error *err = NULL;
+    nfh_result r = nfh_site_parse(text, NFH_FORMAT_TOML, &s, &err);
+    if (err) {
+        char *m = error_message(err);
+        printf("# %s\n", m ? m : "");
+        free(m);
+        nfh_error_free(err);
+    }
+    CHECK_RES(r, NFH_RESULT_OK, "a site with %d services parses", services);
+    free(text);
+    text_ctx c = {.obj = s, .u = NFH_BACKEND_NFT_JSON};
+    char *out = text_protocol("nfh_site_render(nft-json, 400 services)", t_site_render, &c);
+    CHECK(out && strlen(out) > 200000 && contains(out, "svc399"),
+          "large output: %zu bytes, through the size query", out ? strlen(out) : 0);
+    free(out);
+    c.u = NFH_BACKEND_COMMANDS;
+    out = text_protocol("nfh_site_render(commands, 400 services)", t_site_render, &c);
+    CHECK(out && strlen(out) > 100000, "large commands output: %zu bytes",
+          out ? strlen(out) : 0);
+    free(out);
+    nfh_site_free(s);
+}
+
+/* Immutable objects shared by several threads. */
+struct shared {
+    const nfh_validator *v;
+    const nfh_policy *p;
+    const nfh_expectations *e;
+    const nfh_site *s;
+    size_t conforming_model, conforming_policy;
+    const char *nft;
+    int ok;
+};
+
+static void *worker(void *arg) {
+    struct shared *sh = arg;
+    int ok = 1;
+    for (int round = 0; round < 3; round++) {
+        size_t cm = 0, cp = 0, count = nfh_expectations_count(sh->e);
+        for (size_t i = 0; i < count; i++) {
+            cm += conforms(sh->v, NULL, sh->e, i) == 1;
+            cp += conforms(sh->v, sh->p, sh->e, i) == 1;
+        }
+        if (cm != sh->conforming_model || cp != sh->conforming_policy)
+            ok = 0;
+        text_ctx c = {.obj = sh->s, .u = NFH_BACKEND_NFT};
+        char *nft = text_get(t_site_render, &c);
+        if (!nft || strcmp(nft, sh->nft) != 0)
+            ok = 0;
+        free(nft);
+        nfh_verdict *vd = NULL;
+        if (nfh_validator_verdict(sh->v, sh->p, sh->e, 1, &vd) != NFH_RESULT_OK)
+            ok = 0;
+        nfh_verdict_free(vd);
+    }
+    sh->ok = ok;
+    return NULL;
+}
+
+static void test_threads(void) {
+    /* 2000 lines of the benchmark's mix. */
+    size_t cap = 2000 * 400, len = 0;
+    char *text = malloc(cap);
+    if (!text)
+        abort();
+    for (unsigned i = 0; i < 2000; i++) {
+        unsigned a = (i * 7) & 0xff, b = (i * 13) & 0xff, port = 1024 + (i * 31) % 60000;
+        switch (i % 4) {
+        case 0:
+            len += (size_t)snprintf(
+                text + len, cap - len,
+                "299 proto=6 src=10.%u.%u.2 dst=10.%u.%u.7 sport=0 dport=%u "
+                "mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 "
+                "master-src=10.%u.%u.7 master-dst=10.%u.%u.2 sport=40000 dport=21 class=0 "
+                "helper=ftp\n",
+                a, b, b, a, port, b, a, a, b);
+            break;
+        case 1:
+            len += (size_t)snprintf(text + len, cap - len,
+                                    "300 l3proto = 2 proto=6 src=0.0.0.0 dst=192.168.%u.%u "
+                                    "sport=0 dport=%u irc\n",
+                                    a, b, port);
+            break;
+        case 2:
+            len += (size_t)snprintf(text + len, cap - len,
+                                    "179 l3proto = 2 proto=17 src=203.0.113.%u dst=192.168.1.%u "
+                                    "sport=0 dport=%u sip/audio\n",
+                                    a, b, port & ~1u);
+            break;
+        default:
+            len += (size_t)snprintf(
+                text + len, cap - len,
+                "299 proto=6 src=10.71.2.2 dst=10.71.%u.%u sport=0 dport=%u "
+                "mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 "
+                "master-src=10.71.1.2 master-dst=10.71.2.2 sport=55456 dport=21 class=0 "
+                "helper=ftp\n",
+                1 + (i & 1), b, port);
+        }
+    }
+    struct shared sh = {0};
+    nfh_expectations *e = NULL;
+    nfh_expectations_parse((const uint8_t *)text, len, &e);
+    free(text);
+    nfh_validator *v = nfh_validator_new(NULL);
+    nfh_policy *p = NULL;
+    nfh_policy_parse(SAMPLE_POLICY, NFH_FORMAT_TOML, &p, NULL);
+    nfh_site *s = NULL;
+    nfh_site_parse(SAMPLE_SITE, NFH_FORMAT_TOML, &s, NULL);
+    sh.v = v;
+    sh.p = p;
+    sh.e = e;
+    sh.s = s;
+    for (size_t i = 0; i < nfh_expectations_count(e); i++) {
+        sh.conforming_model += conforms(v, NULL, e, i) == 1;
+        sh.conforming_policy += conforms(v, p, e, i) == 1;
+    }
+    text_ctx c = {.obj = s, .u = NFH_BACKEND_NFT};
+    char *nft = text_get(t_site_render, &c);
+    sh.nft = nft;
+    CHECK(nfh_expectations_count(e) == 2000 && sh.conforming_model > 0 &&
+              sh.conforming_model < 2000 && sh.conforming_policy < sh.conforming_model,
+          "threads: 2000 expectations, %zu conform to the model, %zu to the policy too",
+          sh.conforming_model, sh.conforming_policy);
+
+    enum { THREADS = 4 };
+    pthread_t th[THREADS];
+    struct shared each[THREADS];
+    int started = 1;
+    for (int i = 0; i < THREADS; i++) {
+        each[i] = sh;
+        if (pthread_create(&th[i], NULL, worker, &each[i]) != 0)
+            started = 0;
+    }
+    int ok = started;
+    for (int i = 0; i < THREADS && started; i++) {
+        pthread_join(th[i], NULL);
+        ok &= each[i].ok;
+    }
+    CHECK(ok, "threads: %d threads share one validator, policy, expectations and site; same "
+              "results",
+          THREADS);
+    free(nft);
+    nfh_site_free(s);
+    nfh_policy_free(p);
+    nfh_validator_free(v);
+    nfh_expectations_free(e);
+}
+
+int main(void) {
+    test_version_and_results();
+    test_helpers();
+    test_options();
+    test_modprobe_report();
+    test_dof();
+    test_errors_null();
+    test_policy();
+    test_expectations();
+    test_check_line();
+    test_site();
+    test_large_output();
+    test_threads();
+    return check_summary();
+}
