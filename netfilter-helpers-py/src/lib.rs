@@ -1,36 +1,209 @@
 //! Python bindings for netfilter-helpers (`import netfilter_helpers`).
 //!
-//! Thin wrappers over `netfilter-helpers-core`; no logic lives here.
+//! Thin wrappers over `netfilter-helpers-core`; no logic lives here. The extension module is
+//! `netfilter_helpers._netfilter_helpers`; the package `netfilter_helpers` re-exports it.
+//!
+//! * Values are frozen, hashable, comparable classes with an eval-able `repr`; closed sets
+//!   are enums; addresses and networks are `ipaddress` objects.
+//! * Every core error family has its exception, a subclass of `NetfilterHelpersError`
+//!   (itself a `ValueError`), with the core's structured details as attributes.
+//! * Batch functions (`parse_lines`, `Validator.check_lines`, `Validator.count_conforming`,
+//!   `Validator.conforms_many`, `audit`) release the GIL while they work.
 
 use pyo3::prelude::*;
 
-/// The Python extension module `netfilter_helpers._netfilter_helpers`.
+mod audit;
+mod catalogue;
+mod conform;
+mod dof;
+mod enums;
+mod error;
+mod expect;
+mod kernel;
+mod options;
+mod site;
+mod util;
+
+/// Conntrack helpers, safely: the helper catalogue, the degree-of-freedom model, module
+/// options, expectation parsing and validation, site policies, host audits, and rules for a
+/// site in every backend.
 #[pymodule]
 pub mod _netfilter_helpers {
-    use netfilter_helpers_core::catalogue::Helper;
     use pyo3::prelude::*;
 
-    /// The kernel names of every helper in the catalogue.
-    #[pyfunction]
-    pub fn helper_names() -> Vec<&'static str> {
-        Helper::ALL.iter().map(|h| h.name()).collect()
-    }
+    #[pymodule_export]
+    use crate::error::{
+        CatalogueError, CidrError, KernelVersionError, NetfilterHelpersError, OptionError,
+        ParseError, PolicyError, RefusalError, RenderError, SiteError, TupleError,
+    };
+
+    #[pymodule_export]
+    use crate::enums::{
+        PyAttribute, PyAuditCode, PyAutoAssignment, PyBackend, PyChainKind, PyCode, PyCommandFrom,
+        PyDefaultRule, PyDirection, PyEndpoint, PyEvent, PyExpectClass, PyExpectationKind,
+        PyFamily, PyFormat, PyFreedomKind, PyHelper, PyHelperModule, PyL4Proto, PyNaming,
+        PyOptionCode, PyParam, PyParamKind, PyParseErrorKind, PyPortRule, PyPortsEffect,
+        PyRpFilter, PySeverity, PySide,
+    };
+
+    #[pymodule_export]
+    use crate::catalogue::{
+        PyClassPolicy, PyHelperInfo, PyHelperName, PyRegistration, helpers, py_registered_names,
+        py_resolve_name,
+    };
+
+    #[pymodule_export]
+    use crate::options::{
+        PyDanger, PyModuleOptions, PyOptionFinding, PyOptionsReport, PyParamSpec, params,
+        parse_modprobe,
+    };
+
+    #[pymodule_export]
+    use crate::dof::{
+        PyAnnouncement, PyExpectationRule, PyFreedom, PyFreedoms, PyMaster, PyTable, py_all_rules,
+        py_class_policy, py_kinds_of, py_rule, py_rules_for,
+    };
+
+    #[pymodule_export]
+    use crate::kernel::{PyCapabilities, PyKernelVersion, PyRecommendation};
+
+    #[pymodule_export]
+    use crate::expect::{
+        PyConnTuple, PyExpectFlags, PyExpectation, PyLineError, PyParsedLine, py_apply_mask,
+        py_full_mask, py_parse_line, py_parse_lines, py_prefix_mask, py_zero_addr,
+    };
+
+    #[pymodule_export]
+    use crate::conform::{
+        PyFinding, PyHelperPolicy, PySitePolicy, PyValidator, PyVerdict, py_is_master_endpoint,
+    };
+
+    #[pymodule_export]
+    use crate::audit::{PyAuditFinding, PyAuditReport, PyHostSnapshot, py_audit};
+
+    #[pymodule_export]
+    use crate::site::{
+        PyHelperObject, PyInterface, PyRuleset, PyService, PySite, check_interface_name,
+        check_rule_name, py_aggregate,
+    };
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
-        m.add("__version__", env!("CARGO_PKG_VERSION"))
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add("MAX_PORTS", crate::options::PY_MAX_PORTS)?;
+        m.add("MAX_CHARP", crate::options::PY_MAX_CHARP)?;
+        m.add("IFNAME_MAX", netfilter_helpers_core::site::IFNAME_MAX)?;
+        m.add("TABLE_MAX", netfilter_helpers_core::site::TABLE_MAX)?;
+        m.add(
+            "DEFAULT_KERNEL",
+            PyKernelVersion(netfilter_helpers_core::site::DEFAULT_KERNEL),
+        )?;
+        Ok(())
     }
-}
-
-/// The helper names, for Rust callers of this crate.
-pub fn helper_names() -> Vec<&'static str> {
-    _netfilter_helpers::helper_names()
 }
 
 #[cfg(test)]
 mod tests {
+    use pyo3::prelude::*;
+
     #[test]
-    fn names() {
-        assert_eq!(super::helper_names().len(), 12);
+    fn module_builds_and_maps_errors() {
+        Python::attach(|py| {
+            let m = pyo3::wrap_pymodule!(super::_netfilter_helpers)(py);
+            let m = m.bind(py);
+            assert_eq!(
+                m.getattr("__version__")
+                    .unwrap()
+                    .extract::<String>()
+                    .unwrap(),
+                env!("CARGO_PKG_VERSION")
+            );
+            let err = m
+                .getattr("Site")
+                .unwrap()
+                .call1(("[[interfaces]]\nname = \"a b\"\n",))
+                .unwrap_err();
+            assert!(err.is_instance_of::<crate::error::SiteError>(py));
+            assert!(err.is_instance_of::<crate::error::NetfilterHelpersError>(py));
+            assert!(err.is_instance_of::<pyo3::exceptions::PyValueError>(py));
+            let problems: Vec<(String, String)> = err
+                .value(py)
+                .getattr("problems")
+                .unwrap()
+                .extract()
+                .unwrap();
+            assert_eq!(problems[0].0, "interfaces[0].name");
+        });
+    }
+
+    #[test]
+    fn every_core_error_family_has_its_exception() {
+        use crate::error::{self, Error};
+        use netfilter_helpers_core as core;
+        Python::attach(|py| {
+            let cases: Vec<(Error, Bound<'_, pyo3::types::PyType>)> = vec![
+                (
+                    "bogus"
+                        .parse::<core::catalogue::Helper>()
+                        .unwrap_err()
+                        .into(),
+                    py.get_type::<error::CatalogueError>(),
+                ),
+                (
+                    core::options::Param::FtpPorts
+                        .parse_value("21,21")
+                        .unwrap_err()
+                        .into(),
+                    py.get_type::<error::OptionError>(),
+                ),
+                (
+                    core::parse::parse_line(b"").unwrap_err().into(),
+                    py.get_type::<error::ParseError>(),
+                ),
+                (
+                    core::policy::SitePolicy::from_toml("x = 1")
+                        .unwrap_err()
+                        .into(),
+                    py.get_type::<error::PolicyError>(),
+                ),
+                (
+                    core::site::Site::from_toml("x = 1").unwrap_err().into(),
+                    py.get_type::<error::SiteError>(),
+                ),
+                (
+                    "pf".parse::<core::render::Backend>().unwrap_err().into(),
+                    py.get_type::<error::RenderError>(),
+                ),
+                (
+                    "six"
+                        .parse::<core::kernel::KernelVersion>()
+                        .unwrap_err()
+                        .into(),
+                    py.get_type::<error::KernelVersionError>(),
+                ),
+                (
+                    "10.0.0.1/8"
+                        .parse::<core::policy::Cidr>()
+                        .unwrap_err()
+                        .into(),
+                    py.get_type::<error::CidrError>(),
+                ),
+            ];
+            for (e, ty) in cases {
+                let err = PyErr::from(e);
+                assert!(err.get_type(py).is(&ty), "{err}");
+                assert!(err.is_instance_of::<error::NetfilterHelpersError>(py));
+            }
+            let policy = PyErr::from(Error::from(
+                core::policy::SitePolicy::from_toml("x = 1").unwrap_err(),
+            ));
+            let syntax: bool = policy
+                .value(py)
+                .getattr("syntax")
+                .unwrap()
+                .extract()
+                .unwrap();
+            assert!(syntax);
+        });
     }
 }

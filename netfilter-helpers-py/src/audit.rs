@@ -1,0 +1,365 @@
+//! Host audit: `HostSnapshot` (read here, at the binding's edge), `AuditFinding`,
+//! `AuditReport` and `audit()`.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+
+use netfilter_helpers_core::audit::{AuditFinding, AuditReport, HostSnapshot, LineVerdict, audit};
+use pyo3::exceptions::{PyFileNotFoundError, PyNotADirectoryError, PyValueError};
+use pyo3::prelude::*;
+
+use crate::conform::{PolicyArg, PyVerdict};
+use crate::enums::{PyAuditCode, PySeverity, enum_repr};
+use crate::error::Result;
+use crate::kernel::{KernelArg, PyKernelVersion};
+use crate::options::{OptionsArg, PyModuleOptions};
+use crate::util::{Repr, TextArg, from_json, hash_of, list_repr, opt_repr, str_repr};
+
+/// What was read from a host: kernel release, module parameters, the automatic-assignment
+/// sysctl, the expectation table, and what could not be read.
+#[pyclass(frozen, eq, module = "netfilter_helpers", name = "HostSnapshot")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PyHostSnapshot(pub(crate) HostSnapshot);
+
+fn read_root(root: &std::path::Path) -> HostSnapshot {
+    HostSnapshot::collect(|p| std::fs::read(root.join(p)).map_err(|e| e.to_string()))
+}
+
+fn check_root(root: &std::path::Path) -> PyResult<()> {
+    if !root.exists() {
+        return Err(PyFileNotFoundError::new_err(format!(
+            "{}: no such directory",
+            root.display()
+        )));
+    }
+    if !root.is_dir() {
+        return Err(PyNotADirectoryError::new_err(format!(
+            "{}: not a directory",
+            root.display()
+        )));
+    }
+    Ok(())
+}
+
+#[pymethods]
+impl PyHostSnapshot {
+    #[new]
+    #[pyo3(signature = (*, kernel_release=None, params=Vec::new(), auto_assign_sysctl=None, expectations=None, unreadable=Vec::new()))]
+    fn new(
+        kernel_release: Option<String>,
+        params: Vec<(String, String, String)>,
+        auto_assign_sysctl: Option<String>,
+        expectations: Option<TextArg>,
+        unreadable: Vec<(String, String)>,
+    ) -> Self {
+        PyHostSnapshot(HostSnapshot {
+            kernel_release,
+            params,
+            auto_assign_sysctl,
+            expectations: expectations.map(|t| t.0.into_bytes()),
+            unreadable,
+        })
+    }
+
+    /// Reads a snapshot from a root directory (`/`, or a copy of a host's `proc` and `sys`
+    /// trees), without holding the GIL.
+    #[staticmethod]
+    #[pyo3(signature = (root=PathBuf::from("/")), text_signature = "(root='/')")]
+    fn read(py: Python<'_>, root: PathBuf) -> PyResult<Self> {
+        check_root(&root)?;
+        Ok(PyHostSnapshot(py.detach(|| read_root(&root))))
+    }
+
+    /// Every path (relative to the root) a snapshot reads.
+    #[staticmethod]
+    fn paths() -> Vec<String> {
+        HostSnapshot::paths()
+    }
+
+    /// The kernel release (`6.1.0-18-amd64`) or `/proc/version` text.
+    #[getter]
+    fn kernel_release(&self) -> Option<&str> {
+        self.0.kernel_release.as_deref()
+    }
+
+    /// Module parameters found: (module, parameter, raw value).
+    #[getter]
+    fn params(&self) -> Vec<(String, String, String)> {
+        self.0.params.clone()
+    }
+
+    /// The value of `net.netfilter.nf_conntrack_helper`, where it exists.
+    #[getter]
+    fn auto_assign_sysctl(&self) -> Option<&str> {
+        self.0.auto_assign_sysctl.as_deref()
+    }
+
+    /// The contents of `/proc/net/nf_conntrack_expect` (text), when readable.
+    #[getter]
+    fn expectations(&self) -> Option<String> {
+        self.0
+            .expectations
+            .as_ref()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+
+    /// Paths that could not be read, with why.
+    #[getter]
+    fn unreadable(&self) -> Vec<(String, String)> {
+        self.0.unreadable.clone()
+    }
+
+    fn __hash__(&self) -> u64 {
+        let s = &self.0;
+        let mut h = DefaultHasher::new();
+        s.kernel_release.hash(&mut h);
+        s.params.hash(&mut h);
+        s.auto_assign_sysctl.hash(&mut h);
+        s.expectations.hash(&mut h);
+        s.unreadable.hash(&mut h);
+        h.finish()
+    }
+
+    fn __repr__(&self) -> String {
+        let s = &self.0;
+        let pair = |(a, b): &(String, String)| format!("({}, {})", str_repr(a), str_repr(b));
+        Repr::new("HostSnapshot")
+            .kw(
+                "kernel_release",
+                opt_repr(s.kernel_release.as_deref(), str_repr),
+            )
+            .kw(
+                "params",
+                list_repr(&s.params, |(m, p, v)| {
+                    format!("({}, {}, {})", str_repr(m), str_repr(p), str_repr(v))
+                }),
+            )
+            .kw(
+                "auto_assign_sysctl",
+                opt_repr(s.auto_assign_sysctl.as_deref(), str_repr),
+            )
+            .kw(
+                "expectations",
+                opt_repr(s.expectations.as_deref(), |b| {
+                    str_repr(&String::from_utf8_lossy(b))
+                }),
+            )
+            .kw("unreadable", list_repr(&s.unreadable, pair))
+            .finish()
+    }
+}
+
+/// One audit finding.
+#[pyclass(frozen, eq, module = "netfilter_helpers", name = "AuditFinding")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PyAuditFinding(pub(crate) AuditFinding);
+
+fn audit_finding_repr(f: &AuditFinding) -> String {
+    Repr::new("AuditFinding")
+        .arg(enum_repr(PyAuditCode::from(f.code)))
+        .arg(enum_repr(PySeverity::from(f.severity)))
+        .arg(str_repr(&f.subject))
+        .arg(str_repr(&f.message))
+        .finish()
+}
+
+fn hash_audit_finding<H: Hasher>(f: &AuditFinding, h: &mut H) {
+    f.code.hash(h);
+    f.severity.hash(h);
+    f.subject.hash(h);
+    f.message.hash(h);
+}
+
+#[pymethods]
+impl PyAuditFinding {
+    #[new]
+    fn new(code: PyAuditCode, severity: PySeverity, subject: String, message: String) -> Self {
+        PyAuditFinding(AuditFinding {
+            code: code.into(),
+            severity: severity.into(),
+            subject,
+            message,
+        })
+    }
+
+    /// The stable code.
+    #[getter]
+    fn code(&self) -> PyAuditCode {
+        self.0.code.into()
+    }
+
+    /// How serious it is.
+    #[getter]
+    fn severity(&self) -> PySeverity {
+        self.0.severity.into()
+    }
+
+    /// What it is about (`nf_conntrack_ftp.loose`, `line 3`, a path).
+    #[getter]
+    fn subject(&self) -> &str {
+        &self.0.subject
+    }
+
+    /// What was found.
+    #[getter]
+    fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    fn __hash__(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        hash_audit_finding(&self.0, &mut h);
+        h.finish()
+    }
+
+    fn __str__(&self) -> String {
+        self.0.to_string()
+    }
+
+    fn __repr__(&self) -> String {
+        audit_finding_repr(&self.0)
+    }
+}
+
+/// The result of an audit: kernel, options in force, findings, and one verdict per
+/// expectation of the table (with its line number and policy findings).
+#[pyclass(frozen, eq, module = "netfilter_helpers", name = "AuditReport")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PyAuditReport(pub(crate) AuditReport);
+
+#[pymethods]
+impl PyAuditReport {
+    #[new]
+    #[pyo3(signature = (*, kernel=None, options=None, findings=Vec::new(), expectations=Vec::new()))]
+    fn new(
+        kernel: Option<KernelArg>,
+        options: Option<OptionsArg>,
+        findings: Vec<PyRef<'_, PyAuditFinding>>,
+        expectations: Vec<PyRef<'_, PyVerdict>>,
+    ) -> Self {
+        PyAuditReport(AuditReport {
+            kernel: kernel.map(|k| k.0),
+            options: options.map(|o| o.0).unwrap_or_default(),
+            findings: findings.iter().map(|f| f.0.clone()).collect(),
+            expectations: expectations
+                .iter()
+                .map(|v| LineVerdict {
+                    line: v.line.unwrap_or(0),
+                    verdict: v.verdict.clone(),
+                    policy: v.policy.clone(),
+                })
+                .collect(),
+        })
+    }
+
+    /// The kernel version, when known.
+    #[getter]
+    fn kernel(&self) -> Option<PyKernelVersion> {
+        self.0.kernel.map(PyKernelVersion)
+    }
+
+    /// The module options in force.
+    #[getter]
+    fn options(&self) -> PyModuleOptions {
+        PyModuleOptions(self.0.options.clone())
+    }
+
+    /// Every finding about the host, its options and its expectations.
+    #[getter]
+    fn findings(&self) -> Vec<PyAuditFinding> {
+        self.0
+            .findings
+            .iter()
+            .cloned()
+            .map(PyAuditFinding)
+            .collect()
+    }
+
+    /// One verdict per expectation, with its line number.
+    #[getter]
+    fn expectations(&self) -> Vec<PyVerdict> {
+        self.0
+            .expectations
+            .iter()
+            .map(|l| PyVerdict {
+                line: Some(l.line),
+                verdict: l.verdict.clone(),
+                policy: l.policy.clone(),
+            })
+            .collect()
+    }
+
+    /// Whether anything worse than info was found.
+    fn has_problems(&self) -> bool {
+        self.0.has_problems()
+    }
+
+    /// The report as a dict (the JSON document `nfh audit --json` prints).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let v = serde_json::to_value(&self.0).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        from_json(py, &v)
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&serde_json::to_string(&self.0).unwrap_or_default())
+    }
+
+    fn __repr__(&self) -> String {
+        let r = &self.0;
+        let verdicts: Vec<PyVerdict> = self.expectations();
+        Repr::new("AuditReport")
+            .kw(
+                "kernel",
+                opt_repr(r.kernel, |k| {
+                    format!("KernelVersion({}, {}, {})", k.major(), k.minor(), k.patch())
+                }),
+            )
+            .kw("options", PyModuleOptions::repr_of(&r.options))
+            .kw("findings", list_repr(&r.findings, audit_finding_repr))
+            .kw("expectations", list_repr(&verdicts, |v| v.repr()))
+            .finish()
+    }
+}
+
+/// What to audit: a root directory (`str` or `os.PathLike`) or a `HostSnapshot`.
+pub(crate) enum RootArg {
+    /// Files under this directory.
+    Path(PathBuf),
+    /// A snapshot already taken.
+    Snapshot(HostSnapshot),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for RootArg {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(s) = obj.cast::<PyHostSnapshot>() {
+            return Ok(RootArg::Snapshot(s.get().0.clone()));
+        }
+        Ok(RootArg::Path(obj.extract()?))
+    }
+}
+
+/// Audits a host: reads its files under `root` (default `/`; without holding the GIL) or
+/// takes a `HostSnapshot`, and judges options, kernel and expectation table, against a site
+/// policy when one is given (a `SitePolicy`, TOML or JSON text, or a dict).
+#[pyfunction(name = "audit")]
+#[pyo3(
+    signature = (root=RootArg::Path(PathBuf::from("/")), policy=None),
+    text_signature = "(root='/', policy=None)"
+)]
+pub(crate) fn py_audit(
+    py: Python<'_>,
+    root: RootArg,
+    policy: Option<PolicyArg>,
+) -> Result<PyAuditReport> {
+    let snap = match root {
+        RootArg::Snapshot(s) => s,
+        RootArg::Path(path) => {
+            check_root(&path)?;
+            py.detach(|| read_root(&path))
+        }
+    };
+    let policy = policy.map(|p| p.0);
+    Ok(PyAuditReport(py.detach(|| audit(&snap, policy.as_ref()))))
+}

@@ -1,0 +1,635 @@
+//! Sites and rules: `Site` (validated at construction), `Interface`, `Service`, `Ruleset`,
+//! `HelperObject`, `aggregate` and the name checks.
+
+use netfilter_helpers_core::catalogue::{Family, HelperName};
+use netfilter_helpers_core::ir::{HelperObject, Ruleset};
+use netfilter_helpers_core::policy::{Cidr, Problem};
+use netfilter_helpers_core::render::{Backend, render};
+use netfilter_helpers_core::site::{
+    IfName, RuleName, Site, SiteError, ValidInterface, ValidService, ValidSite, aggregate,
+};
+use netfilter_helpers_core::synth::synthesize;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyType};
+
+use crate::catalogue::{HelperNameArg, PyHelperName};
+use crate::enums::{
+    L4Arg, PyBackend, PyChainKind, PyDirection, PyFamily, PyRpFilter, enum_repr, l4_out, l4_repr,
+};
+use crate::error::Result;
+use crate::kernel::PyKernelVersion;
+use crate::options::PyModuleOptions;
+use crate::util::{
+    CidrArg, Repr, Source, bool_repr, cidrs_out, from_json, hash_of, list_repr, looks_like_json,
+    str_repr,
+};
+
+fn site_error(path: &str, message: String) -> SiteError {
+    SiteError {
+        problems: vec![Problem {
+            path: path.to_string(),
+            message,
+        }],
+    }
+}
+
+fn site_from_source(source: Source) -> Result<Site> {
+    Ok(match source {
+        Source::Text(t) if looks_like_json(&t) => Site::from_json(&t)?,
+        Source::Text(t) => Site::from_toml(&t)?,
+        Source::Value(v) => {
+            serde_json::from_value(v).map_err(|e| site_error("site", e.to_string()))?
+        }
+    })
+}
+
+fn json_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// A site: interfaces, services, kernel and module options, validated when it is built
+/// (from TOML or JSON text or a dict). An invalid site raises SiteError listing every
+/// problem with its path.
+#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Site")]
+#[derive(Debug, Clone)]
+pub(crate) struct PySite {
+    source: Site,
+    valid: ValidSite,
+}
+
+impl PartialEq for PySite {
+    fn eq(&self, other: &Self) -> bool {
+        self.valid == other.valid
+    }
+}
+
+impl PySite {
+    fn build(source: Site) -> Result<Self> {
+        let valid = source.validate()?;
+        Ok(PySite { source, valid })
+    }
+
+    fn repr_of(source: &Site) -> String {
+        format!("Site.from_json({})", str_repr(&json_text(source)))
+    }
+}
+
+#[pymethods]
+impl PySite {
+    /// A site from TOML or JSON text (JSON when it starts with `{`) or a dict shaped like
+    /// the TOML document (addresses and networks may be `ipaddress` objects).
+    #[new]
+    fn new(source: &Bound<'_, PyAny>) -> Result<Self> {
+        if let Ok(s) = source.cast::<PySite>() {
+            return Ok(s.get().clone());
+        }
+        Self::build(site_from_source(Source::extract(source)?)?)
+    }
+
+    /// Reads and validates TOML text.
+    #[classmethod]
+    fn from_toml(_cls: &Bound<'_, PyType>, text: &str) -> Result<Self> {
+        Self::build(Site::from_toml(text)?)
+    }
+
+    /// Reads and validates JSON text.
+    #[classmethod]
+    fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> Result<Self> {
+        Self::build(Site::from_json(text)?)
+    }
+
+    /// Reads and validates a dict.
+    #[classmethod]
+    fn from_dict(_cls: &Bound<'_, PyType>, document: &Bound<'_, PyDict>) -> Result<Self> {
+        Self::build(site_from_source(Source::extract(document.as_any())?)?)
+    }
+
+    /// The kernel version the rules are for.
+    #[getter]
+    fn kernel(&self) -> PyKernelVersion {
+        PyKernelVersion(self.valid.kernel)
+    }
+
+    /// The nft table name and iptables chain prefix.
+    #[getter]
+    fn table(&self) -> &str {
+        self.valid.table.as_str()
+    }
+
+    /// Whether a reverse-path filter rule is added.
+    #[getter]
+    fn rpfilter(&self) -> bool {
+        self.valid.rpfilter
+    }
+
+    /// The connection-mark bits the nft backends use to tag helper assignments.
+    #[getter]
+    fn ct_mark_mask(&self) -> u32 {
+        self.valid.ct_mark_mask
+    }
+
+    /// The module options.
+    #[getter]
+    fn options(&self) -> PyModuleOptions {
+        PyModuleOptions(self.valid.options.clone())
+    }
+
+    /// The interfaces, in input order.
+    #[getter]
+    fn interfaces(&self) -> Vec<PyInterface> {
+        self.valid
+            .interfaces
+            .iter()
+            .cloned()
+            .map(PyInterface)
+            .collect()
+    }
+
+    /// The services, in input order.
+    #[getter]
+    fn services(&self) -> Vec<PyService> {
+        self.valid.services.iter().cloned().map(PyService).collect()
+    }
+
+    /// The interface that carries the default route.
+    #[getter]
+    fn default_interface(&self) -> PyInterface {
+        PyInterface(self.valid.default_interface().clone())
+    }
+
+    /// The rules for this site: anti-spoofing, helper assignment, restricted RELATED
+    /// accepts, sysctls and module options.
+    fn rules(&self) -> PyRuleset {
+        PyRuleset {
+            ruleset: synthesize(&self.valid),
+            source: self.source.clone(),
+        }
+    }
+
+    /// The rules rendered for one backend (`nft`, `Backend.IPTABLES`, ...); raises
+    /// RenderError when the site's kernel lacks what the backend needs.
+    fn render(&self, py: Python<'_>, backend: PyBackend) -> Result<String> {
+        let valid = &self.valid;
+        Ok(py.detach(|| render(&synthesize(valid), backend.into()))?)
+    }
+
+    /// The rules rendered for every backend, as a dict keyed by `Backend`.
+    fn render_all<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyDict>> {
+        let valid = &self.valid;
+        let out = py.detach(|| {
+            let rs = synthesize(valid);
+            Backend::ALL
+                .iter()
+                .map(|b| render(&rs, *b).map(|text| (PyBackend::from(*b), text)))
+                .collect::<std::result::Result<Vec<_>, _>>()
+        })?;
+        let d = PyDict::new(py);
+        for (b, text) in out {
+            d.set_item(b, text)?;
+        }
+        Ok(d)
+    }
+
+    /// The site as written, as a dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let v =
+            serde_json::to_value(&self.source).map_err(|e| PyValueError::new_err(e.to_string()))?;
+        from_json(py, &v)
+    }
+
+    /// The site as written, as JSON text.
+    fn to_json(&self) -> String {
+        json_text(&self.source)
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&json_text(&self.valid))
+    }
+
+    fn __repr__(&self) -> String {
+        Self::repr_of(&self.source)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<(Bound<'py, PyAny>, (String,))> {
+        let from_json = slf.get_type().getattr("from_json")?;
+        Ok((from_json, (json_text(&slf.get().source),)))
+    }
+}
+
+/// A validated interface of a site.
+#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Interface")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PyInterface(pub(crate) ValidInterface);
+
+#[pymethods]
+impl PyInterface {
+    /// An interface; the name is checked as a site's would be (SiteError).
+    #[new]
+    #[pyo3(signature = (name, *, default_route=false, attached=Vec::new(), routed=Vec::new(), dhcp=false, rp_filter=PyRpFilter::STRICT))]
+    fn new(
+        name: &str,
+        default_route: bool,
+        attached: Vec<CidrArg>,
+        routed: Vec<CidrArg>,
+        dhcp: bool,
+        rp_filter: PyRpFilter,
+    ) -> Result<Self> {
+        let name = IfName::new(name).map_err(|e| site_error("name", e))?;
+        Ok(PyInterface(ValidInterface {
+            name,
+            default_route,
+            attached: attached.into_iter().map(|c| c.0).collect(),
+            routed: routed.into_iter().map(|c| c.0).collect(),
+            dhcp,
+            rp_filter: rp_filter.into(),
+        }))
+    }
+
+    /// The name.
+    #[getter]
+    fn name(&self) -> &str {
+        self.0.name.as_str()
+    }
+
+    /// Whether the default route leaves through it.
+    #[getter]
+    fn default_route(&self) -> bool {
+        self.0.default_route
+    }
+
+    /// Attached networks (host bits cleared).
+    #[getter]
+    fn attached<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        cidrs_out(py, &self.0.attached)
+    }
+
+    /// Routed networks.
+    #[getter]
+    fn routed<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        cidrs_out(py, &self.0.routed)
+    }
+
+    /// Whether hosts on it get addresses by DHCPv4 from the firewall.
+    #[getter]
+    fn dhcp(&self) -> bool {
+        self.0.dhcp
+    }
+
+    /// Reverse-path filtering.
+    #[getter]
+    fn rp_filter(&self) -> PyRpFilter {
+        self.0.rp_filter.into()
+    }
+
+    /// Attached and routed networks of one family, aggregated.
+    fn networks<'py>(&self, py: Python<'py>, family: PyFamily) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        cidrs_out(py, &self.0.networks(Family::from(family)))
+    }
+
+    fn __hash__(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let i = &self.0;
+        let mut h = crate::util::hasher();
+        i.name.hash(&mut h);
+        i.default_route.hash(&mut h);
+        i.attached.hash(&mut h);
+        i.routed.hash(&mut h);
+        i.dhcp.hash(&mut h);
+        i.rp_filter.hash(&mut h);
+        h.finish()
+    }
+
+    fn __repr__(&self) -> String {
+        let i = &self.0;
+        let nets = |v: &Vec<Cidr>| list_repr(v, |c| str_repr(&c.to_string()));
+        let mut r = Repr::new("Interface").arg(str_repr(i.name.as_str()));
+        if i.default_route {
+            r = r.kw("default_route", bool_repr(true));
+        }
+        if !i.attached.is_empty() {
+            r = r.kw("attached", nets(&i.attached));
+        }
+        if !i.routed.is_empty() {
+            r = r.kw("routed", nets(&i.routed));
+        }
+        if i.dhcp {
+            r = r.kw("dhcp", bool_repr(true));
+        }
+        let rp = PyRpFilter::from(i.rp_filter);
+        if rp != PyRpFilter::STRICT {
+            r = r.kw("rp_filter", enum_repr(rp));
+        }
+        r.finish()
+    }
+}
+
+/// A validated service of a site.
+#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Service")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PyService(pub(crate) ValidService);
+
+#[pymethods]
+impl PyService {
+    /// A service; the name is checked as a site's would be (SiteError).
+    #[new]
+    #[pyo3(signature = (name, helper, direction, *, servers=Vec::new(), clients=Vec::new(), ports=Vec::new(), related=Vec::new(), min_port=1024, families=Vec::new()))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        name: &str,
+        helper: HelperNameArg,
+        direction: PyDirection,
+        servers: Vec<CidrArg>,
+        clients: Vec<CidrArg>,
+        ports: Vec<u16>,
+        related: Vec<CidrArg>,
+        min_port: u16,
+        families: Vec<PyFamily>,
+    ) -> Result<Self> {
+        let name = RuleName::new(name).map_err(|e| site_error("name", e))?;
+        let helper: HelperName = helper.0;
+        Ok(PyService(ValidService {
+            name,
+            helper,
+            direction: direction.into(),
+            servers: servers.into_iter().map(|c| c.0).collect(),
+            clients: clients.into_iter().map(|c| c.0).collect(),
+            ports,
+            related: related.into_iter().map(|c| c.0).collect(),
+            min_port,
+            families: families.into_iter().map(Into::into).collect(),
+        }))
+    }
+
+    /// The name.
+    #[getter]
+    fn name(&self) -> &str {
+        self.0.name.as_str()
+    }
+
+    /// The helper registration CT rules assign (`ftp`, or `ftp-0`).
+    #[getter]
+    fn helper(&self) -> PyHelperName {
+        PyHelperName(self.0.helper)
+    }
+
+    /// Where the master connections go.
+    #[getter]
+    fn direction(&self) -> PyDirection {
+        self.0.direction.into()
+    }
+
+    /// Servers (empty: any).
+    #[getter]
+    fn servers<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        cidrs_out(py, &self.0.servers)
+    }
+
+    /// Clients (empty: any).
+    #[getter]
+    fn clients<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        cidrs_out(py, &self.0.clients)
+    }
+
+    /// Master ports.
+    #[getter]
+    fn ports(&self) -> Vec<u16> {
+        self.0.ports.clone()
+    }
+
+    /// Where the open ends of RELATED flows may be (empty: wherever the model allows).
+    #[getter]
+    fn related<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        cidrs_out(py, &self.0.related)
+    }
+
+    /// The port floor of payload-chosen ports.
+    #[getter]
+    fn min_port(&self) -> u16 {
+        self.0.min_port
+    }
+
+    /// The families the service runs in.
+    #[getter]
+    fn families(&self) -> Vec<PyFamily> {
+        self.0.families.iter().map(|f| (*f).into()).collect()
+    }
+
+    fn __hash__(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let s = &self.0;
+        let mut h = crate::util::hasher();
+        s.name.hash(&mut h);
+        s.helper.hash(&mut h);
+        s.direction.hash(&mut h);
+        s.servers.hash(&mut h);
+        s.clients.hash(&mut h);
+        s.ports.hash(&mut h);
+        s.related.hash(&mut h);
+        s.min_port.hash(&mut h);
+        s.families.hash(&mut h);
+        h.finish()
+    }
+
+    fn __repr__(&self) -> String {
+        let s = &self.0;
+        let nets = |v: &Vec<Cidr>| list_repr(v, |c| str_repr(&c.to_string()));
+        Repr::new("Service")
+            .arg(str_repr(s.name.as_str()))
+            .arg(format!("HelperName({})", str_repr(&s.helper.to_string())))
+            .arg(enum_repr(PyDirection::from(s.direction)))
+            .kw("servers", nets(&s.servers))
+            .kw("clients", nets(&s.clients))
+            .kw("ports", list_repr(&s.ports, |p| p.to_string()))
+            .kw("related", nets(&s.related))
+            .kw("min_port", s.min_port.to_string())
+            .kw(
+                "families",
+                list_repr(&s.families, |f| enum_repr(PyFamily::from(*f))),
+            )
+            .finish()
+    }
+}
+
+/// The rules synthesised for a site (`site.rules()`).
+#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Ruleset")]
+#[derive(Debug, Clone)]
+pub(crate) struct PyRuleset {
+    ruleset: Ruleset,
+    source: Site,
+}
+
+impl PartialEq for PyRuleset {
+    fn eq(&self, other: &Self) -> bool {
+        self.ruleset == other.ruleset
+    }
+}
+
+#[pymethods]
+impl PyRuleset {
+    /// The nft table name and iptables chain prefix.
+    #[getter]
+    fn table(&self) -> &str {
+        self.ruleset.table.as_str()
+    }
+
+    /// The kernel the rules are for.
+    #[getter]
+    fn kernel(&self) -> PyKernelVersion {
+        PyKernelVersion(self.ruleset.kernel)
+    }
+
+    /// The number of rules, all chains together.
+    #[getter]
+    fn rule_count(&self) -> usize {
+        self.ruleset.rule_count()
+    }
+
+    /// The connection-mark bits that carry the assigned helper (nft backends).
+    #[getter]
+    fn mark_mask(&self) -> u32 {
+        self.ruleset.mark_mask
+    }
+
+    /// sysctl settings, in order.
+    #[getter]
+    fn sysctls(&self) -> Vec<(String, String)> {
+        self.ruleset.sysctls.clone()
+    }
+
+    /// `modprobe.d` text for the module options.
+    #[getter]
+    fn modprobe(&self) -> &str {
+        &self.ruleset.modprobe
+    }
+
+    /// The `ct helper` objects the helper chains use.
+    #[getter]
+    fn helpers(&self) -> Vec<PyHelperObject> {
+        self.ruleset
+            .helpers
+            .iter()
+            .cloned()
+            .map(PyHelperObject)
+            .collect()
+    }
+
+    /// Each chain's rules, as dicts (`{'family': 'ipv4', 'matches': [...], 'target': ...}`).
+    fn chains<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for c in &self.ruleset.chains {
+            let v =
+                serde_json::to_value(&c.rules).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            d.set_item(PyChainKind::from(c.kind), from_json(py, &v)?)?;
+        }
+        Ok(d)
+    }
+
+    /// Renders the rules for one backend (RenderError when the kernel lacks what it needs).
+    fn render(&self, py: Python<'_>, backend: PyBackend) -> Result<String> {
+        let rs = &self.ruleset;
+        Ok(py.detach(|| render(rs, backend.into()))?)
+    }
+
+    /// The ruleset as a dict.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let v = serde_json::to_value(&self.ruleset)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        from_json(py, &v)
+    }
+
+    fn __len__(&self) -> usize {
+        self.ruleset.rule_count()
+    }
+
+    fn __hash__(&self) -> u64 {
+        hash_of(&json_text(&self.ruleset))
+    }
+
+    fn __repr__(&self) -> String {
+        format!("{}.rules()", PySite::repr_of(&self.source))
+    }
+}
+
+/// An nft `ct helper` object.
+#[pyclass(
+    frozen,
+    eq,
+    ord,
+    hash,
+    module = "netfilter_helpers",
+    name = "HelperObject"
+)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct PyHelperObject(pub(crate) HelperObject);
+
+#[pymethods]
+impl PyHelperObject {
+    #[new]
+    fn new(helper: HelperNameArg, l4: L4Arg, mark: u32) -> Self {
+        PyHelperObject(HelperObject {
+            helper: helper.0,
+            l4: l4.0,
+            mark,
+        })
+    }
+
+    /// The helper registration it refers to.
+    #[getter]
+    fn helper(&self) -> PyHelperName {
+        PyHelperName(self.0.helper)
+    }
+
+    /// The protocol it is registered for.
+    #[getter]
+    fn l4<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        l4_out(py, self.0.l4)
+    }
+
+    /// The connection mark the assignment sets.
+    #[getter]
+    fn mark(&self) -> u32 {
+        self.0.mark
+    }
+
+    /// The object's name in the nft table (`Q_931_tcp`).
+    #[getter]
+    fn object_name(&self) -> String {
+        self.0.object_name()
+    }
+
+    fn __repr__(&self) -> String {
+        Repr::new("HelperObject")
+            .arg(format!(
+                "HelperName({})",
+                str_repr(&self.0.helper.to_string())
+            ))
+            .arg(l4_repr(self.0.l4))
+            .arg(format!("{:#x}", self.0.mark))
+            .finish()
+    }
+}
+
+/// Aggregates networks: drops those inside others and merges adjacent siblings; sorted.
+#[pyfunction(name = "aggregate")]
+pub(crate) fn py_aggregate<'py>(
+    py: Python<'py>,
+    networks: Vec<CidrArg>,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    cidrs_out(py, &aggregate(networks.into_iter().map(|c| c.0).collect()))
+}
+
+/// Checks an interface name as a site's would be (1 to 15 bytes of letters, digits and
+/// `_ . - @ +`); raises SiteError.
+#[pyfunction]
+pub(crate) fn check_interface_name(name: &str) -> Result<()> {
+    IfName::new(name).map_err(|e| site_error("name", e))?;
+    Ok(())
+}
+
+/// Checks a rule name (service or table) as a site's would be; raises SiteError.
+#[pyfunction]
+pub(crate) fn check_rule_name(name: &str) -> Result<()> {
+    RuleName::new(name).map_err(|e| site_error("name", e))?;
+    Ok(())
+}
