@@ -16,8 +16,6 @@
 //! assert_eq!(rs.chain(ChainKind::RelatedForward).rules.len(), 1);
 //! ```
 
-use std::str::FromStr;
-
 use serde::Serialize;
 
 use crate::catalogue::{Family, HelperName, L4Proto};
@@ -289,12 +287,5 @@ impl Ruleset {
     /// ```
     pub fn rule_count(&self) -> usize {
         self.chains.iter().map(|c| c.rules.len()).sum()
-    }
-}
-
-impl FromStr for RuleName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RuleName::new(s)
     }
 }

@@ -163,6 +163,13 @@ impl fmt::Display for RuleName {
     }
 }
 
+impl std::str::FromStr for RuleName {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RuleName::new(s)
+    }
+}
+
 impl TryFrom<String> for RuleName {
     type Error = String;
     fn try_from(s: String) -> Result<Self, Self::Error> {
