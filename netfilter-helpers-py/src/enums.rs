@@ -70,13 +70,15 @@ fn reduce_member<'py>(cls: Bound<'py, PyType>, name: &'static str) -> PyResult<R
     Ok((getattr, (cls, name)))
 }
 
-macro_rules! py_enum {
+/// A Python enum class: the pyclass, `PyEnum`, extraction from the member or its text, and
+/// the common methods (`value`, `name`, `members`, `str`, `hash`, `repr`, pickling).
+macro_rules! py_enum_class {
     (
         $(#[doc = $doc:literal])*
-        $py:ident($pyname:literal) <=> $core:ident
+        $py:ident($pyname:literal)
         $(, alias = ($alias:expr))?
         {
-            $( $(#[doc = $vdoc:literal])* $var:ident $(= $disc:literal)? <=> $corevar:ident : $value:literal ),+ $(,)?
+            $( $(#[doc = $vdoc:literal])* $var:ident $(= $disc:literal)? : $value:literal ),+ $(,)?
         }
         $(methods { $($extra:tt)* })?
     ) => {
@@ -101,25 +103,6 @@ macro_rules! py_enum {
                 let f: fn(&str) -> Option<Result<Self>> = $alias;
                 f(text)
             })?
-        }
-
-        impl From<$py> for $core {
-            fn from(v: $py) -> $core {
-                match v { $($py::$var => $core::$corevar),+ }
-            }
-        }
-
-        impl From<$core> for $py {
-            fn from(v: $core) -> $py {
-                #[allow(unreachable_patterns)]
-                match v {
-                    $($core::$corevar => $py::$var,)+
-                    other => unreachable!(
-                        "the core added {other:?} to {}: update netfilter-helpers-py",
-                        stringify!($core)
-                    ),
-                }
-            }
         }
 
         impl<'a, 'py> FromPyObject<'a, 'py> for $py {
@@ -186,6 +169,49 @@ macro_rules! py_enum {
 
             $($($extra)*)?
         }
+    };
+}
+
+/// A Python enum over a closed core set, with conversions both ways: [`py_enum_class!`]
+/// plus `From` impls.
+macro_rules! py_enum {
+    (
+        $(#[doc = $doc:literal])*
+        $py:ident($pyname:literal) <=> $core:ident
+        $(, alias = ($alias:expr))?
+        {
+            $( $(#[doc = $vdoc:literal])* $var:ident $(= $disc:literal)? <=> $corevar:ident : $value:literal ),+ $(,)?
+        }
+        $(methods { $($extra:tt)* })?
+    ) => {
+        py_enum_class! {
+            $(#[doc = $doc])*
+            $py($pyname) $(, alias = ($alias))?
+            {
+                $( $(#[doc = $vdoc])* $var $(= $disc)? : $value ),+
+            }
+            $(methods { $($extra)* })?
+        }
+
+        impl From<$py> for $core {
+            fn from(v: $py) -> $core {
+                match v { $($py::$var => $core::$corevar),+ }
+            }
+        }
+
+        impl From<$core> for $py {
+            fn from(v: $core) -> $py {
+                #[allow(unreachable_patterns)]
+                match v {
+                    $($core::$corevar => $py::$var,)+
+                    other => unreachable!(
+                        "the core added {other:?} to {}: update netfilter-helpers-py",
+                        stringify!($core)
+                    ),
+                }
+            }
+        }
+
     };
 }
 
@@ -462,131 +488,25 @@ py_enum! {
     }
 }
 
-/// The kinds of `Freedom` (the core's `Freedom` variants).
-#[pyclass(
-    eq,
-    eq_int,
-    ord,
-    frozen,
-    module = "netfilter_helpers",
-    name = "FreedomKind"
-)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
-pub(crate) enum PyFreedomKind {
-    /// `M(x)`: copied from the master connection.
-    MASTER,
-    /// `P=M(x)`: parsed from the payload, must equal the master's value.
-    PAYLOAD_CHECKED,
-    /// `P`: parsed freely from the payload (forgeable).
-    PAYLOAD,
-    /// `*`: anything matches.
-    WILDCARD,
-    /// `NET`: the network of the outgoing interface.
-    INTERFACE_NETWORK,
-    /// `H`: the helper's registered port.
-    HELPER_PORT,
-    /// A protocol the helper always uses.
-    PROTOCOL,
-    /// `P=M(l4)`: the master connection's protocol.
-    MASTER_PROTOCOL,
-}
-
-impl PyEnum for PyFreedomKind {
-    const CLASS: &'static str = "FreedomKind";
-    const MEMBERS: &'static [Self] = &[
-        Self::MASTER,
-        Self::PAYLOAD_CHECKED,
-        Self::PAYLOAD,
-        Self::WILDCARD,
-        Self::INTERFACE_NETWORK,
-        Self::HELPER_PORT,
-        Self::PROTOCOL,
-        Self::MASTER_PROTOCOL,
-    ];
-    fn value(self) -> &'static str {
-        match self {
-            Self::MASTER => "master",
-            Self::PAYLOAD_CHECKED => "payload-checked",
-            Self::PAYLOAD => "payload",
-            Self::WILDCARD => "wildcard",
-            Self::INTERFACE_NETWORK => "interface-network",
-            Self::HELPER_PORT => "helper-port",
-            Self::PROTOCOL => "protocol",
-            Self::MASTER_PROTOCOL => "master-protocol",
-        }
-    }
-    fn member_name(self) -> &'static str {
-        match self {
-            Self::MASTER => "MASTER",
-            Self::PAYLOAD_CHECKED => "PAYLOAD_CHECKED",
-            Self::PAYLOAD => "PAYLOAD",
-            Self::WILDCARD => "WILDCARD",
-            Self::INTERFACE_NETWORK => "INTERFACE_NETWORK",
-            Self::HELPER_PORT => "HELPER_PORT",
-            Self::PROTOCOL => "PROTOCOL",
-            Self::MASTER_PROTOCOL => "MASTER_PROTOCOL",
-        }
-    }
-}
-
-impl<'a, 'py> FromPyObject<'a, 'py> for PyFreedomKind {
-    type Error = PyErr;
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if let Ok(v) = obj.cast::<PyFreedomKind>() {
-            return Ok(*v.get());
-        }
-        if let Ok(s) = obj.cast::<PyString>() {
-            return Ok(PyFreedomKind::parse_text(&s.to_cow()?)?);
-        }
-        Err(PyTypeError::new_err(format!(
-            "expected FreedomKind or str, got {}",
-            obj.get_type().name()?
-        )))
-    }
-}
-
-#[pymethods]
-impl PyFreedomKind {
-    /// The member whose value (or name) is the text, or the member itself.
-    #[new]
-    fn __new__(value: PyFreedomKind) -> PyFreedomKind {
-        value
-    }
-
-    /// The canonical text.
-    #[getter(value)]
-    fn py_value(&self) -> &'static str {
-        self.value()
-    }
-
-    /// The member's name.
-    #[getter(name)]
-    fn py_name(&self) -> &'static str {
-        self.member_name()
-    }
-
-    /// Every member, in declaration order.
-    #[staticmethod]
-    fn members() -> Vec<PyFreedomKind> {
-        Self::MEMBERS.to_vec()
-    }
-
-    fn __str__(&self) -> &'static str {
-        self.value()
-    }
-
-    /// The hash of the member's int, as members equal their int.
-    fn __hash__(&self) -> u64 {
-        *self as u64
-    }
-
-    fn __repr__(&self) -> String {
-        format!("FreedomKind.{}", self.member_name())
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
-        reduce_member(slf.as_any().get_type(), slf.get().member_name())
+py_enum_class! {
+    /// The kinds of `Freedom` (the core's `Freedom` variants).
+    PyFreedomKind("FreedomKind") {
+        /// `M(x)`: copied from the master connection.
+        MASTER: "master",
+        /// `P=M(x)`: parsed from the payload, must equal the master's value.
+        PAYLOAD_CHECKED: "payload-checked",
+        /// `P`: parsed freely from the payload (forgeable).
+        PAYLOAD: "payload",
+        /// `*`: anything matches.
+        WILDCARD: "wildcard",
+        /// `NET`: the network of the outgoing interface.
+        INTERFACE_NETWORK: "interface-network",
+        /// `H`: the helper's registered port.
+        HELPER_PORT: "helper-port",
+        /// A protocol the helper always uses.
+        PROTOCOL: "protocol",
+        /// `P=M(l4)`: the master connection's protocol.
+        MASTER_PROTOCOL: "master-protocol",
     }
 }
 
@@ -815,122 +735,22 @@ py_enum! {
     }
 }
 
-/// The binding's view of the core's `ParseErrorKind` (which carries the field name; the
-/// field is an attribute of `LineError` and `ParseError` instead).
-#[pyclass(
-    eq,
-    eq_int,
-    ord,
-    frozen,
-    module = "netfilter_helpers",
-    name = "ParseErrorKind"
-)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
-pub(crate) enum PyParseErrorKind {
-    /// The line is empty.
-    EMPTY,
-    /// The line is too long.
-    TOO_LONG,
-    /// A required field is missing.
-    MISSING,
-    /// A field's value is malformed.
-    INVALID,
-    /// Addresses of different families in one line.
-    FAMILY_MISMATCH,
-    /// Text after the last field.
-    TRAILING,
-}
-
-impl PyEnum for PyParseErrorKind {
-    const CLASS: &'static str = "ParseErrorKind";
-    const MEMBERS: &'static [Self] = &[
-        Self::EMPTY,
-        Self::TOO_LONG,
-        Self::MISSING,
-        Self::INVALID,
-        Self::FAMILY_MISMATCH,
-        Self::TRAILING,
-    ];
-    fn value(self) -> &'static str {
-        match self {
-            Self::EMPTY => "empty",
-            Self::TOO_LONG => "too-long",
-            Self::MISSING => "missing",
-            Self::INVALID => "invalid",
-            Self::FAMILY_MISMATCH => "family-mismatch",
-            Self::TRAILING => "trailing",
-        }
-    }
-    fn member_name(self) -> &'static str {
-        match self {
-            Self::EMPTY => "EMPTY",
-            Self::TOO_LONG => "TOO_LONG",
-            Self::MISSING => "MISSING",
-            Self::INVALID => "INVALID",
-            Self::FAMILY_MISMATCH => "FAMILY_MISMATCH",
-            Self::TRAILING => "TRAILING",
-        }
-    }
-}
-
-impl<'a, 'py> FromPyObject<'a, 'py> for PyParseErrorKind {
-    type Error = PyErr;
-    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
-        if let Ok(v) = obj.cast::<PyParseErrorKind>() {
-            return Ok(*v.get());
-        }
-        if let Ok(s) = obj.cast::<PyString>() {
-            return Ok(PyParseErrorKind::parse_text(&s.to_cow()?)?);
-        }
-        Err(PyTypeError::new_err(format!(
-            "expected ParseErrorKind or str, got {}",
-            obj.get_type().name()?
-        )))
-    }
-}
-
-#[pymethods]
-impl PyParseErrorKind {
-    /// The member whose value (or name) is the text, or the member itself.
-    #[new]
-    fn __new__(value: PyParseErrorKind) -> PyParseErrorKind {
-        value
-    }
-
-    /// The canonical text.
-    #[getter(value)]
-    fn py_value(&self) -> &'static str {
-        self.value()
-    }
-
-    /// The member's name.
-    #[getter(name)]
-    fn py_name(&self) -> &'static str {
-        self.member_name()
-    }
-
-    /// Every member, in declaration order.
-    #[staticmethod]
-    fn members() -> Vec<PyParseErrorKind> {
-        Self::MEMBERS.to_vec()
-    }
-
-    fn __str__(&self) -> &'static str {
-        self.value()
-    }
-
-    /// The hash of the member's int, as members equal their int.
-    fn __hash__(&self) -> u64 {
-        *self as u64
-    }
-
-    fn __repr__(&self) -> String {
-        format!("ParseErrorKind.{}", self.member_name())
-    }
-
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
-        reduce_member(slf.as_any().get_type(), slf.get().member_name())
+py_enum_class! {
+    /// The binding's view of the core's `ParseErrorKind` (which carries the field name; the
+    /// field is an attribute of `LineError` and `ParseError` instead).
+    PyParseErrorKind("ParseErrorKind") {
+        /// The line is empty.
+        EMPTY: "empty",
+        /// The line is too long.
+        TOO_LONG: "too-long",
+        /// A required field is missing.
+        MISSING: "missing",
+        /// A field's value is malformed.
+        INVALID: "invalid",
+        /// Addresses of different families in one line.
+        FAMILY_MISMATCH: "family-mismatch",
+        /// Text after the last field.
+        TRAILING: "trailing",
     }
 }
 
