@@ -241,7 +241,8 @@ typedef uint32_t nfh_format;
 #endif // __cplusplus
 
 /*
- Output formats of `nfh_site_render`.
+ Output formats of `nfh_site_render`. The numbers are fixed: new backends are added at the
+ end.
  */
 enum nfh_backend
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -249,19 +250,20 @@ enum nfh_backend
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
   /*
-   `iptables-restore` input, IPv4.
+   `iptables-restore -w --noflush` input, IPv4: nfh's own chains only (hook them with
+   `NFH_BACKEND_IPTABLES_HOOKS`).
    */
   NFH_BACKEND_IPTABLES = 0,
   /*
-   `ip6tables-restore` input, IPv6.
+   `ip6tables-restore -w --noflush` input, IPv6: nfh's own chains only.
    */
   NFH_BACKEND_IP6TABLES = 1,
   /*
-   `iptables`/`ip6tables` commands.
+   `iptables`/`ip6tables` commands, in an idempotent shell script with the hooks.
    */
   NFH_BACKEND_COMMANDS = 2,
   /*
-   An nftables script.
+   An nftables script: nfh's own table, replaced atomically.
    */
   NFH_BACKEND_NFT = 3,
   /*
@@ -276,6 +278,19 @@ enum nfh_backend
    `modprobe.d` text.
    */
   NFH_BACKEND_MODPROBE = 6,
+  /*
+   A shell script that adds the jumps into nfh's iptables chains (both families) unless
+   they are there.
+   */
+  NFH_BACKEND_IPTABLES_HOOKS = 7,
+  /*
+   A shell script that removes nfh's iptables jumps and chains (both families).
+   */
+  NFH_BACKEND_IPTABLES_REMOVE = 8,
+  /*
+   An `nft -f` script that removes nfh's table.
+   */
+  NFH_BACKEND_NFT_REMOVE = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -840,6 +855,27 @@ nfh_result nfh_site_render(const struct nfh_site *site,
  `site` must be NULL or live.
  */
 size_t nfh_site_rule_count(const struct nfh_site *site);
+
+/*
+ The number of warnings the site's validation gave: risky but valid choices (0 for NULL).
+
+ # Safety
+ `site` must be NULL or live.
+ */
+size_t nfh_site_warning_count(const struct nfh_site *site);
+
+/*
+ Writes warning `index`'s path and message (`path: message`, as `nfh_error_problem` writes
+ a problem) into `buf`.
+
+ # Safety
+ `site` must be NULL or live; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_site_warning(const struct nfh_site *site,
+                            size_t index,
+                            char *buf,
+                            size_t len,
+                            size_t *out_n);
 
 /*
  Frees a site; NULL is a no-op.

@@ -8,7 +8,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use netfilter_helpers_core::render::{Backend, render};
-use netfilter_helpers_core::site::{Direction, Interface, RpFilter, Service, Site};
+use netfilter_helpers_core::site::{Direction, Interface, Service, Site};
 use netfilter_helpers_core::synth::synthesize;
 
 /// A site with `n` interfaces of 100 IPv4 and IPv6 prefixes each (non-adjacent, so they do not
@@ -24,7 +24,7 @@ pub fn big_site(n: usize) -> Site {
         networks: vec!["198.51.100.2/24".into(), "2001:db8:ff::2/64".into()],
         routed: vec![],
         dhcp: false,
-        rp_filter: RpFilter::Strict,
+        ..Interface::named("")
     });
     for i in 0..n {
         let mut nets = Vec::with_capacity(100);
@@ -40,7 +40,7 @@ pub fn big_site(n: usize) -> Site {
             networks: nets[..2].to_vec(),
             routed: nets[2..].to_vec(),
             dhcp: i % 2 == 0,
-            rp_filter: RpFilter::Strict,
+            ..Interface::named("")
         });
     }
     for (name, helper, servers) in [
@@ -56,7 +56,43 @@ pub fn big_site(n: usize) -> Site {
             clients: vec![],
             ports: vec![],
             related: vec![],
-            min_port: 1024,
+            ..Service::new("", "", Direction::Inbound)
+        });
+    }
+    site
+}
+
+/// A site with `n` FTP services, each with 50 client hosts and 3 servers of its own (hosts
+/// two apart, so nothing aggregates), behind one LAN interface.
+pub fn services_site(n: usize) -> Site {
+    let mut site = Site::default();
+    site.interfaces.push(Interface {
+        name: "wan0".into(),
+        default_route: true,
+        networks: vec!["198.51.100.2/24".into()],
+        routed: vec![],
+        dhcp: false,
+        ..Interface::named("")
+    });
+    site.interfaces.push(Interface {
+        name: "lan0".into(),
+        default_route: false,
+        networks: vec!["10.0.0.1/8".into()],
+        routed: vec![],
+        dhcp: false,
+        ..Interface::named("")
+    });
+    let host = |base: u32, k: u32| std::net::Ipv4Addr::from(base + 2 * k).to_string();
+    for k in 0..n as u32 {
+        site.services.push(Service {
+            name: format!("ftp{k}"),
+            helper: "ftp".into(),
+            direction: Direction::Inbound,
+            servers: (0..3).map(|j| host(10 << 24, k * 3 + j)).collect(),
+            clients: (0..50).map(|j| host(100 << 24, k * 50 + j)).collect(),
+            ports: vec![],
+            related: vec![],
+            ..Service::new("", "", Direction::Inbound)
         });
     }
     site
@@ -100,6 +136,56 @@ fn main() {
     println!("growth from 100 to 1000 interfaces (target <= 12x):");
     for b in Backend::ALL {
         let ratio = times[&(b, 1000)].as_secs_f64() / times[&(b, 100)].as_secs_f64().max(1e-9);
-        println!("      {:<10} {ratio:.1}x", b.name());
+        println!("      {:<16} {ratio:.1}x", b.name());
+    }
+
+    // Services x clients: the whole pipeline (validate, synthesize, render) per backend.
+    // Targets: 10,000 services x 50 clients in at most 1 s; output size and time at most
+    // 12x for 10x the services.
+    let mut sizes = std::collections::BTreeMap::new();
+    let mut totals = std::collections::BTreeMap::new();
+    for n in [1000usize, 10_000] {
+        let site = services_site(n);
+        let (t_valid, _) = best(|| black_box(site.validate().unwrap()).services.len());
+        let valid = site.validate().unwrap();
+        let (t_synth, rules) = best(|| black_box(synthesize(&valid)).rule_count());
+        let rs = synthesize(&valid);
+        println!(
+            "{n:>6} services x 50 clients x 3 servers: validate {:.1} ms, synthesize {:.1} ms ({rules} rules)",
+            t_valid.as_secs_f64() * 1e3,
+            t_synth.as_secs_f64() * 1e3
+        );
+        for b in [
+            Backend::Iptables,
+            Backend::Commands,
+            Backend::Nft,
+            Backend::NftJson,
+        ] {
+            let (t, len) = best(|| black_box(render(&rs, b).unwrap()).len());
+            let total = t_valid + t_synth + t;
+            println!(
+                "      {:<16} render {:>8.1} ms, end to end {:>8.1} ms, {:>7.1} MB",
+                b.name(),
+                t.as_secs_f64() * 1e3,
+                total.as_secs_f64() * 1e3,
+                len as f64 / 1e6
+            );
+            sizes.insert((b, n), len);
+            totals.insert((b, n), total);
+        }
+    }
+    println!("growth from 1,000 to 10,000 services (target <= 12x):");
+    for b in [
+        Backend::Iptables,
+        Backend::Commands,
+        Backend::Nft,
+        Backend::NftJson,
+    ] {
+        println!(
+            "      {:<16} size {:.1}x, time {:.1}x",
+            b.name(),
+            sizes[&(b, 10_000)] as f64 / sizes[&(b, 1000)] as f64,
+            totals[&(b, 10_000)].as_secs_f64() / totals[&(b, 1000)].as_secs_f64().max(1e-9)
+        );
     }
 }

@@ -1,18 +1,23 @@
 //! The typed rule representation that synthesis builds and renderers print.
 //!
 //! A [`Ruleset`] holds chains of [`Rule`]s in the hooks a firewall needs for helpers: the
-//! anti-spoofing chain (raw PREROUTING), the helper-assignment chains (raw PREROUTING for
-//! forwarded traffic, raw OUTPUT for connections the firewall host opens), and the RELATED
-//! chain (filter FORWARD, INPUT, OUTPUT). Address lists are kept as lists: the nft renderers
-//! turn them into sets, the iptables renderers into one rule per network. Every string in
-//! here was validated when the site was ([`IfName`], [`RuleName`], helper names), so renderers
-//! never need to quote or escape.
+//! anti-spoofing chain (PREROUTING, before connection tracking), the helper-assignment chains
+//! (PREROUTING for connections arriving at the firewall, OUTPUT for connections the firewall
+//! host opens; both before destination NAT), and the RELATED chains (filter FORWARD, INPUT,
+//! OUTPUT). Address lists are kept as lists: the nft renderers turn them into sets, the
+//! iptables renderers into one rule per network, with sub-chains where two lists would
+//! multiply. Every string in here was validated when the site was ([`IfName`], [`RuleName`],
+//! helper names), so renderers never need to quote or escape.
+//!
+//! There is no accept target: the rules only ever *drop* (spoofed sources, RELATED flows the
+//! model does not allow) or *return* (let the site's own firewall decide). Nothing nfh renders
+//! can open a firewall.
 //!
 //! ```
 //! use netfilter_helpers_core::ir::{Chain, ChainKind, Match, Rule, Ruleset, Target};
 //! use netfilter_helpers_core::catalogue::Family;
 //! let mut rs = Ruleset::new("nfh".parse().unwrap());
-//! rs.chain_mut(ChainKind::RelatedForward).rules.push(Rule::new(Some(Family::Ipv4), vec![Match::Icmp], Target::Accept));
+//! rs.chain_mut(ChainKind::RelatedForward).rules.push(Rule::new(Some(Family::Ipv4), vec![Match::Icmp], Target::Return));
 //! assert_eq!(rs.chain(ChainKind::RelatedForward).rules.len(), 1);
 //! ```
 
@@ -26,18 +31,20 @@ use crate::site::{IfName, RuleName};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChainKind {
-    /// Anti-spoofing, raw PREROUTING (before connection tracking).
+    /// Anti-spoofing, PREROUTING before connection tracking (iptables raw, nft priority raw).
     Antispoof,
-    /// Helper assignment for traffic arriving at the firewall, raw PREROUTING.
+    /// Helper assignment for connections arriving at the firewall, PREROUTING before
+    /// destination NAT (iptables raw, nft priority mangle).
     HelpersIn,
-    /// Helper assignment for connections the firewall host opens, raw OUTPUT.
+    /// Helper assignment for connections the firewall host opens, OUTPUT before destination
+    /// NAT (iptables raw, nft priority mangle).
     HelpersOut,
-    /// RELATED accepts for forwarded traffic (filter FORWARD, RELATED packets only); ends with
-    /// a drop, so RELATED flows not accepted here never pass.
+    /// The RELATED flows the model allows for forwarded traffic (filter FORWARD, RELATED
+    /// packets only) return; the chain ends with a drop, so no other RELATED flow passes.
     RelatedForward,
-    /// RELATED accepts for traffic to the firewall host (filter INPUT); ends with a drop.
+    /// The same for traffic to the firewall host (filter INPUT).
     RelatedInput,
-    /// RELATED accepts for traffic from the firewall host (filter OUTPUT); ends with a drop.
+    /// The same for traffic from the firewall host (filter OUTPUT).
     RelatedOutput,
 }
 
@@ -76,10 +83,17 @@ impl ChainKind {
 pub enum Match {
     /// Arrived through this interface.
     InIface(IfName),
+    /// Arrived through an interface whose name starts with this (`-i ppp+`, `iifname "ppp*"`).
+    InIfacePrefix(IfName),
     /// Source address in one of these networks (one family).
     Src(Vec<Cidr>),
     /// Destination address in one of these networks (one family).
     Dst(Vec<Cidr>),
+    /// The destination is not a broadcast or multicast address (`-m addrtype !
+    /// --dst-type BROADCAST/MULTICAST`, `fib daddr type != { broadcast, multicast }`; IPv6:
+    /// outside `ff00::/8`): the host's own broadcasts and multicasts loop back through
+    /// PREROUTING on the interface they left by.
+    DstNotGroup,
     /// Layer-4 protocol.
     Proto(L4Proto),
     /// Source port.
@@ -94,33 +108,39 @@ pub enum Match {
     Icmp,
     /// ICMPv6 of one type.
     Icmpv6Type(u8),
-    /// The packet's connection was expected by a master handled by `creator` (what iptables'
-    /// `-m helper` checks), within a chain of connections whose first master was assigned
-    /// `assigned` by a rule (nft matches the connection mark set with the assignment and
-    /// inherited by every expected connection).
-    Helper {
-        /// The helper of the master that created the expectation.
-        creator: HelperName,
-        /// The helper a rule assigned at the start of the chain.
-        assigned: HelperName,
+    /// The packet's connection was expected by a master whose helper is this one: iptables'
+    /// `-m helper --helper` and nft's `ct helper` both read the helper of the connection's
+    /// *master* (`nfct_help(ct->master)` in `xt_helper.c` and in `nft_ct.c`,
+    /// `nft_ct_get_eval`, key `NFT_CT_HELPER`).
+    Helper(HelperName),
+    /// The reverse-path lookup of the source fails: strict, the route back does not leave
+    /// through the arrival interface (`-m rpfilter --invert`, `fib saddr . iif oif missing`);
+    /// loose, there is no route back at all (`--loose`, `fib saddr oif missing`); with `mark`,
+    /// the lookup uses the packet's mark (`--validmark`, `fib saddr . mark ...`).
+    RpfilterFails {
+        /// Loose mode.
+        loose: bool,
+        /// Mark-aware lookup.
+        mark: bool,
     },
-    /// The reverse path to the source does not go out through the arrival interface
-    /// (`-m rpfilter --invert`, `fib saddr . iif oif missing`).
-    RpfilterFails,
+    /// At most this many packets per minute (a burst of 5), for logging.
+    Limit(u32),
 }
 
 /// What a rule does.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "target", content = "value")]
 pub enum Target {
-    /// Accept (ends this chain; other chains and tables still see the packet).
-    Accept,
     /// Drop.
     Drop,
-    /// Return to the calling chain.
+    /// Leave nfh's rules: the packet continues with the site's own rules (iptables: return
+    /// to the built-in chain; nft: the base chain's `policy accept`, after which the site's
+    /// own base chains on the same hook still judge the packet).
     Return,
     /// Assign a helper (`-j CT --helper`, `ct helper set`).
     CtHelper(HelperName),
+    /// Log with this prefix and go on (`-j LOG --log-prefix`, `log prefix`).
+    Log(Comment),
 }
 
 /// One rule.
@@ -132,8 +152,63 @@ pub struct Rule {
     pub matches: Vec<Match>,
     /// What to do.
     pub target: Target,
-    /// Why (rendered as a comment): a service name or a short phrase from the synthesiser.
-    pub comment: Option<RuleName>,
+    /// Why (rendered as a comment): service, helper and expectation class
+    /// (`voip/sip/audio`), or a short phrase from the synthesiser.
+    pub comment: Option<Comment>,
+}
+
+/// A rule comment: 1 to 128 bytes of letters, digits and `_ - . / : ,`, so it needs no quoting
+/// in iptables-restore, shell, nft or JSON text.
+///
+/// ```
+/// use netfilter_helpers_core::ir::Comment;
+/// assert_eq!(Comment::new("voip/sip/audio").unwrap().as_str(), "voip/sip/audio");
+/// assert!(Comment::new("a b").is_err());
+/// assert!(Comment::new("x\"; drop").is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(into = "String")]
+pub struct Comment(String);
+
+impl Comment {
+    /// Checks and wraps a comment.
+    pub fn new(text: &str) -> Result<Comment, String> {
+        let ok = !text.is_empty()
+            && text.len() <= 128
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-./:,".contains(&b));
+        if ok {
+            Ok(Comment(text.to_string()))
+        } else {
+            Err(format!(
+                "comment {text:?} must be 1 to 128 letters, digits, '_', '-', '.', '/', ':' or ','"
+            ))
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Comment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<RuleName> for Comment {
+    fn from(n: RuleName) -> Comment {
+        Comment(n.as_str().to_string())
+    }
+}
+
+impl From<Comment> for String {
+    fn from(c: Comment) -> String {
+        c.0
+    }
 }
 
 impl Rule {
@@ -148,8 +223,8 @@ impl Rule {
     }
 
     /// The same rule with a comment.
-    pub fn with_comment(mut self, comment: RuleName) -> Rule {
-        self.comment = Some(comment);
+    pub fn with_comment(mut self, comment: impl Into<Comment>) -> Rule {
+        self.comment = Some(comment.into());
         self
     }
 
@@ -181,8 +256,6 @@ pub struct HelperObject {
     pub helper: HelperName,
     /// The protocol it is registered for.
     pub l4: L4Proto,
-    /// The connection mark value (within [`Ruleset::mark_mask`]) the assignment sets.
-    pub mark: u32,
 }
 
 impl HelperObject {
@@ -192,7 +265,7 @@ impl HelperObject {
     /// ```
     /// use netfilter_helpers_core::ir::HelperObject;
     /// use netfilter_helpers_core::catalogue::L4Proto;
-    /// let o = HelperObject { helper: "Q.931".parse().unwrap(), l4: L4Proto::Tcp, mark: 1 << 24 };
+    /// let o = HelperObject { helper: "Q.931".parse().unwrap(), l4: L4Proto::Tcp };
     /// assert_eq!(o.object_name(), "Q_931_tcp");
     /// ```
     pub fn object_name(&self) -> String {
@@ -215,35 +288,13 @@ pub struct Ruleset {
     pub chains: Vec<Chain>,
     /// The `ct helper` objects the helper chains use.
     pub helpers: Vec<HelperObject>,
-    /// The bits of the connection mark that carry the assigned helper (nft backends).
-    pub mark_mask: u32,
     /// sysctl settings (`net.ipv4.conf.eth0.rp_filter` = 1), in order.
     pub sysctls: Vec<(String, String)>,
     /// `modprobe.d` text for the module options.
     pub modprobe: String,
 }
 
-/// The connection-mark bits used by default to tag helper assignments (the top byte).
-pub const DEFAULT_MARK_MASK: u32 = 0xff00_0000;
-
 impl Ruleset {
-    /// The mark an assignment of this helper sets, if the ruleset assigns it.
-    ///
-    /// ```
-    /// use netfilter_helpers_core::ir::{HelperObject, Ruleset};
-    /// use netfilter_helpers_core::catalogue::L4Proto;
-    /// let mut rs = Ruleset::new("nfh".parse().unwrap());
-    /// rs.helpers.push(HelperObject { helper: "ftp".parse().unwrap(), l4: L4Proto::Tcp, mark: 1 << 24 });
-    /// assert_eq!(rs.mark_of(&"ftp".parse().unwrap()), Some(1 << 24));
-    /// assert_eq!(rs.mark_of(&"sip".parse().unwrap()), None);
-    /// ```
-    pub fn mark_of(&self, helper: &HelperName) -> Option<u32> {
-        self.helpers
-            .iter()
-            .find(|h| h.helper == *helper)
-            .map(|h| h.mark)
-    }
-
     /// An empty ruleset.
     pub fn new(table: RuleName) -> Ruleset {
         Ruleset {
@@ -257,7 +308,6 @@ impl Ruleset {
                 })
                 .collect(),
             helpers: Vec::new(),
-            mark_mask: DEFAULT_MARK_MASK,
             sysctls: Vec::new(),
             modprobe: String::new(),
         }

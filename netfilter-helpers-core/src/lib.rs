@@ -24,6 +24,7 @@ pub mod dof;
 pub mod expect;
 pub mod ir;
 pub mod kernel;
+pub mod nft_keywords;
 pub mod options;
 pub mod parse;
 pub mod policy;

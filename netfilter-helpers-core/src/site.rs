@@ -28,7 +28,7 @@
 //! let bad = Site::from_toml(r#"
 //!     [[interfaces]]
 //!     name = "eth0; rm -rf /"
-//!     networks = ["10.0.0.0/8"]
+//!     networks = ["10.1.0.0/16"]
 //!     [[interfaces]]
 //!     name = "eth1"
 //!     networks = ["10.1.0.0/16"]
@@ -50,18 +50,24 @@ use crate::kernel::KernelVersion;
 use crate::options::ModuleOptions;
 use crate::policy::{Cidr, Problem};
 
-/// An interface name the kernel accepts and that is safe in rule text: 1 to 15 bytes of
-/// `A-Z a-z 0-9 _ . - @ +`, not `.` or `..`.
+/// An interface name the kernel accepts and that every backend reads as the same literal
+/// name: 1 to 15 bytes of `A-Z a-z 0-9 _ . - @`, not `.`, `..`, `all` or `default` (the
+/// kernel refuses those two: they are the sysctl directories `conf/all` and `conf/default`),
+/// and not starting with `@` (nft's JSON reads `"@name"` as a set reference).
 ///
 /// The kernel refuses `/`, `:`, whitespace and names of 16 bytes or more; this type also
-/// refuses quotes, `;`, `#`, `$`, braces and every other character that would need quoting
-/// in iptables, nft or shell text.
+/// refuses `+` (iptables reads a trailing `+` as a prefix wildcard, nft as a literal: a
+/// wildcard is [`Interface::name_match`]), `*`, quotes, `;`, `#`, `$`, braces and every other
+/// character that would need quoting in iptables, nft or shell text.
 ///
 /// ```
 /// use netfilter_helpers_core::site::IfName;
 /// assert!(IfName::new("eth0.100").is_ok());
 /// assert!(IfName::new("a-very-long-name0").is_err());
 /// assert!(IfName::new("eth0\"; drop").is_err());
+/// assert!(IfName::new("ppp+").is_err());
+/// assert!(IfName::new("default").is_err());
+/// assert!(IfName::new("@set").is_err());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -85,12 +91,27 @@ impl IfName {
         if name == "." || name == ".." {
             return Err(format!("{name:?} is not a valid interface name"));
         }
+        if name == "all" || name == "default" {
+            return Err(format!(
+                "{name:?} is not a valid interface name: the kernel refuses it (net.ipv4.conf.{name} is the sysctl for every interface)"
+            ));
+        }
+        if name.contains('+') {
+            return Err(format!(
+                "interface name {name:?} contains '+': iptables reads a trailing '+' as a prefix wildcard and nft as a literal character; for a wildcard write the prefix with match = \"prefix\""
+            ));
+        }
+        if name.starts_with('@') {
+            return Err(format!(
+                "interface name {name:?} starts with '@': nft's JSON input reads \"@...\" as a set reference"
+            ));
+        }
         if let Some(c) = name
             .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || "_.-@+".contains(*c)))
+            .find(|c| !(c.is_ascii_alphanumeric() || "_.-@".contains(*c)))
         {
             return Err(format!(
-                "interface name {name:?} contains {c:?}: only letters, digits and _ . - @ + are accepted (the kernel refuses '/', ':' and whitespace; other characters would need quoting in rule text)"
+                "interface name {name:?} contains {c:?}: only letters, digits and _ . - @ are accepted (the kernel refuses '/', ':' and whitespace; other characters would need quoting in rule text)"
             ));
         }
         Ok(IfName(name.to_string()))
@@ -214,18 +235,67 @@ impl RpFilter {
     }
 }
 
+/// How an interface's `name` matches the kernel's interfaces.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum NameMatch {
+    /// The one interface of that name.
+    #[default]
+    Exact,
+    /// Every interface whose name starts with it (`ppp` matches `ppp0`, `ppp1`, ...):
+    /// rendered `ppp+` for iptables and `"ppp*"` for nft; rp_filter sysctls for them come from
+    /// `conf.default`, since their per-interface keys do not exist before they do.
+    Prefix,
+}
+
+/// What happens to packets arriving on interfaces the site does not describe.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownInterfaces {
+    /// Dropped (the default: an interface must be described to carry traffic).
+    #[default]
+    Drop,
+    /// Only a strict reverse-path check: sources routed back through the arrival interface.
+    Rpfilter,
+    /// Passed unchecked.
+    Allow,
+}
+
+/// Whether the anti-spoofing and RELATED drops drop, or only log what they would drop.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Drop (with a counter), and log too when `log` is on.
+    #[default]
+    Enforce,
+    /// Log, rate-limited, every packet enforcement would drop, and drop nothing: a way to try
+    /// a site before enforcing it.
+    LogOnly,
+}
+
 /// One interface of the firewall.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Interface {
-    /// The kernel's interface name (checked by [`Site::validate`], see [`IfName`]).
+    /// The kernel's interface name (checked by [`Site::validate`], see [`IfName`]); with
+    /// `match = "prefix"`, the prefix of the names.
     pub name: String,
+    /// Whether `name` is one interface or a prefix.
+    #[serde(default, rename = "match")]
+    pub name_match: NameMatch,
     /// Whether the default route leaves through this interface (anti-spoofing uses inverted
     /// logic on it: internal sources are dropped, everything else passes).
     #[serde(default)]
     pub default_route: bool,
-    /// Networks attached to the interface, as `address/prefix` (host bits are allowed: the
-    /// interface's own address is the usual way to write it) or a network.
+    /// Networks attached to the interface, as `address/prefix` or a network. Written with host
+    /// bits (`10.0.1.1/24`), the address is the firewall's own address on the interface: a
+    /// service whose servers are own addresses runs on the firewall itself.
     #[serde(default)]
     pub networks: Vec<String>,
     /// Networks routed through the interface.
@@ -235,16 +305,44 @@ pub struct Interface {
     /// 0.0.0.0 to 255.255.255.255, UDP 68 to 67).
     #[serde(default)]
     pub dhcp: bool,
-    /// Reverse-path filtering mode.
+    /// Reverse-path filtering mode, in the rules (`fib` / `rpfilter`) and the sysctls.
     #[serde(default)]
     pub rp_filter: RpFilter,
+    /// Look the reverse path up with the packet's mark, for policy routing by fwmark
+    /// (`fib saddr . mark ...`, `-m rpfilter --validmark`).
+    #[serde(default)]
+    pub rp_filter_mark: bool,
+}
+
+impl Interface {
+    /// An interface with this name and every other field at its default (no networks, not
+    /// the default route, strict reverse-path filtering).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::site::Interface;
+    /// let i = Interface { default_route: true, ..Interface::named("wan0") };
+    /// assert_eq!(i.name, "wan0");
+    /// ```
+    pub fn named(name: &str) -> Interface {
+        Interface {
+            name: name.to_string(),
+            name_match: NameMatch::Exact,
+            default_route: false,
+            networks: Vec::new(),
+            routed: Vec::new(),
+            dhcp: false,
+            rp_filter: RpFilter::Strict,
+            rp_filter_mark: false,
+        }
+    }
 }
 
 /// Where the helper's master connections go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
-    /// Clients outside reach servers behind the firewall (forwarded traffic).
+    /// Clients outside reach servers behind the firewall (forwarded traffic), or servers on the
+    /// firewall itself when `servers` are its own addresses.
     Inbound,
     /// Clients behind the firewall reach servers outside (forwarded traffic).
     Outbound,
@@ -279,10 +377,43 @@ pub struct Service {
     /// Lowest destination port of RELATED flows whose port the payload chooses.
     #[serde(default = "default_min_port")]
     pub min_port: u16,
+    /// Addresses the site publishes the servers at through destination NAT (inbound services
+    /// only). Helpers are assigned before destination NAT, so the assignment matches these
+    /// (and `public_ports`); RELATED flows are matched on the servers' own addresses.
+    #[serde(default)]
+    pub public: Vec<String>,
+    /// The ports the servers are published at (default: `ports`).
+    #[serde(default)]
+    pub public_ports: Vec<u16>,
 }
 
 fn default_min_port() -> u16 {
     1024
+}
+
+impl Service {
+    /// A service with every optional field at its default (any servers and clients, the
+    /// helper's port, port floor 1024, not published).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::site::{Direction, Service};
+    /// let s = Service { servers: vec!["10.0.0.5".into()], ..Service::new("ftp-in", "ftp", Direction::Inbound) };
+    /// assert_eq!(s.min_port, 1024);
+    /// ```
+    pub fn new(name: &str, helper: &str, direction: Direction) -> Service {
+        Service {
+            name: name.to_string(),
+            helper: helper.to_string(),
+            direction,
+            servers: Vec::new(),
+            clients: Vec::new(),
+            ports: Vec::new(),
+            related: Vec::new(),
+            min_port: default_min_port(),
+            public: Vec::new(),
+            public_ports: Vec::new(),
+        }
+    }
 }
 
 /// A site as written.
@@ -298,12 +429,33 @@ pub struct Site {
     /// Add a reverse-path filter rule (`rpfilter` / `fib`) to the anti-spoofing rules.
     #[serde(default = "yes")]
     pub rpfilter: bool,
-    /// The connection-mark bits the nft backends use to tie RELATED flows to the helper
-    /// assigned to their master (nft's `ct helper` reads a connection's own helper, not its
-    /// master's); default `0xff000000`. Must be contiguous and leave room for one value per
-    /// helper; other rules of the site must not change these bits.
+    /// Addresses of the firewall host besides those written with host bits in the
+    /// interfaces' `networks` (a service address on a loopback, say).
+    #[serde(default)]
+    pub local_addresses: Vec<String>,
+    /// Packets arriving on interfaces the site does not describe.
+    #[serde(default)]
+    pub unknown_interfaces: UnknownInterfaces,
+    /// `net.ipv4.conf.default.rp_filter`: the mode interfaces created later start with.
+    #[serde(default)]
+    pub rp_filter_default: RpFilter,
+    /// Drop special-purpose sources (RFC 6890: private, CGNAT, link-local, documentation,
+    /// 240/4, foreign ULA, ...) arriving on the default-route interface, except the site's
+    /// own networks and `bogon_exceptions`.
+    #[serde(default)]
+    pub bogons: bool,
+    /// Special-purpose networks that may arrive on the default-route interface all the same.
+    #[serde(default)]
+    pub bogon_exceptions: Vec<String>,
+    /// Log what the rules drop, rate-limited (`log_rate` per minute, each rule).
+    #[serde(default)]
+    pub log: bool,
+    /// Log messages per minute and rule (default 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ct_mark_mask: Option<u32>,
+    pub log_rate: Option<u32>,
+    /// Enforce, or only log what would be dropped.
+    #[serde(default)]
+    pub mode: Mode,
     /// Module options, `MODULE.PARAM = VALUE` (`"ftp.loose" = 0`).
     #[serde(default)]
     pub options: BTreeMap<String, toml_value::Value>,
@@ -318,6 +470,9 @@ pub struct Site {
 fn yes() -> bool {
     true
 }
+
+/// Log messages per minute and rule when the site names no rate.
+pub const DEFAULT_LOG_RATE: u32 = 10;
 
 /// Option values as TOML and JSON write them.
 pub mod toml_value {
@@ -375,6 +530,12 @@ pub struct ValidInterface {
     pub dhcp: bool,
     /// Reverse-path filtering.
     pub rp_filter: RpFilter,
+    /// The firewall's own addresses on the interface (the `networks` written with host bits).
+    pub addresses: Vec<IpAddr>,
+    /// Whether `name` is a prefix of interface names.
+    pub prefix_match: bool,
+    /// Mark-aware reverse-path lookups.
+    pub rp_filter_mark: bool,
 }
 
 impl ValidInterface {
@@ -420,6 +581,20 @@ pub struct ValidService {
     pub min_port: u16,
     /// The families the service runs in.
     pub families: Vec<Family>,
+    /// Addresses the servers are published at through destination NAT.
+    pub public: Vec<Cidr>,
+    /// Ports they are published at (`ports` when the site names none).
+    pub public_ports: Vec<u16>,
+    /// Whether the servers are the firewall host itself (every server is one of its own
+    /// addresses): RELATED flows then run through INPUT and OUTPUT.
+    pub servers_local: bool,
+}
+
+impl ValidService {
+    /// Whether the firewall host is the client (`direction = "local"`).
+    pub fn clients_local(&self) -> bool {
+        self.direction == Direction::Local
+    }
 }
 
 /// A site whose every value is checked: names are safe in rule text, networks do not overlap
@@ -433,8 +608,25 @@ pub struct ValidSite {
     pub table: RuleName,
     /// Whether to add a reverse-path filter rule.
     pub rpfilter: bool,
-    /// Connection-mark bits used by the nft backends to tag helper assignments.
-    pub ct_mark_mask: u32,
+    /// Every address of the firewall host: the interfaces' own addresses, then
+    /// `local_addresses`.
+    pub local_addresses: Vec<IpAddr>,
+    /// Risky but valid choices, each with its path (an outbound SIP service that parses
+    /// traffic to any host, `related` networks the kernel ignores, ...).
+    pub warnings: Vec<Problem>,
+    /// Packets on undeclared interfaces.
+    pub unknown_interfaces: UnknownInterfaces,
+    /// The rp_filter mode of interfaces created later.
+    pub rp_filter_default: RpFilter,
+    /// Whether special-purpose sources are dropped on the default-route interface.
+    pub bogons: bool,
+    /// Special-purpose networks let in all the same.
+    pub bogon_exceptions: Vec<Cidr>,
+    /// Log rate per minute and rule, when drops are logged (`log`, or always in log-only
+    /// mode).
+    pub log_rate: Option<u32>,
+    /// Log instead of dropping.
+    pub log_only: bool,
     /// Module options.
     pub options: ModuleOptions,
     /// Interfaces, in input order.
@@ -515,6 +707,15 @@ impl Site {
                 );
                 RuleName::new("nfh").expect("valid")
             }
+            Some(t) if crate::nft_keywords::is_nft_keyword(t) => {
+                p(
+                    "table".into(),
+                    format!(
+                        "table name {t:?} is an nft keyword: `table inet {t}` does not parse, and nft takes no quoted table names; choose another name"
+                    ),
+                );
+                RuleName::new("nfh").expect("valid")
+            }
             Some(t) => RuleName::new(t).unwrap_or_else(|e| {
                 p("table".into(), e);
                 RuleName::new("nfh").expect("valid")
@@ -526,6 +727,9 @@ impl Site {
                 p(format!("options.{k:?}"), e.to_string());
             }
         }
+
+        let mut early_warnings: Vec<Problem> = Vec::new();
+        old_kernel_options(self, kernel, &mut options, &mut early_warnings);
 
         // Interfaces.
         let mut interfaces = Vec::new();
@@ -557,6 +761,23 @@ impl Site {
             };
             let attached = parse_list("networks", &iface.networks, true);
             let routed = parse_list("routed", &iface.routed, false);
+            let addresses = iface
+                .networks
+                .iter()
+                .filter_map(|t| own_address(t))
+                .collect();
+            let prefix_match = iface.name_match == NameMatch::Prefix;
+            if prefix_match && iface.name.len() >= IFNAME_MAX {
+                p(
+                    format!("{base}.name"),
+                    format!(
+                        "prefix {:?} is {} bytes: with iptables' '+' it must be at most {} bytes",
+                        iface.name,
+                        iface.name.len(),
+                        IFNAME_MAX - 1
+                    ),
+                );
+            }
             interfaces.push(ValidInterface {
                 name,
                 default_route: iface.default_route,
@@ -564,10 +785,13 @@ impl Site {
                 routed,
                 dhcp: iface.dhcp,
                 rp_filter: iface.rp_filter,
+                addresses,
+                prefix_match,
+                rp_filter_mark: iface.rp_filter_mark,
             });
         }
-        // Overlaps across interfaces (the default-route interface's networks included): sort
-        // every network by (family, first address) and sweep, so large sites stay fast.
+        // The same network on two interfaces (the default-route interface's included): sort
+        // every network by (family, first address, last address), so large sites stay fast.
         {
             struct Entry {
                 key: (u8, u128, u128),
@@ -592,26 +816,12 @@ impl Site {
                 }
             }
             all.sort_by_key(|e| (e.key, e.iface));
-            let mut found: Vec<(usize, usize)> = Vec::new();
-            // The entry reaching furthest so far in each family, per interface seen last.
-            let mut reach: Option<usize> = None;
-            for j in 0..all.len() {
-                if let Some(r) = reach {
-                    let (fr, _, end_r) = all[r].key;
-                    let (fj, start_j, end_j) = all[j].key;
-                    if fr == fj && start_j <= end_r {
-                        if all[r].iface != all[j].iface {
-                            found.push((r, j));
-                        }
-                        if end_j > end_r {
-                            reach = Some(j);
-                        }
-                        continue;
-                    }
-                }
-                reach = Some(j);
-            }
-            found.sort_by_key(|(a, b)| (all[*a].iface.min(all[*b].iface), *a, *b));
+            // Nested networks are fine (the most specific one wins); the same network on two
+            // interfaces is not. Equal spans sit next to each other in the sorted order.
+            let found: Vec<(usize, usize)> = (1..all.len())
+                .filter(|&j| all[j - 1].key == all[j].key && all[j - 1].iface != all[j].iface)
+                .map(|j| (j - 1, j))
+                .collect();
             for (a, b) in found {
                 let (x, y) = if all[a].iface <= all[b].iface {
                     (a, b)
@@ -621,7 +831,7 @@ impl Site {
                 p(
                     format!("interfaces[{}].{}", all[x].iface, all[x].field),
                     format!(
-                        "{} on {} overlaps {} on {}: a source cannot be legitimate on two interfaces",
+                        "{} on {} is also {} on {}: a source cannot be legitimate on two interfaces (a more specific network behind another interface is fine)",
                         all[x].net,
                         interfaces[all[x].iface].name,
                         all[y].net,
@@ -629,6 +839,52 @@ impl Site {
                     ),
                 );
             }
+        }
+        // A prefix interface must not also match another declared name: iptables and nft would
+        // each apply both, in an order the site did not choose.
+        for (i, a) in interfaces.iter().enumerate() {
+            for (j, b) in interfaces.iter().enumerate() {
+                if i != j
+                    && a.prefix_match
+                    && b.name.as_str().starts_with(a.name.as_str())
+                    && (b.name != a.name || j > i)
+                {
+                    p(
+                        format!("interfaces[{j}].name"),
+                        format!(
+                            "{} is also matched by the prefix {}* at interfaces[{i}]: describe each interface once",
+                            b.name, a.name
+                        ),
+                    );
+                }
+            }
+        }
+        let mut bogon_exceptions = Vec::new();
+        for (j, text) in self.bogon_exceptions.iter().enumerate() {
+            match parse_net(text, false) {
+                Ok(c) => bogon_exceptions.push(c),
+                Err(e) => p(format!("bogon_exceptions[{j}]"), e),
+            }
+        }
+        let log_rate = self.log_rate.unwrap_or(DEFAULT_LOG_RATE);
+        if !(1..=60_000).contains(&log_rate) {
+            p(
+                "log_rate".into(),
+                format!("{log_rate} messages per minute is out of range: accepted 1..=60000"),
+            );
+        }
+        let reverse_path = self.rpfilter && (caps.rpfilter_match || caps.nft_fib);
+        if self.unknown_interfaces == UnknownInterfaces::Rpfilter && !reverse_path {
+            p(
+                "unknown_interfaces".into(),
+                if self.rpfilter {
+                    format!(
+                        "\"rpfilter\" needs the rpfilter match (Linux 3.3), which {kernel} lacks: choose \"drop\""
+                    )
+                } else {
+                    "\"rpfilter\" needs rpfilter = true".into()
+                },
+            );
         }
         let defaults = interfaces.iter().filter(|i| i.default_route).count();
         if !self.interfaces.is_empty() && defaults != 1 {
@@ -646,6 +902,62 @@ impl Site {
                 "interfaces".into(),
                 "at least one interface (the one with the default route) is needed".into(),
             );
+        }
+
+        // The firewall's own addresses.
+        let mut local_addresses: Vec<IpAddr> = interfaces
+            .iter()
+            .flat_map(|i| i.addresses.iter().copied())
+            .collect();
+        for (j, text) in self.local_addresses.iter().enumerate() {
+            match text.parse::<IpAddr>() {
+                Ok(a) => local_addresses.push(a),
+                Err(_) => p(
+                    format!("local_addresses[{j}]"),
+                    format!("{text:?} is not an IP address"),
+                ),
+            }
+        }
+        let local_set: std::collections::HashSet<IpAddr> =
+            local_addresses.iter().copied().collect();
+        let is_local = |c: &Cidr| {
+            let host = match c.family() {
+                Family::Ipv4 => 32,
+                Family::Ipv6 => 128,
+            };
+            c.prefix() == host && local_set.contains(&c.addr())
+        };
+        let mut warnings: Vec<Problem> = early_warnings;
+        let mut w = |path: String, message: String| warnings.push(Problem { path, message });
+        if !reverse_path && self.unknown_interfaces == UnknownInterfaces::Allow {
+            w(
+                "unknown_interfaces".into(),
+                format!(
+                    "with {} and unknown_interfaces = \"allow\", an interface the site does not describe (a VPN, a new VLAN) can carry internal sources unchecked",
+                    if self.rpfilter {
+                        format!("{kernel} (no rpfilter match before 3.3)")
+                    } else {
+                        "rpfilter = false".to_string()
+                    }
+                ),
+            );
+        }
+        if !reverse_path {
+            w(
+                "rpfilter".into(),
+                "no reverse-path rule: IPv6 sources are checked only by the per-interface networks, and an interface's rp_filter mode has no effect in the rules".into(),
+            );
+        }
+        for (i, iface) in interfaces.iter().enumerate() {
+            if iface.prefix_match && iface.rp_filter != self.rp_filter_default {
+                w(
+                    format!("interfaces[{i}].rp_filter"),
+                    format!(
+                        "the kernel's rp_filter for {}* interfaces comes from conf.default ({:?}): their per-interface sysctl keys do not exist before they do; the rules apply {:?}",
+                        iface.name, self.rp_filter_default, iface.rp_filter
+                    ),
+                );
+            }
         }
 
         // Services.
@@ -695,10 +1007,55 @@ impl Site {
             let servers = parse_list("servers", &s.servers);
             let clients = parse_list("clients", &s.clients);
             let related = parse_list("related", &s.related);
+            let public = parse_list("public", &s.public);
             if s.direction == Direction::Local && !s.clients.is_empty() {
                 p(
                     format!("{base}.clients"),
                     "a local service's client is the firewall host: leave clients empty".into(),
+                );
+            }
+            if let Some(j) = clients.iter().position(&is_local) {
+                p(
+                    format!("{base}.clients[{j}]"),
+                    format!(
+                        "{} is the firewall's own address: write direction = \"local\" for connections the firewall opens",
+                        clients[j]
+                    ),
+                );
+            }
+            let local_count = servers.iter().filter(|c| is_local(c)).count();
+            let servers_local = !servers.is_empty() && local_count == servers.len();
+            if local_count > 0 && !servers_local {
+                p(
+                    format!("{base}.servers"),
+                    "some servers are the firewall's own addresses and some are not: their RELATED flows take different paths (INPUT/OUTPUT against FORWARD); describe them as two services".into(),
+                );
+            }
+            if servers_local && s.direction != Direction::Inbound {
+                p(
+                    format!("{base}.direction"),
+                    "the servers are the firewall's own addresses: such a service is inbound (clients connect to the firewall)".into(),
+                );
+            }
+            if !s.public.is_empty() && s.direction != Direction::Inbound {
+                p(
+                    format!("{base}.public"),
+                    "only inbound services are published through destination NAT".into(),
+                );
+            }
+            if !s.public_ports.is_empty() && s.public.is_empty() {
+                p(
+                    format!("{base}.public_ports"),
+                    "public_ports needs the public addresses they are published at".into(),
+                );
+            }
+            if matches!(helper, Helper::NetbiosNs | Helper::Snmp) && s.direction != Direction::Local
+            {
+                p(
+                    format!("{base}.direction"),
+                    format!(
+                        "the {helper} helper expects replies only to broadcasts the firewall host itself sends: direction must be \"local\""
+                    ),
                 );
             }
             // Families: those of the addresses given, else all the helper supports.
@@ -720,6 +1077,7 @@ impl Site {
                 ("servers", &servers),
                 ("clients", &clients),
                 ("related", &related),
+                ("public", &public),
             ] {
                 for (j, c) in list.iter().enumerate() {
                     if !info.supports(c.family()) {
@@ -767,6 +1125,23 @@ impl Site {
                 }
                 seen
             };
+            let public_ports = if s.public_ports.is_empty() {
+                ports.clone()
+            } else {
+                let mut seen = Vec::new();
+                for (j, port) in s.public_ports.iter().enumerate() {
+                    if *port == 0 || seen.contains(port) {
+                        p(
+                            format!("{base}.public_ports[{j}]"),
+                            format!("port {port} is 0 or listed twice"),
+                        );
+                    } else {
+                        seen.push(*port);
+                    }
+                }
+                seen
+            };
+            service_warnings(s, helper, &options, &base, &servers, &related, &mut w);
             services.push(ValidService {
                 name: sname,
                 helper: name,
@@ -777,30 +1152,9 @@ impl Site {
                 related,
                 min_port: s.min_port,
                 families,
-            });
-        }
-        let ct_mark_mask = self.ct_mark_mask.unwrap_or(crate::ir::DEFAULT_MARK_MASK);
-        let distinct_helpers = {
-            let mut h: Vec<HelperName> = services.iter().map(|s| s.helper).collect();
-            h.sort();
-            h.dedup();
-            h.len() as u64
-        };
-        let bits = ct_mark_mask.count_ones();
-        let contiguous = ct_mark_mask != 0
-            && (ct_mark_mask >> ct_mark_mask.trailing_zeros()).count_ones()
-                == 32 - (ct_mark_mask >> ct_mark_mask.trailing_zeros()).leading_zeros();
-        if !contiguous {
-            problems.push(Problem {
-                path: "ct_mark_mask".into(),
-                message: format!("{ct_mark_mask:#010x} is not a non-empty run of contiguous bits"),
-            });
-        } else if (1u64 << bits) - 1 < distinct_helpers {
-            problems.push(Problem {
-                path: "ct_mark_mask".into(),
-                message: format!(
-                    "{ct_mark_mask:#010x} has {bits} bit(s), too few for the {distinct_helpers} helpers the services use"
-                ),
+                public,
+                public_ports,
+                servers_local,
             });
         }
         if problems.is_empty() {
@@ -808,7 +1162,14 @@ impl Site {
                 kernel,
                 table,
                 rpfilter: self.rpfilter,
-                ct_mark_mask,
+                local_addresses,
+                warnings,
+                unknown_interfaces: self.unknown_interfaces,
+                rp_filter_default: self.rp_filter_default,
+                bogons: self.bogons,
+                bogon_exceptions,
+                log_rate: (self.log || self.mode == Mode::LogOnly).then_some(log_rate),
+                log_only: self.mode == Mode::LogOnly,
                 options,
                 interfaces,
                 services,
@@ -817,6 +1178,120 @@ impl Site {
             Err(SiteError { problems })
         }
     }
+}
+
+/// Kernel preconditions of explicit assignment that live in module options.
+///
+/// * Before 3.5 automatic assignment cannot be switched off: every connection to a helper's
+///   port gets the helper, whatever the rules say. The only way out is `ports=0`, which
+///   registers the helper as `NAME-0` for port 0 only; the CT rules then assign `NAME-0`.
+///   Every helper module a service uses gets `ports=0` unless the site sets its ports.
+/// * 3.5 to 5.19: `nf_conntrack nf_conntrack_helper=0` (a module parameter of nf_conntrack,
+///   `nf_conntrack_helper.c`) goes into modprobe.d as well as the sysctl, which applies only
+///   when nf_conntrack is already loaded as sysctl.d runs.
+fn old_kernel_options(
+    site: &Site,
+    kernel: KernelVersion,
+    options: &mut ModuleOptions,
+    warnings: &mut Vec<Problem>,
+) {
+    use crate::kernel::AutoAssignment;
+    use crate::options::{Param, ParamKind, Value};
+    match kernel.capabilities().auto_assignment {
+        AutoAssignment::Always => {
+            let mut done: Vec<crate::catalogue::Module> = Vec::new();
+            for (i, s) in site.services.iter().enumerate() {
+                let Ok(helper) = s.helper.parse::<Helper>() else {
+                    continue;
+                };
+                let module = helper.info().module;
+                if done.contains(&module) {
+                    continue;
+                }
+                done.push(module);
+                let Some(ports) = Param::all()
+                    .find(|p| p.spec().module == module && p.spec().kind == ParamKind::Ports)
+                else {
+                    continue;
+                };
+                let explicit = options.explicit().any(|(p, _)| p == ports);
+                if explicit {
+                    let key = site
+                        .options
+                        .keys()
+                        .find(|k| {
+                            k.split_once('.').is_some_and(|(m, p)| {
+                                p == ports.spec().name && module.name().ends_with(m)
+                            })
+                        })
+                        .cloned()
+                        .unwrap_or_else(|| ports.spec().name.to_string());
+                    warnings.push(Problem {
+                        path: format!("options.{key:?}"),
+                        message: format!(
+                            "{kernel} assigns helpers automatically and nothing turns that off before 3.5: every connection to the ports set here gets the {helper} helper whatever the rules say; ports=0 avoids it"
+                        ),
+                    });
+                } else if options.set(ports, Value::Ports(vec![0])).is_ok() {
+                    warnings.push(Problem {
+                        path: format!("services[{i}].helper"),
+                        message: format!(
+                            "{kernel} assigns helpers automatically and nothing turns that off before 3.5: modprobe.d loads {} with ports=0, so the rules assign {helper}-0 instead",
+                            module.name()
+                        ),
+                    });
+                }
+            }
+        }
+        AutoAssignment::KnobDefaultOn | AutoAssignment::KnobDefaultOff => {
+            let _ = options.set(Param::ConntrackHelper, Value::Bool(false));
+        }
+        AutoAssignment::Removed => {}
+    }
+}
+
+/// Warnings for a service whose rules are correct but wider than a careful site wants.
+fn service_warnings(
+    s: &Service,
+    helper: Helper,
+    options: &ModuleOptions,
+    base: &str,
+    servers: &[Cidr],
+    related: &[Cidr],
+    w: &mut impl FnMut(String, String),
+) {
+    let parses_any = s.direction == Direction::Outbound && servers.is_empty();
+    if parses_any
+        && matches!(
+            helper,
+            Helper::Sip | Helper::Ras | Helper::Q931 | Helper::Irc
+        )
+    {
+        w(
+            format!("{base}.servers"),
+            format!(
+                "an outbound {helper} service without servers parses traffic to any host: a forged message from any of them (NAT slipstreaming) opens RELATED flows to the clients; name the servers"
+            ),
+        );
+    }
+    if helper == Helper::Irc && related.is_empty() {
+        w(
+            format!("{base}.related"),
+            "IRC DCC connections may come from any host (the kernel leaves their source open); name the peers in related to restrict them".into(),
+        );
+    }
+    if helper == Helper::Sip && !related.is_empty() && options.sip_direct_media() {
+        w(
+            format!("{base}.related"),
+            "with sip_direct_media = 1 (the default) the kernel pins media to the signalling peers, so related is ignored; media from a separate RTP farm needs sip_direct_media = 0".into(),
+        );
+    }
+}
+
+/// The address of an interface network written with host bits (`10.0.1.1/24`).
+fn own_address(text: &str) -> Option<IpAddr> {
+    let n: IpNetwork = text.parse().ok()?;
+    (text.contains('/') && n.ip() != n.network()).then(|| n.ip())
 }
 
 /// Parses a network; `lenient` accepts host bits (an interface address) and clears them.
@@ -1007,7 +1482,6 @@ ports = [21, 21, 0]
                 "options.\"ftp.lose\"",
                 "interfaces[1].networks[1]",
                 "interfaces[1].routed[0]",
-                "interfaces[0].networks[0]",
                 "interfaces",
                 "services[0].clients[0]",
                 "services[1].name",
@@ -1018,6 +1492,49 @@ ports = [21, 21, 0]
             ],
             "{e}"
         );
+    }
+
+    #[test]
+    fn old_kernels_get_their_module_options() {
+        let site = |k: &str, opts: &str| {
+            Site::from_toml(&format!(
+                "kernel = \"{k}\"\n[options]\n{opts}\n[[interfaces]]\nname = \"eth0\"\ndefault_route = true\n[[services]]\nname = \"f\"\nhelper = \"ftp\"\ndirection = \"inbound\"\n"
+            ))
+            .unwrap()
+            .validate()
+            .unwrap()
+        };
+        // Before 3.5: ports=0, the helper renamed ftp-0, and a warning saying why.
+        let v = site("3.2.0", "");
+        assert_eq!(
+            v.options.render_modprobe(),
+            "options nf_conntrack_ftp ports=0\n"
+        );
+        assert_eq!(v.services[0].helper.to_string(), "ftp-0");
+        let old: Vec<_> = v
+            .warnings
+            .iter()
+            .filter(|w| w.message.contains("before 3.5"))
+            .collect();
+        assert_eq!(old.len(), 1, "{:?}", v.warnings);
+        assert_eq!(old[0].path, "services[0].helper");
+        // The site's own ports stay, with a warning that automatic assignment applies there.
+        let v = site("3.2.0", "\"ftp.ports\" = \"21\"");
+        assert_eq!(v.services[0].helper.to_string(), "ftp");
+        assert!(
+            v.warnings
+                .iter()
+                .any(|w| w.path == "options.\"ftp.ports\"" && w.message.contains("before 3.5"))
+        );
+        // 3.5 to 5.19: the switch at module load too; 6.0 and later: nothing.
+        for k in ["3.5.0", "4.4.0", "5.15.0"] {
+            assert_eq!(
+                site(k, "").options.render_modprobe(),
+                "options nf_conntrack nf_conntrack_helper=0\n",
+                "{k}"
+            );
+        }
+        assert_eq!(site("6.1.0", "").options.render_modprobe(), "");
     }
 
     #[test]

@@ -374,6 +374,8 @@ pub fn valid_site() -> impl Strategy<Value = crate::site::Site> {
                     routed,
                     dhcp,
                     rp_filter: rp,
+                    name_match: crate::site::NameMatch::Exact,
+                    rp_filter_mark: i % 2 == 1,
                 });
             }
             for (
@@ -382,6 +384,12 @@ pub fn valid_site() -> impl Strategy<Value = crate::site::Site> {
             ) in services.into_iter().enumerate()
             {
                 let v4_only = matches!(helper, "irc" | "pptp" | "snmp" | "netbios-ns");
+                // The broadcast helpers expect replies only to the firewall's own broadcasts.
+                let direction = if matches!(helper, "snmp" | "netbios-ns") {
+                    Direction::Local
+                } else {
+                    direction
+                };
                 let mut servers = Vec::new();
                 let mut clients = Vec::new();
                 let mut related = Vec::new();
@@ -403,6 +411,12 @@ pub fn valid_site() -> impl Strategy<Value = crate::site::Site> {
                         related.push("2001:db8:5::/48".to_string());
                     }
                 }
+                // Every other inbound service with servers is also published through DNAT.
+                let public = if direction == Direction::Inbound && with_servers && k % 2 == 0 {
+                    vec![format!("198.51.100.{}", 10 + k)]
+                } else {
+                    Vec::new()
+                };
                 site.services.push(Service {
                     name: format!("svc{k}"),
                     helper: helper.to_string(),
@@ -412,6 +426,8 @@ pub fn valid_site() -> impl Strategy<Value = crate::site::Site> {
                     ports: ports.into_iter().collect(),
                     related,
                     min_port,
+                    public,
+                    public_ports: Vec::new(),
                 });
             }
             site

@@ -44,17 +44,22 @@
 //! ```
 
 use crate::catalogue::{Family, Helper, HelperName, L4Proto, registered_names};
-use crate::dof::{CommandFrom, Endpoint, ExpectationRule, Freedom, rules_for};
-use crate::ir::{ChainKind, HelperObject, Match, Rule, Ruleset, Target};
+use std::collections::{BTreeSet, HashMap};
+
+use crate::dof::{CommandFrom, Endpoint, ExpectationRule, Freedom, PortRule, rules_for};
+use crate::ir::{ChainKind, Comment, HelperObject, Match, Rule, Ruleset, Target};
 use crate::kernel::AutoAssignment;
 use crate::policy::Cidr;
-use crate::site::{Direction, IfName, RuleName, ValidService, ValidSite, aggregate};
+use std::net::IpAddr;
+
+use crate::site::{
+    IfName, RpFilter, UnknownInterfaces, ValidInterface, ValidService, ValidSite, aggregate,
+};
 
 /// Builds the ruleset for a site.
 pub fn synthesize(site: &ValidSite) -> Ruleset {
     let mut rs = Ruleset::new(site.table.clone());
     rs.kernel = site.kernel;
-    rs.mark_mask = site.ct_mark_mask;
     antispoof(site, &mut rs);
     assign_helpers(site, &mut rs);
     related(site, &mut rs);
@@ -63,65 +68,165 @@ pub fn synthesize(site: &ValidSite) -> Ruleset {
     rs
 }
 
-fn comment(s: &str) -> RuleName {
-    RuleName::new(s).expect("synthesiser comments are valid names")
+fn comment(s: &str) -> Comment {
+    Comment::new(s).expect("synthesiser comments are valid")
 }
 
 fn net(s: &str) -> Cidr {
     s.parse().expect("constant network")
 }
 
+/// The rules that stop a packet: a rate-limited log first when the site logs, then a drop
+/// (with a counter, in every backend), or in log-only mode a return instead of the drop.
+fn stop(site: &ValidSite, family: Option<Family>, matches: Vec<Match>, kind: &str) -> Vec<Rule> {
+    let mut out = Vec::with_capacity(2);
+    if let Some(rate) = site.log_rate {
+        let mut m = matches.clone();
+        m.push(Match::Limit(rate));
+        out.push(
+            Rule::new(family, m, Target::Log(comment(&format!("nfh-{kind}"))))
+                .with_comment(comment(kind)),
+        );
+    }
+    let target = if site.log_only {
+        Target::Return
+    } else {
+        Target::Drop
+    };
+    out.push(Rule::new(family, matches, target).with_comment(comment(kind)));
+    out
+}
+
+/// The interface match of an interface.
+fn iface_match(iface: &ValidInterface) -> Match {
+    if iface.prefix_match {
+        Match::InIfacePrefix(iface.name.clone())
+    } else {
+        Match::InIface(iface.name.clone())
+    }
+}
+
+/// Special-purpose networks (RFC 6890 and its updates) that never arrive from the Internet as
+/// sources. Multicast and the unspecified address are handled on their own.
+const BOGONS: [&str; 21] = [
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "240.0.0.0/4",
+    "::1/128",
+    "::ffff:0:0/96",
+    "64:ff9b:1::/48",
+    "100::/64",
+    "2001:db8::/32",
+    "3fff::/20",
+    "fc00::/7",
+    "fec0::/10",
+];
+
+/// Anti-spoofing, in this order:
+///
+/// 1. loopback returns;
+/// 2. sources never legitimate from outside are stopped on every other interface: the
+///    firewall's own addresses (except towards multicast groups, where the host's own
+///    packets loop back) and multicast sources;
+/// 3. per described interface: its reverse-path check in its mode; IPv6 DAD and MLD from
+///    `::`, DHCPv4 where asked, return; then on an inside interface IPv6 link-local sources
+///    return, and its networks, most specific first, return when they are its own and stop
+///    when they belong to another interface nested inside; everything else is stopped. On
+///    the default-route interface the logic is inverted: the unspecified address, the
+///    internal networks (most specific first, the interface's own nested networks returning
+///    before them) and, opted in, special-purpose sources are stopped; everything else
+///    returns;
+/// 4. packets on interfaces the site does not describe: stopped, reverse-path checked, or
+///    let through (`unknown_interfaces`).
 fn antispoof(site: &ValidSite, rs: &mut Ruleset) {
-    let chain = &mut rs.chain_mut(ChainKind::Antispoof).rules;
+    let mut chain: Vec<Rule> = Vec::new();
     let lo = IfName::new("lo").expect("valid");
     let caps = site.kernel.capabilities();
-    // The reverse-path check comes first, so that it also sees the sources the per-interface
-    // rules let through (they return early). rpfilter and fib pass DHCP from 0.0.0.0 to the
-    // broadcast address and DAD from `::` on their own.
-    let rpfilter = site.rpfilter && (caps.rpfilter_match || caps.nft_fib);
+    let rp_on = site.rpfilter && (caps.rpfilter_match || caps.nft_fib);
     chain.push(
         Rule::new(None, vec![Match::InIface(lo)], Target::Return).with_comment(comment("loopback")),
     );
-    if rpfilter {
-        chain.push(
-            Rule::new(None, vec![Match::RpfilterFails], Target::Drop)
-                .with_comment(comment("rpfilter")),
+    for family in [Family::Ipv4, Family::Ipv6] {
+        let own: Vec<Cidr> = aggregate(
+            site.local_addresses
+                .iter()
+                .map(|a| host(*a))
+                .filter(|c| c.family() == family)
+                .collect(),
         );
+        let multicast = net(match family {
+            Family::Ipv4 => "224.0.0.0/4",
+            Family::Ipv6 => "ff00::/8",
+        });
+        if !own.is_empty() {
+            chain.extend(stop(
+                site,
+                Some(family),
+                vec![Match::Src(own), Match::DstNotGroup],
+                "own-address",
+            ));
+        }
+        chain.extend(stop(
+            site,
+            Some(family),
+            vec![Match::Src(vec![multicast])],
+            "multicast-source",
+        ));
     }
-    let default = site.default_interface();
-    for iface in site.interfaces.iter().filter(|i| !i.default_route) {
-        let c = comment("antispoof");
-        let i = || Match::InIface(iface.name.clone());
-        // IPv6: link-local sources (neighbour discovery, DHCPv6, router advertisements) and
-        // duplicate address detection, which is sent from the unspecified address.
-        chain.push(
-            Rule::new(
-                Some(Family::Ipv6),
-                vec![i(), Match::Src(vec![net("fe80::/10")])],
-                Target::Return,
-            )
-            .with_comment(comment("link-local")),
-        );
-        chain.push(
-            Rule::new(
-                Some(Family::Ipv6),
+    for iface in &site.interfaces {
+        let im = iface_match(iface);
+        if rp_on && iface.rp_filter != RpFilter::Off {
+            chain.extend(stop(
+                site,
+                None,
                 vec![
-                    i(),
-                    Match::Src(vec![net("::/128")]),
-                    Match::Dst(vec![net("ff02::1:ff00:0/104")]),
-                    Match::Proto(L4Proto::Icmpv6),
-                    Match::Icmpv6Type(135),
+                    im.clone(),
+                    Match::RpfilterFails {
+                        loose: iface.rp_filter == RpFilter::Loose,
+                        mark: iface.rp_filter_mark,
+                    },
                 ],
-                Target::Return,
-            )
-            .with_comment(comment("dad")),
-        );
+                "rpfilter",
+            ));
+        }
+        // IPv6 from the unspecified address: duplicate address detection (neighbour
+        // solicitations to a solicited-node group) and MLD reports before an address exists
+        // (RFC 3590).
+        for (dst, icmp_type, what) in [
+            ("ff02::1:ff00:0/104", 135, "dad"),
+            ("ff02::16/128", 143, "mld"),
+        ] {
+            chain.push(
+                Rule::new(
+                    Some(Family::Ipv6),
+                    vec![
+                        im.clone(),
+                        Match::Src(vec![net("::/128")]),
+                        Match::Dst(vec![net(dst)]),
+                        Match::Proto(L4Proto::Icmpv6),
+                        Match::Icmpv6Type(icmp_type),
+                    ],
+                    Target::Return,
+                )
+                .with_comment(comment(what)),
+            );
+        }
         if iface.dhcp {
             chain.push(
                 Rule::new(
                     Some(Family::Ipv4),
                     vec![
-                        i(),
+                        im.clone(),
                         Match::Src(vec![net("0.0.0.0/32")]),
                         Match::Dst(vec![net("255.255.255.255/32")]),
                         Match::Proto(L4Proto::Udp),
@@ -133,18 +238,145 @@ fn antispoof(site: &ValidSite, rs: &mut Ruleset) {
                 .with_comment(comment("dhcp")),
             );
         }
-        for family in [Family::Ipv4, Family::Ipv6] {
-            let nets = iface.networks(family);
-            if !nets.is_empty() {
-                chain.push(
-                    Rule::new(Some(family), vec![i(), Match::Src(nets)], Target::Return)
-                        .with_comment(c.clone()),
-                );
+        if iface.default_route {
+            default_route_rules(site, iface, &im, &mut chain);
+        } else {
+            // Neighbour discovery, DHCPv6 and router advertisements use link-local sources.
+            chain.push(
+                Rule::new(
+                    Some(Family::Ipv6),
+                    vec![im.clone(), Match::Src(vec![net("fe80::/10")])],
+                    Target::Return,
+                )
+                .with_comment(comment("link-local")),
+            );
+            for family in [Family::Ipv4, Family::Ipv6] {
+                let own = iface.networks(family);
+                let others = other_networks(site, iface, family);
+                layered(site, family, &im, &own, &others, true, &mut chain);
+                chain.extend(stop(site, Some(family), vec![im.clone()], "antispoof"));
             }
-            chain.push(Rule::new(Some(family), vec![i()], Target::Drop).with_comment(c.clone()));
         }
     }
+    match site.unknown_interfaces {
+        UnknownInterfaces::Drop => chain.extend(stop(site, None, vec![], "unknown-interface")),
+        UnknownInterfaces::Rpfilter => chain.extend(stop(
+            site,
+            None,
+            vec![Match::RpfilterFails {
+                loose: false,
+                mark: false,
+            }],
+            "unknown-interface",
+        )),
+        UnknownInterfaces::Allow => {}
+    }
+    rs.chain_mut(ChainKind::Antispoof).rules = chain;
+}
+
+/// A host address as a network.
+fn host(a: IpAddr) -> Cidr {
+    Cidr::new(a, if a.is_ipv4() { 32 } else { 128 }).expect("a host is a network")
+}
+
+/// The networks of every other interface, of one family.
+fn other_networks(site: &ValidSite, iface: &ValidInterface, family: Family) -> Vec<Cidr> {
+    aggregate(
+        site.interfaces
+            .iter()
+            .filter(|i| i.name != iface.name)
+            .flat_map(|i| i.networks(family))
+            .collect(),
+    )
+}
+
+fn overlaps(a: &Cidr, b: &Cidr) -> bool {
+    a.family() == b.family() && (a.contains(b.addr()) || b.contains(a.addr()))
+}
+
+/// The networks that decide on one interface, most specific first: `own` return and `others`
+/// stop. With `own_decides` (an inside interface) the `own` networks and the `others` nested
+/// inside them; otherwise (the default-route interface) every network of `others` and the
+/// `own` networks nested inside one of them.
+fn layered(
+    site: &ValidSite,
+    family: Family,
+    im: &Match,
+    own: &[Cidr],
+    others: &[Cidr],
+    own_decides: bool,
+    chain: &mut Vec<Rule>,
+) {
+    let mut entries: Vec<(Cidr, bool)> = Vec::new();
+    if own_decides {
+        entries.extend(own.iter().map(|c| (*c, true)));
+        entries.extend(
+            others
+                .iter()
+                .filter(|o| {
+                    own.iter()
+                        .any(|c| overlaps(c, o) && o.prefix() > c.prefix())
+                })
+                .map(|c| (*c, false)),
+        );
+    } else {
+        entries.extend(others.iter().map(|c| (*c, false)));
+        entries.extend(
+            own.iter()
+                .filter(|c| {
+                    others
+                        .iter()
+                        .any(|o| overlaps(c, o) && c.prefix() > o.prefix())
+                })
+                .map(|c| (*c, true)),
+        );
+    }
+    // Most specific first; runs of the same verdict share one rule.
+    entries.sort_by_key(|(c, own)| (std::cmp::Reverse(c.prefix()), !*own, span_start(c)));
+    let mut i = 0;
+    while i < entries.len() {
+        let verdict = entries[i].1;
+        let mut j = i;
+        while j < entries.len() && entries[j].1 == verdict {
+            j += 1;
+        }
+        let nets: Vec<Cidr> = entries[i..j].iter().map(|(c, _)| *c).collect();
+        let m = vec![im.clone(), Match::Src(nets)];
+        if verdict {
+            chain.push(
+                Rule::new(Some(family), m, Target::Return).with_comment(comment("antispoof")),
+            );
+        } else {
+            chain.extend(stop(site, Some(family), m, "antispoof"));
+        }
+        i = j;
+    }
+}
+
+fn span_start(c: &Cidr) -> u128 {
+    match c.addr() {
+        IpAddr::V4(a) => u128::from(u32::from(a)),
+        IpAddr::V6(a) => u128::from(a),
+    }
+}
+
+fn default_route_rules(
+    site: &ValidSite,
+    iface: &ValidInterface,
+    im: &Match,
+    chain: &mut Vec<Rule>,
+) {
     for family in [Family::Ipv4, Family::Ipv6] {
+        let unspecified = net(match family {
+            Family::Ipv4 => "0.0.0.0/8",
+            Family::Ipv6 => "::/128",
+        });
+        chain.extend(stop(
+            site,
+            Some(family),
+            vec![im.clone(), Match::Src(vec![unspecified])],
+            "unspecified-source",
+        ));
         let internal = aggregate(
             site.interfaces
                 .iter()
@@ -152,17 +384,81 @@ fn antispoof(site: &ValidSite, rs: &mut Ruleset) {
                 .flat_map(|i| i.networks(family))
                 .collect(),
         );
-        if !internal.is_empty() {
-            chain.push(
-                Rule::new(
-                    Some(family),
-                    vec![Match::InIface(default.name.clone()), Match::Src(internal)],
-                    Target::Drop,
-                )
-                .with_comment(comment("antispoof-default")),
+        layered(
+            site,
+            family,
+            im,
+            &iface.networks(family),
+            &internal,
+            false,
+            chain,
+        );
+        if site.bogons {
+            let mut keep: Vec<Cidr> = site
+                .interfaces
+                .iter()
+                .flat_map(|i| i.networks(family))
+                .collect();
+            keep.extend(
+                site.bogon_exceptions
+                    .iter()
+                    .filter(|c| c.family() == family),
             );
+            let bogons: Vec<Cidr> = BOGONS
+                .iter()
+                .map(|b| net(b))
+                .filter(|c| c.family() == family)
+                .collect();
+            let list = subtract(&bogons, &keep);
+            if !list.is_empty() {
+                chain.extend(stop(
+                    site,
+                    Some(family),
+                    vec![im.clone(), Match::Src(list)],
+                    "bogon",
+                ));
+            }
         }
     }
+    chain.push(
+        Rule::new(None, vec![im.clone()], Target::Return).with_comment(comment("default-route")),
+    );
+}
+
+/// The parts of `nets` outside every network of `remove`, aggregated and sorted.
+fn subtract(nets: &[Cidr], remove: &[Cidr]) -> Vec<Cidr> {
+    let mut out = Vec::new();
+    let mut work: Vec<Cidr> = nets.to_vec();
+    while let Some(n) = work.pop() {
+        let same = |r: &&Cidr| r.family() == n.family();
+        if remove
+            .iter()
+            .filter(same)
+            .any(|r| r.prefix() <= n.prefix() && r.contains(n.addr()))
+        {
+            continue;
+        }
+        if !remove
+            .iter()
+            .filter(same)
+            .any(|r| r.prefix() > n.prefix() && n.contains(r.addr()))
+        {
+            out.push(n);
+            continue;
+        }
+        // Part of it is removed: look at both halves.
+        let bits: u8 = if n.family() == Family::Ipv4 { 32 } else { 128 };
+        let start = span_start(&n);
+        let half = 1u128 << (bits - n.prefix() - 1);
+        for s in [start, start + half] {
+            let addr = match n.family() {
+                Family::Ipv4 => IpAddr::V4(std::net::Ipv4Addr::from(s as u32)),
+                Family::Ipv6 => IpAddr::V6(std::net::Ipv6Addr::from(s)),
+            };
+            work.push(Cidr::new(addr, n.prefix() + 1).expect("a half of a network is a network"));
+        }
+    }
+    aggregate(out)
 }
 
 /// The networks of one family, aggregated; `Some(empty)` means any, `None` that the list
@@ -191,60 +487,56 @@ fn addr_match(list: Vec<Cidr>, src: bool) -> Option<Match> {
 }
 
 fn assign_helpers(site: &ValidSite, rs: &mut Ruleset) {
-    let mut objects: Vec<HelperObject> = Vec::new();
-    let mut next_mark = 1u32;
+    let mut objects: BTreeSet<HelperObject> = BTreeSet::new();
     for s in &site.services {
         let protos = s.helper.helper.info().registered_protocols();
-        let mark = match objects.iter().find(|o| o.helper == s.helper) {
-            Some(o) => o.mark,
-            None => {
-                let m = (next_mark << rs.mark_mask.trailing_zeros()) & rs.mark_mask;
-                next_mark += 1;
-                m
-            }
-        };
         for p in protos {
-            if !objects.iter().any(|o| o.helper == s.helper && o.l4 == *p) {
-                objects.push(HelperObject {
-                    helper: s.helper,
-                    l4: *p,
-                    mark,
-                });
-            }
+            objects.insert(HelperObject {
+                helper: s.helper,
+                l4: *p,
+            });
         }
-        let kind = if s.direction == Direction::Local {
+        // Assignment runs before destination NAT: a published service is matched on its
+        // public addresses and ports, and on its servers' own for direct access.
+        let kind = if s.clients_local() {
             ChainKind::HelpersOut
         } else {
             ChainKind::HelpersIn
         };
+        let mut targets: Vec<(&[Cidr], &[u16])> = vec![(&s.servers, &s.ports)];
+        if !s.public.is_empty() {
+            targets.push((&s.public, &s.public_ports));
+        }
         for family in &s.families {
-            let (Some(servers), Some(clients)) = (
-                family_list(&s.servers, *family),
-                family_list(&s.clients, *family),
-            ) else {
+            let Some(clients) = family_list(&s.clients, *family) else {
                 continue;
             };
-            for p in protos {
-                let mut m = vec![Match::Proto(*p)];
-                m.extend(addr_match(clients.clone(), true));
-                m.extend(addr_match(servers.clone(), false));
-                m.push(if s.ports.len() == 1 {
-                    Match::Dport(s.ports[0])
-                } else {
-                    Match::Dports(s.ports.clone())
-                });
-                rs.chain_mut(kind).rules.push(
-                    Rule::new(Some(*family), m, Target::CtHelper(s.helper))
-                        .with_comment(s.name.clone()),
-                );
+            for (servers, ports) in &targets {
+                let Some(servers) = family_list(servers, *family) else {
+                    continue;
+                };
+                for p in protos {
+                    let mut m = vec![Match::Proto(*p)];
+                    m.extend(addr_match(clients.clone(), true));
+                    m.extend(addr_match(servers.clone(), false));
+                    m.push(if ports.len() == 1 {
+                        Match::Dport(ports[0])
+                    } else {
+                        Match::Dports(ports.to_vec())
+                    });
+                    rs.chain_mut(kind).rules.push(
+                        Rule::new(Some(*family), m, Target::CtHelper(s.helper))
+                            .with_comment(s.name.clone()),
+                    );
+                }
             }
         }
     }
-    rs.helpers = objects;
+    rs.helpers = objects.into_iter().collect();
 }
 
 /// A party of an expected connection, as the site knows it.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Party {
     Clients,
     Servers,
@@ -266,109 +558,221 @@ fn service_rules(s: &ValidService, site: &ValidSite) -> Vec<ExpectationRule> {
         .collect()
 }
 
+/// The parties an address of the expected connection may be, given where it comes from.
+///
+/// Pinned addresses (`M`, `P=M`) are the role of that endpoint. The site's `related`
+/// networks (the provider's RTP farm, IRC peers) belong to the server side. An address the
+/// payload chooses is restricted to the announcing side: a client announces itself, the
+/// server side announces a server or a `related` network. A wildcard is the other side of the
+/// flow: the clients, or on the server side its servers and `related` networks (anyone when
+/// the site names none).
+fn parties(
+    f: Freedom,
+    sender_is_initiator: bool,
+    other: Option<&[Party]>,
+    related: bool,
+) -> Vec<Party> {
+    let role = |e: Endpoint| match (e, sender_is_initiator) {
+        (Endpoint::Initiator, _) | (Endpoint::Sender, true) | (Endpoint::Peer, false) => {
+            Party::Clients
+        }
+        _ => Party::Servers,
+    };
+    let server_side = || {
+        if related {
+            vec![Party::Servers, Party::Related]
+        } else {
+            vec![Party::Any]
+        }
+    };
+    match f {
+        Freedom::Master(e) | Freedom::PayloadChecked(e) => vec![role(e)],
+        Freedom::Payload => match role(Endpoint::Sender) {
+            Party::Clients => vec![Party::Clients],
+            _ if related => vec![Party::Servers, Party::Related],
+            _ => vec![Party::Servers],
+        },
+        Freedom::Wildcard => match other {
+            Some([Party::Clients]) => server_side(),
+            Some(o)
+                if o.iter()
+                    .all(|p| matches!(p, Party::Servers | Party::Related)) =>
+            {
+                vec![Party::Clients]
+            }
+            _ => vec![Party::Any],
+        },
+        _ => vec![Party::Any],
+    }
+}
+
 fn related(site: &ValidSite, rs: &mut Ruleset) {
-    for kind in [
-        ChainKind::RelatedForward,
-        ChainKind::RelatedInput,
-        ChainKind::RelatedOutput,
-    ] {
+    let mut seen: HashMap<(ChainKind, Rule), usize> = HashMap::new();
+    for kind in RELATED_CHAINS {
         rs.chain_mut(kind).rules.push(
-            Rule::new(None, vec![Match::Icmp], Target::Accept).with_comment(comment("icmp-errors")),
+            Rule::new(None, vec![Match::Icmp], Target::Return).with_comment(comment("icmp-errors")),
         );
     }
     for s in &site.services {
+        let has_related = !s.related.is_empty();
+        // Each party's networks per family, aggregated once per service.
+        let lists: Vec<(Family, [Option<Vec<Cidr>>; 3])> = s
+            .families
+            .iter()
+            .map(|f| {
+                (
+                    *f,
+                    [
+                        family_list(&s.clients, *f),
+                        family_list(&s.servers, *f),
+                        family_list(&s.related, *f),
+                    ],
+                )
+            })
+            .collect();
         for rule in service_rules(s, site) {
             let senders: &[bool] = match rule.command_from {
                 CommandFrom::Initiator => &[true],
                 CommandFrom::Responder => &[false],
                 CommandFrom::Either => &[true, false],
             };
-            for &sender_is_initiator in senders {
-                let role = |e: Endpoint| match (e, sender_is_initiator) {
-                    (Endpoint::Initiator, _)
-                    | (Endpoint::Sender, true)
-                    | (Endpoint::Peer, false) => Party::Clients,
-                    _ => Party::Servers,
-                };
-                let sender = role(Endpoint::Sender);
-                let resolve = |f: Freedom| match f {
-                    Freedom::Master(e) | Freedom::PayloadChecked(e) => role(e),
-                    Freedom::Payload if !s.related.is_empty() => Party::Related,
-                    Freedom::Payload => sender,
-                    Freedom::Wildcard if !s.related.is_empty() => Party::Related,
-                    _ => Party::Any,
-                };
-                let src = resolve(rule.freedoms.src_addr);
-                let dst = resolve(rule.freedoms.dst_addr);
-                let protos: Vec<L4Proto> = match rule.freedoms.l4 {
-                    Freedom::Protocol(p) => vec![p],
-                    _ => s.helper.helper.info().master_protocols.to_vec(),
-                };
-                // The chain: for the firewall host's own connections, the host is the client.
-                let chain = match s.direction {
-                    Direction::Local if dst == Party::Clients => ChainKind::RelatedInput,
-                    Direction::Local if src == Party::Clients => ChainKind::RelatedOutput,
-                    Direction::Local => continue,
-                    _ => ChainKind::RelatedForward,
-                };
-                let creator = registered_names(rule.helper, &site.options)
+            let protos: Vec<L4Proto> = match rule.freedoms.l4 {
+                Freedom::Protocol(p) => vec![p],
+                _ => s.helper.helper.info().master_protocols.to_vec(),
+            };
+            // The helper of the master that creates this expectation: the one the service
+            // assigns, or for H.323 the helper an earlier expectation attached.
+            let creator = if rule.helper == s.helper.helper {
+                s.helper
+            } else {
+                registered_names(rule.helper, &site.options)
                     .first()
                     .map(|r| r.name)
                     .unwrap_or(HelperName {
                         helper: rule.helper,
                         suffix: None,
-                    });
-                for family in &s.families {
-                    let list = |p: Party| -> Option<Vec<Cidr>> {
-                        match p {
-                            Party::Clients if s.direction == Direction::Local => Some(Vec::new()),
-                            Party::Clients => family_list(&s.clients, *family),
-                            Party::Servers => family_list(&s.servers, *family),
-                            Party::Related => family_list(&s.related, *family),
-                            Party::Any => Some(Vec::new()),
+                    })
+            };
+            let comment = Comment::new(&format!(
+                "{}/{}/{}",
+                s.name,
+                creator,
+                rule.kind
+                    .label()
+                    .replace(" (", "-")
+                    .replace(['(', ')'], "")
+                    .replace([' ', '/'], "-")
+            ))
+            .expect("service names, helper names and labels are comment-safe");
+            for &sender_is_initiator in senders {
+                let f = &rule.freedoms;
+                let (src_first, fixed, free) = if f.dst_addr == Freedom::Wildcard {
+                    (true, f.src_addr, f.dst_addr)
+                } else {
+                    (false, f.dst_addr, f.src_addr)
+                };
+                let fixed_parties = parties(fixed, sender_is_initiator, None, has_related);
+                for fp in &fixed_parties {
+                    for op in parties(free, sender_is_initiator, Some(&[*fp]), has_related) {
+                        let (src, dst) = if src_first { (*fp, op) } else { (op, *fp) };
+                        let mut pairs = vec![(src, dst)];
+                        // PPTP: one GRE expectation per direction.
+                        if rule.port_rule == PortRule::GreCallIds {
+                            pairs.push((dst, src));
                         }
-                    };
-                    let (Some(src_list), Some(dst_list)) = (list(src), list(dst)) else {
-                        continue;
-                    };
-                    for p in &protos {
-                        let mut m = vec![Match::Helper {
-                            creator,
-                            assigned: s.helper,
-                        }];
-                        m.extend(addr_match(src_list.clone(), true));
-                        m.extend(addr_match(dst_list.clone(), false));
-                        m.push(Match::Proto(*p));
-                        if rule.freedoms.src_port == Freedom::HelperPort
-                            && let Some(port) = rule.helper.info().default_port
-                        {
-                            m.push(Match::Sport(port));
-                        }
-                        if rule.freedoms.dst_port == Freedom::Payload
-                            && s.min_port > 0
-                            && p.has_ports()
-                        {
-                            m.push(Match::DportFrom(s.min_port));
-                        }
-                        let r = Rule::new(Some(*family), m, Target::Accept)
-                            .with_comment(s.name.clone());
-                        let rules = &mut rs.chain_mut(chain).rules;
-                        if !rules.contains(&r) {
-                            rules.push(r);
+                        for (src, dst) in pairs {
+                            push_related(
+                                s, &lists, &rule, creator, &comment, &protos, src, dst, rs,
+                                &mut seen,
+                            );
                         }
                     }
                 }
             }
         }
     }
-    for kind in [
-        ChainKind::RelatedForward,
-        ChainKind::RelatedInput,
-        ChainKind::RelatedOutput,
-    ] {
-        rs.chain_mut(kind)
-            .rules
-            .push(Rule::new(None, vec![], Target::Drop).with_comment(comment("related-unmatched")));
+    for kind in RELATED_CHAINS {
+        let rules = stop(site, None, vec![], "related-unmatched");
+        rs.chain_mut(kind).rules.extend(rules);
+    }
+}
+
+const RELATED_CHAINS: [ChainKind; 3] = [
+    ChainKind::RelatedForward,
+    ChainKind::RelatedInput,
+    ChainKind::RelatedOutput,
+];
+
+#[allow(clippy::too_many_arguments)]
+fn push_related(
+    s: &ValidService,
+    lists: &[(Family, [Option<Vec<Cidr>>; 3])],
+    rule: &ExpectationRule,
+    creator: HelperName,
+    comment: &Comment,
+    protos: &[L4Proto],
+    src: Party,
+    dst: Party,
+    rs: &mut Ruleset,
+    seen: &mut HashMap<(ChainKind, Rule), usize>,
+) {
+    let local = |p: Party| match p {
+        Party::Clients => s.clients_local(),
+        Party::Servers => s.servers_local,
+        _ => false,
+    };
+    // The chain: flows from or to the firewall host itself run through OUTPUT or INPUT.
+    let chain = match (local(src), local(dst)) {
+        (true, false) => ChainKind::RelatedOutput,
+        (false, true) => ChainKind::RelatedInput,
+        (false, false) => ChainKind::RelatedForward,
+        (true, true) => return,
+    };
+    for (family, [clients, servers, related]) in lists {
+        let list = |p: Party| -> Option<Vec<Cidr>> {
+            match p {
+                Party::Clients if s.clients_local() => Some(Vec::new()),
+                Party::Clients => clients.clone(),
+                Party::Servers => servers.clone(),
+                Party::Related => related.clone(),
+                Party::Any => Some(Vec::new()),
+            }
+        };
+        let (Some(src_list), Some(dst_list)) = (list(src), list(dst)) else {
+            continue;
+        };
+        for p in protos {
+            let mut m = vec![Match::Helper(creator)];
+            m.extend(addr_match(src_list.clone(), true));
+            m.extend(addr_match(dst_list.clone(), false));
+            m.push(Match::Proto(*p));
+            if rule.freedoms.src_port == Freedom::HelperPort
+                && let Some(port) = rule.helper.info().default_port
+            {
+                m.push(Match::Sport(port));
+            }
+            if rule.freedoms.dst_port == Freedom::Payload && s.min_port > 0 && p.has_ports() {
+                m.push(Match::DportFrom(s.min_port));
+            }
+            let r = Rule::new(Some(*family), m, Target::Return);
+            let rules = &mut rs.chain_mut(chain).rules;
+            match seen.get(&(chain, r.clone())) {
+                // The same rule for another class: name both in one comment.
+                Some(&i) => {
+                    let old = rules[i].comment.as_ref().map(Comment::as_str).unwrap_or("");
+                    let label = comment.as_str().rsplit('/').next().unwrap_or("");
+                    if !old.split(['/', ',']).any(|part| part == label)
+                        && let Ok(c) = Comment::new(&format!("{old},{label}"))
+                    {
+                        rules[i].comment = Some(c);
+                    }
+                }
+                None => {
+                    seen.insert((chain, r.clone()), rules.len());
+                    rules.push(r.with_comment(comment.clone()));
+                }
+            }
+        }
     }
 }
 
@@ -445,6 +849,10 @@ routed = ["10.0.3.0/24"]
         let rel = &rs.chain(ChainKind::RelatedForward).rules;
         // icmp, active (server -> client), passive (client -> server), drop.
         assert_eq!(rel.len(), 4, "{rel:#?}");
+        assert!(
+            rel.iter()
+                .all(|r| r.target != Target::CtHelper("ftp".parse().unwrap()))
+        );
         let srv: Cidr = "10.0.2.10".parse().unwrap();
         let cli: Cidr = "10.0.1.0/24".parse().unwrap();
         // Active mode: PORT from the client, data from the server to the client.
@@ -467,75 +875,352 @@ routed = ["10.0.3.0/24"]
         assert_eq!(helpers[0].target, Target::CtHelper("ftp".parse().unwrap()));
     }
 
+    /// The antispoof rules of one interface and family, as `(sources, target, comment)`.
+    fn iface_rules(rs: &Ruleset, name: &str, family: Family) -> Vec<(String, Target, String)> {
+        rs.chain(ChainKind::Antispoof)
+            .rules
+            .iter()
+            .filter(|r| r.applies_to(family))
+            .filter(|r| r.matches.first() == Some(&Match::InIface(IfName::new(name).unwrap())))
+            .map(|r| {
+                let src = r
+                    .matches
+                    .iter()
+                    .find_map(|m| match m {
+                        Match::Src(l) => Some(
+                            l.iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(","),
+                        ),
+                        Match::RpfilterFails { .. } => Some("rpfilter".into()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                (
+                    src,
+                    r.target.clone(),
+                    r.comment.as_ref().unwrap().as_str().to_string(),
+                )
+            })
+            .collect()
+    }
+
     #[test]
     fn antispoof_shape() {
         let rs = synthesize(&site(""));
+        let d = Target::Drop;
+        let r = Target::Return;
+        let row = |s: &str, t: &Target, c: &str| (s.to_string(), t.clone(), c.to_string());
+        // eth2: its reverse path first, then 10.0.2.0/24 attached and 10.0.3.0/24 routed
+        // (aggregated) return, everything else drops.
+        assert_eq!(
+            iface_rules(&rs, "eth2", Family::Ipv4),
+            [
+                row("rpfilter", &d, "rpfilter"),
+                row("10.0.2.0/23", &r, "antispoof"),
+                row("", &d, "antispoof"),
+            ]
+        );
+        // eth0 (default route): the unspecified source and the internal networks drop, the
+        // rest returns.
+        assert_eq!(
+            iface_rules(&rs, "eth0", Family::Ipv4),
+            [
+                row("rpfilter", &d, "rpfilter"),
+                row("0.0.0.0/8", &d, "unspecified-source"),
+                row("10.0.1.0/24,10.0.2.0/23", &d, "antispoof"),
+                row("", &r, "default-route"),
+            ]
+        );
         let a = &rs.chain(ChainKind::Antispoof).rules;
-        let eth2_v4 = a
-            .iter()
-            .find(|r| {
-                r.family == Some(Family::Ipv4)
-                    && r.target == Target::Return
-                    && r.matches.first() == Some(&Match::InIface(IfName::new("eth2").unwrap()))
-            })
-            .unwrap();
-        // 10.0.2.0/24 attached and 10.0.3.0/24 routed aggregate to one prefix.
-        assert_eq!(
-            eth2_v4.matches[1],
-            Match::Src(vec!["10.0.2.0/23".parse().unwrap()])
-        );
-        let default_drop = a
-            .iter()
-            .find(|r| {
-                r.matches.first() == Some(&Match::InIface(IfName::new("eth0").unwrap()))
-                    && r.family == Some(Family::Ipv4)
-            })
-            .unwrap();
-        assert_eq!(
-            default_drop.matches[1],
-            Match::Src(vec![
-                "10.0.1.0/24".parse().unwrap(),
-                "10.0.2.0/23".parse().unwrap()
-            ]),
-            "internal networks are dropped on the default-route interface"
-        );
-        // The reverse-path check sees everything but loopback: it precedes the early returns.
-        assert_eq!(a[1].matches, vec![Match::RpfilterFails]);
+        // Loopback first; the firewall's own addresses never arrive from outside (except
+        // towards multicast groups); nothing undeclared passes.
+        assert_eq!(a[0].target, Target::Return);
+        assert!(a.iter().any(|r| r.matches
+            == [
+                Match::Src(vec![
+                    "10.0.1.1/32".parse().unwrap(),
+                    "10.0.2.1/32".parse().unwrap(),
+                    "198.51.100.2/32".parse().unwrap()
+                ]),
+                Match::DstNotGroup
+            ]
+            && r.target == Target::Drop));
+        let last = a.last().unwrap();
+        assert!(last.matches.is_empty() && last.target == Target::Drop);
+        assert_eq!(last.comment.as_ref().unwrap().as_str(), "unknown-interface");
         assert!(
             a.iter()
-                .any(|r| r.comment.as_ref().map(RuleName::as_str) == Some("dhcp"))
+                .any(|r| r.comment.as_ref().map(Comment::as_str) == Some("dhcp"))
         );
     }
 
     #[test]
-    fn sip_media_uses_the_related_networks() {
+    fn nested_networks_most_specific_wins() {
+        let text = "[[interfaces]]\nname = \"wan\"\ndefault_route = true\n[[interfaces]]\nname = \"lan0\"\nnetworks = [\"10.0.0.1/16\"]\n[[interfaces]]\nname = \"lan1\"\nrouted = [\"10.0.5.0/24\"]\n";
+        let rs = synthesize(&Site::from_toml(text).unwrap().validate().unwrap());
+        let d = Target::Drop;
+        let r = Target::Return;
+        let row = |s: &str, t: &Target, c: &str| (s.to_string(), t.clone(), c.to_string());
+        assert_eq!(
+            iface_rules(&rs, "lan0", Family::Ipv4),
+            [
+                row("rpfilter", &d, "rpfilter"),
+                row("10.0.5.0/24", &d, "antispoof"),
+                row("10.0.0.0/16", &r, "antispoof"),
+                row("", &d, "antispoof"),
+            ]
+        );
+        assert_eq!(
+            iface_rules(&rs, "lan1", Family::Ipv4),
+            [
+                row("rpfilter", &d, "rpfilter"),
+                row("10.0.5.0/24", &r, "antispoof"),
+                row("", &d, "antispoof"),
+            ]
+        );
+        // The same network on two interfaces is still refused.
+        let dup = text.replace("10.0.5.0/24", "10.0.0.0/16");
+        let e = Site::from_toml(&dup).unwrap().validate().unwrap_err();
+        assert_eq!(e.problems[0].path, "interfaces[1].networks[0]");
+    }
+
+    #[test]
+    fn bogons_log_only_and_rp_modes() {
+        let text = "bogons = true\nbogon_exceptions = [\"192.0.2.0/24\"]\nmode = \"log-only\"\nlog_rate = 6\nunknown_interfaces = \"rpfilter\"\n[[interfaces]]\nname = \"wan\"\ndefault_route = true\nnetworks = [\"198.51.100.2/24\"]\nrp_filter = \"loose\"\nrp_filter_mark = true\n[[interfaces]]\nname = \"lan\"\nnetworks = [\"10.1.0.1/16\"]\nrp_filter = \"off\"\n";
+        let rs = synthesize(&Site::from_toml(text).unwrap().validate().unwrap());
+        let a = &rs.chain(ChainKind::Antispoof).rules;
+        // Log-only: nothing drops; every would-be drop logs (rate-limited), then returns.
+        assert!(a.iter().all(|r| r.target != Target::Drop));
+        let logs = a
+            .iter()
+            .filter(|r| matches!(r.target, Target::Log(_)))
+            .count();
+        assert!(logs > 5);
+        assert!(
+            a.iter()
+                .filter(|r| matches!(r.target, Target::Log(_)))
+                .all(|r| r.matches.contains(&Match::Limit(6)))
+        );
+        // Bogons on the uplink, without the site's own networks and the exception.
+        let bogon = a
+            .iter()
+            .find(|r| {
+                r.comment.as_ref().unwrap().as_str() == "bogon"
+                    && r.applies_to(Family::Ipv4)
+                    && r.target == Target::Return
+            })
+            .unwrap();
+        let Match::Src(list) = &bogon.matches[1] else {
+            panic!()
+        };
+        let has = |s: &str| list.contains(&s.parse().unwrap());
+        assert!(
+            has("10.0.0.0/16") && has("10.2.0.0/15") && !has("10.1.0.0/16"),
+            "{list:?}"
+        );
+        assert!(has("100.64.0.0/10") && has("240.0.0.0/4"));
+        assert!(
+            !list
+                .iter()
+                .any(|c| c.contains("192.0.2.1".parse().unwrap()))
+        );
+        assert!(
+            !list
+                .iter()
+                .any(|c| c.contains("198.51.100.7".parse().unwrap()))
+        );
+        // Loose and mark-aware on the uplink, nothing on the "off" interface, strict for
+        // undeclared interfaces.
+        let rp: Vec<&Match> = a
+            .iter()
+            .flat_map(|r| &r.matches)
+            .filter(|m| matches!(m, Match::RpfilterFails { .. }))
+            .collect();
+        assert_eq!(
+            rp,
+            [
+                &Match::RpfilterFails {
+                    loose: true,
+                    mark: true
+                },
+                &Match::RpfilterFails {
+                    loose: true,
+                    mark: true
+                },
+                &Match::RpfilterFails {
+                    loose: false,
+                    mark: false
+                },
+                &Match::RpfilterFails {
+                    loose: false,
+                    mark: false
+                },
+            ]
+        );
+        // Related chains log too.
+        assert!(
+            rs.chain(ChainKind::RelatedForward)
+                .rules
+                .iter()
+                .any(|r| matches!(r.target, Target::Log(_)))
+        );
+    }
+
+    /// (src, dst) of the UDP RELATED rules of a chain, as text.
+    fn udp_pairs(rs: &Ruleset, kind: ChainKind) -> Vec<(String, String)> {
+        let list = |r: &Rule, src: bool| {
+            r.matches
+                .iter()
+                .find_map(|m| match (m, src) {
+                    (Match::Src(l), true) | (Match::Dst(l), false) => Some(
+                        l.iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "any".into())
+        };
+        rs.chain(kind)
+            .rules
+            .iter()
+            .filter(|r| r.matches.contains(&Match::Proto(L4Proto::Udp)))
+            .map(|r| (list(r, true), list(r, false)))
+            .collect()
+    }
+
+    const VOIP: &str = "[[services]]\nname = \"voip\"\nhelper = \"sip\"\ndirection = \"outbound\"\nclients = [\"10.0.1.0/24\"]\nservers = [\"203.0.113.5\"]\nrelated = [\"198.18.0.0/24\"]\n";
+
+    #[test]
+    fn sip_media_with_direct_media_off_is_phones_and_farm_both_ways() {
+        let valid = site(&format!("{VOIP}[options]\n\"sip.sip_direct_media\" = 0\n"));
+        assert!(valid.warnings.is_empty(), "{:?}", valid.warnings);
+        let pairs = udp_pairs(&synthesize(&valid), ChainKind::RelatedForward);
+        let p = |a: &str, b: &str| (a.to_string(), b.to_string());
+        // Signalling and media with the proxy, media with the farm, both ways; nothing
+        // farm-to-farm and nothing from or to anywhere else.
+        let want = [
+            p("203.0.113.5/32", "10.0.1.0/24"),
+            p("10.0.1.0/24", "203.0.113.5/32"),
+            p("198.18.0.0/24", "10.0.1.0/24"),
+            p("10.0.1.0/24", "198.18.0.0/24"),
+        ];
+        let mut got = pairs.clone();
+        got.sort();
+        let mut want = want.to_vec();
+        want.sort();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn sip_media_with_direct_media_on_ignores_related_with_a_warning() {
+        let valid = site(VOIP);
+        assert_eq!(valid.warnings.len(), 1);
+        assert_eq!(valid.warnings[0].path, "services[0].related");
+        let pairs = udp_pairs(&synthesize(&valid), ChainKind::RelatedForward);
+        assert!(
+            pairs
+                .iter()
+                .all(|(s, d)| !s.contains("198.18") && !d.contains("198.18"))
+        );
+        assert_eq!(pairs.len(), 2, "{pairs:?}");
+    }
+
+    #[test]
+    fn no_rule_accepts_and_every_related_rule_names_its_creator() {
+        let rs = synthesize(&site(&format!(
+            "{VOIP}[[services]]\nname = \"h323\"\nhelper = \"RAS\"\ndirection = \"outbound\"\nservers = [\"203.0.113.9\"]\n[[services]]\nname = \"vpn\"\nhelper = \"pptp\"\ndirection = \"outbound\"\nservers = [\"203.0.113.7\"]\n"
+        )));
+        let rel = &rs.chain(ChainKind::RelatedForward).rules;
+        for r in rel {
+            assert!(matches!(r.target, Target::Return | Target::Drop));
+        }
+        let creators: Vec<String> = rel
+            .iter()
+            .filter_map(|r| {
+                r.matches.iter().find_map(|m| match m {
+                    Match::Helper(h) => Some(h.to_string()),
+                    _ => None,
+                })
+            })
+            .collect();
+        for c in ["sip", "RAS", "Q.931", "H.245", "pptp"] {
+            assert!(creators.iter().any(|x| x == c), "{c} in {creators:?}");
+        }
+        // No two rules of a chain are the same once comments are set aside.
+        let mut bare: Vec<Rule> = rel
+            .iter()
+            .map(|r| Rule::new(r.family, r.matches.clone(), r.target.clone()))
+            .collect();
+        let n = bare.len();
+        bare.sort_by_key(|r| format!("{r:?}"));
+        bare.dedup();
+        assert_eq!(bare.len(), n);
+        // PPTP: GRE both ways between the client and the server.
+        let gre: Vec<&Rule> = rel
+            .iter()
+            .filter(|r| r.matches.contains(&Match::Proto(L4Proto::Gre)))
+            .collect();
+        assert_eq!(gre.len(), 2, "{gre:#?}");
+        assert!(
+            gre.iter()
+                .all(|r| r.comment.as_ref().unwrap().as_str() == "vpn/pptp/gre")
+        );
+    }
+
+    #[test]
+    fn a_server_on_the_firewall_gets_input_and_output_rules() {
+        // eth1's own address is 10.0.1.1 (written with host bits).
         let rs = synthesize(&site(
-            "[[services]]\nname = \"voip\"\nhelper = \"sip\"\ndirection = \"outbound\"\nclients = [\"10.0.1.0/24\"]\nservers = [\"203.0.113.5\"]\nrelated = [\"203.0.113.0/24\"]\n[options]\n\"sip.sip_direct_media\" = 0\n",
+            "[[services]]\nname = \"ftp-fw\"\nhelper = \"ftp\"\ndirection = \"inbound\"\nservers = [\"10.0.1.1\"]\n",
         ));
-        let farm: Cidr = "203.0.113.0/24".parse().unwrap();
+        let ftp = |k: ChainKind| {
+            rs.chain(k)
+                .rules
+                .iter()
+                .filter(|r| r.matches.contains(&Match::Helper("ftp".parse().unwrap())))
+                .count()
+        };
+        assert_eq!(ftp(ChainKind::RelatedForward), 0);
+        assert_eq!(
+            ftp(ChainKind::RelatedInput),
+            1,
+            "passive: client -> firewall"
+        );
+        assert_eq!(
+            ftp(ChainKind::RelatedOutput),
+            1,
+            "active: firewall -> client"
+        );
+        assert_eq!(rs.chain(ChainKind::HelpersIn).rules.len(), 1);
+    }
+
+    #[test]
+    fn a_published_server_is_assigned_on_its_public_address() {
+        let rs = synthesize(&site(
+            "[[services]]\nname = \"ftp-dmz\"\nhelper = \"ftp\"\ndirection = \"inbound\"\nservers = [\"10.0.2.10\"]\npublic = [\"198.51.100.2\"]\npublic_ports = [2121]\n",
+        ));
+        let assign = &rs.chain(ChainKind::HelpersIn).rules;
+        assert_eq!(assign.len(), 2);
+        assert!(
+            assign[1]
+                .matches
+                .contains(&Match::Dst(vec!["198.51.100.2".parse().unwrap()]))
+        );
+        assert!(assign[1].matches.contains(&Match::Dport(2121)));
+        // RELATED rules use the server's own address (after DNAT).
         let rel = &rs.chain(ChainKind::RelatedForward).rules;
         assert!(
             rel.iter()
-                .any(|r| r.matches.contains(&Match::Src(vec![farm]))
-                    && r.matches.contains(&Match::Proto(L4Proto::Udp)))
+                .all(|r| !format!("{r:?}").contains("198.51.100.2"))
         );
-        assert!(
-            rel.iter()
-                .all(|r| !r.matches.is_empty() || r.target == Target::Drop)
-        );
-    }
-
-    #[test]
-    fn mark_mask_is_the_sites() {
-        let text = "ct_mark_mask = 0x0000ff00\n[[interfaces]]\nname = \"eth0\"\ndefault_route = true\n[[services]]\nname = \"f\"\nhelper = \"ftp\"\ndirection = \"inbound\"\n";
-        let rs = synthesize(&Site::from_toml(text).unwrap().validate().unwrap());
-        assert_eq!(rs.mark_mask, 0xff00);
-        assert_eq!(rs.helpers[0].mark, 0x0100);
-        let bad = Site::from_toml(&text.replace("0x0000ff00", "0x00f0000f"))
-            .unwrap()
-            .validate()
-            .unwrap_err();
-        assert_eq!(bad.problems[0].path, "ct_mark_mask");
+        assert!(rel.iter().any(|r| {
+            r.matches
+                .contains(&Match::Dst(vec!["10.0.2.10".parse().unwrap()]))
+        }));
     }
 
     #[test]

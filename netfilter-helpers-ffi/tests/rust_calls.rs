@@ -98,7 +98,26 @@ fn expectations_and_sites() {
         nfh_result::Ok
     );
     let nft = text(|b, l, n| unsafe { nfh_site_render(s, 3, b, l, n, null_mut()) });
-    assert!(nft.contains("table inet nfh"));
+    assert!(nft.contains("table inet nfh") && !nft.contains("ct mark"));
+    let remove = text(|b, l, n| unsafe {
+        nfh_site_render(s, nfh_backend::NftRemove as u32, b, l, n, null_mut())
+    });
+    assert!(remove.contains("delete table inet nfh"), "{remove}");
+    let mut n = 0;
+    assert_eq!(
+        unsafe { nfh_site_render(s, 10, null_mut(), 0, &mut n, null_mut()) },
+        nfh_result::InvalidParameter
+    );
+    assert_eq!(unsafe { nfh_site_warning_count(s) }, 0);
+    unsafe { nfh_site_free(s) };
+    let risky = CString::new("[[interfaces]]\nname = \"eth0\"\ndefault_route = true\n[[services]]\nname = \"chat\"\nhelper = \"irc\"\ndirection = \"outbound\"\nservers = [\"192.0.2.6\"]\n").unwrap();
+    assert_eq!(
+        unsafe { nfh_site_parse(risky.as_ptr(), 0, &mut s, null_mut()) },
+        nfh_result::Ok
+    );
+    assert_eq!(unsafe { nfh_site_warning_count(s) }, 1);
+    let w = text(|b, l, n| unsafe { nfh_site_warning(s, 0, b, l, n) });
+    assert!(w.starts_with("services[0].related: "), "{w}");
     unsafe { nfh_site_free(s) };
     let bad =
         CString::new("[[interfaces]]\nname = \"a b\"\n[[interfaces]]\nname = \"c/d\"\n").unwrap();

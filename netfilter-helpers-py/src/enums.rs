@@ -713,6 +713,9 @@ py_enum! {
         NFT_JSON <=> NftJson: "nft-json",
         SYSCTL <=> Sysctl: "sysctl",
         MODPROBE <=> Modprobe: "modprobe",
+        IPTABLES_HOOKS <=> IptablesHooks: "iptables-hooks",
+        IPTABLES_REMOVE <=> IptablesRemove: "iptables-remove",
+        NFT_REMOVE <=> NftRemove: "nft-remove",
     }
 }
 

@@ -155,7 +155,7 @@ impl From<CoreParseError> for Error {
     }
 }
 
-fn problems(problems: &[Problem]) -> Vec<(String, String)> {
+pub(crate) fn problems(problems: &[Problem]) -> Vec<(String, String)> {
     problems
         .iter()
         .map(|p| (p.path.clone(), p.message.clone()))

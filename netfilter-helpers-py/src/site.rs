@@ -1,6 +1,8 @@
 //! Sites and rules: `Site` (validated at construction), `Interface`, `Service`, `Ruleset`,
 //! `HelperObject`, `aggregate` and the name checks.
 
+use std::net::IpAddr;
+
 use netfilter_helpers_core::catalogue::{Family, HelperName};
 use netfilter_helpers_core::ir::{HelperObject, Ruleset};
 use netfilter_helpers_core::policy::{Cidr, Problem};
@@ -17,7 +19,7 @@ use crate::catalogue::{HelperNameArg, PyHelperName};
 use crate::enums::{
     L4Arg, PyBackend, PyChainKind, PyDirection, PyFamily, PyRpFilter, enum_repr, l4_out, l4_repr,
 };
-use crate::error::Result;
+use crate::error::{Result, problems};
 use crate::kernel::PyKernelVersion;
 use crate::options::PyModuleOptions;
 use crate::util::{
@@ -123,10 +125,18 @@ impl PySite {
         self.valid.rpfilter
     }
 
-    /// The connection-mark bits the nft backends use to tag helper assignments.
+    /// Every address of the firewall host: the interfaces' own addresses (networks written
+    /// with host bits), then `local_addresses`.
     #[getter]
-    fn ct_mark_mask(&self) -> u32 {
-        self.valid.ct_mark_mask
+    fn local_addresses(&self) -> Vec<IpAddr> {
+        self.valid.local_addresses.clone()
+    }
+
+    /// Risky but valid choices, as (path, message) tuples (the shape of
+    /// `SiteError.problems`).
+    #[getter]
+    fn warnings(&self) -> Vec<(String, String)> {
+        problems(&self.valid.warnings)
     }
 
     /// The module options.
@@ -159,7 +169,7 @@ impl PySite {
     }
 
     /// The rules for this site: anti-spoofing, helper assignment, restricted RELATED
-    /// accepts, sysctls and module options.
+    /// flows, sysctls and module options.
     fn rules(&self) -> PyRuleset {
         PyRuleset {
             ruleset: synthesize(&self.valid),
@@ -226,7 +236,8 @@ pub(crate) struct PyInterface(pub(crate) ValidInterface);
 impl PyInterface {
     /// An interface; the name is checked as a site's would be (SiteError).
     #[new]
-    #[pyo3(signature = (name, *, default_route=false, attached=Vec::new(), routed=Vec::new(), dhcp=false, rp_filter=PyRpFilter::STRICT))]
+    #[pyo3(signature = (name, *, default_route=false, attached=Vec::new(), routed=Vec::new(), dhcp=false, rp_filter=PyRpFilter::STRICT, addresses=Vec::new(), prefix_match=false, rp_filter_mark=false))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         name: &str,
         default_route: bool,
@@ -234,6 +245,9 @@ impl PyInterface {
         routed: Vec<CidrArg>,
         dhcp: bool,
         rp_filter: PyRpFilter,
+        addresses: Vec<IpAddr>,
+        prefix_match: bool,
+        rp_filter_mark: bool,
     ) -> Result<Self> {
         let name = IfName::new(name).map_err(|e| site_error("name", e))?;
         Ok(PyInterface(ValidInterface {
@@ -243,7 +257,22 @@ impl PyInterface {
             routed: routed.into_iter().map(|c| c.0).collect(),
             dhcp,
             rp_filter: rp_filter.into(),
+            addresses,
+            prefix_match,
+            rp_filter_mark,
         }))
+    }
+
+    /// Whether the name is a prefix of interface names (`match = "prefix"`).
+    #[getter]
+    fn prefix_match(&self) -> bool {
+        self.0.prefix_match
+    }
+
+    /// Whether reverse-path lookups use the packet's mark.
+    #[getter]
+    fn rp_filter_mark(&self) -> bool {
+        self.0.rp_filter_mark
     }
 
     /// The name.
@@ -282,6 +311,12 @@ impl PyInterface {
         self.0.rp_filter.into()
     }
 
+    /// The firewall's own addresses on it (the networks written with host bits).
+    #[getter]
+    fn addresses(&self) -> Vec<IpAddr> {
+        self.0.addresses.clone()
+    }
+
     /// Attached and routed networks of one family, aggregated.
     fn networks<'py>(&self, py: Python<'py>, family: PyFamily) -> PyResult<Vec<Bound<'py, PyAny>>> {
         cidrs_out(py, &self.0.networks(Family::from(family)))
@@ -297,6 +332,7 @@ impl PyInterface {
         i.routed.hash(&mut h);
         i.dhcp.hash(&mut h);
         i.rp_filter.hash(&mut h);
+        i.addresses.hash(&mut h);
         h.finish()
     }
 
@@ -320,6 +356,12 @@ impl PyInterface {
         if rp != PyRpFilter::STRICT {
             r = r.kw("rp_filter", enum_repr(rp));
         }
+        if !i.addresses.is_empty() {
+            r = r.kw(
+                "addresses",
+                list_repr(&i.addresses, |a| str_repr(&a.to_string())),
+            );
+        }
         r.finish()
     }
 }
@@ -333,7 +375,7 @@ pub(crate) struct PyService(pub(crate) ValidService);
 impl PyService {
     /// A service; the name is checked as a site's would be (SiteError).
     #[new]
-    #[pyo3(signature = (name, helper, direction, *, servers=Vec::new(), clients=Vec::new(), ports=Vec::new(), related=Vec::new(), min_port=1024, families=Vec::new()))]
+    #[pyo3(signature = (name, helper, direction, *, servers=Vec::new(), clients=Vec::new(), ports=Vec::new(), related=Vec::new(), min_port=1024, families=Vec::new(), public=Vec::new(), public_ports=Vec::new(), servers_local=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         name: &str,
@@ -345,6 +387,9 @@ impl PyService {
         related: Vec<CidrArg>,
         min_port: u16,
         families: Vec<PyFamily>,
+        public: Vec<CidrArg>,
+        public_ports: Vec<u16>,
+        servers_local: bool,
     ) -> Result<Self> {
         let name = RuleName::new(name).map_err(|e| site_error("name", e))?;
         let helper: HelperName = helper.0;
@@ -358,6 +403,9 @@ impl PyService {
             related: related.into_iter().map(|c| c.0).collect(),
             min_port,
             families: families.into_iter().map(Into::into).collect(),
+            public: public.into_iter().map(|c| c.0).collect(),
+            public_ports,
+            servers_local,
         }))
     }
 
@@ -415,6 +463,30 @@ impl PyService {
         self.0.families.iter().map(|f| (*f).into()).collect()
     }
 
+    /// Addresses the servers are published at through destination NAT.
+    #[getter]
+    fn public<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        cidrs_out(py, &self.0.public)
+    }
+
+    /// Ports the servers are published at.
+    #[getter]
+    fn public_ports(&self) -> Vec<u16> {
+        self.0.public_ports.clone()
+    }
+
+    /// Whether the servers are the firewall host itself.
+    #[getter]
+    fn servers_local(&self) -> bool {
+        self.0.servers_local
+    }
+
+    /// Whether the firewall host is the client (`direction` is local).
+    #[getter]
+    fn clients_local(&self) -> bool {
+        self.0.clients_local()
+    }
+
     fn __hash__(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let s = &self.0;
@@ -428,6 +500,9 @@ impl PyService {
         s.related.hash(&mut h);
         s.min_port.hash(&mut h);
         s.families.hash(&mut h);
+        s.public.hash(&mut h);
+        s.public_ports.hash(&mut h);
+        s.servers_local.hash(&mut h);
         h.finish()
     }
 
@@ -447,6 +522,12 @@ impl PyService {
                 "families",
                 list_repr(&s.families, |f| enum_repr(PyFamily::from(*f))),
             )
+            .kw("public", nets(&s.public))
+            .kw(
+                "public_ports",
+                list_repr(&s.public_ports, |p| p.to_string()),
+            )
+            .kw("servers_local", bool_repr(s.servers_local))
             .finish()
     }
 }
@@ -483,12 +564,6 @@ impl PyRuleset {
     #[getter]
     fn rule_count(&self) -> usize {
         self.ruleset.rule_count()
-    }
-
-    /// The connection-mark bits that carry the assigned helper (nft backends).
-    #[getter]
-    fn mark_mask(&self) -> u32 {
-        self.ruleset.mark_mask
     }
 
     /// sysctl settings, in order.
@@ -566,11 +641,10 @@ pub(crate) struct PyHelperObject(pub(crate) HelperObject);
 #[pymethods]
 impl PyHelperObject {
     #[new]
-    fn new(helper: HelperNameArg, l4: L4Arg, mark: u32) -> Self {
+    fn new(helper: HelperNameArg, l4: L4Arg) -> Self {
         PyHelperObject(HelperObject {
             helper: helper.0,
             l4: l4.0,
-            mark,
         })
     }
 
@@ -586,12 +660,6 @@ impl PyHelperObject {
         l4_out(py, self.0.l4)
     }
 
-    /// The connection mark the assignment sets.
-    #[getter]
-    fn mark(&self) -> u32 {
-        self.0.mark
-    }
-
     /// The object's name in the nft table (`Q_931_tcp`).
     #[getter]
     fn object_name(&self) -> String {
@@ -605,7 +673,6 @@ impl PyHelperObject {
                 str_repr(&self.0.helper.to_string())
             ))
             .arg(l4_repr(self.0.l4))
-            .arg(format!("{:#x}", self.0.mark))
             .finish()
     }
 }

@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use netfilter_helpers_core::render::{Backend, render};
-use netfilter_helpers_core::site::{Direction, Interface, RpFilter, Service, Site};
+use netfilter_helpers_core::site::{Direction, Interface, Service, Site};
 use netfilter_helpers_core::synth::synthesize;
 use netfilter_helpers_tests::netns::Netns;
 
@@ -24,7 +24,7 @@ fn site(n: usize, prefixes: usize) -> Site {
         networks: vec!["198.51.100.2/24".into()],
         routed: vec![],
         dhcp: false,
-        rp_filter: RpFilter::Strict,
+        ..Interface::named("")
     });
     for i in 0..n {
         let nets = (0..prefixes)
@@ -39,7 +39,7 @@ fn site(n: usize, prefixes: usize) -> Site {
             networks: vec![],
             routed: nets,
             dhcp: false,
-            rp_filter: RpFilter::Strict,
+            ..Interface::named("")
         });
     }
     site.services.push(Service {
@@ -50,7 +50,7 @@ fn site(n: usize, prefixes: usize) -> Site {
         clients: vec![],
         ports: vec![21, 2121],
         related: vec![],
-        min_port: 1024,
+        ..Service::new("", "", Direction::Inbound)
     });
     site
 }

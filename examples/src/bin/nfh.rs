@@ -6,7 +6,7 @@
 //! nfh kernel [--json] VERSION
 //! nfh validate [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [FILE|-]
 //! nfh audit [--root DIR] [--policy FILE] [--json]
-//! nfh render --site FILE --backend iptables|ip6tables|commands|nft|nft-json|sysctl|modprobe
+//! nfh render --site FILE --backend iptables|ip6tables|iptables-hooks|iptables-remove|commands|nft|nft-json|nft-remove|sysctl|modprobe
 //! ```
 //!
 //! Exit codes: 0 success / nothing found, 1 findings, 2 unusable input or usage error.
@@ -34,7 +34,7 @@ const USAGE: &str = "usage:
       exit 0 when all conform, 1 when anything is found, 2 on unusable input
   nfh audit [--root DIR] [--policy FILE] [--json]
       audit a host (default root /): options, kernel, expectation table
-  nfh render --site FILE --backend iptables|ip6tables|commands|nft|nft-json|sysctl|modprobe
+  nfh render --site FILE --backend iptables|ip6tables|iptables-hooks|iptables-remove|commands|nft|nft-json|nft-remove|sysctl|modprobe
       render a site description (TOML or JSON) as rules for one backend";
 
 fn main() -> ExitCode {
@@ -474,6 +474,9 @@ fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
         }
         msg
     })?;
+    for w in &valid.warnings {
+        eprintln!("{path}: warning: {w}");
+    }
     let out = render(&synthesize(&valid), backend).map_err(|e| format!("{path}: {e}"))?;
     print!("{out}");
     Ok(ExitCode::SUCCESS)

@@ -8,7 +8,9 @@
 //!
 //! let site = Site::from_toml("[[interfaces]]\nname = \"eth0\"\ndefault_route = true\n").unwrap().validate().unwrap();
 //! let rs = synthesize(&site);
-//! assert!(render(&rs, Backend::Iptables).unwrap().contains("*raw"));
+//! let v4 = render(&rs, Backend::Iptables).unwrap();
+//! assert!(v4.contains("*raw") && !v4.contains(":PREROUTING"));
+//! assert!(render(&rs, Backend::IptablesHooks).unwrap().contains("nfh_hook iptables raw PREROUTING -j nfh-prerouting"));
 //! assert!(render(&rs, Backend::Nft).unwrap().contains("table inet nfh"));
 //! assert!(render(&rs, Backend::Sysctl).unwrap().contains("net.ipv4.conf.all.rp_filter = 1"));
 //! ```
@@ -29,13 +31,14 @@ mod nft_json;
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Backend {
-    /// `iptables-restore` input, IPv4.
+    /// `iptables-restore -w --noflush` input, IPv4: nfh's own chains only.
     Iptables,
-    /// `ip6tables-restore` input, IPv6.
+    /// `ip6tables-restore -w --noflush` input, IPv6: nfh's own chains only.
     Ip6tables,
-    /// `iptables -A ...` / `ip6tables -A ...` commands, as the article writes them.
+    /// `iptables -A ...` / `ip6tables -A ...` commands, as the article writes them, in an
+    /// idempotent shell script with the hooks.
     Commands,
-    /// An nftables script for `nft -f`.
+    /// An nftables script for `nft -f`: nfh's own table, replaced atomically.
     Nft,
     /// libnftables JSON for `nft -j -f`.
     NftJson,
@@ -43,11 +46,18 @@ pub enum Backend {
     Sysctl,
     /// `modprobe.d` settings for the module options.
     Modprobe,
+    /// A shell script that adds the jumps into nfh's iptables chains (both families) unless
+    /// they are there.
+    IptablesHooks,
+    /// A shell script that removes nfh's iptables jumps and chains (both families).
+    IptablesRemove,
+    /// An `nft -f` script that removes nfh's table.
+    NftRemove,
 }
 
 impl Backend {
     /// Every backend.
-    pub const ALL: [Backend; 7] = [
+    pub const ALL: [Backend; 10] = [
         Backend::Iptables,
         Backend::Ip6tables,
         Backend::Commands,
@@ -55,6 +65,9 @@ impl Backend {
         Backend::NftJson,
         Backend::Sysctl,
         Backend::Modprobe,
+        Backend::IptablesHooks,
+        Backend::IptablesRemove,
+        Backend::NftRemove,
     ];
 
     /// The backend's name (`nft-json`).
@@ -73,6 +86,9 @@ impl Backend {
             Backend::NftJson => "nft-json",
             Backend::Sysctl => "sysctl",
             Backend::Modprobe => "modprobe",
+            Backend::IptablesHooks => "iptables-hooks",
+            Backend::IptablesRemove => "iptables-remove",
+            Backend::NftRemove => "nft-remove",
         }
     }
 }
@@ -102,7 +118,7 @@ impl FromStr for Backend {
 pub enum RenderError {
     /// The backend name is not known.
     #[error(
-        "unknown backend {name:?}: expected iptables, ip6tables, commands, nft, nft-json, sysctl or modprobe"
+        "unknown backend {name:?}: expected iptables, ip6tables, iptables-hooks, iptables-remove, commands, nft, nft-json, nft-remove, sysctl or modprobe"
     )]
     UnknownBackend {
         /// The name given.
@@ -135,7 +151,9 @@ pub fn render(rs: &Ruleset, backend: Backend) -> Result<String, RenderError> {
         Backend::Nft | Backend::NftJson if !caps.nft_ct_helper => {
             return Err(too_old("nftables ct helper objects", "4.12"));
         }
-        Backend::Iptables | Backend::Ip6tables | Backend::Commands if !caps.ct_target => {
+        Backend::Iptables | Backend::Ip6tables | Backend::Commands | Backend::IptablesHooks
+            if !caps.ct_target =>
+        {
             return Err(too_old("the CT target", "2.6.34"));
         }
         _ => {}
@@ -146,6 +164,9 @@ pub fn render(rs: &Ruleset, backend: Backend) -> Result<String, RenderError> {
         Backend::Commands => iptables::commands(rs),
         Backend::Nft => nft::script(rs),
         Backend::NftJson => nft_json::json(rs),
+        Backend::IptablesHooks => iptables::hooks_script(rs),
+        Backend::IptablesRemove => iptables::remove_script(rs),
+        Backend::NftRemove => nft::remove(rs),
         Backend::Sysctl => {
             let mut out = String::from(HEADER);
             for (k, v) in &rs.sysctls {

@@ -2,10 +2,21 @@
 //! chain kind. Address lists become anonymous sets, so the number of rules does not grow with
 //! the number of prefixes.
 //!
-//! nftables' `ct helper` expression reads the connection's own helper, not its master's, so
-//! RELATED flows are tied to their helper through the connection mark: the assignment rule
-//! sets the helper's mark bits, every expected connection inherits the master's mark, and the
-//! RELATED rules match them.
+//! nfh owns its table and nothing else; loading the script replaces the table atomically.
+//! Hooks and priorities:
+//!
+//! | chain | hook | priority | why |
+//! |---|---|---|---|
+//! | `antispoof` | prerouting | raw (-300) | before connection tracking: spoofed packets never create entries |
+//! | `helpers_in` | prerouting | mangle (-150) | after conntrack (-200), which `ct helper set` needs, and before destination NAT (-100), so the assignment sees the addresses the client used, as iptables' raw table does, and NAT adds the sequence-adjustment extension the NAT helpers need |
+//! | `helpers_out` | output | mangle (-150) | the same for connections the firewall host opens |
+//! | `related_fwd`, `related_in`, `related_out` | forward, input, output | filter (0) | after NAT, on the addresses the hosts really use |
+//!
+//! RELATED flows are matched with `ct helper "<creator>"`: like iptables' `-m helper`, it
+//! reads the helper of the connection's *master* (`nft_ct.c`, `nft_ct_get_eval`, key
+//! `NFT_CT_HELPER`: `nfct_help(ct->master)`). No connection or packet mark is read or
+//! written. The rules never accept: a `drop` in any base chain is final, a `return` leaves
+//! the verdict to the other base chains on the hook, the site's own.
 
 use std::fmt::Write as _;
 
@@ -21,8 +32,8 @@ pub(super) fn chain_name(kind: ChainKind) -> String {
 pub(super) fn hook(kind: ChainKind) -> (&'static str, &'static str) {
     match kind {
         ChainKind::Antispoof => ("prerouting", "raw"),
-        ChainKind::HelpersIn => ("prerouting", "filter"),
-        ChainKind::HelpersOut => ("output", "filter"),
+        ChainKind::HelpersIn => ("prerouting", "mangle"),
+        ChainKind::HelpersOut => ("output", "mangle"),
         ChainKind::RelatedForward => ("forward", "filter"),
         ChainKind::RelatedInput => ("input", "filter"),
         ChainKind::RelatedOutput => ("output", "filter"),
@@ -42,6 +53,15 @@ fn set(list: &[Cidr]) -> String {
     } else {
         let items: Vec<String> = list.iter().map(ToString::to_string).collect();
         format!("{{ {} }}", items.join(", "))
+    }
+}
+
+/// The numeric value of a named priority.
+pub(super) fn priority(name: &str) -> i32 {
+    match name {
+        "raw" => -300,
+        "mangle" => -150,
+        _ => 0,
     }
 }
 
@@ -66,6 +86,16 @@ fn rule_text(rs: &Ruleset, rule: &Rule) -> String {
         match m {
             Match::InIface(i) => {
                 let _ = write!(s, "iifname \"{i}\" ");
+            }
+            Match::InIfacePrefix(i) => {
+                let _ = write!(s, "iifname \"{i}*\" ");
+            }
+            Match::DstNotGroup => match rule.family {
+                Some(Family::Ipv6) => s.push_str("ip6 daddr != ff00::/8 "),
+                _ => s.push_str("fib daddr type != { broadcast, multicast } "),
+            },
+            Match::Limit(n) => {
+                let _ = write!(s, "limit rate {n}/minute burst 5 packets ");
             }
             Match::Src(l) => {
                 let _ = write!(s, "{} saddr {} ", ip(rule.family), set(l));
@@ -104,16 +134,26 @@ fn rule_text(rs: &Ruleset, rule: &Rule) -> String {
             Match::Icmpv6Type(t) => {
                 let _ = write!(s, "icmpv6 type {t} ");
             }
-            Match::Helper { assigned, .. } => {
-                let mark = rs.mark_of(assigned).unwrap_or(0);
-                let _ = write!(s, "ct mark & {:#010x} == {mark:#010x} ", rs.mark_mask);
+            Match::Helper(creator) => {
+                let _ = write!(s, "ct helper \"{creator}\" ");
             }
-            Match::RpfilterFails => s.push_str("fib saddr . iif oif missing "),
+            Match::RpfilterFails { loose, mark } => {
+                s.push_str("fib saddr ");
+                if *mark {
+                    s.push_str(". mark ");
+                }
+                if !*loose {
+                    s.push_str(". iif ");
+                }
+                s.push_str("oif missing ");
+            }
         }
     }
     match &rule.target {
-        Target::Accept => s.push_str("accept"),
-        Target::Drop => s.push_str("drop"),
+        Target::Drop => s.push_str("counter drop"),
+        Target::Log(prefix) => {
+            let _ = write!(s, "log prefix \"{prefix} \"");
+        }
         Target::Return => s.push_str("return"),
         Target::CtHelper(h) => {
             let obj = rs
@@ -121,14 +161,15 @@ fn rule_text(rs: &Ruleset, rule: &Rule) -> String {
                 .iter()
                 .find(|o| o.helper == *h && Some(o.l4) == proto)
                 .or_else(|| rs.helpers.iter().find(|o| o.helper == *h));
-            if let Some(o) = obj {
-                let _ = write!(
-                    s,
-                    "ct helper set \"{}\" ct mark set ct mark & {:#010x} | {:#010x}",
-                    o.object_name(),
-                    !rs.mark_mask,
-                    o.mark
-                );
+            match obj {
+                Some(o) => {
+                    let _ = write!(s, "ct helper set \"{}\"", o.object_name());
+                }
+                // Synthesis declares an object for every assignment; should one be missing,
+                // the rule must not load rather than do something else.
+                None => {
+                    let _ = write!(s, "ct helper set \"missing-object-{h}\"");
+                }
             }
         }
     }
@@ -173,7 +214,7 @@ fn chain_text(rs: &Ruleset, chain: &Chain, out: &mut String) {
         "\t\ttype filter hook {hook} priority {prio}; policy accept;"
     );
     if is_related(chain.kind) {
-        out.push_str("\t\tct state != related accept\n");
+        out.push_str("\t\tct state != related return\n");
     }
     for rule in &chain.rules {
         let _ = writeln!(out, "\t\t{}", rule_text(rs, rule));
@@ -188,7 +229,13 @@ pub(super) fn script(rs: &Ruleset) -> String {
     let t = &rs.table;
     let _ = writeln!(
         out,
-        "table inet {t}\ndelete table inet {t}\ntable inet {t} {{"
+        "# nfh's own table and nothing else: `nft -f` replaces it atomically, the site's tables\n\
+         # stay as they are; remove it with `nfh render --backend nft-remove` (`delete table inet {t}`).\n\
+         # The rules never accept: they drop spoofed sources and the RELATED flows the model does\n\
+         # not allow, and return the rest to the site's own chains, which must accept RELATED\n\
+         # themselves. Every RELATED flow that nfh's services do not describe is dropped: nfh\n\
+         # must own all helper use on this host.\n\
+         table inet {t}\ndelete table inet {t}\ntable inet {t} {{"
     );
     for o in &rs.helpers {
         let _ = writeln!(
@@ -204,4 +251,13 @@ pub(super) fn script(rs: &Ruleset) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+/// The script that removes nfh's table (and succeeds when it is not there).
+pub(super) fn remove(rs: &Ruleset) -> String {
+    let t = &rs.table;
+    format!(
+        "{}# Removes nfh's table inet {t}, and nothing else.\ntable inet {t}\ndelete table inet {t}\n",
+        super::HEADER
+    )
 }

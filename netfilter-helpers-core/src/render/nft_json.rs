@@ -10,14 +10,7 @@ use crate::catalogue::{Family, L4Proto};
 use crate::ir::{ChainKind, Match, Rule, Ruleset, Target};
 use crate::policy::Cidr;
 
-use super::nft::{chain_name, hook, l4, proto_and_ports};
-
-fn prio(name: &str) -> i32 {
-    match name {
-        "raw" => -300,
-        _ => 0,
-    }
-}
+use super::nft::{chain_name, hook, l4, priority as prio, proto_and_ports};
 
 fn eq(out: &mut String, left: &str, right: &str) {
     let _ = write!(
@@ -74,6 +67,20 @@ fn exprs(rs: &Ruleset, rule: &Rule, out: &mut String) {
     for m in &rule.matches {
         match m {
             Match::InIface(i) => eq(out, r#"{"meta":{"key":"iifname"}}"#, &format!("\"{i}\"")),
+            Match::InIfacePrefix(i) => {
+                eq(out, r#"{"meta":{"key":"iifname"}}"#, &format!("\"{i}*\""))
+            }
+            Match::DstNotGroup => match rule.family {
+                Some(Family::Ipv6) => out.push_str(
+                    r#"{"match":{"op":"!=","left":{"payload":{"protocol":"ip6","field":"daddr"}},"right":{"prefix":{"addr":"ff00::","len":8}}}},"#,
+                ),
+                _ => out.push_str(
+                    r#"{"match":{"op":"!=","left":{"fib":{"result":"type","flags":["daddr"]}},"right":{"set":["broadcast","multicast"]}}},"#,
+                ),
+            },
+            Match::Limit(n) => {
+                let _ = write!(out, r#"{{"limit":{{"rate":{n},"per":"minute","burst":5}}}},"#);
+            }
             Match::Src(l) => eq(
                 out,
                 &format!(r#"{{"payload":{{"protocol":"{ip}","field":"saddr"}}}}"#),
@@ -118,24 +125,30 @@ fn exprs(rs: &Ruleset, rule: &Rule, out: &mut String) {
                 r#"{"payload":{"protocol":"icmpv6","field":"type"}}"#,
                 &t.to_string(),
             ),
-            Match::Helper { assigned, .. } => {
-                let mark = rs.mark_of(assigned).unwrap_or(0);
+            Match::Helper(creator) => {
+                eq(out, r#"{"ct":{"key":"helper"}}"#, &format!("\"{creator}\""))
+            }
+            Match::RpfilterFails { loose, mark } => {
+                let mut flags = vec!["\"saddr\""];
+                if *mark {
+                    flags.push("\"mark\"");
+                }
+                if !*loose {
+                    flags.push("\"iif\"");
+                }
                 eq(
                     out,
-                    &format!(r#"{{"&":[{{"ct":{{"key":"mark"}}}},{}]}}"#, rs.mark_mask),
-                    &mark.to_string(),
-                );
+                    &format!(r#"{{"fib":{{"result":"oif","flags":[{}]}}}}"#, flags.join(",")),
+                    "false",
+                )
             }
-            Match::RpfilterFails => eq(
-                out,
-                r#"{"fib":{"result":"oif","flags":["saddr","iif"]}}"#,
-                "false",
-            ),
         }
     }
     match &rule.target {
-        Target::Accept => out.push_str(r#"{"accept":null}"#),
-        Target::Drop => out.push_str(r#"{"drop":null}"#),
+        Target::Drop => out.push_str(r#"{"counter":null},{"drop":null}"#),
+        Target::Log(p) => {
+            let _ = write!(out, r#"{{"log":{{"prefix":"{p} "}}}}"#);
+        }
         Target::Return => out.push_str(r#"{"return":null}"#),
         Target::CtHelper(h) => {
             let obj = rs
@@ -143,15 +156,11 @@ fn exprs(rs: &Ruleset, rule: &Rule, out: &mut String) {
                 .iter()
                 .find(|o| o.helper == *h && Some(o.l4) == proto)
                 .or_else(|| rs.helpers.iter().find(|o| o.helper == *h));
-            if let Some(o) = obj {
-                let _ = write!(
-                    out,
-                    r#"{{"ct helper":"{}"}},{{"mangle":{{"key":{{"ct":{{"key":"mark"}}}},"value":{{"|":[{{"&":[{{"ct":{{"key":"mark"}}}},{}]}},{}]}}}}}}"#,
-                    o.object_name(),
-                    !rs.mark_mask,
-                    o.mark
-                );
-            }
+            let name = match obj {
+                Some(o) => o.object_name(),
+                None => format!("missing-object-{h}"),
+            };
+            let _ = write!(out, r#"{{"ct helper":"{name}"}}"#);
         }
     }
 }
@@ -192,7 +201,7 @@ pub(super) fn json(rs: &Ruleset) -> String {
             let _ = write!(
                 s,
                 r#",
-{{"add":{{"rule":{{"family":"inet","table":"{t}","chain":"{name}","expr":[{{"match":{{"op":"!=","left":{{"ct":{{"key":"state"}}}},"right":"related"}}}},{{"accept":null}}]}}}}}}"#
+{{"add":{{"rule":{{"family":"inet","table":"{t}","chain":"{name}","expr":[{{"match":{{"op":"!=","left":{{"ct":{{"key":"state"}}}},"right":"related"}}}},{{"return":null}}]}}}}}}"#
             );
         }
         for rule in &chain.rules {

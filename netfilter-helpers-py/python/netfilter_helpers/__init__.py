@@ -4,7 +4,7 @@ The Python face of the netfilter-helpers core (pure Rust, via the ``_netfilter_h
 extension module): the helper catalogue and degree-of-freedom model, module options,
 expectation parsing and validation against the model and a site policy, host audits, and
 hardened rules for a site in every backend (iptables, ip6tables, commands, nft, nft JSON,
-sysctl, modprobe).
+sysctl, modprobe, and the iptables hooks and the iptables and nft removal scripts).
 
 >>> import netfilter_helpers as nfh
 >>> nfh.ExpectationRule("ftp-data", {"ftp.loose": True}).freedoms.dst_addr.code
