@@ -347,13 +347,42 @@ pub fn valid_site() -> impl Strategy<Value = crate::site::Site> {
         proptest::collection::vec(iface, 2..6),
         proptest::collection::vec(service, 0..4),
         any::<bool>(),
+        any::<u8>(),
     )
-        .prop_map(|(ifaces, services, rpfilter)| {
+        .prop_map(|(ifaces, services, rpfilter, bits)| {
+            use crate::site::{Mode, NameMatch, UnknownInterfaces};
+            let n_ifaces = ifaces.len();
             let mut site = Site {
                 rpfilter,
+                bogons: bits & 1 != 0,
+                bogon_exceptions: if bits & 2 != 0 {
+                    vec!["192.0.2.0/24".into()]
+                } else {
+                    vec![]
+                },
+                log: bits & 4 != 0,
+                mode: if bits & 8 != 0 {
+                    Mode::LogOnly
+                } else {
+                    Mode::Enforce
+                },
+                unknown_interfaces: match (bits >> 4) % 3 {
+                    // The reverse-path choice needs the reverse-path rule.
+                    1 if rpfilter => UnknownInterfaces::Rpfilter,
+                    2 => UnknownInterfaces::Allow,
+                    _ => UnknownInterfaces::Drop,
+                },
+                local_addresses: if bits & 64 != 0 {
+                    vec!["192.0.2.1".into()]
+                } else {
+                    vec![]
+                },
                 ..Site::default()
             };
             for (i, (name, nets, dhcp, v6, rp)) in ifaces.into_iter().enumerate() {
+                // The last interface is a prefix of names when bit 7 says so (upper case, so no
+                // generated name starts with it).
+                let wildcard = bits & 128 != 0 && i == n_ifaces - 1 && i > 0;
                 let mut networks = Vec::new();
                 let mut routed = Vec::new();
                 for (j, (prefix, is_routed)) in nets.into_iter().enumerate() {
@@ -368,13 +397,21 @@ pub fn valid_site() -> impl Strategy<Value = crate::site::Site> {
                     }
                 }
                 site.interfaces.push(Interface {
-                    name: format!("{name}{i}"),
+                    name: if wildcard {
+                        format!("W{i}")
+                    } else {
+                        format!("{name}{i}")
+                    },
                     default_route: i == 0,
                     networks,
                     routed,
                     dhcp,
                     rp_filter: rp,
-                    name_match: crate::site::NameMatch::Exact,
+                    name_match: if wildcard {
+                        NameMatch::Prefix
+                    } else {
+                        NameMatch::Exact
+                    },
                     rp_filter_mark: i % 2 == 1,
                 });
             }

@@ -447,7 +447,8 @@ pub(super) fn remove_script(rs: &Ruleset) -> String {
 ///
 /// Each run creates or empties nfh's chains, removes the numbered sub-chains an earlier run
 /// left, refills everything and adds the jumps that are missing. While a chain that drops
-/// (anti-spoofing, RELATED) is refilled, a temporary drop at its top keeps it closed.
+/// (anti-spoofing, RELATED; not in log-only mode) is refilled, a temporary drop at its top
+/// keeps it closed.
 pub(super) fn commands(rs: &Ruleset) -> String {
     let mut out = String::with_capacity(96 * rs.rule_count() * 2 + 2048);
     out.push_str("#!/bin/sh\n");
@@ -459,15 +460,11 @@ pub(super) fn commands(rs: &Ruleset) -> String {
          # iptables backend's header for the contract).\nset -e\n\
          nfh_chain() {{ \"$1\" -w -t \"$2\" -N \"$3\" 2>/dev/null || \"$1\" -w -t \"$2\" -F \"$3\"; }}"
     );
+    // The chains that drop (none do in log-only mode) stay closed while they are refilled.
     let closed = |rs: &Ruleset, name: &str| {
-        [
-            ChainKind::Antispoof,
-            ChainKind::RelatedForward,
-            ChainKind::RelatedInput,
-            ChainKind::RelatedOutput,
-        ]
-        .iter()
-        .any(|k| chain_name(rs, *k) == name)
+        rs.chains.iter().any(|c| {
+            c.rules.iter().any(|r| r.target == Target::Drop) && chain_name(rs, c.kind) == name
+        })
     };
     for family in [Family::Ipv4, Family::Ipv6] {
         let t = tool(family);
