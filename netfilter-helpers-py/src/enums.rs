@@ -15,7 +15,7 @@ use netfilter_helpers_core::options::{OptionCode, Param, ParamKind, Severity};
 use netfilter_helpers_core::parse::{Event, Format};
 use netfilter_helpers_core::policy::DefaultRule;
 use netfilter_helpers_core::render::Backend;
-use netfilter_helpers_core::site::{Direction, RpFilter};
+use netfilter_helpers_core::site::{Direction, Mode, NameMatch, RpFilter, UnknownInterfaces};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyString, PyType};
@@ -691,6 +691,38 @@ py_enum! {
         fn sysctl(&self) -> u8 {
             RpFilter::from(*self).sysctl()
         }
+    }
+}
+
+py_enum! {
+    /// How an interface's name matches the kernel's interfaces (`match` in a site).
+    PyNameMatch("NameMatch") <=> NameMatch {
+        /// The one interface of that name.
+        EXACT <=> Exact: "exact",
+        /// Every interface whose name starts with it (`ppp+` for iptables, `"ppp*"` for nft).
+        PREFIX <=> Prefix: "prefix",
+    }
+}
+
+py_enum! {
+    /// What happens to packets arriving on interfaces the site does not describe.
+    PyUnknownInterfaces("UnknownInterfaces") <=> UnknownInterfaces {
+        /// Dropped.
+        DROP <=> Drop: "drop",
+        /// Only a strict reverse-path check.
+        RPFILTER <=> Rpfilter: "rpfilter",
+        /// Passed unchecked.
+        ALLOW <=> Allow: "allow",
+    }
+}
+
+py_enum! {
+    /// Whether the rules drop, or only log what they would drop (`mode` in a site).
+    PyMode("Mode") <=> Mode {
+        /// Drop (and log too when the site's `log` is on).
+        ENFORCE <=> Enforce: "enforce",
+        /// Log, rate-limited, what enforcement would drop, and drop nothing.
+        LOG_ONLY <=> LogOnly: "log-only",
     }
 }
 

@@ -41,9 +41,9 @@ pub mod _netfilter_helpers {
     use crate::enums::{
         PyAttribute, PyAuditCode, PyAutoAssignment, PyBackend, PyChainKind, PyCode, PyCommandFrom,
         PyDefaultRule, PyDirection, PyEndpoint, PyEvent, PyExpectClass, PyExpectationKind,
-        PyFamily, PyFormat, PyFreedomKind, PyHelper, PyHelperModule, PyL4Proto, PyNaming,
-        PyOptionCode, PyParam, PyParamKind, PyParseErrorKind, PyPortRule, PyPortsEffect,
-        PyRpFilter, PySeverity, PySide,
+        PyFamily, PyFormat, PyFreedomKind, PyHelper, PyHelperModule, PyL4Proto, PyMode,
+        PyNameMatch, PyNaming, PyOptionCode, PyParam, PyParamKind, PyParseErrorKind, PyPortRule,
+        PyPortsEffect, PyRpFilter, PySeverity, PySide, PyUnknownInterfaces,
     };
 
     #[pymodule_export]
@@ -94,6 +94,10 @@ pub mod _netfilter_helpers {
         m.add("MAX_CHARP", crate::options::PY_MAX_CHARP)?;
         m.add("IFNAME_MAX", netfilter_helpers_core::site::IFNAME_MAX)?;
         m.add("TABLE_MAX", netfilter_helpers_core::site::TABLE_MAX)?;
+        m.add(
+            "DEFAULT_LOG_RATE",
+            netfilter_helpers_core::site::DEFAULT_LOG_RATE,
+        )?;
         m.add(
             "DEFAULT_KERNEL",
             PyKernelVersion(netfilter_helpers_core::site::DEFAULT_KERNEL),

@@ -17,7 +17,8 @@ use pyo3::types::{PyDict, PyType};
 
 use crate::catalogue::{HelperNameArg, PyHelperName};
 use crate::enums::{
-    L4Arg, PyBackend, PyChainKind, PyDirection, PyFamily, PyRpFilter, enum_repr, l4_out, l4_repr,
+    L4Arg, PyBackend, PyChainKind, PyDirection, PyFamily, PyMode, PyNameMatch, PyRpFilter,
+    PyUnknownInterfaces, enum_repr, l4_out, l4_repr,
 };
 use crate::error::{Result, problems};
 use crate::kernel::PyKernelVersion;
@@ -137,6 +138,53 @@ impl PySite {
     #[getter]
     fn warnings(&self) -> Vec<(String, String)> {
         problems(&self.valid.warnings)
+    }
+
+    /// What happens to packets arriving on interfaces the site does not describe.
+    #[getter]
+    fn unknown_interfaces(&self) -> PyUnknownInterfaces {
+        self.valid.unknown_interfaces.into()
+    }
+
+    /// The rp_filter mode of interfaces created later (`net.ipv4.conf.default.rp_filter`).
+    #[getter]
+    fn rp_filter_default(&self) -> PyRpFilter {
+        self.valid.rp_filter_default.into()
+    }
+
+    /// Whether special-purpose sources are dropped on the default-route interface.
+    #[getter]
+    fn bogons(&self) -> bool {
+        self.valid.bogons
+    }
+
+    /// Special-purpose networks let in on the default-route interface all the same.
+    #[getter]
+    fn bogon_exceptions<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        cidrs_out(py, &self.valid.bogon_exceptions)
+    }
+
+    /// Log messages per minute and rule when drops are logged (`log`, or log-only mode);
+    /// None when nothing is logged.
+    #[getter]
+    fn log_rate(&self) -> Option<u32> {
+        self.valid.log_rate
+    }
+
+    /// Whether the rules only log what they would drop (`mode = "log-only"`).
+    #[getter]
+    fn log_only(&self) -> bool {
+        self.valid.log_only
+    }
+
+    /// Enforce, or only log (`Mode.LOG_ONLY` exactly when `log_only`).
+    #[getter]
+    fn mode(&self) -> PyMode {
+        if self.valid.log_only {
+            PyMode::LOG_ONLY
+        } else {
+            PyMode::ENFORCE
+        }
     }
 
     /// The module options.
@@ -269,6 +317,16 @@ impl PyInterface {
         self.0.prefix_match
     }
 
+    /// How the name matches (`NameMatch.PREFIX` exactly when `prefix_match`).
+    #[getter]
+    fn name_match(&self) -> PyNameMatch {
+        if self.0.prefix_match {
+            PyNameMatch::PREFIX
+        } else {
+            PyNameMatch::EXACT
+        }
+    }
+
     /// Whether reverse-path lookups use the packet's mark.
     #[getter]
     fn rp_filter_mark(&self) -> bool {
@@ -333,6 +391,8 @@ impl PyInterface {
         i.dhcp.hash(&mut h);
         i.rp_filter.hash(&mut h);
         i.addresses.hash(&mut h);
+        i.prefix_match.hash(&mut h);
+        i.rp_filter_mark.hash(&mut h);
         h.finish()
     }
 
@@ -361,6 +421,12 @@ impl PyInterface {
                 "addresses",
                 list_repr(&i.addresses, |a| str_repr(&a.to_string())),
             );
+        }
+        if i.prefix_match {
+            r = r.kw("prefix_match", bool_repr(true));
+        }
+        if i.rp_filter_mark {
+            r = r.kw("rp_filter_mark", bool_repr(true));
         }
         r.finish()
     }
@@ -687,7 +753,8 @@ pub(crate) fn py_aggregate<'py>(
 }
 
 /// Checks an interface name as a site's would be (1 to 15 bytes of letters, digits and
-/// `_ . - @ +`); raises SiteError.
+/// `_ . - @`, not `.`, `..`, `all` or `default`, not starting with `@`; a wildcard is
+/// `match = "prefix"`, not `+`); raises SiteError.
 #[pyfunction]
 pub(crate) fn check_interface_name(name: &str) -> Result<()> {
     IfName::new(name).map_err(|e| site_error("name", e))?;

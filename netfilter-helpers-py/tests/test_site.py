@@ -4,6 +4,7 @@ every backend."""
 from __future__ import annotations
 
 import json
+import pickle
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Any
 
@@ -183,14 +184,12 @@ def test_site_with_several_problems_lists_them_all() -> None:
         'options."ftp.lose"',
         "interfaces[0].name",
         "interfaces[1].networks[1]",
-        "interfaces[0].networks[0]",
         "interfaces",
         "services[0].clients[0]",
         "services[1].helper",
     ]
     messages = dict(e.value.problems)
     assert "contains ';'" in messages["interfaces[0].name"]
-    assert "overlaps" in messages["interfaces[0].networks[0]"]
     assert all(isinstance(p, tuple) and len(p) == 2 for p in e.value.problems)
     assert isinstance(e.value, ValueError)
 
@@ -249,3 +248,186 @@ def test_kernel_versions() -> None:
     with pytest.raises(nfh.KernelVersionError) as e:
         nfh.KernelVersion.parse("six")
     assert e.value.text == "six"
+
+
+# Anti-spoofing: prefix interfaces, unknown interfaces, bogons, logging and log-only mode.
+
+ANTISPOOF: dict[str, Any] = {
+    "kernel": "6.1.0",
+    "unknown_interfaces": "rpfilter",
+    "rp_filter_default": "loose",
+    "bogons": True,
+    "bogon_exceptions": ["100.64.0.0/10"],
+    "mode": "log-only",
+    "log_rate": 30,
+    "interfaces": [
+        {"name": "wan0", "default_route": True, "networks": ["198.51.100.2/24"]},
+        {"name": "lan0", "networks": ["10.81.1.1/24"], "rp_filter_mark": True},
+        {"name": "ppp", "match": "prefix", "routed": ["10.99.0.0/16"], "rp_filter": "loose"},
+    ],
+}
+
+
+def rule_text(nft: str) -> str:
+    """The nft script after its header comments: the table and its rules."""
+    return nft.split("table inet nfh {", 1)[1]
+
+
+def test_antispoof_site_validates_and_reads_back() -> None:
+    site = nfh.Site(ANTISPOOF)
+    assert site.unknown_interfaces == nfh.UnknownInterfaces.RPFILTER
+    assert site.rp_filter_default == nfh.RpFilter.LOOSE
+    assert site.bogons is True
+    assert site.bogon_exceptions == [IPv4Network("100.64.0.0/10")]
+    assert (site.log_rate, site.log_only, site.mode) == (30, True, nfh.Mode.LOG_ONLY)
+    wan, lan, ppp = site.interfaces
+    assert (ppp.name, ppp.prefix_match, ppp.name_match) == ("ppp", True, nfh.NameMatch.PREFIX)
+    assert (wan.prefix_match, wan.name_match, wan.rp_filter_mark) == (False, nfh.NameMatch.EXACT, False)
+    assert lan.rp_filter_mark and not lan.prefix_match and not ppp.rp_filter_mark
+    assert site.warnings == []
+    # The same site with the enum members instead of their text, and through JSON.
+    members = dict(
+        ANTISPOOF,
+        unknown_interfaces=nfh.UnknownInterfaces.RPFILTER,
+        rp_filter_default=nfh.RpFilter.LOOSE,
+        mode=nfh.Mode.LOG_ONLY,
+        interfaces=ANTISPOOF["interfaces"][:2] + [dict(ANTISPOOF["interfaces"][2], match=nfh.NameMatch.PREFIX)],
+    )
+    assert nfh.Site(members) == site == nfh.Site(site.to_json())
+    written = site.to_dict()
+    assert (written["mode"], written["unknown_interfaces"], written["interfaces"][2]["match"]) == (
+        "log-only", "rpfilter", "prefix",
+    )
+
+
+def test_defaults_of_the_antispoof_fields() -> None:
+    site = nfh.Site(SITE)
+    assert site.unknown_interfaces == nfh.UnknownInterfaces.DROP
+    assert site.rp_filter_default == nfh.RpFilter.STRICT
+    assert (site.bogons, site.bogon_exceptions) == (False, [])
+    assert (site.log_rate, site.log_only, site.mode) == (None, False, nfh.Mode.ENFORCE)
+    assert all(i.name_match == nfh.NameMatch.EXACT for i in site.interfaces)
+    logged = nfh.Site(dict(SITE, log=True))
+    assert (logged.log_rate, logged.log_only) == (nfh.DEFAULT_LOG_RATE, False) == (10, False)
+    assert nfh.Site(dict(SITE, mode="log-only")).log_rate == nfh.DEFAULT_LOG_RATE
+
+
+def test_log_only_rules_log_and_never_drop() -> None:
+    site = nfh.Site(ANTISPOOF)
+    nft = site.render(nfh.Backend.NFT)
+    body = rule_text(nft)
+    assert 'iifname "ppp*"' in body
+    assert 'log prefix "nfh-' in body
+    assert "limit rate 30/minute" in body
+    assert " drop" not in body
+    assert "fib saddr . mark . iif oif missing" in body      # lan0: rp_filter_mark
+    assert 'iifname "ppp*" fib saddr oif missing' in body     # ppp: loose
+    assert "100.64.0.0/10" not in body                         # a bogon exception
+    v4 = site.render(nfh.Backend.IPTABLES)
+    assert "-i ppp+ " in v4 and '-j LOG --log-prefix "nfh-' in v4 and "-j DROP" not in v4
+    # Enforcing, the same site drops (and logs only when asked).
+    enforce = nfh.Site(dict(ANTISPOOF, mode="enforce", log_rate=None))
+    assert (enforce.mode, enforce.log_rate) == (nfh.Mode.ENFORCE, None)
+    enforced = rule_text(enforce.render(nfh.Backend.NFT))
+    assert " drop" in enforced and "log prefix" not in enforced
+    assert "-j DROP" in enforce.render(nfh.Backend.IPTABLES)
+    logged = rule_text(nfh.Site(dict(ANTISPOOF, mode="enforce", log=True)).render(nfh.Backend.NFT))
+    assert " drop" in logged and 'log prefix "nfh-' in logged
+
+
+def test_antispoof_rules_as_dicts() -> None:
+    antispoof = nfh.Site(ANTISPOOF).rules().chains()[nfh.ChainKind.ANTISPOOF]
+    matches = [m for r in antispoof for m in r["matches"]]
+    targets = [r["target"] for r in antispoof]
+    assert {"match": "in-iface-prefix", "value": "ppp"} in matches
+    assert {"match": "dst-not-group"} in matches
+    assert {"match": "limit", "value": 30} in matches
+    assert {"match": "rpfilter-fails", "value": {"loose": True, "mark": False}} in matches
+    assert {"match": "rpfilter-fails", "value": {"loose": False, "mark": True}} in matches
+    assert {"target": "log", "value": "nfh-antispoof"} in targets
+    assert {"target": "drop"} not in targets
+    unknown = [r for r in antispoof if r["comment"] == "unknown-interface"]
+    assert unknown and all(
+        {"match": "rpfilter-fails", "value": {"loose": False, "mark": False}} in r["matches"] for r in unknown
+    )
+
+
+def test_antispoof_warnings_and_problems() -> None:
+    # A prefix interface whose rp_filter differs from conf.default: the kernel cannot apply it.
+    site = nfh.Site(dict(ANTISPOOF, rp_filter_default="strict"))
+    assert [p for p, _ in site.warnings] == ["interfaces[2].rp_filter"]
+    assert "conf.default" in site.warnings[0][1]
+    with pytest.raises(nfh.SiteError) as e:
+        nfh.Site(dict(ANTISPOOF, rpfilter=False, log_rate=0, bogon_exceptions=["not-a-net"], mode="dry-run"))
+    assert "unknown variant `dry-run`" in e.value.problems[0][1]
+    with pytest.raises(nfh.SiteError) as e:
+        nfh.Site(dict(ANTISPOOF, rpfilter=False, log_rate=0, bogon_exceptions=["not-a-net"]))
+    assert [p for p, _ in e.value.problems] == ["bogon_exceptions[0]", "log_rate", "unknown_interfaces"]
+    assert "needs rpfilter = true" in dict(e.value.problems)["unknown_interfaces"]
+    # A prefix must not also match another declared interface.
+    with pytest.raises(nfh.SiteError) as e:
+        nfh.Site(dict(ANTISPOOF, interfaces=ANTISPOOF["interfaces"] + [{"name": "ppp0"}]))
+    assert [p for p, _ in e.value.problems] == ["interfaces[3].name"]
+    # Nested networks on two interfaces are fine; the same network on two is not.
+    nested = [
+        {"name": "wan0", "default_route": True},
+        {"name": "lan0", "networks": ["10.0.0.0/8"]},
+        {"name": "lan1", "networks": ["10.1.0.0/16"]},
+    ]
+    nfh.Site({"interfaces": nested})
+    with pytest.raises(nfh.SiteError) as e:
+        nfh.Site({"interfaces": nested + [{"name": "lan2", "routed": ["10.1.0.0/16"]}]})
+    assert [p for p, _ in e.value.problems] == ["interfaces[2].networks[0]"]
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [("ppp+", 'match = "prefix"'), ("all", "kernel refuses"), ("default", "kernel refuses"), ("@x", "set reference")],
+)
+def test_interface_names_backends_read_differently_are_refused(name: str, says: str) -> None:
+    with pytest.raises(nfh.SiteError) as e:
+        nfh.Site(dict(ANTISPOOF, interfaces=ANTISPOOF["interfaces"] + [{"name": name}]))
+    assert [p for p, _ in e.value.problems] == ["interfaces[3].name"]
+    message = e.value.problems[0][1]
+    assert f'"{name}"' in message and says in message
+    with pytest.raises(nfh.SiteError) as e:
+        nfh.check_interface_name(name)
+    assert e.value.problems == [("name", message)]
+    with pytest.raises(nfh.SiteError) as e:
+        nfh.Interface(name)
+    assert e.value.problems == [("name", message)]
+
+
+def test_nft_keyword_table_names_are_refused() -> None:
+    for table in ["table", "chain", "ip"]:
+        with pytest.raises(nfh.SiteError) as e:
+            nfh.Site(dict(SITE, table=table))
+        assert [p for p, _ in e.value.problems] == ["table"]
+        assert "nft keyword" in e.value.problems[0][1]
+    assert nfh.Site(dict(SITE, table="fw")).table == "fw"
+
+
+def test_interface_values_carry_the_new_fields() -> None:
+    ppp = nfh.Interface("ppp", routed=["10.99.0.0/16"], prefix_match=True, rp_filter_mark=True)
+    assert (ppp.prefix_match, ppp.name_match, ppp.rp_filter_mark) == (True, nfh.NameMatch.PREFIX, True)
+    plain = nfh.Interface("ppp", routed=["10.99.0.0/16"])
+    assert ppp != plain and hash(ppp) != hash(plain)
+    assert eval(repr(ppp), vars(nfh)) == ppp
+    assert "prefix_match=True" in repr(ppp) and "rp_filter_mark=True" in repr(ppp)
+    assert nfh.Site(ANTISPOOF).interfaces[2] == nfh.Interface(
+        "ppp", routed=["10.99.0.0/16"], rp_filter=nfh.RpFilter.LOOSE, prefix_match=True,
+    )
+
+
+def test_new_enums() -> None:
+    assert [m.value for m in nfh.NameMatch.members()] == ["exact", "prefix"]
+    assert [m.value for m in nfh.UnknownInterfaces.members()] == ["drop", "rpfilter", "allow"]
+    assert [m.value for m in nfh.Mode.members()] == ["enforce", "log-only"]
+    assert nfh.Mode("log-only") == nfh.Mode.LOG_ONLY == nfh.Mode("LOG_ONLY") == nfh.Mode(nfh.Mode.LOG_ONLY)
+    for member in nfh.NameMatch.members() + nfh.UnknownInterfaces.members() + nfh.Mode.members():
+        assert pickle.loads(pickle.dumps(member)) == member
+        assert eval(repr(member), vars(nfh)) == member
+    assert str(nfh.UnknownInterfaces.RPFILTER) == "rpfilter"
+    assert repr(nfh.NameMatch.PREFIX) == "NameMatch.PREFIX"
+    with pytest.raises(nfh.NetfilterHelpersError, match="not a valid Mode"):
+        nfh.Mode("dry-run")

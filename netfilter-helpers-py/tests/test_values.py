@@ -40,6 +40,7 @@ def values(samples: Path) -> list[Any]:
         verdict, verdict.findings[0], nfh.Validator(opts, policy=policy), policy,
         policy.helpers[nfh.Helper.SIP], report, report.findings[0], nfh.HostSnapshot.read(samples / "host-old"),
         site, site.interfaces[1], site.services[0], site.rules(), site.rules().helpers[0],
+        nfh.Interface("ppp", routed=["10.99.0.0/16"], prefix_match=True, rp_filter_mark=True),
     ]
     return out
 
