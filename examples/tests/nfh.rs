@@ -13,7 +13,10 @@ fn nfh(args: &[&str], stdin: Option<&[u8]>) -> Output {
         .expect("nfh runs");
     let mut input = child.stdin.take().expect("stdin");
     if let Some(b) = stdin {
-        input.write_all(b).expect("write stdin");
+        // nfh may stop reading early (a usage error): a closed pipe is its right.
+        if let Err(e) = input.write_all(b) {
+            assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "write stdin: {e}");
+        }
     }
     drop(input);
     child.wait_with_output().expect("nfh finishes")
@@ -266,6 +269,59 @@ fn validate_all_conforming_exits_zero_and_bad_input_two() {
 }
 
 #[test]
+fn validate_streams_quiet_summary_and_survives_a_closed_pipe() {
+    let good = "299 l3proto = 2 proto=17 src=10.71.2.2 dst=10.71.1.2 sport=0 dport=49902 tftp\n";
+    let bad = "299 l3proto = 2 proto=6 src=10.71.2.2 dst=10.71.1.2 sport=0 dport=49902 tftp\n";
+    let mut input = String::new();
+    for i in 0..1000 {
+        input.push_str(if i == 500 { bad } else { good });
+    }
+    input.push_str("\u{1b}[31mnot a line\n");
+    let o = nfh(
+        &["validate", "--quiet", "--summary", "-"],
+        Some(input.as_bytes()),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    // Only the findings, then the counts; terminal escapes never reach the terminal raw.
+    assert!(out.starts_with("line 501: FAIL tftp data\n"), "{out}");
+    assert!(out.contains("line 1001: unparsable"), "{out}");
+    assert!(
+        out.contains("\\u{1b}[31m") && !out.contains('\u{1b}'),
+        "{out}"
+    );
+    assert!(
+        out.contains("1001 expectation line(s): 999 conform, 1 with findings, 1 unparsable"),
+        "{out}"
+    );
+    assert!(
+        out.contains("helper \"tftp\": 999 conform, 1 with findings"),
+        "{out}"
+    );
+    // A reader that goes away early ends nfh quietly, without a panic.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nfh"))
+        .args(["validate", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nfh runs");
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        for _ in 0..200 {
+            if stdin.write_all(input.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    let o = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 1)), "{:?}", o.status);
+    assert!(!text(&o.stderr).contains("panicked"), "{}", text(&o.stderr));
+}
+
+#[test]
 fn audit_of_a_fixture_tree() {
     let o = nfh(&["audit", "--root", &sample("host-old")], None);
     assert_eq!(o.status.code(), Some(1));
@@ -373,10 +429,19 @@ fn render_the_sample_site() {
         "{out}"
     );
     assert!(
-        out.contains("iifname \"wan0\" ip saddr { 10.81.1.0/24, 10.81.2.0/23 } drop"),
+        out.contains(
+            "iifname \"wan0\" ip saddr { 10.81.1.0/24, 10.81.2.0/23 } counter drop comment \"antispoof\""
+        ),
         "{out}"
     );
-    assert!(out.contains("fib saddr . iif oif missing drop"), "{out}");
+    assert!(
+        out.contains("iifname \"lan0\" fib saddr . iif oif missing counter drop"),
+        "{out}"
+    );
+    assert!(
+        out.contains("counter drop comment \"unknown-interface\""),
+        "{out}"
+    );
     let o = nfh(&["render", "--site", site, "--backend", "iptables"], None);
     let out = text(&o.stdout);
     assert!(out.contains("-A nfh-helpers-in -d 10.81.2.10/32 -p tcp -m multiport --dports 21,2121 -m comment --comment ftp-dmz -j CT --helper ftp"), "{out}");
@@ -411,7 +476,7 @@ fn render_warns_about_risky_services() {
 
 #[test]
 fn render_reports_every_site_problem() {
-    let bad = b"[[interfaces]]\nname = \"eth0 x\"\nnetworks = [\"10.0.0.0/8\"]\n[[interfaces]]\nname = \"eth1\"\nnetworks = [\"10.1.0.0/16\"]\n[[services]]\nname = \"chat\"\nhelper = \"irc\"\ndirection = \"inbound\"\nservers = [\"2001:db8::1\"]\n";
+    let bad = b"[[interfaces]]\nname = \"eth0 x\"\nnetworks = [\"10.0.0.0/8\"]\n[[interfaces]]\nname = \"eth1\"\nnetworks = [\"10.0.0.0/8\"]\n[[services]]\nname = \"chat\"\nhelper = \"irc\"\ndirection = \"inbound\"\nservers = [\"2001:db8::1\"]\n";
     let o = nfh(&["render", "--site", "-", "--backend", "nft"], Some(bad));
     assert_eq!(o.status.code(), Some(2));
     let err = text(&o.stderr);

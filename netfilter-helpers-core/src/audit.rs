@@ -23,10 +23,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::conform::{Finding, Validator, Verdict};
+use crate::conform::{Finding, Verdict};
+use crate::judge::{Detail, Judge};
 use crate::kernel::{AutoAssignment, KernelVersion};
 use crate::options::{ModuleOptions, PARAMS, Severity};
-use crate::parse::parse_lines;
 use crate::policy::SitePolicy;
 
 /// Path of the kernel release, relative to the root.
@@ -307,47 +307,44 @@ pub fn audit(snap: &HostSnapshot, policy: Option<&SitePolicy>) -> AuditReport {
     }
     let mut expectations = Vec::new();
     if let Some(table) = &snap.expectations {
-        let validator = Validator::new(&options);
-        let (ok, bad) = parse_lines(table);
-        for e in bad {
-            push(
-                AuditCode::UnparsableLine,
-                Severity::Warning,
-                format!("{EXPECT_TABLE} line {}", e.line),
-                e.to_string(),
-            );
-        }
-        for (line, parsed) in ok {
-            let verdict = validator.check_line(&parsed);
-            let policy_findings = policy
-                .map(|p| p.check(&parsed.expectation))
-                .unwrap_or_default();
-            for f in verdict
-                .findings
-                .iter()
-                .filter(|f| f.severity > Severity::Info)
-            {
-                push(
-                    AuditCode::Nonconforming,
-                    Severity::Error,
-                    format!("{EXPECT_TABLE} line {line}"),
-                    format!("{}: {}", f.code, f.message),
-                );
+        // The one judging pipeline, line by line in table order.
+        let judge = Judge::new(&options, policy.cloned());
+        judge.judge_buffer(table, 1, Detail::Full, |r| {
+            let place = format!("{EXPECT_TABLE} line {}", r.line);
+            match r.outcome {
+                Err(e) => push(
+                    AuditCode::UnparsableLine,
+                    Severity::Warning,
+                    place,
+                    e.to_string(),
+                ),
+                Ok((_, j)) => {
+                    let j = j.unwrap_or_default();
+                    let serious = |f: &&Finding| f.severity > Severity::Info;
+                    for f in j.verdict.findings.iter().filter(serious) {
+                        push(
+                            AuditCode::Nonconforming,
+                            Severity::Error,
+                            place.clone(),
+                            format!("{}: {}", f.code, f.message),
+                        );
+                    }
+                    for f in j.policy.iter().filter(serious) {
+                        push(
+                            AuditCode::PolicyViolation,
+                            Severity::Error,
+                            place.clone(),
+                            format!("{}: {}", f.code, f.message),
+                        );
+                    }
+                    expectations.push(LineVerdict {
+                        line: r.line,
+                        verdict: j.verdict,
+                        policy: j.policy,
+                    });
+                }
             }
-            for f in &policy_findings {
-                push(
-                    AuditCode::PolicyViolation,
-                    Severity::Error,
-                    format!("{EXPECT_TABLE} line {line}"),
-                    format!("{}: {}", f.code, f.message),
-                );
-            }
-            expectations.push(LineVerdict {
-                line,
-                verdict,
-                policy: policy_findings,
-            });
-        }
+        });
     }
     AuditReport {
         kernel,

@@ -20,9 +20,11 @@
 pub mod audit;
 pub mod catalogue;
 pub mod conform;
+pub mod doc;
 pub mod dof;
 pub mod expect;
 pub mod ir;
+pub mod judge;
 pub mod kernel;
 pub mod nft_keywords;
 pub mod options;

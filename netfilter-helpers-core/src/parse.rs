@@ -248,7 +248,7 @@ impl<'a> Iterator for Lines<'a> {
 }
 
 /// The index of the first `\n`: a word-at-a-time search (no `unsafe`, no dependency).
-fn find_newline(b: &[u8]) -> Option<usize> {
+pub(crate) fn find_newline(b: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     const NL: u64 = LO * b'\n' as u64;
@@ -269,7 +269,7 @@ fn find_newline(b: &[u8]) -> Option<usize> {
         .map(|i| base + i)
 }
 
-fn trim(mut b: &[u8]) -> &[u8] {
+pub(crate) fn trim(mut b: &[u8]) -> &[u8] {
     while let [rest @ .., last] = b {
         if last.is_ascii_whitespace() {
             b = rest;

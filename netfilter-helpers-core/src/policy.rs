@@ -328,6 +328,24 @@ impl SitePolicy {
     /// assert_eq!(e.problems[0].path, "helpers.ftp.destinations");
     /// ```
     pub fn validate(&self) -> Result<(), PolicyError> {
+        self.validate_inner()
+    }
+
+    /// Reads a policy in either format ([`crate::doc::detect_format`]).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::policy::SitePolicy;
+    /// let p = SitePolicy::from_text(Some("p.json"), r#"{"helpers": {"irc": {"min_port": 6000}}}"#).unwrap();
+    /// assert!(SitePolicy::from_text(None, "[helpers.irc]\nmin_port = 6000\n").unwrap() == p);
+    /// ```
+    pub fn from_text(name: Option<&str>, text: &str) -> Result<SitePolicy, PolicyError> {
+        match crate::doc::detect_format(name, text) {
+            crate::doc::DocFormat::Json => SitePolicy::from_json(text),
+            crate::doc::DocFormat::Toml => SitePolicy::from_toml(text),
+        }
+    }
+
+    fn validate_inner(&self) -> Result<(), PolicyError> {
         let mut problems = Vec::new();
         for (helper, hp) in &self.helpers {
             let base = format!("helpers.{helper}");

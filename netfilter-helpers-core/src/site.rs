@@ -675,6 +675,21 @@ impl Site {
         })
     }
 
+    /// Reads a site in either format, told apart by [`crate::doc::detect_format`] from the
+    /// file name (if any) and the text.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::site::Site;
+    /// let s = Site::from_text(None, r#"{"interfaces": [{"name": "eth0", "default_route": true}]}"#).unwrap();
+    /// assert_eq!(s.interfaces[0].name, "eth0");
+    /// ```
+    pub fn from_text(name: Option<&str>, text: &str) -> Result<Site, SiteError> {
+        match crate::doc::detect_format(name, text) {
+            crate::doc::DocFormat::Json => Site::from_json(text),
+            crate::doc::DocFormat::Toml => Site::from_toml(text),
+        }
+    }
+
     /// Validates the site, reporting every problem with its path.
     pub fn validate(&self) -> Result<ValidSite, SiteError> {
         let mut problems = Vec::new();

@@ -4,22 +4,20 @@
 //! nfh helpers [--set MODULE.PARAM=VALUE ...] [--precise] [--explain] [--json]
 //! nfh options check [--json] FILE|-
 //! nfh kernel [--json] VERSION
-//! nfh validate [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [FILE|-]
+//! nfh validate [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [--quiet] [--summary] [FILE|-]
 //! nfh audit [--root DIR] [--policy FILE] [--json]
 //! nfh render --site FILE --backend iptables|ip6tables|iptables-hooks|iptables-remove|commands|nft|nft-json|nft-remove|sysctl|modprobe
 //! ```
 //!
 //! Exit codes: 0 success / nothing found, 1 findings, 2 unusable input or usage error.
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::ExitCode;
 
 use netfilter_helpers_core::audit::{HostSnapshot, audit as audit_host};
-use netfilter_helpers_core::conform::Validator;
 use netfilter_helpers_core::dof::Table;
 use netfilter_helpers_core::kernel::KernelVersion;
 use netfilter_helpers_core::options::{ModuleOptions, Severity};
-use netfilter_helpers_core::parse::parse_lines;
 use netfilter_helpers_core::policy::SitePolicy;
 
 const USAGE: &str = "usage:
@@ -29,46 +27,109 @@ const USAGE: &str = "usage:
       validate modprobe.d text (exit 1 with findings, 2 on unreadable input)
   nfh kernel [--json] VERSION
       mechanisms and recommendations for a kernel version (e.g. 6.1.0-18-amd64)
-  nfh validate [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [FILE|-]
-      judge expectation lines (/proc/net/nf_conntrack_expect or conntrack -L/-E expect):
-      exit 0 when all conform, 1 when anything is found, 2 on unusable input
+  nfh validate [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [--quiet] [--summary] [FILE|-]
+      judge expectation lines (/proc/net/nf_conntrack_expect or conntrack -L/-E expect) as
+      they arrive, in constant memory; --quiet prints only findings, --summary counts per
+      helper and finding code: exit 0 when all conform, 1 when anything is found, 2 on
+      unusable input (no line parses)
   nfh audit [--root DIR] [--policy FILE] [--json]
       audit a host (default root /): options, kernel, expectation table
   nfh render --site FILE --backend iptables|ip6tables|iptables-hooks|iptables-remove|commands|nft|nft-json|nft-remove|sysctl|modprobe
       render a site description (TOML or JSON) as rules for one backend";
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(code) => code,
-        Err(msg) => {
-            eprintln!("nfh: {msg}");
-            ExitCode::from(2)
+/// Why a command stopped early.
+#[derive(Debug)]
+enum Fail {
+    /// Unusable input or usage: the message, and exit code 2.
+    Msg(String),
+    /// The reader of the output went away (`| head`): stop quietly with this code.
+    Pipe(u8),
+}
+
+impl From<String> for Fail {
+    fn from(s: String) -> Fail {
+        Fail::Msg(s)
+    }
+}
+
+impl From<&str> for Fail {
+    fn from(s: &str) -> Fail {
+        Fail::Msg(s.to_string())
+    }
+}
+
+impl Fail {
+    /// An output error: a closed pipe ends the command quietly, anything else (a full disk)
+    /// is reported.
+    fn output(e: std::io::Error) -> Fail {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Fail::Pipe(0)
+        } else {
+            Fail::Msg(format!("cannot write the output: {e}"))
         }
     }
 }
 
-fn run(args: &[String]) -> Result<ExitCode, String> {
+/// `print!` that ends the command on an output error instead of panicking.
+macro_rules! out {
+    ($($t:tt)*) => {{
+
+        if let Err(e) = write!(std::io::stdout().lock(), $($t)*) {
+            return Err(Fail::output(e));
+        }
+    }};
+}
+
+/// `println!` that ends the command on an output error instead of panicking.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($t)*) {
+            return Err(Fail::output(e));
+        }
+    }};
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let r = run(&args);
+    // Whatever was printed last must reach the reader; a closed pipe is not an error.
+    let flushed = { std::io::stdout().flush() };
+    match (r, flushed) {
+        (Err(Fail::Msg(msg)), _) => {
+            eprintln!("nfh: {msg}");
+            ExitCode::from(2)
+        }
+        (Err(Fail::Pipe(code)), _) => ExitCode::from(code),
+        (Ok(_), Err(e)) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("nfh: cannot write the output: {e}");
+            ExitCode::from(2)
+        }
+        (Ok(code), _) => code,
+    }
+}
+
+fn run(args: &[String]) -> Result<ExitCode, Fail> {
     match args.first().map(String::as_str) {
         Some("helpers") => helpers(&args[1..]),
         Some("options") => match args.get(1).map(String::as_str) {
             Some("check") => options_check(&args[2..]),
-            _ => Err(format!("expected `options check`\n{USAGE}")),
+            _ => Err(format!("expected `options check`\n{USAGE}").into()),
         },
         Some("kernel") => kernel(&args[1..]),
         Some("validate") => validate(&args[1..]),
         Some("audit") => audit(&args[1..]),
         Some("render") => render_cmd(&args[1..]),
         Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
+            outln!("{USAGE}");
             Ok(ExitCode::SUCCESS)
         }
-        Some(other) => Err(format!("unknown command {other:?}\n{USAGE}")),
-        None => Err(USAGE.to_string()),
+        Some(other) => Err(format!("unknown command {other:?}\n{USAGE}").into()),
+        None => Err(USAGE.into()),
     }
 }
 
-fn helpers(args: &[String]) -> Result<ExitCode, String> {
+fn helpers(args: &[String]) -> Result<ExitCode, Fail> {
     let mut options = ModuleOptions::new();
     let (mut json, mut precise, mut explain) = (false, false, false);
     let mut errors = Vec::new();
@@ -96,7 +157,7 @@ fn helpers(args: &[String]) -> Result<ExitCode, String> {
         }
     }
     if !errors.is_empty() {
-        return Err(errors.join("\nnfh: "));
+        return Err(errors.join("\nnfh: ").into());
     }
     let table = Table::build(&options);
     if json {
@@ -105,41 +166,41 @@ fn helpers(args: &[String]) -> Result<ExitCode, String> {
             "dangerous": options.dangerous().iter().map(|(p, why)| serde_json::json!({"param": p.to_string(), "why": why})).collect::<Vec<_>>(),
             "rows": table.rows,
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
         );
         return Ok(ExitCode::SUCCESS);
     }
     if precise {
-        print!("{}", table.to_precise_text());
+        out!("{}", table.to_precise_text());
     } else {
-        print!("{}", table.to_article_text());
+        out!("{}", table.to_article_text());
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "Fixed/M: copied from the master connection. In CMD/P: taken from the payload (forgeable)."
     );
-    println!(
+    outln!(
         "P=M: read from the payload but must equal the master's value. Full/*: wildcard. Iface Network/NET: any host of the interface's network."
     );
     for (p, why) in options.dangerous() {
-        println!("warning: {p}={} is dangerous: {why}", options.get(p));
+        outln!("warning: {p}={} is dangerous: {why}", options.get(p));
     }
     if explain {
         for r in &table.rows {
-            println!();
-            println!("{} {} ({}):", r.helper, r.kind.label(), r.trigger);
+            outln!();
+            outln!("{} {} ({}):", r.helper, r.kind.label(), r.trigger);
             for line in r.explain() {
-                println!("  - {line}");
+                outln!("  - {line}");
             }
             for n in &r.notes {
-                println!("  - note: {n}");
+                outln!("  - note: {n}");
             }
         }
     } else {
         for r in table.rows.iter().filter(|r| r.risk.is_some()) {
-            println!(
+            outln!(
                 "risk: {} {}: {}",
                 r.helper,
                 r.kind.label(),
@@ -150,32 +211,51 @@ fn helpers(args: &[String]) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The largest document (`options check`, `--site`, `--policy`) read by default: 16 MiB;
+/// the environment variable `NFH_MAX_DOCUMENT_BYTES` changes it.
+const MAX_DOCUMENT: u64 = 16 << 20;
+
+fn max_document() -> Result<u64, String> {
+    match std::env::var("NFH_MAX_DOCUMENT_BYTES") {
+        Err(_) => Ok(MAX_DOCUMENT),
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("NFH_MAX_DOCUMENT_BYTES={v:?} is not a number of bytes")),
+    }
+}
+
+/// Reads a whole document, at most [`max_document`] bytes of UTF-8 text.
 fn read_input(path: &str) -> Result<String, String> {
-    let bytes = if path == "-" {
-        let mut b = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut b)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        b
+    let limit = max_document()?;
+    let mut bytes = Vec::new();
+    let name = if path == "-" { "standard input" } else { path };
+    let r = if path == "-" {
+        std::io::stdin().take(limit + 1).read_to_end(&mut bytes)
     } else {
-        std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?
+        std::fs::File::open(path).and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
     };
+    r.map_err(|e| format!("cannot read {name}: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{name} is larger than {limit} bytes, the limit for a document (set NFH_MAX_DOCUMENT_BYTES to change it)"
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         format!(
-            "{path}: not UTF-8 text (invalid byte at offset {})",
+            "{name}: not UTF-8 text (invalid byte at offset {})",
             e.utf8_error().valid_up_to()
         )
     })
 }
 
-fn options_check(args: &[String]) -> Result<ExitCode, String> {
+fn options_check(args: &[String]) -> Result<ExitCode, Fail> {
     let mut json = false;
     let mut file = None;
     for a in args {
         match a.as_str() {
             "--json" => json = true,
             s if file.is_none() && (s == "-" || !s.starts_with('-')) => file = Some(s.to_string()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
         }
     }
     let file =
@@ -189,13 +269,13 @@ fn options_check(args: &[String]) -> Result<ExitCode, String> {
             "options": report.options,
             "modprobe": report.options.render_modprobe(),
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
         );
     } else {
         for f in &report.findings {
-            println!("{file}:{f}");
+            outln!("{file}:{f}");
         }
         let errors = report
             .findings
@@ -207,7 +287,7 @@ fn options_check(args: &[String]) -> Result<ExitCode, String> {
             .iter()
             .filter(|f| f.severity == Severity::Warning)
             .count();
-        println!("{file}: {errors} error(s), {warnings} warning(s)");
+        outln!("{file}: {errors} error(s), {warnings} warning(s)");
     }
     Ok(if report.has_problems() {
         ExitCode::from(1)
@@ -216,14 +296,14 @@ fn options_check(args: &[String]) -> Result<ExitCode, String> {
     })
 }
 
-fn kernel(args: &[String]) -> Result<ExitCode, String> {
+fn kernel(args: &[String]) -> Result<ExitCode, Fail> {
     let mut json = false;
     let mut version = None;
     for a in args {
         match a.as_str() {
             "--json" => json = true,
             s if version.is_none() => version = Some(s.to_string()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
         }
     }
     let v: KernelVersion = version
@@ -234,24 +314,24 @@ fn kernel(args: &[String]) -> Result<ExitCode, String> {
     let recs = caps.recommendations();
     if json {
         let out = serde_json::json!({"capabilities": caps, "recommendations": recs});
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
         );
     } else {
-        println!("kernel {v}");
-        println!("  CT target (2.6.34):        {}", yes(caps.ct_target));
-        println!("  rpfilter match (3.3):      {}", yes(caps.rpfilter_match));
-        println!("  nft fib (4.10):            {}", yes(caps.nft_fib));
-        println!("  nft ct helper (4.12):      {}", yes(caps.nft_ct_helper));
-        println!(
+        outln!("kernel {v}");
+        outln!("  CT target (2.6.34):        {}", yes(caps.ct_target));
+        outln!("  rpfilter match (3.3):      {}", yes(caps.rpfilter_match));
+        outln!("  nft fib (4.10):            {}", yes(caps.nft_fib));
+        outln!("  nft ct helper (4.12):      {}", yes(caps.nft_ct_helper));
+        outln!(
             "  sip_external_media (5.1):  {}",
             yes(caps.sip_external_media)
         );
-        println!("  automatic assignment:      {:?}", caps.auto_assignment);
-        println!("  ports= effect:             {:?}", caps.ports_effect);
+        outln!("  automatic assignment:      {:?}", caps.auto_assignment);
+        outln!("  ports= effect:             {:?}", caps.ports_effect);
         for r in recs {
-            println!("recommend [{}]: {}", r.code, r.text);
+            outln!("recommend [{}]: {}", r.code, r.text);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -263,11 +343,7 @@ fn yes(b: bool) -> &'static str {
 
 fn load_policy(path: &str) -> Result<SitePolicy, String> {
     let text = read_input(path)?;
-    let parsed = if path.ends_with(".json") || text.trim_start().starts_with('{') {
-        SitePolicy::from_json(&text)
-    } else {
-        SitePolicy::from_toml(&text)
-    };
+    let parsed = SitePolicy::from_text(Some(path), &text);
     parsed.map_err(|e| {
         let mut msg = format!("{path}: invalid policy");
         for p in e.problems {
@@ -277,9 +353,10 @@ fn load_policy(path: &str) -> Result<SitePolicy, String> {
     })
 }
 
-fn validate(args: &[String]) -> Result<ExitCode, String> {
+fn validate(args: &[String]) -> Result<ExitCode, Fail> {
+    use netfilter_helpers_core::judge::{Detail, Judge, Summary};
     let mut options = ModuleOptions::new();
-    let mut json = false;
+    let (mut json, mut quiet, mut summary) = (false, false, false);
     let mut policy = None;
     let mut file = None;
     let mut errors = Vec::new();
@@ -287,6 +364,8 @@ fn validate(args: &[String]) -> Result<ExitCode, String> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--json" => json = true,
+            "--quiet" => quiet = true,
+            "--summary" => summary = true,
             "--set" => match it.next() {
                 Some(v) => {
                     if let Err(e) = options.set_assignment(v) {
@@ -304,96 +383,191 @@ fn validate(args: &[String]) -> Result<ExitCode, String> {
         }
     }
     if !errors.is_empty() {
-        return Err(errors.join("\nnfh: "));
+        return Err(errors.join("\nnfh: ").into());
     }
     let policy = policy.as_deref().map(load_policy).transpose()?;
     let file = file.unwrap_or_else(|| "-".to_string());
-    let bytes = if file == "-" {
-        let mut b = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut b)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        b
+    let source: Box<dyn Read> = if file == "-" {
+        Box::new(std::io::stdin())
     } else {
-        std::fs::read(&file).map_err(|e| format!("cannot read {file}: {e}"))?
+        Box::new(std::fs::File::open(&file).map_err(|e| format!("cannot read {file}: {e}"))?)
     };
-    let validator = Validator::new(&options);
-    let (ok, bad) = parse_lines(&bytes);
-    let mut problems = bad.len();
-    let mut out = String::new();
-    let mut rows: Vec<(usize, String)> = Vec::with_capacity(ok.len() + bad.len());
-    for e in &bad {
-        let row = if json {
-            serde_json::json!({"line": e.line, "conforms": false, "error": e.to_string()})
-                .to_string()
-        } else {
-            format!("line {}: unparsable: {}", e.line, e.kind)
-        };
-        rows.push((e.line, row));
-    }
-    for (line, parsed) in &ok {
-        let verdict = validator.check_line(parsed);
-        let pol = policy
-            .as_ref()
-            .map(|p| p.check(&parsed.expectation))
-            .unwrap_or_default();
-        let conforms = verdict.conforms() && pol.is_empty();
-        if !conforms {
-            problems += 1;
-        }
-        let row = if json {
-            serde_json::json!({
-                "line": line,
-                "conforms": conforms,
-                "helper": verdict.helper.map(|h| h.to_string()),
-                "kind": verdict.kind,
-                "findings": verdict.findings,
-                "policy": pol,
-            })
-            .to_string()
-        } else {
-            let what = match (verdict.helper, verdict.kind) {
-                (Some(h), Some(k)) => format!("{h} {}", k.label()),
-                (Some(h), None) => h.to_string(),
-                _ => parsed
-                    .expectation
-                    .helper
-                    .clone()
-                    .unwrap_or_else(|| "(no helper)".into()),
-            };
-            let mut r = format!(
-                "line {line}: {} {what}",
-                if conforms { "ok" } else { "FAIL" }
-            );
-            for f in verdict.findings.iter().chain(pol.iter()) {
-                r.push_str(&format!("\n  {f}"));
-            }
-            r
-        };
-        rows.push((*line, row));
-    }
-    rows.sort_by_key(|(l, _)| *l);
-    for (_, r) in rows {
-        out.push_str(&r);
-        out.push('\n');
-    }
-    if !json {
-        out.push_str(&format!(
-            "{} expectation line(s), {} with findings, {} unparsable\n",
-            ok.len() + bad.len(),
-            problems - bad.len(),
-            bad.len()
-        ));
-    }
-    print!("{out}");
-    Ok(if problems == 0 {
-        ExitCode::SUCCESS
+    // Output is flushed whenever the input has nothing more at hand, so a live
+    // `conntrack -E expect | nfh validate` prints each verdict as its line arrives.
+    let out = std::rc::Rc::new(std::cell::RefCell::new(std::io::BufWriter::with_capacity(
+        64 * 1024,
+        std::io::stdout(),
+    )));
+    let reader = FlushBeforeWait {
+        inner: BufReader::with_capacity(64 * 1024, source),
+        out: out.clone(),
+    };
+    let judge = Judge::new(&options, policy);
+    let detail = if quiet {
+        Detail::Findings
     } else {
-        ExitCode::from(1)
-    })
+        Detail::Full
+    };
+    let mut totals = Summary::default();
+    let mut write_failed = None;
+    for r in judge.stream(reader, detail) {
+        let r = r.map_err(|e| format!("cannot read {file}: {e}"))?;
+        totals.add(&r);
+        if quiet && r.conforms {
+            continue;
+        }
+        let row = if json { json_row(&r) } else { text_row(&r) };
+
+        if let Err(e) = out.borrow_mut().write_all(row.as_bytes()) {
+            write_failed = Some(e);
+            break;
+        }
+    }
+    let failing = totals.lines - totals.conforming;
+    let code = if totals.lines > 0 && totals.unparsable == totals.lines {
+        2
+    } else {
+        u8::from(failing > 0)
+    };
+    {
+        let mut o = out.borrow_mut();
+        if write_failed.is_none() {
+            let tail = if summary {
+                if json {
+                    format!(
+                        "{}\n",
+                        serde_json::to_string(&serde_json::json!({"summary": totals}))
+                            .map_err(|e| e.to_string())?
+                    )
+                } else {
+                    summary_text(&totals)
+                }
+            } else if json {
+                String::new()
+            } else {
+                format!(
+                    "{} expectation line(s), {} with findings, {} unparsable\n",
+                    totals.lines,
+                    failing - totals.unparsable,
+                    totals.unparsable
+                )
+            };
+            if let Err(e) = o.write_all(tail.as_bytes()).and_then(|()| o.flush()) {
+                write_failed = Some(e);
+            }
+        }
+    }
+    if let Some(e) = write_failed {
+        return match Fail::output(e) {
+            Fail::Pipe(_) => Err(Fail::Pipe(code)),
+            other => Err(other),
+        };
+    }
+    if code == 2 {
+        eprintln!("nfh: {file}: no line could be parsed as an expectation");
+    }
+    Ok(ExitCode::from(code))
 }
 
-fn audit(args: &[String]) -> Result<ExitCode, String> {
+/// A reader that flushes the output before it waits for more input.
+struct FlushBeforeWait<R> {
+    inner: BufReader<R>,
+    out: std::rc::Rc<std::cell::RefCell<std::io::BufWriter<std::io::Stdout>>>,
+}
+
+impl<R: Read> Read for FlushBeforeWait<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = {
+            let avail = self.fill_buf()?;
+            let n = avail.len().min(buf.len());
+            buf[..n].copy_from_slice(&avail[..n]);
+            n
+        };
+        self.inner.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for FlushBeforeWait<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.inner.buffer().is_empty() {
+            // A failed flush shows again at the next write, which handles it.
+            let _ = self.out.borrow_mut().flush();
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.inner.consume(n);
+    }
+}
+
+fn json_row(r: &netfilter_helpers_core::judge::Judged) -> String {
+    let v = match &r.outcome {
+        Err(e) => serde_json::json!({"line": r.line, "conforms": false, "error": e.to_string()}),
+        Ok((p, j)) => serde_json::json!({
+            "line": r.line,
+            "conforms": r.conforms,
+            "helper": j.as_ref().and_then(|j| j.verdict.helper.map(|h| h.to_string()))
+                .or_else(|| p.expectation.helper.clone()),
+            "kind": j.as_ref().and_then(|j| j.verdict.kind),
+            "findings": j.as_ref().map(|j| &j.verdict.findings[..]).unwrap_or(&[]),
+            "policy": j.as_ref().map(|j| &j.policy[..]).unwrap_or(&[]),
+        }),
+    };
+    format!("{v}\n")
+}
+
+fn text_row(r: &netfilter_helpers_core::judge::Judged) -> String {
+    match &r.outcome {
+        Err(e) => format!(
+            "line {}: unparsable: {} (near {:?})\n",
+            r.line, e.kind, e.near
+        ),
+        Ok((p, j)) => {
+            let what = match j.as_ref().map(|j| (j.verdict.helper, j.verdict.kind)) {
+                Some((Some(h), Some(k))) => format!("{h} {}", k.label()),
+                Some((Some(h), None)) => h.to_string(),
+                _ => p
+                    .expectation
+                    .helper
+                    .as_deref()
+                    .map_or_else(|| "(no helper)".to_string(), |h| format!("{h:?}")),
+            };
+            let mut row = format!(
+                "line {}: {} {what}\n",
+                r.line,
+                if r.conforms { "ok" } else { "FAIL" }
+            );
+            for f in j.iter().flat_map(|j| j.findings()) {
+                row.push_str(&format!("  {f}\n"));
+            }
+            row
+        }
+    }
+}
+
+fn summary_text(s: &netfilter_helpers_core::judge::Summary) -> String {
+    let mut t = format!(
+        "{} expectation line(s): {} conform, {} with findings, {} unparsable\n",
+        s.lines,
+        s.conforming,
+        s.lines - s.conforming - s.unparsable,
+        s.unparsable
+    );
+    for (h, c) in &s.by_helper {
+        t.push_str(&format!(
+            "  helper {h:?}: {} conform, {} with findings\n",
+            c.conforming, c.failing
+        ));
+    }
+    for (code, n) in &s.by_code {
+        t.push_str(&format!("  finding {code}: {n}\n"));
+    }
+    t
+}
+
+fn audit(args: &[String]) -> Result<ExitCode, Fail> {
     let mut root = "/".to_string();
     let mut json = false;
     let mut policy = None;
@@ -403,37 +577,37 @@ fn audit(args: &[String]) -> Result<ExitCode, String> {
             "--json" => json = true,
             "--root" => root = it.next().ok_or("--root needs a DIR")?.clone(),
             "--policy" => policy = Some(it.next().ok_or("--policy needs a FILE")?.clone()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
         }
     }
     let root_path = std::path::Path::new(&root);
     if !root_path.is_dir() {
-        return Err(format!("--root {root}: not a directory"));
+        return Err(format!("--root {root}: not a directory").into());
     }
     let policy = policy.as_deref().map(load_policy).transpose()?;
     let snap =
         HostSnapshot::collect(|p| std::fs::read(root_path.join(p)).map_err(|e| e.to_string()));
     let report = audit_host(&snap, policy.as_ref());
     if json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
         );
     } else {
         match report.kernel {
-            Some(k) => println!("kernel {k}"),
-            None => println!("kernel unknown"),
+            Some(k) => outln!("kernel {k}"),
+            None => outln!("kernel unknown"),
         }
-        println!("{} expectation(s) examined", report.expectations.len());
+        outln!("{} expectation(s) examined", report.expectations.len());
         for f in &report.findings {
-            println!("{f}");
+            outln!("{f}");
         }
         let n = report
             .findings
             .iter()
             .filter(|f| f.severity >= Severity::Warning)
             .count();
-        println!("{n} finding(s)");
+        outln!("{n} finding(s)");
     }
     Ok(if report.has_problems() {
         ExitCode::from(1)
@@ -442,7 +616,7 @@ fn audit(args: &[String]) -> Result<ExitCode, String> {
     })
 }
 
-fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
+fn render_cmd(args: &[String]) -> Result<ExitCode, Fail> {
     use netfilter_helpers_core::render::{Backend, render};
     use netfilter_helpers_core::site::Site;
     use netfilter_helpers_core::synth::synthesize;
@@ -456,17 +630,13 @@ fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
                 let b = it.next().ok_or("--backend needs a name")?;
                 backend = Some(b.parse::<Backend>().map_err(|e| e.to_string())?);
             }
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
         }
     }
     let path = site.ok_or_else(|| format!("render needs --site FILE\n{USAGE}"))?;
     let backend = backend.ok_or_else(|| format!("render needs --backend NAME\n{USAGE}"))?;
     let text = read_input(&path)?;
-    let parsed = if path.ends_with(".json") || text.trim_start().starts_with('{') {
-        Site::from_json(&text)
-    } else {
-        Site::from_toml(&text)
-    };
+    let parsed = Site::from_text(Some(&path), &text);
     let valid = parsed.and_then(|s| s.validate()).map_err(|e| {
         let mut msg = format!("{path}: invalid site");
         for p in e.problems {
@@ -478,6 +648,6 @@ fn render_cmd(args: &[String]) -> Result<ExitCode, String> {
         eprintln!("{path}: warning: {w}");
     }
     let out = render(&synthesize(&valid), backend).map_err(|e| format!("{path}: {e}"))?;
-    print!("{out}");
+    out!("{out}");
     Ok(ExitCode::SUCCESS)
 }

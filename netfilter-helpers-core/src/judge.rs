@@ -1,0 +1,650 @@
+//! The one judging pipeline: is this expectation acceptable?
+//!
+//! A [`Judge`] holds the module options in force and, optionally, the site's policy. It gives
+//! one answer type, [`Judgement`] (the model's verdict and the policy's findings), and one
+//! rule for "conforms": nothing worse than info, from either. Everything that judges
+//! expectations (the `nfh` command, the C API, the Python module, the host audit) goes
+//! through it:
+//!
+//! * one expectation ([`Judge::judge`]) or one parsed line ([`Judge::judge_parsed`]);
+//! * one line of text ([`Judge::judge_line`]);
+//! * a stream of lines from any [`BufRead`] ([`Judge::stream`]): per-line results with line
+//!   numbers, in constant memory, whatever the input (no line is held beyond
+//!   [`MAX_LINE`](crate::parse::MAX_LINE) bytes);
+//! * a byte buffer spread over threads ([`Judge::judge_buffer`], [`Judge::count_buffer`]):
+//!   scoped threads, results in input order, memory bounded by the work in flight.
+//!
+//! ```
+//! use netfilter_helpers_core::judge::{Detail, Judge};
+//! use netfilter_helpers_core::options::ModuleOptions;
+//! use netfilter_helpers_core::policy::SitePolicy;
+//!
+//! let policy = SitePolicy::from_toml("[helpers.irc]\nmin_port = 6000\n").unwrap();
+//! let judge = Judge::new(&ModuleOptions::new(), Some(policy));
+//! let text = b"299 l3proto = 2 proto=6 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 irc\nbogus\n";
+//! let results: Vec<_> = judge.stream(&text[..], Detail::Full).collect::<Result<_, _>>().unwrap();
+//! assert_eq!(results.len(), 2);
+//! assert!(!results[0].conforms); // the model allows it, the policy's port floor does not
+//! assert_eq!(results[1].line, 2);
+//! assert!(results[1].outcome.is_err());
+//! ```
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead};
+
+use serde::Serialize;
+
+use crate::conform::{Code, Finding, Validator, Verdict};
+use crate::expect::Expectation;
+use crate::options::{ModuleOptions, Severity};
+use crate::parse::{
+    MAX_LINE, ParseError, ParseErrorKind, ParsedLine, find_newline, parse_line, trim,
+};
+use crate::policy::SitePolicy;
+
+/// Judges expectations by the model under a set of module options and, optionally, a site
+/// policy.
+#[derive(Debug, Clone)]
+pub struct Judge {
+    validator: Validator,
+    policy: Option<SitePolicy>,
+}
+
+/// The answer about one expectation.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Judgement {
+    /// The model's verdict: could the kernel's helper have made it, under these options?
+    pub verdict: Verdict,
+    /// What the site's policy says against it (empty without a policy).
+    pub policy: Vec<Finding>,
+}
+
+impl Judgement {
+    /// The one rule: the expectation conforms when neither the model nor the policy found
+    /// anything worse than info.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::judge::Judgement;
+    /// assert!(Judgement::default().conforms());
+    /// ```
+    pub fn conforms(&self) -> bool {
+        self.findings().all(|f| f.severity == Severity::Info)
+    }
+
+    /// The model's findings, then the policy's.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.verdict.findings.iter().chain(&self.policy)
+    }
+}
+
+/// How much a stream or buffer judgement builds for lines that conform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Detail {
+    /// A full [`Judgement`] for every line (the helper and kind of conforming lines too).
+    Full,
+    /// A [`Judgement`] only for lines that do not conform; conforming lines are checked on the
+    /// allocation-free path and carry none.
+    Findings,
+}
+
+/// The result for one line of a stream or buffer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Judged {
+    /// 1-based line number.
+    pub line: usize,
+    /// Whether it conforms (false for lines that do not parse).
+    pub conforms: bool,
+    /// The parsed line and its judgement (`None` for a conforming line under
+    /// [`Detail::Findings`]), or why the line does not parse.
+    pub outcome: Result<(ParsedLine, Option<Judgement>), ParseError>,
+}
+
+impl Judged {
+    /// The helper name as written in the line, if it parsed and named one.
+    pub fn helper_name(&self) -> Option<&str> {
+        self.outcome
+            .as_ref()
+            .ok()
+            .and_then(|(p, _)| p.expectation.helper.as_deref())
+    }
+}
+
+impl Judge {
+    /// A judge for these options and policy.
+    pub fn new(options: &ModuleOptions, policy: Option<SitePolicy>) -> Judge {
+        Judge {
+            validator: Validator::new(options),
+            policy,
+        }
+    }
+
+    /// The model validator.
+    pub fn validator(&self) -> &Validator {
+        &self.validator
+    }
+
+    /// The site policy, if any.
+    pub fn policy(&self) -> Option<&SitePolicy> {
+        self.policy.as_ref()
+    }
+
+    /// Judges one expectation (no timeout known).
+    pub fn judge(&self, exp: &Expectation) -> Judgement {
+        Judgement {
+            verdict: self.validator.check(exp),
+            policy: self.policy_findings(exp),
+        }
+    }
+
+    /// Judges one parsed line (its timeout and class name count too).
+    pub fn judge_parsed(&self, line: &ParsedLine) -> Judgement {
+        Judgement {
+            verdict: self.validator.check_line(line),
+            policy: self.policy_findings(&line.expectation),
+        }
+    }
+
+    /// Whether a parsed line conforms (what `judge_parsed(..).conforms()` says), without
+    /// building anything.
+    pub fn conforms_parsed(&self, line: &ParsedLine) -> bool {
+        self.validator.conforms(line)
+            && self
+                .policy
+                .as_ref()
+                .is_none_or(|p| p.allows(&line.expectation))
+    }
+
+    /// Parses and judges one line.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::judge::Judge;
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// let j = Judge::new(&ModuleOptions::new(), None);
+    /// let (_, judgement) = j.judge_line(b"299 l3proto = 2 proto=17 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 irc").unwrap();
+    /// assert!(!judgement.conforms()); // DCC is TCP
+    /// assert!(j.judge_line(b"bogus").is_err());
+    /// ```
+    pub fn judge_line(&self, line: &[u8]) -> Result<(ParsedLine, Judgement), ParseError> {
+        let parsed = parse_line(line)?;
+        let j = self.judge_parsed(&parsed);
+        Ok((parsed, j))
+    }
+
+    fn policy_findings(&self, exp: &Expectation) -> Vec<Finding> {
+        self.policy
+            .as_ref()
+            .map(|p| p.check(exp))
+            .unwrap_or_default()
+    }
+
+    /// One line's result; `None` for lines that carry no expectation (blank, the conntrack
+    /// summary line).
+    fn judged(&self, number: usize, raw: &[u8], detail: Detail) -> Option<Judged> {
+        let l = trim(raw);
+        if l.is_empty() || l.starts_with(b"conntrack v") {
+            return None;
+        }
+        Some(match parse_line(l) {
+            Err(mut e) => {
+                e.line = number;
+                Judged {
+                    line: number,
+                    conforms: false,
+                    outcome: Err(e),
+                }
+            }
+            Ok(p) => {
+                if detail == Detail::Findings && self.conforms_parsed(&p) {
+                    Judged {
+                        line: number,
+                        conforms: true,
+                        outcome: Ok((p, None)),
+                    }
+                } else {
+                    let j = self.judge_parsed(&p);
+                    Judged {
+                        line: number,
+                        conforms: j.conforms(),
+                        outcome: Ok((p, Some(j))),
+                    }
+                }
+            }
+        })
+    }
+
+    /// Judges a stream of lines as they arrive, in constant memory: an iterator of per-line
+    /// results, ended by the first read error. A line longer than
+    /// [`MAX_LINE`](crate::parse::MAX_LINE) is reported as too long (quoting only its first
+    /// bytes) and skipped without being held in memory.
+    pub fn stream<R: BufRead>(&self, reader: R, detail: Detail) -> Stream<'_, R> {
+        Stream {
+            judge: self,
+            reader,
+            detail,
+            buf: Vec::with_capacity(256),
+            line: 0,
+            done: false,
+        }
+    }
+
+    /// Judges a buffer of lines on `threads` threads (0: as many as the machine has), calling
+    /// `f` with each result in input order. The buffer is cut at newlines into pieces of
+    /// about 256 KiB; each round judges one piece per thread, so memory stays bounded by
+    /// what one round yields.
+    pub fn judge_buffer(
+        &self,
+        buf: &[u8],
+        threads: usize,
+        detail: Detail,
+        mut f: impl FnMut(Judged),
+    ) {
+        let threads = thread_count(threads);
+        let pieces = pieces(buf);
+        for round in pieces.chunks(threads) {
+            let results: Vec<Vec<Judged>> = if round.len() == 1 {
+                vec![self.judge_piece(buf, round[0], detail)]
+            } else {
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = round
+                        .iter()
+                        .map(|piece| s.spawn(move || self.judge_piece(buf, *piece, detail)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("judging threads do not panic"))
+                        .collect()
+                })
+            };
+            for r in results.into_iter().flatten() {
+                f(r);
+            }
+        }
+    }
+
+    /// Counts the lines of a buffer on `threads` threads (0: as many as the machine has):
+    /// the same answers as [`Judge::judge_buffer`], with nothing built for any line.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::judge::Judge;
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// let j = Judge::new(&ModuleOptions::new(), None);
+    /// let text = b"299 l3proto = 2 proto=6 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 irc\n\nbogus\n";
+    /// let c = j.count_buffer(text, 2);
+    /// assert_eq!((c.lines, c.conforming, c.unparsable), (2, 1, 1));
+    /// ```
+    pub fn count_buffer(&self, buf: &[u8], threads: usize) -> Counts {
+        let threads = thread_count(threads);
+        let pieces = pieces(buf);
+        let count = |(start, end, _): (usize, usize, usize)| {
+            let mut c = Counts::default();
+            for raw in split_lines(&buf[start..end]) {
+                let l = trim(raw);
+                if l.is_empty() || l.starts_with(b"conntrack v") {
+                    continue;
+                }
+                c.lines += 1;
+                match parse_line(l) {
+                    Ok(p) => {
+                        if self.conforms_parsed(&p) {
+                            c.conforming += 1;
+                        }
+                    }
+                    Err(_) => c.unparsable += 1,
+                }
+            }
+            c
+        };
+        if threads == 1 || pieces.len() == 1 {
+            return pieces
+                .iter()
+                .map(|p| count(*p))
+                .fold(Counts::default(), Counts::plus);
+        }
+        std::thread::scope(|s| {
+            let per = pieces.len().div_ceil(threads);
+            let handles: Vec<_> = pieces
+                .chunks(per)
+                .map(|group| {
+                    s.spawn(move || {
+                        group
+                            .iter()
+                            .map(|p| count(*p))
+                            .fold(Counts::default(), Counts::plus)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("counting threads do not panic"))
+                .fold(Counts::default(), Counts::plus)
+        })
+    }
+
+    fn judge_piece(
+        &self,
+        buf: &[u8],
+        (start, end, first): (usize, usize, usize),
+        detail: Detail,
+    ) -> Vec<Judged> {
+        split_lines(&buf[start..end])
+            .enumerate()
+            .filter_map(|(i, raw)| self.judged(first + i, raw, detail))
+            .collect()
+    }
+}
+
+/// Line counts of a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Counts {
+    /// Lines that carry an expectation or fail to parse (blank lines and the conntrack
+    /// summary are not counted).
+    pub lines: usize,
+    /// Lines that conform.
+    pub conforming: usize,
+    /// Lines that do not parse.
+    pub unparsable: usize,
+}
+
+impl Counts {
+    fn plus(self, o: Counts) -> Counts {
+        Counts {
+            lines: self.lines + o.lines,
+            conforming: self.conforming + o.conforming,
+            unparsable: self.unparsable + o.unparsable,
+        }
+    }
+}
+
+/// Counts per helper and finding code, for `--summary`.
+///
+/// ```
+/// use netfilter_helpers_core::judge::{Detail, Judge, Summary};
+/// use netfilter_helpers_core::options::ModuleOptions;
+/// let j = Judge::new(&ModuleOptions::new(), None);
+/// let mut s = Summary::default();
+/// for r in j.stream(&b"299 l3proto = 2 proto=17 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 irc\n"[..], Detail::Findings) {
+///     s.add(&r.unwrap());
+/// }
+/// assert_eq!(s.lines, 1);
+/// assert_eq!(s.by_helper["irc"].failing, 1);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Summary {
+    /// Lines judged (parsed or not).
+    pub lines: usize,
+    /// Lines that conform.
+    pub conforming: usize,
+    /// Lines that do not parse.
+    pub unparsable: usize,
+    /// Per helper name as written (`(no helper)` when none).
+    pub by_helper: BTreeMap<String, HelperCounts>,
+    /// Findings per code, model and policy together.
+    pub by_code: BTreeMap<Code, usize>,
+}
+
+/// The lines of one helper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct HelperCounts {
+    /// Conforming lines.
+    pub conforming: usize,
+    /// Lines with findings.
+    pub failing: usize,
+}
+
+impl Summary {
+    /// Counts one result.
+    pub fn add(&mut self, r: &Judged) {
+        self.lines += 1;
+        match &r.outcome {
+            Err(_) => self.unparsable += 1,
+            Ok((p, j)) => {
+                let name = p.expectation.helper.as_deref().unwrap_or("(no helper)");
+                let h = match self.by_helper.get_mut(name) {
+                    Some(h) => h,
+                    None => self.by_helper.entry(name.to_string()).or_default(),
+                };
+                if r.conforms {
+                    self.conforming += 1;
+                    h.conforming += 1;
+                } else {
+                    h.failing += 1;
+                }
+                for f in j.iter().flat_map(Judgement::findings) {
+                    *self.by_code.entry(f.code).or_default() += 1;
+                }
+            }
+        }
+    }
+}
+
+/// The iterator of [`Judge::stream`].
+#[derive(Debug)]
+pub struct Stream<'j, R> {
+    judge: &'j Judge,
+    reader: R,
+    detail: Detail,
+    buf: Vec<u8>,
+    line: usize,
+    done: bool,
+}
+
+impl<R: BufRead> Stream<'_, R> {
+    /// Reads the next line into `buf`; `Ok(false)` at the end. Returns whether the line was
+    /// cut because it was too long (then `buf` holds only its start).
+    fn read_line(&mut self) -> io::Result<Option<bool>> {
+        self.buf.clear();
+        let mut too_long = false;
+        let mut any = false;
+        loop {
+            let chunk = match self.reader.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if chunk.is_empty() {
+                return Ok(any.then_some(too_long));
+            }
+            any = true;
+            let (take, end) = match find_newline(chunk) {
+                Some(i) => (i, true),
+                None => (chunk.len(), false),
+            };
+            let room = (MAX_LINE + 1).saturating_sub(self.buf.len());
+            if take > room {
+                too_long = true;
+            }
+            self.buf.extend_from_slice(&chunk[..take.min(room)]);
+            let used = if end { take + 1 } else { take };
+            self.reader.consume(used);
+            if end {
+                return Ok(Some(too_long));
+            }
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for Stream<'_, R> {
+    type Item = io::Result<Judged>;
+
+    fn next(&mut self) -> Option<io::Result<Judged>> {
+        while !self.done {
+            let too_long = match self.read_line() {
+                Ok(Some(t)) => t,
+                Ok(None) => {
+                    self.done = true;
+                    return None;
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            self.line += 1;
+            if too_long || self.buf.len() > MAX_LINE {
+                let n = self.buf.len().min(40);
+                return Some(Ok(Judged {
+                    line: self.line,
+                    conforms: false,
+                    outcome: Err(ParseError {
+                        line: self.line,
+                        kind: ParseErrorKind::TooLong,
+                        near: String::from_utf8_lossy(&self.buf[..n]).into_owned(),
+                    }),
+                }));
+            }
+            let buf = std::mem::take(&mut self.buf);
+            let r = self.judge.judged(self.line, &buf, self.detail);
+            self.buf = buf;
+            if let Some(r) = r {
+                return Some(Ok(r));
+            }
+        }
+        None
+    }
+}
+
+fn thread_count(threads: usize) -> usize {
+    if threads == 0 {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        threads
+    }
+}
+
+/// Splits at `\n`; a trailing piece without a newline is a line too.
+fn split_lines(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(b);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        if r.is_empty() {
+            rest = None;
+            return None;
+        }
+        match find_newline(r) {
+            Some(i) => {
+                rest = Some(&r[i + 1..]);
+                Some(&r[..i])
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
+/// Pieces of a buffer of about 256 KiB, cut after a newline: (start, end, number of the first
+/// line).
+fn pieces(buf: &[u8]) -> Vec<(usize, usize, usize)> {
+    const PIECE: usize = 256 * 1024;
+    let mut out = Vec::with_capacity(buf.len() / PIECE + 1);
+    let mut start = 0;
+    let mut line = 1;
+    while start < buf.len() {
+        let mut end = (start + PIECE).min(buf.len());
+        if end < buf.len() {
+            end = match find_newline(&buf[end..]) {
+                Some(i) => end + i + 1,
+                None => buf.len(),
+            };
+        }
+        out.push((start, end, line));
+        line += buf[start..end].iter().filter(|b| **b == b'\n').count();
+        start = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "299 l3proto = 2 proto=6 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 irc";
+    const BAD: &str = "299 l3proto = 2 proto=17 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 irc";
+
+    fn corpus(n: usize) -> Vec<u8> {
+        let mut t = Vec::new();
+        for i in 0..n {
+            let line = match i % 5 {
+                0 | 1 => GOOD,
+                2 => BAD,
+                3 => "",
+                _ => "bogus line",
+            };
+            t.extend_from_slice(line.as_bytes());
+            t.push(b'\n');
+        }
+        t
+    }
+
+    #[test]
+    fn stream_buffer_and_count_agree() {
+        let text = corpus(50_000);
+        let judge = Judge::new(&ModuleOptions::new(), None);
+        let streamed: Vec<Judged> = judge
+            .stream(&text[..], Detail::Full)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for threads in [1, 3] {
+            let mut buffered = Vec::new();
+            judge.judge_buffer(&text, threads, Detail::Full, |r| buffered.push(r));
+            assert_eq!(buffered, streamed, "{threads} threads");
+            let c = judge.count_buffer(&text, threads);
+            assert_eq!(c.lines, streamed.len());
+            assert_eq!(c.conforming, streamed.iter().filter(|r| r.conforms).count());
+            assert_eq!(
+                c.unparsable,
+                streamed.iter().filter(|r| r.outcome.is_err()).count()
+            );
+        }
+        // Line numbers are the input's.
+        assert_eq!(streamed[0].line, 1);
+        assert_eq!(streamed[3].line, 5);
+        // The fast path gives the same answers, with nothing built for conforming lines.
+        let quick: Vec<Judged> = judge
+            .stream(&text[..], Detail::Findings)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            quick.iter().map(|r| r.conforms).collect::<Vec<_>>(),
+            streamed.iter().map(|r| r.conforms).collect::<Vec<_>>()
+        );
+        assert!(
+            quick
+                .iter()
+                .filter(|r| r.conforms)
+                .all(|r| matches!(r.outcome, Ok((_, None))))
+        );
+    }
+
+    #[test]
+    fn long_lines_are_reported_and_skipped() {
+        let mut text = vec![b'x'; 5 * MAX_LINE];
+        text.push(b'\n');
+        text.extend_from_slice(GOOD.as_bytes());
+        let judge = Judge::new(&ModuleOptions::new(), None);
+        // A tiny reader buffer, so the long line spans many reads.
+        let reader = io::BufReader::with_capacity(7, &text[..]);
+        let r: Vec<Judged> = judge
+            .stream(reader, Detail::Full)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(r.len(), 2);
+        let e = r[0].outcome.as_ref().unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::TooLong);
+        assert_eq!(e.near.len(), 40);
+        assert!(r[1].conforms && r[1].line == 2);
+    }
+
+    #[test]
+    fn policy_findings_count_against_conformance() {
+        let p = SitePolicy::from_toml("[helpers.irc]\nmin_port = 6000\n").unwrap();
+        let judge = Judge::new(&ModuleOptions::new(), Some(p));
+        let (_, j) = judge.judge_line(GOOD.as_bytes()).unwrap();
+        assert!(j.verdict.conforms());
+        assert!(!j.policy.is_empty());
+        assert!(!j.conforms());
+        let parsed = parse_line(GOOD.as_bytes()).unwrap();
+        assert!(!judge.conforms_parsed(&parsed));
+    }
+}
