@@ -231,15 +231,115 @@ impl Judge {
     /// `f` with each result in input order. The buffer is cut at newlines into pieces of
     /// about 256 KiB; each round judges one piece per thread, so memory stays bounded by
     /// what one round yields.
-    pub fn judge_buffer(
+    pub fn judge_buffer(&self, buf: &[u8], threads: usize, detail: Detail, f: impl FnMut(Judged)) {
+        self.judge_buffer_from(buf, 1, threads, detail, f);
+    }
+
+    /// Judges everything `reader` yields on `threads` threads (0: as many as the machine
+    /// has), calling `f` with each result in input order, in constant memory: blocks of up to
+    /// 1 MiB are cut after their last newline and judged as buffers; whatever a read returns
+    /// is judged at once, so a live source (`conntrack -E expect`) gets its verdicts as its
+    /// lines arrive. A line longer than [`MAX_LINE`](crate::parse::MAX_LINE) is reported as
+    /// too long and skipped. Stops at the first read error, which it returns.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::judge::{Detail, Judge};
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// let j = Judge::new(&ModuleOptions::new(), None);
+    /// let mut seen = Vec::new();
+    /// let text = b"bogus\n\n299 l3proto = 2 proto=6 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 irc";
+    /// j.judge_reader(&text[..], 2, Detail::Findings, |r| seen.push((r.line, r.conforms))).unwrap();
+    /// assert_eq!(seen, [(1, false), (3, true)]);
+    /// ```
+    pub fn judge_reader<R: io::Read>(
         &self,
-        buf: &[u8],
+        mut reader: R,
         threads: usize,
         detail: Detail,
         mut f: impl FnMut(Judged),
-    ) {
+    ) -> io::Result<()> {
+        const BLOCK: usize = 1 << 20;
+        let mut buf = vec![0u8; BLOCK];
+        // buf[..filled] holds bytes not judged yet; the first of them start line `line`.
+        let mut filled = 0;
+        let mut line = 1;
+        // Skipping the rest of a line already reported as too long.
+        let mut skipping = false;
+        loop {
+            let n = match reader.read(&mut buf[filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            let end = filled + n;
+            let mut start = 0;
+            if skipping {
+                match find_newline(&buf[..end]) {
+                    Some(i) => {
+                        skipping = false;
+                        start = i + 1;
+                        line += 1;
+                    }
+                    None => {
+                        filled = 0;
+                        if n == 0 {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                }
+            }
+            // Judge every complete line; at the end of input, the last one too.
+            let cut = if n == 0 {
+                end
+            } else {
+                match buf[start..end].iter().rposition(|b| *b == b'\n') {
+                    Some(i) => start + i + 1,
+                    None => start,
+                }
+            };
+            if cut > start {
+                line += self.judge_buffer_from(&buf[start..cut], line, threads, detail, &mut f);
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            // Keep the incomplete last line; one that cannot end within the limit is
+            // reported now and skipped.
+            let rest = end - cut;
+            if rest > MAX_LINE {
+                let near = String::from_utf8_lossy(&buf[cut..cut + 40]).into_owned();
+                f(Judged {
+                    line,
+                    conforms: false,
+                    outcome: Err(ParseError {
+                        line,
+                        kind: ParseErrorKind::TooLong,
+                        near,
+                    }),
+                });
+                skipping = true;
+                filled = 0;
+            } else {
+                buf.copy_within(cut..end, 0);
+                filled = rest;
+            }
+        }
+    }
+
+    /// [`Judge::judge_buffer`] with the first line numbered `first`; returns the number of
+    /// lines the buffer held (its newlines, and one more for an unterminated last line).
+    fn judge_buffer_from(
+        &self,
+        buf: &[u8],
+        first: usize,
+        threads: usize,
+        detail: Detail,
+        mut f: impl FnMut(Judged),
+    ) -> usize {
         let threads = thread_count(threads);
-        let pieces = pieces(buf);
+        let pieces = pieces(buf, first);
+
         for round in pieces.chunks(threads) {
             let results: Vec<Vec<Judged>> = if round.len() == 1 {
                 vec![self.judge_piece(buf, round[0], detail)]
@@ -259,6 +359,8 @@ impl Judge {
                 f(r);
             }
         }
+        buf.iter().filter(|b| **b == b'\n').count()
+            + usize::from(!buf.is_empty() && !buf.ends_with(b"\n"))
     }
 
     /// Counts the lines of a buffer on `threads` threads (0: as many as the machine has):
@@ -274,7 +376,7 @@ impl Judge {
     /// ```
     pub fn count_buffer(&self, buf: &[u8], threads: usize) -> Counts {
         let threads = thread_count(threads);
-        let pieces = pieces(buf);
+        let pieces = pieces(buf, 1);
         let count = |(start, end, _): (usize, usize, usize)| {
             let mut c = Counts::default();
             for raw in split_lines(&buf[start..end]) {
@@ -535,11 +637,11 @@ fn split_lines(b: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// Pieces of a buffer of about 256 KiB, cut after a newline: (start, end, number of the first
 /// line).
-fn pieces(buf: &[u8]) -> Vec<(usize, usize, usize)> {
+fn pieces(buf: &[u8], first: usize) -> Vec<(usize, usize, usize)> {
     const PIECE: usize = 256 * 1024;
     let mut out = Vec::with_capacity(buf.len() / PIECE + 1);
     let mut start = 0;
-    let mut line = 1;
+    let mut line = first;
     while start < buf.len() {
         let mut end = (start + PIECE).min(buf.len());
         if end < buf.len() {
@@ -615,6 +717,43 @@ mod tests {
                 .filter(|r| r.conforms)
                 .all(|r| matches!(r.outcome, Ok((_, None))))
         );
+    }
+
+    #[test]
+    fn reader_agrees_with_stream_across_blocks_and_long_lines() {
+        // More than one 1 MiB block, a long line spanning blocks, no final newline.
+        let mut text = corpus(20_000);
+        text.extend(std::iter::repeat_n(b'y', 3 * MAX_LINE));
+        text.push(b'\n');
+        text.extend_from_slice(&corpus(9_000));
+        text.extend_from_slice(GOOD.as_bytes());
+        let judge = Judge::new(&ModuleOptions::new(), None);
+        let streamed: Vec<Judged> = judge
+            .stream(&text[..], Detail::Full)
+            .collect::<Result<_, _>>()
+            .unwrap();
+        // A reader that returns at most 1000 bytes at a time, as a pipe might.
+        struct Trickle<'a>(&'a [u8]);
+        impl io::Read for Trickle<'_> {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let n = self.0.len().min(out.len()).min(1000);
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        for threads in [1, 2] {
+            let mut got = Vec::new();
+            judge
+                .judge_reader(&text[..], threads, Detail::Full, |r| got.push(r))
+                .unwrap();
+            assert_eq!(got, streamed);
+            let mut got = Vec::new();
+            judge
+                .judge_reader(Trickle(&text), threads, Detail::Full, |r| got.push(r))
+                .unwrap();
+            assert_eq!(got, streamed);
+        }
     }
 
     #[test]

@@ -355,6 +355,7 @@ fn load_policy(path: &str) -> Result<SitePolicy, String> {
 
 fn validate(args: &[String]) -> Result<ExitCode, Fail> {
     use netfilter_helpers_core::judge::{Detail, Judge, Summary};
+    // Judged on every core, in input order, a block at a time: constant memory.
     let mut options = ModuleOptions::new();
     let (mut json, mut quiet, mut summary) = (false, false, false);
     let mut policy = None;
@@ -398,9 +399,11 @@ fn validate(args: &[String]) -> Result<ExitCode, Fail> {
         64 * 1024,
         std::io::stdout(),
     )));
+    let stop = std::rc::Rc::new(std::cell::Cell::new(false));
     let reader = FlushBeforeWait {
         inner: BufReader::with_capacity(64 * 1024, source),
         out: out.clone(),
+        stop: stop.clone(),
     };
     let judge = Judge::new(&options, policy);
     let detail = if quiet {
@@ -410,19 +413,23 @@ fn validate(args: &[String]) -> Result<ExitCode, Fail> {
     };
     let mut totals = Summary::default();
     let mut write_failed = None;
-    for r in judge.stream(reader, detail) {
-        let r = r.map_err(|e| format!("cannot read {file}: {e}"))?;
-        totals.add(&r);
-        if quiet && r.conforms {
-            continue;
-        }
-        let row = if json { json_row(&r) } else { text_row(&r) };
-
-        if let Err(e) = out.borrow_mut().write_all(row.as_bytes()) {
-            write_failed = Some(e);
-            break;
-        }
-    }
+    judge
+        .judge_reader(reader, 0, detail, |r| {
+            if write_failed.is_some() {
+                return;
+            }
+            totals.add(&r);
+            if quiet && r.conforms {
+                return;
+            }
+            let row = if json { json_row(&r) } else { text_row(&r) };
+            if let Err(e) = out.borrow_mut().write_all(row.as_bytes()) {
+                write_failed = Some(e);
+                // Nothing more to read once the output is gone.
+                stop.set(true);
+            }
+        })
+        .map_err(|e| format!("cannot read {file}: {e}"))?;
     let failing = totals.lines - totals.conforming;
     let code = if totals.lines > 0 && totals.unparsable == totals.lines {
         2
@@ -469,10 +476,12 @@ fn validate(args: &[String]) -> Result<ExitCode, Fail> {
     Ok(ExitCode::from(code))
 }
 
-/// A reader that flushes the output before it waits for more input.
+/// A reader that flushes the output before it waits for more input, and ends early once
+/// `stop` is set.
 struct FlushBeforeWait<R> {
     inner: BufReader<R>,
     out: std::rc::Rc<std::cell::RefCell<std::io::BufWriter<std::io::Stdout>>>,
+    stop: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
 impl<R: Read> Read for FlushBeforeWait<R> {
@@ -490,6 +499,9 @@ impl<R: Read> Read for FlushBeforeWait<R> {
 
 impl<R: Read> BufRead for FlushBeforeWait<R> {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.stop.get() {
+            return Ok(&[]);
+        }
         if self.inner.buffer().is_empty() {
             // A failed flush shows again at the next write, which handles it.
             let _ = self.out.borrow_mut().flush();
