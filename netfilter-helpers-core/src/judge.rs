@@ -75,6 +75,39 @@ impl Judgement {
     pub fn findings(&self) -> impl Iterator<Item = &Finding> {
         self.verdict.findings.iter().chain(&self.policy)
     }
+
+    /// The judgement of a parsed line by a validator and, if given, a policy: the one place
+    /// where the model's verdict and the policy's findings come together (a [`Judge`] uses
+    /// it; so can a caller that keeps the two apart, as the C API does).
+    pub fn of(validator: &Validator, policy: Option<&SitePolicy>, line: &ParsedLine) -> Judgement {
+        Judgement {
+            verdict: validator.check_line(line),
+            policy: policy
+                .map(|p| p.check(&line.expectation))
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The same for an expectation without a line (no timeout known).
+    pub fn of_expectation(
+        validator: &Validator,
+        policy: Option<&SitePolicy>,
+        exp: &Expectation,
+    ) -> Judgement {
+        Judgement {
+            verdict: validator.check(exp),
+            policy: policy.map(|p| p.check(exp)).unwrap_or_default(),
+        }
+    }
+
+    /// What `Judgement::of(..).conforms()` says, without building anything.
+    pub fn conforms_of(
+        validator: &Validator,
+        policy: Option<&SitePolicy>,
+        line: &ParsedLine,
+    ) -> bool {
+        validator.conforms(line) && policy.is_none_or(|p| p.allows(&line.expectation))
+    }
 }
 
 /// How much a stream or buffer judgement builds for lines that conform.
@@ -130,28 +163,18 @@ impl Judge {
 
     /// Judges one expectation (no timeout known).
     pub fn judge(&self, exp: &Expectation) -> Judgement {
-        Judgement {
-            verdict: self.validator.check(exp),
-            policy: self.policy_findings(exp),
-        }
+        Judgement::of_expectation(&self.validator, self.policy.as_ref(), exp)
     }
 
     /// Judges one parsed line (its timeout and class name count too).
     pub fn judge_parsed(&self, line: &ParsedLine) -> Judgement {
-        Judgement {
-            verdict: self.validator.check_line(line),
-            policy: self.policy_findings(&line.expectation),
-        }
+        Judgement::of(&self.validator, self.policy.as_ref(), line)
     }
 
     /// Whether a parsed line conforms (what `judge_parsed(..).conforms()` says), without
     /// building anything.
     pub fn conforms_parsed(&self, line: &ParsedLine) -> bool {
-        self.validator.conforms(line)
-            && self
-                .policy
-                .as_ref()
-                .is_none_or(|p| p.allows(&line.expectation))
+        Judgement::conforms_of(&self.validator, self.policy.as_ref(), line)
     }
 
     /// Parses and judges one line.
@@ -168,13 +191,6 @@ impl Judge {
         let parsed = parse_line(line)?;
         let j = self.judge_parsed(&parsed);
         Ok((parsed, j))
-    }
-
-    fn policy_findings(&self, exp: &Expectation) -> Vec<Finding> {
-        self.policy
-            .as_ref()
-            .map(|p| p.check(exp))
-            .unwrap_or_default()
     }
 
     /// One line's result; `None` for lines that carry no expectation (blank, the conntrack
