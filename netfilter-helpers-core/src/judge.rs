@@ -31,6 +31,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
@@ -248,7 +249,31 @@ impl Judge {
     /// about 256 KiB; each round judges one piece per thread, so memory stays bounded by
     /// what one round yields.
     pub fn judge_buffer(&self, buf: &[u8], threads: usize, detail: Detail, f: impl FnMut(Judged)) {
-        self.judge_buffer_from(buf, 1, threads, detail, f);
+        self.judge_buffer_from(buf, 1, threads, detail, None, f);
+    }
+
+    /// [`Judge::judge_buffer`] that stops between rounds once `stop` is set (another thread
+    /// sets it: a binding's interrupt handler); returns whether it judged the whole buffer.
+    ///
+    /// ```
+    /// use std::sync::atomic::AtomicBool;
+    /// use netfilter_helpers_core::judge::{Detail, Judge};
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// let j = Judge::new(&ModuleOptions::new(), None);
+    /// let mut n = 0;
+    /// assert!(!j.judge_buffer_until(b"bogus\n", 1, Detail::Full, &AtomicBool::new(true), |_| n += 1));
+    /// assert_eq!(n, 0);
+    /// ```
+    pub fn judge_buffer_until(
+        &self,
+        buf: &[u8],
+        threads: usize,
+        detail: Detail,
+        stop: &AtomicBool,
+        f: impl FnMut(Judged),
+    ) -> bool {
+        self.judge_buffer_from(buf, 1, threads, detail, Some(stop), f)
+            .is_some()
     }
 
     /// Judges everything `reader` yields on `threads` threads (0: as many as the machine
@@ -315,7 +340,9 @@ impl Judge {
                 }
             };
             if cut > start {
-                line += self.judge_buffer_from(&buf[start..cut], line, threads, detail, &mut f);
+                line += self
+                    .judge_buffer_from(&buf[start..cut], line, threads, detail, None, &mut f)
+                    .unwrap_or(0);
             }
             if n == 0 {
                 return Ok(());
@@ -344,19 +371,24 @@ impl Judge {
     }
 
     /// [`Judge::judge_buffer`] with the first line numbered `first`; returns the number of
-    /// lines the buffer held (its newlines, and one more for an unterminated last line).
+    /// lines the buffer held (its newlines, and one more for an unterminated last line), or
+    /// `None` when `stop` was set before the end.
     fn judge_buffer_from(
         &self,
         buf: &[u8],
         first: usize,
         threads: usize,
         detail: Detail,
+        stop: Option<&AtomicBool>,
         mut f: impl FnMut(Judged),
-    ) -> usize {
+    ) -> Option<usize> {
         let threads = thread_count(threads);
         let pieces = pieces(buf, first);
 
         for round in pieces.chunks(threads) {
+            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                return None;
+            }
             let results: Vec<Vec<Judged>> = if round.len() == 1 {
                 vec![self.judge_piece(buf, round[0], detail)]
             } else {
@@ -367,7 +399,7 @@ impl Judge {
                         .collect();
                     handles
                         .into_iter()
-                        .map(|h| h.join().expect("judging threads do not panic"))
+                        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                         .collect()
                 })
             };
@@ -375,8 +407,10 @@ impl Judge {
                 f(r);
             }
         }
-        buf.iter().filter(|b| **b == b'\n').count()
-            + usize::from(!buf.is_empty() && !buf.ends_with(b"\n"))
+        Some(
+            buf.iter().filter(|b| **b == b'\n').count()
+                + usize::from(!buf.is_empty() && !buf.ends_with(b"\n")),
+        )
     }
 
     /// Counts the lines of a buffer on `threads` threads (0: as many as the machine has):
@@ -391,9 +425,24 @@ impl Judge {
     /// assert_eq!((c.lines, c.conforming, c.unparsable), (2, 1, 1));
     /// ```
     pub fn count_buffer(&self, buf: &[u8], threads: usize) -> Counts {
+        self.count_buffer_until(buf, threads, &AtomicBool::new(false))
+            .unwrap_or_default()
+    }
+
+    /// [`Judge::count_buffer`] that stops once `stop` is set (checked between pieces of
+    /// about 256 KiB); `None` when it stopped before the end.
+    pub fn count_buffer_until(
+        &self,
+        buf: &[u8],
+        threads: usize,
+        stop: &AtomicBool,
+    ) -> Option<Counts> {
         let threads = thread_count(threads);
         let pieces = pieces(buf, 1);
-        let count = |(start, end, _): (usize, usize, usize)| {
+        let count = |(start, end, _): (usize, usize, usize)| -> Option<Counts> {
+            if stop.load(Ordering::Relaxed) {
+                return None;
+            }
             let mut c = Counts::default();
             for raw in split_lines(&buf[start..end]) {
                 let l = trim(raw);
@@ -410,31 +459,26 @@ impl Judge {
                     Err(_) => c.unparsable += 1,
                 }
             }
-            c
+            Some(c)
+        };
+        let sum = |group: &[(usize, usize, usize)]| -> Option<Counts> {
+            group
+                .iter()
+                .try_fold(Counts::default(), |acc, p| Some(acc.plus(count(*p)?)))
         };
         if threads == 1 || pieces.len() == 1 {
-            return pieces
-                .iter()
-                .map(|p| count(*p))
-                .fold(Counts::default(), Counts::plus);
+            return sum(&pieces);
         }
         std::thread::scope(|s| {
             let per = pieces.len().div_ceil(threads);
             let handles: Vec<_> = pieces
                 .chunks(per)
-                .map(|group| {
-                    s.spawn(move || {
-                        group
-                            .iter()
-                            .map(|p| count(*p))
-                            .fold(Counts::default(), Counts::plus)
-                    })
-                })
+                .map(|group| s.spawn(move || sum(group)))
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().expect("counting threads do not panic"))
-                .fold(Counts::default(), Counts::plus)
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .try_fold(Counts::default(), |acc, c| Some(acc.plus(c?)))
         })
     }
 

@@ -785,22 +785,29 @@ fn sysctls(site: &ValidSite, rs: &mut Ruleset) {
             format!("net.ipv4.conf.{name}.rp_filter")
         }
     };
-    // The kernel uses the maximum of conf/all and conf/<if>: `all` gets the lowest mode any
-    // interface needs, each interface its own.
-    let min = site
-        .interfaces
-        .iter()
-        .map(|i| i.rp_filter.sysctl())
-        .min()
-        .unwrap_or(1);
+    // The kernel uses the maximum of conf/all and conf/<if> (`IN_DEV_RPFILTER` is
+    // `IN_DEV_MAXCONF(in_dev, RP_FILTER)`): `all` is 0 when an interface (or the default for
+    // new ones) asks for no filtering, else 1, which leaves loose (2) loose; each described
+    // interface gets its own mode. Prefix interfaces have no keys before they exist: they
+    // start with `default`, which is the site's `rp_filter_default`, never the weakest mode
+    // of some other interface.
+    let exact = site.interfaces.iter().filter(|i| !i.prefix_match);
+    let any_off = exact
+        .clone()
+        .map(|i| i.rp_filter)
+        .chain([site.rp_filter_default])
+        .any(|m| m == RpFilter::Off);
     let mut v = vec![
-        ("net.ipv4.conf.all.rp_filter".to_string(), min.to_string()),
+        (
+            "net.ipv4.conf.all.rp_filter".to_string(),
+            if any_off { "0" } else { "1" }.to_string(),
+        ),
         (
             "net.ipv4.conf.default.rp_filter".to_string(),
-            min.to_string(),
+            site.rp_filter_default.sysctl().to_string(),
         ),
     ];
-    for i in &site.interfaces {
+    for i in exact {
         v.push((key(i.name.as_str()), i.rp_filter.sysctl().to_string()));
     }
     if matches!(
@@ -954,6 +961,33 @@ routed = ["10.0.3.0/24"]
             a.iter()
                 .any(|r| r.comment.as_ref().map(Comment::as_str) == Some("dhcp"))
         );
+    }
+
+    #[test]
+    fn sysctls_follow_modes_and_skip_prefix_interfaces() {
+        let text = "[[interfaces]]\nname = \"wan\"\ndefault_route = true\nrp_filter = \"loose\"\n[[interfaces]]\nname = \"ppp\"\nmatch = \"prefix\"\n[[interfaces]]\nname = \"lan1\"\nrp_filter = \"off\"\n";
+        let rs = synthesize(&Site::from_toml(text).unwrap().validate().unwrap());
+        let got: Vec<(&str, &str)> = rs
+            .sysctls
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("net.ipv4.conf.all.rp_filter", "0"),
+                ("net.ipv4.conf.default.rp_filter", "1"),
+                ("net.ipv4.conf.wan.rp_filter", "2"),
+                ("net.ipv4.conf.lan1.rp_filter", "0"),
+            ]
+        );
+        let strict = synthesize(
+            &Site::from_toml(&text.replace("\"off\"", "\"strict\""))
+                .unwrap()
+                .validate()
+                .unwrap(),
+        );
+        assert_eq!(strict.sysctls[0].1, "1");
     }
 
     #[test]

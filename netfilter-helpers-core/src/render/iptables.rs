@@ -97,6 +97,8 @@ struct Parts {
     dsts: Vec<Option<Cidr>>,
     /// Protocol, ports and match modules; one entry per port chunk.
     rest: Vec<String>,
+    /// The protocol alone (`-p tcp `): the CT target refuses rules without one.
+    proto: String,
     comment: String,
     target: String,
 }
@@ -193,6 +195,7 @@ fn parts(rule: &Rule, family: Family) -> Parts {
         srcs,
         dsts,
         rest,
+        proto,
         comment,
         target,
     }
@@ -262,6 +265,7 @@ fn lower(rs: &Ruleset, kind: ChainKind, family: Family, next_id: &mut usize, out
             for d in &p.dsts {
                 out.rule(sub_i, |t| {
                     push_addr(t, "-d", d);
+                    t.push_str(&p.proto);
                     t.push_str(&p.comment);
                     t.push_str(&p.target);
                 });
@@ -385,11 +389,34 @@ pub(super) fn hooks_script(rs: &Ruleset) -> String {
     out.push_str(super::HEADER);
     let _ = writeln!(
         out,
-        "# Adds the jumps into nfh's chains ({}-*) at the top of the built-in chains, once:\n\
-         # run it after loading the restore files; running it again changes nothing.\nset -e",
+        "# Adds the jumps into nfh's chains ({}-*) at the top of the built-in chains, once, and\n\
+         # removes the numbered sub-chains an earlier, different load left unreferenced: run it\n\
+         # after loading the restore files; running it again changes nothing.\nset -e",
         rs.table
     );
     hook_lines(rs, &mut out);
+    // Numbered sub-chains this rendering does not declare are left over from another one:
+    // the restore file emptied the chains that went to them, so they are unreferenced.
+    for family in [Family::Ipv4, Family::Ipv6] {
+        let t = tool(family);
+        let mut next_id = 0;
+        for table in ["raw", "filter"] {
+            let chains = table_chains(rs, table, family, &mut next_id);
+            let keep: Vec<&str> = chains
+                .names
+                .iter()
+                .filter(|n| is_sub(rs, n))
+                .map(String::as_str)
+                .collect();
+            let stale = format!(
+                "for c in {}; do case \" {} \" in *\" $c \"*) ;; *) {t} -w -t {table}",
+                subchains(t, table, rs),
+                keep.join(" ")
+            );
+            let _ = writeln!(out, "{stale} -F \"$c\";; esac; done");
+            let _ = writeln!(out, "{stale} -X \"$c\";; esac; done");
+        }
+    }
     out
 }
 
@@ -566,6 +593,20 @@ mod tests {
         // Every sub-chain is declared, entered by -g and goes on by -g.
         assert!(r.contains(":nfh-1 - [0:0]") && r.contains("-g nfh-2"));
         assert!(!r.contains("-j nfh-1 "));
+    }
+
+    #[test]
+    fn helper_assignment_in_sub_chains_names_the_protocol() {
+        let r = restore(
+            &rs(
+                "[[services]]\nname = \"f\"\nhelper = \"ftp\"\ndirection = \"inbound\"\nservers = [\"10.0.0.5\", \"10.0.0.7\"]\nclients = [\"10.1.0.0/24\", \"10.3.0.0/24\"]\n",
+            ),
+            Family::Ipv4,
+        );
+        let ct: Vec<&str> = r.lines().filter(|l| l.contains("-j CT")).collect();
+        assert_eq!(ct.len(), 2, "{r}");
+        // xt_CT refuses a rule without a layer-4 protocol.
+        assert!(ct.iter().all(|l| l.contains(" -p tcp ")), "{ct:?}");
     }
 
     #[test]

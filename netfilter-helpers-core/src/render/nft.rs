@@ -95,6 +95,11 @@ fn rule_text(rs: &Ruleset, rule: &Rule) -> String {
                 _ => s.push_str("fib daddr type != { broadcast, multicast } "),
             },
             Match::Limit(n) => {
+                // A log rule counts every packet it sees, logged or not: in log-only mode it
+                // is the count of what enforcement would drop.
+                if matches!(rule.target, Target::Log(_)) {
+                    s.push_str("counter ");
+                }
                 let _ = write!(s, "limit rate {n}/minute burst 5 packets ");
             }
             Match::Src(l) => {

@@ -79,7 +79,13 @@ fn exprs(rs: &Ruleset, rule: &Rule, out: &mut String) {
                 ),
             },
             Match::Limit(n) => {
-                let _ = write!(out, r#"{{"limit":{{"rate":{n},"per":"minute","burst":5}}}},"#);
+                if matches!(rule.target, Target::Log(_)) {
+                    out.push_str(r#"{"counter":null},"#);
+                }
+                let _ = write!(
+                    out,
+                    r#"{{"limit":{{"rate":{n},"per":"minute","burst":5}}}},"#
+                );
             }
             Match::Src(l) => eq(
                 out,
