@@ -27,7 +27,10 @@ client -> server):
   ftp-server / ftp-client       TCP, banner + USER first (unless --no-banner /
                                 --no-user), then one command
   irc-server / irc-client       TCP, NICK/USER first, then PRIVMSG with DCC
-  tftp-server / tftp-client     UDP, RRQ/WRQ
+  tftp-server / tftp-client     UDP, RRQ/WRQ; with --respond the server answers a RRQ
+                                with DATA from a fresh port (``SENT data <port> <peer>
+                                <peer-port>``), and a client with --wait-data waits for it:
+                                ``RESULT data <src> <sport> opcode=N`` or ``RESULT timeout``
   sip-server / sip-client       UDP, INVITE with SDP or REGISTER
   amanda-server / amanda-client UDP, amanda-server is the *responder* (amandad,
                                 the Amanda "client" host) that answers with the
@@ -316,13 +319,33 @@ def tftp_server(args):
         data, peer = s.recvfrom(65535)
         opcode = struct.unpack(">H", data[:2])[0] if len(data) >= 2 else -1
         out("GOT", "opcode=%d" % opcode, peer[0], peer[1])
+        if args.respond and opcode == 1:
+            # As a real server does: DATA block 1 from a fresh port (the expected connection).
+            d = udp_bind(args.bind, 0)
+            d.sendto(struct.pack(">HH", 3, 1) + b"nfh lab tftp data\n", peer)
+            out("SENT", "data", sockname(d)[1], peer[0], peer[1])
+            d.close()
 
 
 def tftp_client(args):
-    s = udp_connect(args.connect, args.port, args.sport)
     pkt = struct.pack(">H", args.opcode) + args.filename.encode() + b"\0" + args.mode.encode() + b"\0"
-    s.send(pkt)
-    done(s)
+    if args.wait_data is None:
+        s = udp_connect(args.connect, args.port, args.sport)
+        s.send(pkt)
+        done(s)
+        hold_open()
+    # The answer comes from another port of the server: an unconnected socket receives it.
+    s = udp_bind("::" if ":" in args.connect else "0.0.0.0", args.sport)
+    s.sendto(pkt, (args.connect, args.port))
+    lip, lport = sockname(s)
+    out("DONE", lip, lport, args.connect, args.port)
+    s.settimeout(args.wait_data)
+    try:
+        data, peer = s.recvfrom(65535)
+        opcode = struct.unpack(">H", data[:2])[0] if len(data) >= 2 else -1
+        out("RESULT", "data", peer[0], peer[1], "opcode=%d" % opcode)
+    except socket.timeout:
+        out("RESULT", "timeout")
     hold_open()
 
 
@@ -717,11 +740,13 @@ def main():
     sp.add_argument("--size", default="1234")
     sp.add_argument("--no-preamble", action="store_true", help="PRIVMSG is the first data segment")
 
-    server("tftp-server", 69, tftp_server)
+    sp = server("tftp-server", 69, tftp_server)
+    sp.add_argument("--respond", action="store_true", help="answer a RRQ with DATA from a new port")
     sp = client("tftp-client", 69, tftp_client)
     sp.add_argument("--opcode", type=int, default=1)
     sp.add_argument("--filename", default="file")
     sp.add_argument("--mode", default="octet")
+    sp.add_argument("--wait-data", type=float, default=None, help="wait this long for the answer")
 
     sp = server("sip-server", 5060, sip_server)
     sp.add_argument("--register-reply", choices=["ok", "none", "forbidden"], default="ok")

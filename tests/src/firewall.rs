@@ -1,17 +1,18 @@
 //! Loading rendered rule sets into a namespace, the lab's own additions around them, and
 //! diagnostics.
 //!
-//! * [`Loader`]: how a rendered text gets into the kernel (`iptables-legacy-restore`,
-//!   `iptables-nft-restore`, a shell script of `iptables`/`ip6tables` commands, `nft -f`,
-//!   `nft -j -f`), each reading the text on stdin. A failure is a [`LoadError`] that shows the
-//!   command, its stderr and the whole text with line numbers.
+//! * [`Loader`]: how a rendered text gets into the kernel (`iptables-legacy-restore` or
+//!   `iptables-nft-restore` with `-w --noflush`, then the idempotent hook script; a shell
+//!   script of `iptables`/`ip6tables` commands; `nft -f`; `nft -j -f`), each reading the text
+//!   on stdin. A failure is a [`LoadError`] that shows the command, its stderr and the whole
+//!   text with line numbers. [`Loader::unload`] runs a removal script.
 //! * [`check`]: the dry runs (`iptables-restore --test`, `nft -c -f`, `sh -n`) in a
 //!   throw-away namespace.
 //! * [`LabPolicy`]: what a real firewall would add around the generated rules and the lab
-//!   needs — filter FORWARD policy drop, `ESTABLISHED` accept and accepts for `NEW` control
-//!   connections and probe ports — added *after* the generated rules, with the same tool
-//!   family ([`Flavor`]); and [`allow_all_related`], the blanket RELATED accept of control
-//!   runs.
+//!   needs — filter FORWARD policy drop, `ESTABLISHED,RELATED` accept (nfh's rules never
+//!   accept: the site accepts RELATED itself) and accepts for `NEW` control connections and
+//!   probe ports — added *after* the generated rules, with the same tool family
+//!   ([`Flavor`]); and [`allow_all_related`], the blanket RELATED accept of control runs.
 //! * [`dump`]: the namespace's rules with counters, for failure messages.
 //!
 //! Legacy iptables and nft-based iptables must not be mixed in one namespace: use a fresh
@@ -50,12 +51,16 @@ impl Flavor {
 /// The shape of rendered text a [`Loader`] takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RuleText<'a> {
-    /// An `iptables-restore` file (IPv4) and an `ip6tables-restore` file (IPv6).
+    /// An `iptables-restore` file (IPv4) and an `ip6tables-restore` file (IPv6), loaded with
+    /// `-w --noflush`, and the shell script that hooks their chains into the built-in ones
+    /// (both families, idempotent).
     Restore {
         /// IPv4 file.
         v4: &'a str,
         /// IPv6 file.
         v6: &'a str,
+        /// The hook script (`iptables`/`ip6tables` commands).
+        hooks: &'a str,
     },
     /// A shell script of `iptables …` / `ip6tables …` lines.
     Commands(&'a str),
@@ -68,9 +73,11 @@ pub enum RuleText<'a> {
 /// How rendered text is loaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Loader {
-    /// `iptables-legacy-restore` and `ip6tables-legacy-restore` ([`RuleText::Restore`]).
+    /// `iptables-legacy-restore -w --noflush` and `ip6tables-legacy-restore -w --noflush`,
+    /// then the hook script with the legacy tools ([`RuleText::Restore`]).
     LegacyRestore,
-    /// `iptables-nft-restore` and `ip6tables-nft-restore` ([`RuleText::Restore`]).
+    /// `iptables-nft-restore -w --noflush` and `ip6tables-nft-restore -w --noflush`, then the
+    /// hook script with the nft-based tools ([`RuleText::Restore`]).
     NftRestore,
     /// `sh -e` with `iptables`/`ip6tables` bound to the legacy tools ([`RuleText::Commands`]).
     LegacyCommands,
@@ -123,16 +130,18 @@ impl Loader {
             error: err,
         };
         match (self, text) {
-            (Loader::LegacyRestore | Loader::NftRestore, RuleText::Restore { v4, v6 }) => {
+            (Loader::LegacyRestore | Loader::NftRestore, RuleText::Restore { v4, v6, hooks }) => {
                 let (r4, r6) = if self == Loader::LegacyRestore {
                     ("iptables-legacy-restore", "ip6tables-legacy-restore")
                 } else {
                     ("iptables-nft-restore", "ip6tables-nft-restore")
                 };
-                run_with_input(ns, r4, &["-w"], v4).map_err(|e| fail(v4, e))?;
-                run_with_input(ns, r6, &["-w"], v6)
+                run_with_input(ns, r4, &["-w", "--noflush"], v4).map_err(|e| fail(v4, e))?;
+                run_with_input(ns, r6, &["-w", "--noflush"], v6).map_err(|e| fail(v6, e))?;
+                let full = commands_script(self.flavor(), hooks);
+                ns.run("sh", &["-e", "-c", &full])
                     .map(drop)
-                    .map_err(|e| fail(v6, e))
+                    .map_err(|e| fail(hooks, e))
             }
             (Loader::LegacyCommands | Loader::NftCommands, RuleText::Commands(script)) => {
                 let full = commands_script(self.flavor(), script);
@@ -162,7 +171,28 @@ impl Loader {
     }
 }
 
-fn commands_script(flavor: Flavor, script: &str) -> String {
+impl Loader {
+    /// Runs a removal text in `ns`: for the iptables flavors a shell script of `iptables` /
+    /// `ip6tables` commands (with the flavor's tools), for nft an `nft -f` script.
+    pub fn unload(self, ns: &Netns, text: &str) -> Result<(), LoadError> {
+        let result = match self.flavor() {
+            Flavor::Nft => run_with_input(ns, "nft", &["-f", "-"], text).map(drop),
+            flavor => ns
+                .run("sh", &["-e", "-c", &commands_script(flavor, text)])
+                .map(drop),
+        };
+        result.map_err(|error| LoadError {
+            loader: self,
+            text: text.to_owned(),
+            error,
+        })
+    }
+}
+
+/// `script` preceded by shell functions `iptables` and `ip6tables` that run the tools of
+/// `flavor` (`iptables-legacy`, `iptables-nft`, ...), so that a rendered script written
+/// with plain `iptables` commands runs with the flavor under test.
+pub fn commands_script(flavor: Flavor, script: &str) -> String {
     format!(
         "iptables() {{ command {} \"$@\"; }}\nip6tables() {{ command {} \"$@\"; }}\n{script}",
         flavor.iptables(false),
@@ -262,8 +292,8 @@ pub fn exec_with_input(
 
 /// Dry-runs `text` as `loader` would load it, in a throw-away namespace:
 /// `iptables-legacy-restore --test` / `ip6tables-legacy-restore --test`,
-/// `iptables-nft-restore --test` / `ip6tables-nft-restore --test`, `sh -n` for command scripts,
-/// `nft -c -f -`, `nft -c -j -f -`.
+/// `iptables-nft-restore --test` / `ip6tables-nft-restore --test` (and `sh -n` of the hook
+/// script), `sh -n` for command scripts, `nft -c -f -`, `nft -c -j -f -`.
 pub fn check(loader: Loader, text: RuleText<'_>) -> Result<(), LoadError> {
     let ns = Netns::new("check").map_err(|e| LoadError {
         loader,
@@ -276,16 +306,18 @@ pub fn check(loader: Loader, text: RuleText<'_>) -> Result<(), LoadError> {
         error: err,
     };
     match (loader, text) {
-        (Loader::LegacyRestore | Loader::NftRestore, RuleText::Restore { v4, v6 }) => {
+        (Loader::LegacyRestore | Loader::NftRestore, RuleText::Restore { v4, v6, hooks }) => {
             let (r4, r6) = if loader == Loader::LegacyRestore {
                 ("iptables-legacy-restore", "ip6tables-legacy-restore")
             } else {
                 ("iptables-nft-restore", "ip6tables-nft-restore")
             };
-            run_with_input(&ns, r4, &["--test"], v4).map_err(|e| fail(v4, e))?;
-            run_with_input(&ns, r6, &["--test"], v6)
+            run_with_input(&ns, r4, &["--test", "--noflush"], v4).map_err(|e| fail(v4, e))?;
+            run_with_input(&ns, r6, &["--test", "--noflush"], v6).map_err(|e| fail(v6, e))?;
+            let full = commands_script(loader.flavor(), hooks);
+            ns.run("sh", &["-n", "-c", &full])
                 .map(drop)
-                .map_err(|e| fail(v6, e))
+                .map_err(|e| fail(hooks, e))
         }
         (Loader::LegacyCommands | Loader::NftCommands, RuleText::Commands(script)) => {
             let full = commands_script(loader.flavor(), script);
@@ -307,16 +339,17 @@ pub fn check(loader: Loader, text: RuleText<'_>) -> Result<(), LoadError> {
     }
 }
 
-/// What the lab adds around the generated rules so that only RELATED traffic accepted by them
-/// can pass: filter FORWARD policy drop, `ESTABLISHED` accepted, `NEW` accepted only for the
-/// listed TCP services and UDP probe ports.
+/// What the lab adds around the generated rules, as a site's own firewall would: filter
+/// FORWARD policy drop, `ESTABLISHED` and `RELATED` accepted (the generated rules never
+/// accept: they drop the RELATED flows the model does not allow and return the rest to the
+/// site's rules), `NEW` accepted only for the listed TCP services and UDP probe ports.
 ///
 /// For [`Flavor::Nft`] the additions are a second table, `inet nfhlab`, whose forward chain
-/// (priority filter + 10, policy drop) also accepts `ct state related`: in nft a drop in any
-/// base chain is final, so RELATED packets that reach it were not dropped by the generated
-/// rules. For the iptables flavors the rules are appended to the built-in FORWARD chain after
-/// the generated ones (whose RELATED jump ends in a drop), and FORWARD's policy is set to
-/// DROP.
+/// (priority filter + 10, policy drop) accepts `ct state related`: in nft a drop in any base
+/// chain is final, so RELATED packets that reach it were not dropped by the generated rules.
+/// For the iptables flavors the rules are appended to the built-in FORWARD chain after the
+/// generated rules' hook (a RELATED jump whose chain ends in a drop), and FORWARD's policy is
+/// set to DROP.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LabPolicy {
     /// `NEW` TCP connections accepted to these destinations and ports (control connections).
@@ -351,7 +384,7 @@ impl LabPolicy {
     /// `-A`; the policy is set separately.
     pub fn iptables_rules(&self, v6: bool) -> Vec<Vec<String>> {
         let mut rules: Vec<Vec<String>> = vec![
-            "-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT"
+            "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
                 .split(' ')
                 .map(str::to_owned)
                 .collect(),

@@ -22,7 +22,10 @@
 //! * [`probes`]: UDP probes from forged sources, TCP data connections and FTP control
 //!   connections through the router;
 //! * [`rulelab`]: the rule-set scenarios: a [`rulelab::Rig`] (site lab + loaded rules + lab
-//!   policy), the anti-spoofing matrix and the FTP cases.
+//!   policy), the anti-spoofing matrix and the FTP cases;
+//! * [`deploylab`]: nfh's rules next to a real site firewall (default-deny policies, NAT,
+//!   full-width connection marks): ruleset snapshots and comparisons, FTP through DNAT and
+//!   masquerade, SIP media with an RTP farm, TFTP from the firewall itself.
 //!
 //! A lab test looks like:
 //!
@@ -45,6 +48,7 @@
 //! }
 //! ```
 
+pub mod deploylab;
 pub mod expect;
 pub mod firewall;
 pub mod netns;
@@ -53,6 +57,7 @@ pub mod probes;
 pub mod rulelab;
 pub mod scenarios;
 pub mod sitelab;
+pub mod spooflab;
 pub mod sysparam;
 
 use std::io::Write;

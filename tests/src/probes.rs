@@ -402,7 +402,17 @@ impl fmt::Display for Connect {
 
 /// One TCP connection attempt from `ns` to `to` with [`CONNECT_TIMEOUT`].
 pub fn tcp_connect(ns: &Netns, to: SocketAddr) -> Result<Connect, LabError> {
-    let args: Vec<String> = vec![
+    tcp_connect_from(ns, None, to)
+}
+
+/// One TCP connection attempt from `ns` to `to` with [`CONNECT_TIMEOUT`], from the source
+/// address `from` (one of the namespace's own) or, with `None`, the one routing picks.
+pub fn tcp_connect_from(
+    ns: &Netns,
+    from: Option<IpAddr>,
+    to: SocketAddr,
+) -> Result<Connect, LabError> {
+    let mut args: Vec<String> = vec![
         "--connect".into(),
         to.ip().to_string(),
         "--port".into(),
@@ -410,6 +420,9 @@ pub fn tcp_connect(ns: &Netns, to: SocketAddr) -> Result<Connect, LabError> {
         "--timeout".into(),
         format!("{}", CONNECT_TIMEOUT.as_secs_f64()),
     ];
+    if let Some(from) = from {
+        args.extend(["--bind".into(), from.to_string()]);
+    }
     let mut player = Player::spawn(ns, "tcp-connect", &args)?;
     let words = player.expect("RESULT", CONNECT_TIMEOUT + Duration::from_secs(5))?;
     let bad = || {
@@ -488,8 +501,22 @@ pub fn data_connection(
     connector_ns: &Netns,
     timeout: Duration,
 ) -> Result<DataAttempt, LabError> {
+    data_connection_via(listener_ns, listen, connector_ns, None, listen, timeout)
+}
+
+/// Listens on `listen` in `listener_ns`, connects from `connector_ns` (from the source `from`,
+/// or the one routing picks) to `connect_to`, which differs from `listen` when the router
+/// translates the address (DNAT, masquerade); reports both sides.
+pub fn data_connection_via(
+    listener_ns: &Netns,
+    listen: SocketAddr,
+    connector_ns: &Netns,
+    from: Option<IpAddr>,
+    connect_to: SocketAddr,
+    timeout: Duration,
+) -> Result<DataAttempt, LabError> {
     let mut listener = tcp_listen(listener_ns, listen.ip(), listen.port(), timeout)?;
-    let connect = tcp_connect(connector_ns, listen)?;
+    let connect = tcp_connect_from(connector_ns, from, connect_to)?;
     let wait = if connect.connected() {
         Duration::from_secs(2)
     } else {
@@ -516,21 +543,34 @@ pub fn ftp_control(
     cmd: &FtpCommand,
     timeout: Duration,
 ) -> Result<Exchange, LabError> {
-    let addr = server.ip().to_string();
-    let port = server.port().to_string();
+    ftp_control_via(client_ns, server_ns, server, server, cmd, timeout)
+}
+
+/// [`ftp_control`] through an address translation: the server player listens on `listen`,
+/// the client connects to `connect` (e.g. a public address the router DNATs to `listen`).
+/// The returned master tuple is the client's view (its source, `connect`).
+pub fn ftp_control_via(
+    client_ns: &Netns,
+    server_ns: &Netns,
+    listen: SocketAddr,
+    connect: SocketAddr,
+    cmd: &FtpCommand,
+    timeout: Duration,
+) -> Result<Exchange, LabError> {
+    let server = connect;
     let server_args: Vec<String> = vec![
         "--bind".into(),
-        addr.clone(),
+        listen.ip().to_string(),
         "--port".into(),
-        port.clone(),
+        listen.port().to_string(),
         "--reply".into(),
         cmd.reply_line(),
     ];
     let client_args: Vec<String> = vec![
         "--connect".into(),
-        addr,
+        connect.ip().to_string(),
         "--port".into(),
-        port,
+        connect.port().to_string(),
         "--command".into(),
         cmd.command_line(),
     ];

@@ -35,12 +35,18 @@ pub struct Rendered {
     pub iptables: String,
     /// `ip6tables-restore` file.
     pub ip6tables: String,
+    /// The script that hooks the restore files' chains into the built-in chains.
+    pub iptables_hooks: String,
+    /// The script that removes nfh's iptables chains and hooks (both families).
+    pub iptables_remove: String,
     /// `iptables`/`ip6tables` command lines.
     pub commands: String,
     /// `nft -f` script.
     pub nft: String,
     /// libnftables JSON.
     pub nft_json: String,
+    /// `nft -f` script that removes nfh's table.
+    pub nft_remove: String,
     /// `sysctl.d` text.
     pub sysctl: String,
     /// `modprobe.d` text.
@@ -63,9 +69,12 @@ impl Rendered {
         Ok(Rendered {
             iptables: r(Backend::Iptables)?,
             ip6tables: r(Backend::Ip6tables)?,
+            iptables_hooks: r(Backend::IptablesHooks)?,
+            iptables_remove: r(Backend::IptablesRemove)?,
             commands: r(Backend::Commands)?,
             nft: r(Backend::Nft)?,
             nft_json: r(Backend::NftJson)?,
+            nft_remove: r(Backend::NftRemove)?,
             sysctl: r(Backend::Sysctl)?,
             modprobe: r(Backend::Modprobe)?,
         })
@@ -77,15 +86,26 @@ impl Rendered {
             Loader::LegacyRestore | Loader::NftRestore => RuleText::Restore {
                 v4: &self.iptables,
                 v6: &self.ip6tables,
+                hooks: &self.iptables_hooks,
             },
             Loader::LegacyCommands | Loader::NftCommands => RuleText::Commands(&self.commands),
             Loader::Nft => RuleText::Nft(&self.nft),
             Loader::NftJson => RuleText::NftJson(&self.nft_json),
         }
     }
+
+    /// The removal text for what `loader` loaded ([`Loader::unload`] runs it): the
+    /// `iptables-remove` script for the iptables flavors, the `nft-remove` script for nft.
+    pub fn removal(&self, loader: Loader) -> &str {
+        match loader.flavor() {
+            firewall::Flavor::Nft => &self.nft_remove,
+            firewall::Flavor::Legacy | firewall::Flavor::IptablesNft => &self.iptables_remove,
+        }
+    }
 }
 
-/// The lab's additions around the generated rules: FORWARD policy drop, `ESTABLISHED`, `NEW`
+/// The lab's additions around the generated rules: FORWARD policy drop, `ESTABLISHED` and
+/// `RELATED` (the generated rules never accept; they only drop what the model forbids), `NEW`
 /// FTP control connections to the DMZ server (from anywhere: the generated helper rules decide
 /// who gets a helper), `NEW` UDP to [`PROBE_PORT`] and [`CLOSED_PORT`].
 pub fn lab_policy() -> LabPolicy {

@@ -5,15 +5,16 @@
 //!
 //! * anti-spoofing: UDP from legitimate and forged sources (IPv4 and IPv6) on every interface
 //!   reaches, or does not reach, a listener behind the router; DHCPv4 from `0.0.0.0` is
-//!   accepted on `lan0` and dropped on `dmz0`; link-local traffic and DAD pass;
+//!   accepted on `lan0` and dropped on `dmz0` and `wan0`; link-local traffic and DAD pass;
 //! * RELATED: with `nf_conntrack_ftp loose=1` (from the rendered `modprobe.d`), FTP data
 //!   connections between the DMZ server and its LAN clients pass, those the helper opens
 //!   towards a third party or below `min_port` are dropped (though the kernel created the
 //!   expectation) and pass again under a blanket RELATED accept; ICMP errors pass.
 //!
-//! Around the generated rules the lab adds a FORWARD policy drop, `ESTABLISHED` accept and
-//! `NEW` accepts for FTP control and the probe ports ([`rulelab::lab_policy`]), so only
-//! RELATED traffic the generated rules accept can pass.
+//! Around the generated rules the lab adds what a site's own firewall has: a FORWARD policy
+//! drop, an `ESTABLISHED,RELATED` accept and `NEW` accepts for FTP control and the probe ports
+//! ([`rulelab::lab_policy`]); the generated rules never accept, they drop what the model
+//! forbids, so a RELATED flow that does not pass was dropped by them.
 //!
 //! Run: `cargo test -p netfilter-helpers-tests --test lab_rules -- --test-threads=1`
 //! (as root; without a lab the tests print `KERNEL LAB NOT RUN` and pass, unless `CI=true`).
@@ -86,7 +87,7 @@ fn every_loader_loads_the_rendered_rules() {
                 loader.label()
             );
         }
-        if let RuleText::Restore { v4, v6 } = rules.text(loader) {
+        if let RuleText::Restore { v4, v6, .. } = rules.text(loader) {
             // Both families loaded: the IPv6 file's DAD exception is there too.
             assert!(
                 v6.contains("ff02::1:ff00:0/104") && dump.contains("ff02::1:ff00:0/104"),
@@ -160,10 +161,11 @@ fn sysctl_and_modprobe_outputs_apply() {
 // Control: the lab's policy alone
 
 /// Without the generated rules, every forged probe arrives and DHCP from the DMZ is received
-/// (so drops in the per-loader tests are the generated rules' doing); no ICMP error comes
-/// back (the lab's policy drops RELATED); the permitted FTP data connection fails (nothing
-/// assigns the helper); and a deliberate drop of `::` sources makes DAD succeed (so the DAD
-/// check can fail).
+/// (so drops in the per-loader tests are the generated rules' doing); the ICMP error comes
+/// back (the lab's policy accepts RELATED, as a site must: so an ICMP error that does not come
+/// back in the per-loader tests was dropped by the generated rules); the permitted FTP data
+/// connection fails (nothing assigns the helper); and a deliberate drop of `::` sources makes
+/// DAD succeed (so the DAD check can fail).
 #[test]
 fn control_without_generated_rules() {
     let _lock = require_lab!();
@@ -196,8 +198,9 @@ fn control_without_generated_rules() {
     .unwrap();
     assert_eq!(
         icmp,
-        UdpReply::Timeout,
-        "with only the lab policy (no RELATED accept) the ICMP error must be dropped"
+        UdpReply::Refused,
+        "with only the lab policy (which accepts RELATED) the ICMP error must come back\n{}",
+        rig.dump()
     );
 
     let pasv = &rulelab::ftp_cases()[0];
@@ -235,9 +238,10 @@ fn control_without_generated_rules() {
 // Per loader
 
 /// Anti-spoofing, end to end: the [`rulelab::spoof_probes`] matrix; DHCPv4 from `0.0.0.0`
-/// accepted on `lan0` (`dhcp = true`), dropped on `dmz0`, and passed on `wan0` (the default
-/// route drops internal sources only); link-local UDP from each host to the router; DAD solicitations for the
-/// router's addresses reach the router on every interface (it defends them).
+/// accepted on `lan0` (`dhcp = true`), dropped on `dmz0` (`dhcp = false`) and on `wan0` (the
+/// default-route interface drops the unspecified source 0.0.0.0/8 with the internal
+/// sources); link-local UDP from each host to the router; DAD solicitations for the router's
+/// addresses reach the router on every interface (it defends them).
 fn antispoof(loader: Loader) {
     let rules = rendered();
     let rig = rig(loader, Some(&rules));
@@ -258,8 +262,8 @@ fn antispoof(loader: Loader) {
     let dhcp = probes::dhcp_probes(lab, &[Node::Lan, Node::Dmz, Node::Inet]).unwrap();
     assert_eq!(
         dhcp,
-        vec![(Node::Lan, true), (Node::Dmz, false), (Node::Inet, true)],
-        "[{label}] DHCPv4 (0.0.0.0:68 -> 255.255.255.255:67) must be accepted on lan0 (dhcp = true), dropped on dmz0 (dhcp = false); on wan0 only internal sources are dropped and rpfilter passes 0.0.0.0 -> broadcast\n{}",
+        vec![(Node::Lan, true), (Node::Dmz, false), (Node::Inet, false)],
+        "[{label}] DHCPv4 (0.0.0.0:68 -> 255.255.255.255:67) must be accepted on lan0 (dhcp = true), dropped on dmz0 (dhcp = false) and on wan0 (the unspecified source is dropped on the default-route interface)\n{}",
         rig.dump()
     );
 
