@@ -14,6 +14,11 @@
 
 
 /*
+ The largest `threads` argument accepted by the batch calls (0 means one thread per core).
+ */
+#define NFH_MAX_THREADS 1024
+
+/*
  Result codes. The numbers are fixed and never reused; a retired code stays listed here as
  a comment.
  */
@@ -47,6 +52,10 @@ enum nfh_result
    */
   NFH_RESULT_INVALID_UTF8 = 7005,
   /*
+   The caller's callback returned non-zero: the call stopped early, as asked.
+   */
+  NFH_RESULT_STOPPED = 7006,
+  /*
    A name (helper, module, parameter, backend) is not known.
    */
   NFH_RESULT_UNKNOWN_NAME = 7101,
@@ -62,6 +71,11 @@ enum nfh_result
    The rules cannot be rendered for this backend (kernel too old).
    */
   NFH_RESULT_RENDER_ERROR = 7104,
+  /*
+   The caller's read callback reported an error (a negative return) or returned more bytes
+   than asked for.
+   */
+  NFH_RESULT_READ_ERROR = 7105,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -312,6 +326,22 @@ typedef struct nfh_error nfh_error;
 typedef struct nfh_expectations nfh_expectations;
 
 /*
+ Judges expectations under fixed module options and, optionally, a site policy: the model's
+ findings and the policy's together, with one rule for "conforms" (the same as
+ `nfh_verdict_conforms`). Made by `nfh_judge_new`, freed by `nfh_judge_free`. Immutable:
+ one judge may be used from several threads at once.
+ */
+typedef struct nfh_judge nfh_judge;
+
+/*
+ The result for one line, as handed to an `nfh_judged_fn` callback: a borrowed view, valid
+ only during that call (copy out what you need). Read it with `nfh_judged_line`,
+ `nfh_judged_conforms`, `nfh_judged_parsed`, `nfh_judged_error`, `nfh_judged_helper`,
+ `nfh_judged_finding_count`, `nfh_judged_finding` and `nfh_judged_text`.
+ */
+typedef struct nfh_judged nfh_judged;
+
+/*
  Module options: explicit values over the kernel defaults. Created with `nfh_options_new`,
  freed with `nfh_options_free`. Not thread-safe while being changed; reading from several
  threads is safe when nobody changes it.
@@ -341,7 +371,8 @@ typedef struct nfh_site nfh_site;
 typedef struct nfh_validator nfh_validator;
 
 /*
- The verdict on one expectation: conformance findings, then policy findings. Immutable.
+ The verdict on one expectation: conformance findings, then policy findings (the core's
+ `Judgement`). Immutable.
  */
 typedef struct nfh_verdict nfh_verdict;
 
@@ -416,6 +447,42 @@ typedef struct nfh_rule {
    */
   bool risky;
 } nfh_rule;
+
+/*
+ Line counts of a buffer (`nfh_judge_count`).
+ */
+typedef struct nfh_counts {
+  /*
+   Lines that carry an expectation or do not parse (blank lines and conntrack's summary
+   line `conntrack v...` are not counted).
+   */
+  size_t lines;
+  /*
+   Lines that conform.
+   */
+  size_t conforming;
+  /*
+   Lines that do not parse.
+   */
+  size_t unparsable;
+} nfh_counts;
+
+/*
+ Called once per line, in input order, on the thread that made the batch call, with the
+ `ctx` given to that call. Return 0 to go on, anything else to stop: no further line is
+ delivered and the batch call returns `NFH_RESULT_STOPPED`. The callback may call any
+ `nfh_*` function (the judge is not locked), but must not unwind or `longjmp` out.
+ */
+typedef int (*nfh_judged_fn)(void *ctx, const struct nfh_judged *judged);
+
+/*
+ Reads input for `nfh_judge_read`: fills `buf` with up to `len` bytes (`len` > 0) and
+ returns how many, 0 at the end of the input, or a negative number on error (the call then
+ returns `NFH_RESULT_READ_ERROR`; keep `errno` or your own detail in `ctx`). It may return
+ fewer bytes than asked for, in which case what it returned is judged at once: a live source
+ gets its verdicts as its lines arrive.
+ */
+typedef ptrdiff_t (*nfh_read_fn)(void *ctx, uint8_t *buf, size_t len);
 
 #ifdef __cplusplus
 extern "C" {
@@ -821,6 +888,184 @@ nfh_result nfh_verdict_text(const struct nfh_verdict *verdict,
                             char *buf,
                             size_t len,
                             size_t *out_n);
+
+/*
+ A judge for `opts` (NULL: kernel-default module options) and `policy` (NULL: the model
+ alone). Both are copied: free them whenever you like. NULL only if a panic was caught.
+ Free the judge with `nfh_judge_free`.
+
+ # Safety
+ `opts` and `policy` must each be NULL or live.
+ */
+struct nfh_judge *nfh_judge_new(const struct nfh_options *opts, const struct nfh_policy *policy);
+
+/*
+ Frees a judge; NULL is a no-op.
+
+ # Safety
+ `judge` must be NULL or a judge not freed before, no longer used by any thread.
+ */
+void nfh_judge_free(struct nfh_judge *judge);
+
+/*
+ Counts the lines of a buffer (either format, mixed; lines end at `\n`, the last one may
+ lack it) on `threads` threads (0: one per core; at most `NFH_MAX_THREADS`): lines with an
+ expectation or that do not parse, those that conform, those that do not parse. No verdict
+ is built for any line (the core's `Judge::count_buffer`): the fast path for large inputs.
+ `*out` is written only on success.
+
+ Results: `NFH_RESULT_OK`; `NFH_RESULT_NULL_PARAMETER` when `judge` or `out` is NULL, or
+ `buf` is NULL with `len` > 0; `NFH_RESULT_INVALID_PARAMETER` when `threads` is above
+ `NFH_MAX_THREADS`; `NFH_RESULT_PANIC`.
+
+ # Safety
+ `judge` live; `buf` NULL (with `len` 0) or `len` readable bytes; `out` NULL or writable.
+ */
+nfh_result nfh_judge_count(const struct nfh_judge *judge,
+                           const uint8_t *buf,
+                           size_t len,
+                           size_t threads,
+                           struct nfh_counts *out);
+
+/*
+ Judges every line of a buffer (either format, mixed; lines end at `\n`, the last one may
+ lack it) on `threads` threads (0: one per core; at most `NFH_MAX_THREADS`) and calls
+ `callback(ctx, judged)` for each line in input order, on the calling thread. Blank lines
+ and conntrack's summary line are skipped (their numbers are not delivered); a line that
+ does not parse is delivered with its error. With `quiet`, lines that conform are checked
+ without building a verdict and delivered without findings (`nfh_judged_finding_count` 0);
+ lines that do not conform always carry all their findings. Memory stays bounded: the
+ buffer is judged in rounds of about 256 KiB per thread.
+
+ Results: `NFH_RESULT_OK` when every line was delivered; `NFH_RESULT_STOPPED` when the
+ callback returned non-zero (nothing after that line is delivered, and nothing beyond the
+ round already judged, up to 256 KiB per thread, is judged); `NFH_RESULT_NULL_PARAMETER` when `judge` or `callback` is NULL, or
+ `buf` is NULL with `len` > 0; `NFH_RESULT_INVALID_PARAMETER` when `threads` is above
+ `NFH_MAX_THREADS`; `NFH_RESULT_PANIC`. On an argument error the callback is never called.
+
+ # Safety
+ `judge` live; `buf` NULL (with `len` 0) or `len` readable bytes, unchanged during the call;
+ `callback` NULL or a function as described by `nfh_judged_fn`, which may be called with
+ `ctx`.
+ */
+nfh_result nfh_judge_buffer(const struct nfh_judge *judge,
+                            const uint8_t *buf,
+                            size_t len,
+                            size_t threads,
+                            bool quiet,
+                            nfh_judged_fn callback,
+                            void *ctx);
+
+/*
+ Judges everything `read(read_ctx, buf, len)` yields (see `nfh_read_fn`) on `threads`
+ threads (0: one per core; at most `NFH_MAX_THREADS`), calling `callback(ctx, judged)` for
+ each line in input order, on the calling thread, as `nfh_judge_buffer` does; `read` is
+ called on the calling thread too (the core's `Judge::judge_reader`). Memory stays constant
+ whatever the input's size: it is read in blocks of up to 1 MiB, and a line longer than the
+ parser's limit (4096 bytes) is delivered as an error (`line longer than 4096 bytes`) and
+ skipped. What each read returns is judged at once, so a pipe from `conntrack -E expect`
+ gets its verdicts as its lines arrive.
+
+ Results: `NFH_RESULT_OK` at the end of the input (`read` returned 0);
+ `NFH_RESULT_STOPPED` when the callback returned non-zero (nothing more is delivered or
+ read); `NFH_RESULT_READ_ERROR` when `read` returned a negative number or more than `len`
+ (the lines read before are delivered); `NFH_RESULT_NULL_PARAMETER` when `judge`, `read` or
+ `callback` is NULL; `NFH_RESULT_INVALID_PARAMETER` when `threads` is above
+ `NFH_MAX_THREADS`; `NFH_RESULT_PANIC`. On an argument error neither callback is called.
+
+ # Safety
+ `judge` live; `read` NULL or a function as described by `nfh_read_fn`, which may be called
+ with `read_ctx`; `callback` NULL or a function as described by `nfh_judged_fn`, which may
+ be called with `ctx`.
+ */
+nfh_result nfh_judge_read(const struct nfh_judge *judge,
+                          nfh_read_fn read,
+                          void *read_ctx,
+                          size_t threads,
+                          bool quiet,
+                          nfh_judged_fn callback,
+                          void *ctx);
+
+/*
+ The 1-based input line of a result (0 for NULL). Blank lines count: the numbers are the
+ input's.
+
+ # Safety
+ `judged` must be NULL or the view handed to a running callback.
+ */
+size_t nfh_judged_line(const struct nfh_judged *judged);
+
+/*
+ Whether the line conforms: nothing worse than info from the model or the policy (false for
+ a line that does not parse, and for NULL). The same rule as `nfh_verdict_conforms`.
+
+ # Safety
+ `judged` must be NULL or the view handed to a running callback.
+ */
+bool nfh_judged_conforms(const struct nfh_judged *judged);
+
+/*
+ Whether the line parsed (false for NULL). A line that did not parse has an error
+ (`nfh_judged_error`) and no findings.
+
+ # Safety
+ `judged` must be NULL or the view handed to a running callback.
+ */
+bool nfh_judged_parsed(const struct nfh_judged *judged);
+
+/*
+ Writes why the line did not parse (`line N: what (near "...")`, as
+ `nfh_expectations_error` does) into `buf`; an empty text for a line that parsed.
+
+ # Safety
+ `judged` NULL or the view handed to a running callback; `buf` NULL or `len` writable bytes;
+ `out_n` valid.
+ */
+nfh_result nfh_judged_error(const struct nfh_judged *judged, char *buf, size_t len, size_t *out_n);
+
+/*
+ Writes the helper name as written in the line (`ftp`, `sip`, `ftp-2121`) into `buf`; an
+ empty text when the line names none or did not parse.
+
+ # Safety
+ `judged` NULL or the view handed to a running callback; `buf` NULL or `len` writable bytes;
+ `out_n` valid.
+ */
+nfh_result nfh_judged_helper(const struct nfh_judged *judged, char *buf, size_t len, size_t *out_n);
+
+/*
+ The number of findings of a result, model then policy, as `nfh_verdict_finding_count`
+ (0 for a line that did not parse, for a conforming line under `quiet`, and for NULL).
+
+ # Safety
+ `judged` must be NULL or the view handed to a running callback.
+ */
+size_t nfh_judged_finding_count(const struct nfh_judged *judged);
+
+/*
+ Reads finding `index` of a result, as `nfh_verdict_finding`: severity (`nfh_severity`) and
+ text `[code] message` into `buf`; the severity is written only on success.
+
+ # Safety
+ `judged` NULL or the view handed to a running callback; `severity_out` writable; `buf` NULL
+ or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_judged_finding(const struct nfh_judged *judged,
+                              size_t index,
+                              uint32_t *severity_out,
+                              char *buf,
+                              size_t len,
+                              size_t *out_n);
+
+/*
+ Writes every finding of a result, one `severity [code]: message` per line, as
+ `nfh_verdict_text` (an empty text when it carries none).
+
+ # Safety
+ `judged` NULL or the view handed to a running callback; `buf` NULL or `len` writable bytes;
+ `out_n` valid.
+ */
+nfh_result nfh_judged_text(const struct nfh_judged *judged, char *buf, size_t len, size_t *out_n);
 
 /*
  Reads a site from TOML or JSON text (`nfh_format`) and validates it. On failure `*err` (if

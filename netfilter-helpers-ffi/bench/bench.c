@@ -2,14 +2,20 @@
  *
  * The corpus is the one of netfilter-helpers-core/benches/expectations.rs, byte for byte: the
  * same xorshift sequence and the same eight line shapes (conntrack -L and /proc lines of ftp,
- * sip, irc and tftp, IPv4 and IPv6, with and without event prefixes). It is parsed once with
- * nfh_expectations_parse; then every expectation is judged with nfh_validator_conforms (the
- * allocation-free fast path, kernel-default options, no policy), best of 5 runs.
+ * sip, irc and tftp, IPv4 and IPv6, with and without event prefixes). Two measurements, best
+ * of 5 runs each, kernel-default options, no policy:
+ *
+ *   validate  the corpus parsed once with nfh_expectations_parse, then every expectation
+ *             judged with nfh_validator_conforms (one call per expectation);
+ *   count     the whole text counted with nfh_judge_count on one thread (one call: splitting,
+ *             parsing and judging all in the library), against Judge::count_buffer in Rust
+ *             (benches/judge_count.rs).
  *
  *   cc -std=c11 -O2 -I include bench.c target/release/libnetfilter_helpers_ffi.a \
  *      -lpthread -ldl -lm -o bench
  *
- * `bench --corpus` writes the corpus to stdout instead (to compare it with the Rust one).
+ * `bench --corpus` writes the corpus to stdout instead (for the Rust benchmarks, and to compare
+ * it with the core's); `bench --count` runs the count measurement only.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -118,6 +124,39 @@ static char *corpus(size_t *len_out) {
     return out;
 }
 
+/* nfh_judge_count over the whole text on one thread, best of RUNS. */
+static int bench_count(const char *text, size_t len) {
+    nfh_judge *j = nfh_judge_new(NULL, NULL);
+    if (!j)
+        return 2;
+    double best = 1e30;
+    nfh_counts c = {0};
+    for (int run = 0; run < RUNS; run++) {
+        double t0 = now();
+        nfh_result r = nfh_judge_count(j, (const uint8_t *)text, len, 1, &c);
+        double t = now() - t0;
+        if (r != NFH_RESULT_OK) {
+            fprintf(stderr, "bench: nfh_judge_count failed (%u)\n", (unsigned)r);
+            nfh_judge_free(j);
+            return 2;
+        }
+        if (t < best)
+            best = t;
+    }
+    nfh_judge_free(j);
+    if (c.lines != LINES || c.conforming != LINES || c.unparsable != 0) {
+        fprintf(stderr,
+                "bench: counted %zu lines, %zu conforming, %zu unparsable (expected %d, %d, 0)\n",
+                c.lines, c.conforming, c.unparsable, LINES, LINES);
+        return 2;
+    }
+    printf("count %d lines (C API, nfh_judge_count, 1 thread, best of %d): %.1f ms, "
+           "%.2f ns/line, %.2f M lines/s, %.0f MB/s\n",
+           LINES, RUNS, best * 1e3, best * 1e9 / LINES, LINES / best / 1e6,
+           (double)len / 1e6 / best);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     size_t len = 0;
     char *text = corpus(&len);
@@ -126,16 +165,20 @@ int main(int argc, char **argv) {
         return 2;
     }
     if (argc > 1 && strcmp(argv[1], "--corpus") == 0) {
-        /* For comparing with the Rust benchmark's corpus. */
+        /* For the Rust benchmarks and for comparing with the core's corpus. */
         int ok = fwrite(text, 1, len, stdout) == len;
         free(text);
         return ok ? 0 : 2;
+    }
+    if (argc > 1 && strcmp(argv[1], "--count") == 0) {
+        int rc = bench_count(text, len);
+        free(text);
+        return rc;
     }
     nfh_expectations *e = NULL;
     double t0 = now();
     nfh_result r = nfh_expectations_parse((const uint8_t *)text, len, &e);
     double parse = now() - t0;
-    free(text);
     if (r != NFH_RESULT_OK || nfh_expectations_count(e) != LINES ||
         nfh_expectations_error_count(e) != 0) {
         fprintf(stderr, "bench: %zu lines parsed, %zu errors (expected %d, 0)\n",
@@ -173,5 +216,7 @@ int main(int argc, char **argv) {
            LINES, RUNS, best * 1e3, best * 1e9 / LINES, LINES / best / 1e6);
     nfh_validator_free(v);
     nfh_expectations_free(e);
-    return 0;
+    int rc = bench_count(text, len);
+    free(text);
+    return rc;
 }

@@ -21,6 +21,8 @@ pub enum nfh_result {
     Panic = 7004,
     /// A text argument was not valid UTF-8.
     InvalidUtf8 = 7005,
+    /// The caller's callback returned non-zero: the call stopped early, as asked.
+    Stopped = 7006,
     /// A name (helper, module, parameter, backend) is not known.
     UnknownName = 7101,
     /// A value is invalid (module option value, policy, site): see the error object.
@@ -29,6 +31,9 @@ pub enum nfh_result {
     ParseError = 7103,
     /// The rules cannot be rendered for this backend (kernel too old).
     RenderError = 7104,
+    /// The caller's read callback reported an error (a negative return) or returned more bytes
+    /// than asked for.
+    ReadError = 7105,
 }
 
 impl nfh_result {
@@ -41,10 +46,12 @@ impl nfh_result {
             nfh_result::InsufficientSize => "the buffer is too small",
             nfh_result::Panic => "a panic was caught (a bug in netfilter-helpers)",
             nfh_result::InvalidUtf8 => "a text argument was not valid UTF-8",
+            nfh_result::Stopped => "stopped early by the callback",
             nfh_result::UnknownName => "unknown name",
             nfh_result::InvalidValue => "invalid value",
             nfh_result::ParseError => "parse error",
             nfh_result::RenderError => "cannot render for this backend",
+            nfh_result::ReadError => "the read callback failed",
         }
     }
 
@@ -57,10 +64,12 @@ impl nfh_result {
             nfh_result::InsufficientSize,
             nfh_result::Panic,
             nfh_result::InvalidUtf8,
+            nfh_result::Stopped,
             nfh_result::UnknownName,
             nfh_result::InvalidValue,
             nfh_result::ParseError,
             nfh_result::RenderError,
+            nfh_result::ReadError,
         ]
         .into_iter()
         .find(|c| *c as u32 == n)

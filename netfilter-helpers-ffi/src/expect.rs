@@ -2,7 +2,8 @@
 
 use std::ffi::c_char;
 
-use netfilter_helpers_core::conform::{Finding, Validator};
+use netfilter_helpers_core::conform::Validator;
+use netfilter_helpers_core::judge::Judgement;
 use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::parse::{ParseError, ParsedLine, parse_line, parse_lines};
 use netfilter_helpers_core::policy::SitePolicy;
@@ -27,13 +28,13 @@ pub enum nfh_format {
 /// validator may be used from several threads at once.
 #[derive(Debug)]
 pub struct nfh_validator {
-    inner: Validator,
+    pub(crate) inner: Validator,
 }
 
 /// A site policy for RELATED flows. Immutable: safe to share between threads.
 #[derive(Debug)]
 pub struct nfh_policy {
-    inner: SitePolicy,
+    pub(crate) inner: SitePolicy,
 }
 
 /// Parsed expectation lines and the lines that could not be parsed. Immutable.
@@ -43,10 +44,11 @@ pub struct nfh_expectations {
     errors: Vec<ParseError>,
 }
 
-/// The verdict on one expectation: conformance findings, then policy findings. Immutable.
+/// The verdict on one expectation: conformance findings, then policy findings (the core's
+/// `Judgement`). Immutable.
 #[derive(Debug)]
 pub struct nfh_verdict {
-    findings: Vec<Finding>,
+    inner: Judgement,
 }
 
 /// A validator for `opts` (NULL: kernel defaults). Free with `nfh_validator_free`.
@@ -128,14 +130,6 @@ pub unsafe extern "C" fn nfh_policy_free(p: *mut nfh_policy) {
     boundary_or((), || unsafe { take(p) })
 }
 
-fn judge(v: &Validator, policy: Option<&SitePolicy>, line: &ParsedLine) -> Vec<Finding> {
-    let mut f = v.check_line(line).findings;
-    if let Some(p) = policy {
-        f.extend(p.check(&line.expectation));
-    }
-    f
-}
-
 /// Judges one line (`/proc/net/nf_conntrack_expect` or `conntrack -L/-E expect` format)
 /// against the model and, if `policy` is not NULL, the policy. A line that does not parse
 /// gives `NFH_RESULT_PARSE_ERROR` and, when `err` is not NULL, an error naming the field.
@@ -163,9 +157,9 @@ pub unsafe extern "C" fn nfh_validator_check_line(
         let policy = unsafe { policy.as_ref() }.map(|p| &p.inner);
         match parse_line(line.as_bytes()) {
             Ok(parsed) => {
-                let findings = judge(&v.inner, policy, &parsed);
+                let inner = Judgement::of(&v.inner, policy, &parsed);
                 // SAFETY: checked non-NULL.
-                unsafe { put(out, give(nfh_verdict { findings })) }
+                unsafe { put(out, give(nfh_verdict { inner })) }
             }
             // SAFETY: forwarded caller contract.
             Err(e) => unsafe {
@@ -183,11 +177,7 @@ pub unsafe extern "C" fn nfh_validator_check_line(
 pub unsafe extern "C" fn nfh_verdict_conforms(verdict: *const nfh_verdict) -> bool {
     boundary_or(false, || {
         // SAFETY: forwarded caller contract.
-        unsafe { obj(verdict) }.is_ok_and(|v| {
-            v.findings
-                .iter()
-                .all(|f| f.severity == netfilter_helpers_core::options::Severity::Info)
-        })
+        unsafe { obj(verdict) }.is_ok_and(|v| v.inner.conforms())
     })
 }
 
@@ -199,7 +189,7 @@ pub unsafe extern "C" fn nfh_verdict_conforms(verdict: *const nfh_verdict) -> bo
 pub unsafe extern "C" fn nfh_verdict_finding_count(verdict: *const nfh_verdict) -> usize {
     // SAFETY: forwarded caller contract.
     boundary_or(0, || {
-        unsafe { obj(verdict) }.map_or(0, |v| v.findings.len())
+        unsafe { obj(verdict) }.map_or(0, |v| finding_count(Some(&v.inner)))
     })
 }
 
@@ -219,19 +209,8 @@ pub unsafe extern "C" fn nfh_verdict_finding(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         let v = tri!(unsafe { obj(verdict) });
-        let Some(f) = v.findings.get(index) else {
-            return nfh_result::InvalidParameter;
-        };
-        if severity_out.is_null() {
-            return nfh_result::NullParameter;
-        }
         // SAFETY: forwarded caller contract.
-        let r = unsafe { write_text(&format!("[{}] {}", f.code, f.message), buf, len, out_n) };
-        if r == nfh_result::Ok {
-            // SAFETY: checked non-NULL.
-            unsafe { *severity_out = severity(f.severity) as u32 };
-        }
-        r
+        unsafe { write_finding(Some(&v.inner), index, severity_out, buf, len, out_n) }
     })
 }
 
@@ -360,9 +339,8 @@ pub unsafe extern "C" fn nfh_validator_conforms(
         };
         // SAFETY: forwarded caller contract.
         let policy = unsafe { policy.as_ref() }.map(|p| &p.inner);
-        let ok = v.inner.conforms(line) && policy.is_none_or(|p| p.allows(&line.expectation));
         // SAFETY: forwarded caller contract.
-        unsafe { put(out, ok) }
+        unsafe { put(out, Judgement::conforms_of(&v.inner, policy, line)) }
     })
 }
 
@@ -391,9 +369,9 @@ pub unsafe extern "C" fn nfh_validator_verdict(
         }
         // SAFETY: forwarded caller contract.
         let policy = unsafe { policy.as_ref() }.map(|p| &p.inner);
-        let findings = judge(&v.inner, policy, line);
+        let inner = Judgement::of(&v.inner, policy, line);
         // SAFETY: checked non-NULL.
-        unsafe { put(out, give(nfh_verdict { findings })) }
+        unsafe { put(out, give(nfh_verdict { inner })) }
     })
 }
 
@@ -412,8 +390,62 @@ pub unsafe extern "C" fn nfh_verdict_text(
     boundary(|| {
         // SAFETY: forwarded caller contract.
         let v = tri!(unsafe { obj(verdict) });
-        let text: Vec<String> = v.findings.iter().map(ToString::to_string).collect();
         // SAFETY: forwarded caller contract.
-        unsafe { write_text(&text.join("\n"), buf, len, out_n) }
+        unsafe { write_findings_text(Some(&v.inner), buf, len, out_n) }
     })
+}
+
+// The verdict accessors, shared with the batch view `nfh_judged` (which may carry no
+// judgement: a line that did not parse, or a conforming line under `quiet`).
+
+/// The number of findings, model then policy.
+pub(crate) fn finding_count(j: Option<&Judgement>) -> usize {
+    j.map_or(0, |j| j.findings().count())
+}
+
+/// Writes finding `index` (`[code] message`) and its severity, following the buffer
+/// convention; the severity is written only on success.
+///
+/// # Safety
+/// `severity_out` NULL or writable; `buf` NULL or `len` writable bytes; `out_n` NULL or valid.
+pub(crate) unsafe fn write_finding(
+    j: Option<&Judgement>,
+    index: usize,
+    severity_out: *mut u32,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> nfh_result {
+    let Some(f) = j.and_then(|j| j.findings().nth(index)) else {
+        return nfh_result::InvalidParameter;
+    };
+    if severity_out.is_null() {
+        return nfh_result::NullParameter;
+    }
+    // SAFETY: forwarded caller contract.
+    let r = unsafe { write_text(&format!("[{}] {}", f.code, f.message), buf, len, out_n) };
+    if r == nfh_result::Ok {
+        // SAFETY: checked non-NULL.
+        unsafe { *severity_out = severity(f.severity) as u32 };
+    }
+    r
+}
+
+/// Writes every finding, one `severity [code]: message` per line (empty without findings).
+///
+/// # Safety
+/// `buf` NULL or `len` writable bytes; `out_n` NULL or valid.
+pub(crate) unsafe fn write_findings_text(
+    j: Option<&Judgement>,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> nfh_result {
+    let text: Vec<String> = j
+        .into_iter()
+        .flat_map(Judgement::findings)
+        .map(ToString::to_string)
+        .collect();
+    // SAFETY: forwarded caller contract.
+    unsafe { write_text(&text.join("\n"), buf, len, out_n) }
 }

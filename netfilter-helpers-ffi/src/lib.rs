@@ -18,9 +18,11 @@
 //! * text inputs are NUL-terminated UTF-8 (`NFH_RESULT_INVALID_UTF8` otherwise); enum-like
 //!   arguments are `uint32_t` and checked (`NFH_RESULT_INVALID_PARAMETER`);
 //! * every export runs behind a panic boundary (`NFH_RESULT_PANIC`, or NULL / 0 / false);
+//! * callbacks (`nfh_judged_fn`, `nfh_read_fn`) run on the calling thread and get the
+//!   caller's `void *ctx`; a view handed to a callback is borrowed for that call only;
 //! * thread safety is stated per type: options are mutable and not to be shared while being
-//!   changed; validators, policies, expectations, verdicts, sites and errors are immutable and
-//!   may be read from several threads at once.
+//!   changed; validators, judges, policies, expectations, verdicts, sites and errors are
+//!   immutable and may be read from several threads at once.
 #![allow(non_camel_case_types)]
 // The C ABI needs raw pointers; every dereference is in `ffi.rs` helpers that check for NULL.
 #![allow(unsafe_code)]
@@ -29,11 +31,13 @@ mod catalogue;
 mod error;
 mod expect;
 mod ffi;
+mod judge;
 mod site;
 
 pub use catalogue::*;
 pub use error::*;
 pub use expect::*;
+pub use judge::*;
 pub use site::*;
 
 /// Writes the library version (`"0.1.0"`) into `buf`.

@@ -25,10 +25,12 @@ static inline const char *check_result_name(unsigned r) {
     case NFH_RESULT_INSUFFICIENT_SIZE: return "NFH_RESULT_INSUFFICIENT_SIZE";
     case NFH_RESULT_PANIC: return "NFH_RESULT_PANIC";
     case NFH_RESULT_INVALID_UTF8: return "NFH_RESULT_INVALID_UTF8";
+    case NFH_RESULT_STOPPED: return "NFH_RESULT_STOPPED";
     case NFH_RESULT_UNKNOWN_NAME: return "NFH_RESULT_UNKNOWN_NAME";
     case NFH_RESULT_INVALID_VALUE: return "NFH_RESULT_INVALID_VALUE";
     case NFH_RESULT_PARSE_ERROR: return "NFH_RESULT_PARSE_ERROR";
     case NFH_RESULT_RENDER_ERROR: return "NFH_RESULT_RENDER_ERROR";
+    case NFH_RESULT_READ_ERROR: return "NFH_RESULT_READ_ERROR";
     default: return "(unknown result)";
     }
 }
