@@ -183,7 +183,15 @@ fn antispoof(site: &ValidSite, rs: &mut Ruleset) {
             "multicast-source",
         ));
     }
-    for iface in &site.interfaces {
+    // Each interface's networks per family, aggregated once, and an index of all of them for
+    // finding the networks nested inside one: O(n log n) in the networks of the site.
+    let nets: Vec<[Vec<Cidr>; 2]> = site
+        .interfaces
+        .iter()
+        .map(|i| [i.networks(Family::Ipv4), i.networks(Family::Ipv6)])
+        .collect();
+    let indexes = [Family::Ipv4, Family::Ipv6].map(|f| NetIndex::new(&nets, family_slot(f)));
+    for (index, iface) in site.interfaces.iter().enumerate() {
         let im = iface_match(iface);
         if rp_on && iface.rp_filter != RpFilter::Off {
             chain.extend(stop(
@@ -251,9 +259,13 @@ fn antispoof(site: &ValidSite, rs: &mut Ruleset) {
                 .with_comment(comment("link-local")),
             );
             for family in [Family::Ipv4, Family::Ipv6] {
-                let own = iface.networks(family);
-                let others = other_networks(site, iface, family);
-                layered(site, family, &im, &own, &others, true, &mut chain);
+                let own = &nets[index][family_slot(family)];
+                let nested: Vec<Cidr> = aggregate(
+                    own.iter()
+                        .flat_map(|n| indexes[family_slot(family)].inside(n, index))
+                        .collect(),
+                );
+                layered(site, family, &im, own, &nested, true, &mut chain);
                 chain.extend(stop(site, Some(family), vec![im.clone()], "antispoof"));
             }
         }
@@ -279,25 +291,63 @@ fn host(a: IpAddr) -> Cidr {
     Cidr::new(a, if a.is_ipv4() { 32 } else { 128 }).expect("a host is a network")
 }
 
-/// The networks of every other interface, of one family.
-fn other_networks(site: &ValidSite, iface: &ValidInterface, family: Family) -> Vec<Cidr> {
-    aggregate(
-        site.interfaces
-            .iter()
-            .filter(|i| i.name != iface.name)
-            .flat_map(|i| i.networks(family))
-            .collect(),
-    )
+fn family_slot(f: Family) -> usize {
+    match f {
+        Family::Ipv4 => 0,
+        Family::Ipv6 => 1,
+    }
 }
 
-fn overlaps(a: &Cidr, b: &Cidr) -> bool {
-    a.family() == b.family() && (a.contains(b.addr()) || b.contains(a.addr()))
+/// The last address of a network, as an integer.
+fn span_end(c: &Cidr) -> u128 {
+    let bits: u32 = if c.family() == Family::Ipv4 { 32 } else { 128 };
+    let host = bits - u32::from(c.prefix());
+    let size_minus_one = if host == 128 {
+        u128::MAX
+    } else {
+        (1u128 << host) - 1
+    };
+    span_start(c).saturating_add(size_minus_one)
+}
+
+/// Every interface's networks of one family, sorted by first address, with their interface.
+struct NetIndex {
+    /// (first address, last address, network, interface index).
+    entries: Vec<(u128, u128, Cidr, usize)>,
+}
+
+impl NetIndex {
+    fn new(nets: &[[Vec<Cidr>; 2]], slot: usize) -> NetIndex {
+        let mut entries: Vec<(u128, u128, Cidr, usize)> = nets
+            .iter()
+            .enumerate()
+            .flat_map(|(i, n)| {
+                n[slot]
+                    .iter()
+                    .map(move |c| (span_start(c), span_end(c), *c, i))
+            })
+            .collect();
+        entries.sort_by_key(|e| (e.0, e.2.prefix()));
+        NetIndex { entries }
+    }
+
+    /// The networks of interfaces other than `owner` strictly inside `n`.
+    fn inside<'a>(&'a self, n: &Cidr, owner: usize) -> impl Iterator<Item = Cidr> + 'a {
+        let (start, end, prefix) = (span_start(n), span_end(n), n.prefix());
+        let first = self.entries.partition_point(|e| e.0 < start);
+        self.entries[first..]
+            .iter()
+            .take_while(move |e| e.0 <= end)
+            .filter(move |e| e.1 <= end && e.3 != owner && e.2.prefix() > prefix)
+            .map(|e| e.2)
+    }
 }
 
 /// The networks that decide on one interface, most specific first: `own` return and `others`
-/// stop. With `own_decides` (an inside interface) the `own` networks and the `others` nested
-/// inside them; otherwise (the default-route interface) every network of `others` and the
-/// `own` networks nested inside one of them.
+/// stop. With `own_decides` (an inside interface) `others` are the other interfaces' networks
+/// nested inside `own`, and all of them decide; otherwise (the default-route interface)
+/// `others` are the internal networks, which all stop, and only the `own` networks nested
+/// inside one of them come first.
 fn layered(
     site: &ValidSite,
     family: Family,
@@ -308,25 +358,17 @@ fn layered(
     chain: &mut Vec<Rule>,
 ) {
     let mut entries: Vec<(Cidr, bool)> = Vec::new();
+    entries.extend(others.iter().map(|c| (*c, false)));
     if own_decides {
         entries.extend(own.iter().map(|c| (*c, true)));
-        entries.extend(
-            others
-                .iter()
-                .filter(|o| {
-                    own.iter()
-                        .any(|c| overlaps(c, o) && o.prefix() > c.prefix())
-                })
-                .map(|c| (*c, false)),
-        );
     } else {
-        entries.extend(others.iter().map(|c| (*c, false)));
+        // `others` is sorted and disjoint (aggregated): the one that could hold `c` is the
+        // last that starts at or before it.
         entries.extend(
             own.iter()
                 .filter(|c| {
-                    others
-                        .iter()
-                        .any(|o| overlaps(c, o) && c.prefix() > o.prefix())
+                    let i = others.partition_point(|o| span_start(o) <= span_start(c));
+                    i > 0 && others[i - 1].contains(c.addr()) && c.prefix() > others[i - 1].prefix()
                 })
                 .map(|c| (*c, true)),
         );

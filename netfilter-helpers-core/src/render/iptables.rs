@@ -488,11 +488,13 @@ pub(super) fn commands(rs: &Ruleset) -> String {
          nfh_chain() {{ \"$1\" -w -t \"$2\" -N \"$3\" 2>/dev/null || \"$1\" -w -t \"$2\" -F \"$3\"; }}"
     );
     // The chains that drop (none do in log-only mode) stay closed while they are refilled.
-    let closed = |rs: &Ruleset, name: &str| {
-        rs.chains.iter().any(|c| {
-            c.rules.iter().any(|r| r.target == Target::Drop) && chain_name(rs, c.kind) == name
-        })
-    };
+    let closing: Vec<String> = rs
+        .chains
+        .iter()
+        .filter(|c| c.rules.iter().any(|r| r.target == Target::Drop))
+        .map(|c| chain_name(rs, c.kind))
+        .collect();
+    let closed = |_: &Ruleset, name: &str| closing.iter().any(|c| c == name);
     for family in [Family::Ipv4, Family::Ipv6] {
         let t = tool(family);
         let mut next_id = 0;
