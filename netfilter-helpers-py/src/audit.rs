@@ -6,6 +6,7 @@ use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
 use netfilter_helpers_core::audit::{AuditFinding, AuditReport, HostSnapshot, LineVerdict, audit};
+use netfilter_helpers_core::judge::Judgement;
 use pyo3::exceptions::{PyFileNotFoundError, PyNotADirectoryError, PyValueError};
 use pyo3::prelude::*;
 
@@ -14,7 +15,9 @@ use crate::enums::{PyAuditCode, PySeverity, enum_repr};
 use crate::error::Result;
 use crate::kernel::{KernelArg, PyKernelVersion};
 use crate::options::{OptionsArg, PyModuleOptions};
-use crate::util::{Repr, TextArg, from_json, hash_of, list_repr, opt_repr, str_repr};
+use crate::util::{
+    ListArg, Repr, TextArg, from_json, guard, hash_of, list_repr, opt_repr, str_repr,
+};
 
 /// What was read from a host: kernel release, module parameters, the automatic-assignment
 /// sysctl, the expectation table, and what could not be read.
@@ -45,20 +48,20 @@ fn check_root(root: &std::path::Path) -> PyResult<()> {
 #[pymethods]
 impl PyHostSnapshot {
     #[new]
-    #[pyo3(signature = (*, kernel_release=None, params=Vec::new(), auto_assign_sysctl=None, expectations=None, unreadable=Vec::new()))]
+    #[pyo3(signature = (*, kernel_release=None, params=ListArg::default(), auto_assign_sysctl=None, expectations=None, unreadable=ListArg::default()))]
     fn new(
         kernel_release: Option<String>,
-        params: Vec<(String, String, String)>,
+        params: ListArg<(String, String, String)>,
         auto_assign_sysctl: Option<String>,
         expectations: Option<TextArg>,
-        unreadable: Vec<(String, String)>,
+        unreadable: ListArg<(String, String)>,
     ) -> Self {
         PyHostSnapshot(HostSnapshot {
             kernel_release,
-            params,
+            params: params.0,
             auto_assign_sysctl,
             expectations: expectations.map(|t| t.0.into_bytes()),
-            unreadable,
+            unreadable: unreadable.0,
         })
     }
 
@@ -66,9 +69,11 @@ impl PyHostSnapshot {
     /// trees), without holding the GIL.
     #[staticmethod]
     #[pyo3(signature = (root=PathBuf::from("/")), text_signature = "(root='/')")]
-    fn read(py: Python<'_>, root: PathBuf) -> PyResult<Self> {
+    fn read(py: Python<'_>, root: PathBuf) -> Result<Self> {
         check_root(&root)?;
-        Ok(PyHostSnapshot(py.detach(|| read_root(&root))))
+        Ok(PyHostSnapshot(
+            py.detach(|| guard(|| Ok(read_root(&root))))?,
+        ))
     }
 
     /// Every path (relative to the root) a snapshot reads.
@@ -231,23 +236,24 @@ pub(crate) struct PyAuditReport(pub(crate) AuditReport);
 #[pymethods]
 impl PyAuditReport {
     #[new]
-    #[pyo3(signature = (*, kernel=None, options=None, findings=Vec::new(), expectations=Vec::new()))]
+    #[pyo3(signature = (*, kernel=None, options=None, findings=ListArg::default(), expectations=ListArg::default()))]
     fn new(
         kernel: Option<KernelArg>,
         options: Option<OptionsArg>,
-        findings: Vec<PyRef<'_, PyAuditFinding>>,
-        expectations: Vec<PyRef<'_, PyVerdict>>,
+        findings: ListArg<PyRef<'_, PyAuditFinding>>,
+        expectations: ListArg<PyRef<'_, PyVerdict>>,
     ) -> Self {
         PyAuditReport(AuditReport {
             kernel: kernel.map(|k| k.0),
             options: options.map(|o| o.0).unwrap_or_default(),
-            findings: findings.iter().map(|f| f.0.clone()).collect(),
+            findings: findings.0.iter().map(|f| f.0.clone()).collect(),
             expectations: expectations
+                .0
                 .iter()
                 .map(|v| LineVerdict {
                     line: v.line.unwrap_or(0),
-                    verdict: v.verdict.clone(),
-                    policy: v.policy.clone(),
+                    verdict: v.judgement.verdict.clone(),
+                    policy: v.judgement.policy.clone(),
                 })
                 .collect(),
         })
@@ -282,10 +288,14 @@ impl PyAuditReport {
         self.0
             .expectations
             .iter()
-            .map(|l| PyVerdict {
-                line: Some(l.line),
-                verdict: l.verdict.clone(),
-                policy: l.policy.clone(),
+            .map(|l| {
+                PyVerdict::of(
+                    Some(l.line),
+                    Judgement {
+                        verdict: l.verdict.clone(),
+                        policy: l.policy.clone(),
+                    },
+                )
             })
             .collect()
     }
@@ -357,9 +367,11 @@ pub(crate) fn py_audit(
         RootArg::Snapshot(s) => s,
         RootArg::Path(path) => {
             check_root(&path)?;
-            py.detach(|| read_root(&path))
+            py.detach(|| guard(|| Ok(read_root(&path))))?
         }
     };
     let policy = policy.map(|p| p.0);
-    Ok(PyAuditReport(py.detach(|| audit(&snap, policy.as_ref()))))
+    Ok(PyAuditReport(
+        py.detach(|| guard(|| Ok(audit(&snap, policy.as_ref()))))?,
+    ))
 }

@@ -1,13 +1,17 @@
 //! Conformance and policy: `Finding`, `Verdict`, `Validator` (with batch functions that run
 //! without the GIL), `SitePolicy`, `HelperPolicy`.
+//!
+//! Judging is the core's: a `Validator` wraps a core `Judge` (options and policy), a `Verdict`
+//! wraps a core `Judgement` (whose `conforms` is the one rule), and the batches hand the whole
+//! buffer to the `Judge`, which splits it into lines and spreads it over threads.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::net::IpAddr;
 
 use netfilter_helpers_core::catalogue::Helper;
-use netfilter_helpers_core::conform::{Finding, Validator, Verdict, is_master_endpoint};
-use netfilter_helpers_core::parse::{ParseError, ParsedLine, parse_line, parse_lines};
+use netfilter_helpers_core::conform::{Finding, Verdict, is_master_endpoint};
+use netfilter_helpers_core::judge::{Detail, Judge, Judgement};
 use netfilter_helpers_core::policy::{HelperPolicy, PolicyError, Problem, SitePolicy};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -22,8 +26,8 @@ use crate::error::{Error, Result};
 use crate::expect::{PyConnTuple, PyExpectation, PyParsedLine};
 use crate::options::{OptionsArg, PyModuleOptions};
 use crate::util::{
-    CidrArg, LineArg, Lines, Repr, Source, bool_repr, cidrs_out, from_json, list_repr,
-    looks_like_json, par_chunks, split_lines, str_repr,
+    CidrArg, DocKind, LineArg, Lines, ListArg, Repr, Source, batch_threads, bool_repr, cidrs_out,
+    from_json, guard, line_count, list_repr, run_batch, str_repr,
 };
 
 /// One finding about an expectation: a stable code, a severity, the attribute concerned and
@@ -114,35 +118,30 @@ impl PyFinding {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PyVerdict {
     pub(crate) line: Option<usize>,
-    pub(crate) verdict: Verdict,
-    pub(crate) policy: Vec<Finding>,
-}
-
-impl PyVerdict {
-    pub(crate) fn both_conform(verdict: &Verdict, policy: &[Finding]) -> bool {
-        verdict.conforms() && policy.is_empty()
-    }
+    pub(crate) judgement: Judgement,
 }
 
 #[pymethods]
 impl PyVerdict {
     #[new]
-    #[pyo3(signature = (*, helper=None, kind=None, findings=Vec::new(), policy_findings=Vec::new(), line=None))]
+    #[pyo3(signature = (*, helper=None, kind=None, findings=ListArg::default(), policy_findings=ListArg::default(), line=None))]
     fn new(
         helper: Option<PyRef<'_, PyHelperName>>,
         kind: Option<PyExpectationKind>,
-        findings: Vec<PyRef<'_, PyFinding>>,
-        policy_findings: Vec<PyRef<'_, PyFinding>>,
+        findings: ListArg<PyRef<'_, PyFinding>>,
+        policy_findings: ListArg<PyRef<'_, PyFinding>>,
         line: Option<usize>,
     ) -> Self {
         PyVerdict {
             line,
-            verdict: Verdict {
-                helper: helper.map(|h| h.0),
-                kind: kind.map(Into::into),
-                findings: findings.iter().map(|f| f.0.clone()).collect(),
+            judgement: Judgement {
+                verdict: Verdict {
+                    helper: helper.map(|h| h.0),
+                    kind: kind.map(Into::into),
+                    findings: findings.0.iter().map(|f| f.0.clone()).collect(),
+                },
+                policy: policy_findings.0.iter().map(|f| f.0.clone()).collect(),
             },
-            policy: policy_findings.iter().map(|f| f.0.clone()).collect(),
         }
     }
 
@@ -155,19 +154,20 @@ impl PyVerdict {
     /// The helper, when the name resolved.
     #[getter]
     fn helper(&self) -> Option<PyHelperName> {
-        self.verdict.helper.map(PyHelperName)
+        self.judgement.verdict.helper.map(PyHelperName)
     }
 
     /// The kind of expectation it matched or came closest to.
     #[getter]
     fn kind(&self) -> Option<PyExpectationKind> {
-        self.verdict.kind.map(Into::into)
+        self.judgement.verdict.kind.map(Into::into)
     }
 
     /// Every conformance finding (empty when it conforms fully).
     #[getter]
     fn findings(&self) -> Vec<PyFinding> {
-        self.verdict
+        self.judgement
+            .verdict
             .findings
             .iter()
             .cloned()
@@ -178,32 +178,33 @@ impl PyVerdict {
     /// The policy findings (empty without a policy, or when the policy allows it).
     #[getter]
     fn policy_findings(&self) -> Vec<PyFinding> {
-        self.policy.iter().cloned().map(PyFinding).collect()
+        self.judgement
+            .policy
+            .iter()
+            .cloned()
+            .map(PyFinding)
+            .collect()
     }
 
-    /// Whether nothing worse than info was found, by the model and by the policy.
+    /// Whether nothing worse than info was found, by the model and by the policy (the
+    /// core's one rule, `Judgement::conforms`).
     #[getter]
     fn conforms(&self) -> bool {
-        Self::both_conform(&self.verdict, &self.policy)
+        self.judgement.conforms()
     }
 
     /// The codes of every finding, conformance then policy.
     #[getter]
     fn codes(&self) -> Vec<PyCode> {
-        self.verdict
-            .findings
-            .iter()
-            .chain(&self.policy)
-            .map(|f| f.code.into())
-            .collect()
+        self.judgement.findings().map(|f| f.code.into()).collect()
     }
 
     fn __hash__(&self) -> u64 {
         let mut h = DefaultHasher::new();
         self.line.hash(&mut h);
-        self.verdict.helper.hash(&mut h);
-        self.verdict.kind.hash(&mut h);
-        for f in self.verdict.findings.iter().chain(&self.policy) {
+        self.judgement.verdict.helper.hash(&mut h);
+        self.judgement.verdict.kind.hash(&mut h);
+        for f in self.judgement.findings() {
             hash_finding(f, &mut h);
         }
         h.finish()
@@ -215,20 +216,25 @@ impl PyVerdict {
 }
 
 impl PyVerdict {
+    pub(crate) fn of(line: Option<usize>, judgement: Judgement) -> PyVerdict {
+        PyVerdict { line, judgement }
+    }
+
     pub(crate) fn repr(&self) -> String {
+        let Judgement { verdict, policy } = &self.judgement;
         let mut r = Repr::new("Verdict");
-        if let Some(h) = self.verdict.helper {
+        if let Some(h) = verdict.helper {
             r = r.kw(
                 "helper",
                 format!("HelperName({})", str_repr(&h.to_string())),
             );
         }
-        if let Some(k) = self.verdict.kind {
+        if let Some(k) = verdict.kind {
             r = r.kw("kind", enum_repr(PyExpectationKind::from(k)));
         }
-        r = r.kw("findings", list_repr(&self.verdict.findings, finding_repr));
-        if !self.policy.is_empty() {
-            r = r.kw("policy_findings", list_repr(&self.policy, finding_repr));
+        r = r.kw("findings", list_repr(&verdict.findings, finding_repr));
+        if !policy.is_empty() {
+            r = r.kw("policy_findings", list_repr(policy, finding_repr));
         }
         if let Some(l) = self.line {
             r = r.kw("line", l.to_string());
@@ -246,16 +252,14 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PolicyArg {
         if let Ok(p) = obj.cast::<PySitePolicy>() {
             return Ok(PolicyArg(p.get().0.clone()));
         }
-        Ok(PolicyArg(policy_from_source(Source::extract(
-            &obj.to_owned(),
-        )?)?))
+        let source = Source::extract(&obj.to_owned(), DocKind::Policy)?;
+        Ok(PolicyArg(guard(|| policy_from_source(source))?))
     }
 }
 
 fn policy_from_source(source: Source) -> Result<SitePolicy> {
     match source {
-        Source::Text(t) if looks_like_json(&t) => Ok(SitePolicy::from_json(&t)?),
-        Source::Text(t) => Ok(SitePolicy::from_toml(&t)?),
+        Source::Text(t) => Ok(SitePolicy::from_text(None, &t)?),
         Source::Value(v) => {
             let p: SitePolicy = serde_json::from_value(v).map_err(|e| PolicyError {
                 syntax: true,
@@ -271,12 +275,11 @@ fn policy_from_source(source: Source) -> Result<SitePolicy> {
 }
 
 /// Checks expectations against the degree-of-freedom model under one set of module options,
-/// and against a site policy when one is given.
+/// and against a site policy when one is given: the core's `Judge`.
 #[pyclass(frozen, module = "netfilter_helpers", name = "Validator")]
 #[derive(Debug, Clone)]
 pub(crate) struct PyValidator {
-    validator: Validator,
-    policy: Option<SitePolicy>,
+    judge: Judge,
 }
 
 /// How a batch treats lines that do not parse.
@@ -286,117 +289,55 @@ enum OnError {
     Skip,
 }
 
-type Checked = (usize, Verdict, Vec<Finding>);
-
-impl PyValidator {
-    fn verdict(&self, line: Option<usize>, p: &ParsedLine) -> PyVerdict {
-        PyVerdict {
-            line,
-            verdict: self.validator.check_line(p),
-            policy: self.policy_findings(p),
-        }
-    }
-
-    fn policy_findings(&self, p: &ParsedLine) -> Vec<Finding> {
-        self.policy
-            .as_ref()
-            .map(|pol| pol.check(&p.expectation))
-            .unwrap_or_default()
-    }
-
-    fn line_conforms(&self, line: &[u8]) -> bool {
-        match parse_line(line) {
-            Ok(p) => {
-                self.validator.conforms(&p)
-                    && self
-                        .policy
-                        .as_ref()
-                        .is_none_or(|pol| pol.allows(&p.expectation))
-            }
-            Err(_) => false,
-        }
-    }
-
-    /// Parses and checks a buffer, in parallel chunks for large ones; line numbers are those
-    /// of the whole buffer.
-    fn check_buffer(&self, buf: &[u8]) -> (Vec<Checked>, Vec<ParseError>) {
-        let parts = par_chunks(buf, |chunk| {
-            let (ok, bad) = parse_lines(chunk);
-            let checked: Vec<Checked> = ok
-                .iter()
-                .map(|(n, p)| (*n, self.validator.check_line(p), self.policy_findings(p)))
-                .collect();
-            (checked, bad, memchr::memchr_iter(b'\n', chunk).count())
-        });
-        let mut all_ok = Vec::new();
-        let mut all_bad = Vec::new();
-        let mut offset = 0;
-        for (ok, bad, newlines) in parts {
-            all_ok.extend(ok.into_iter().map(|(n, v, p)| (n + offset, v, p)));
-            all_bad.extend(bad.into_iter().map(|mut e| {
-                e.line += offset;
-                e
-            }));
-            offset += newlines;
-        }
-        (all_ok, all_bad)
-    }
-}
-
 #[pymethods]
 impl PyValidator {
     /// A validator for these module options (default: kernel defaults) and, optionally, a
     /// site policy (a `SitePolicy`, TOML or JSON text, or a dict).
     #[new]
     #[pyo3(signature = (options=None, *, policy=None))]
-    fn new(options: Option<OptionsArg>, policy: Option<PolicyArg>) -> Self {
+    fn new(options: Option<OptionsArg>, policy: Option<PolicyArg>) -> Result<Self> {
         let options = options.map(|o| o.0).unwrap_or_default();
-        PyValidator {
-            validator: Validator::new(&options),
-            policy: policy.map(|p| p.0),
-        }
+        let policy = policy.map(|p| p.0);
+        Ok(PyValidator {
+            judge: guard(|| Ok(Judge::new(&options, policy)))?,
+        })
     }
 
     /// The options this validator judges by.
     #[getter]
     fn options(&self) -> PyModuleOptions {
-        PyModuleOptions(self.validator.options().clone())
+        PyModuleOptions(self.judge.validator().options().clone())
     }
 
     /// The site policy, if one was given.
     #[getter]
     fn policy(&self) -> Option<PySitePolicy> {
-        self.policy.clone().map(PySitePolicy)
+        self.judge.policy().cloned().map(PySitePolicy)
     }
 
     /// Checks one expectation (no timeout, conntrack semantics).
-    fn check(&self, expectation: PyRef<'_, PyExpectation>) -> PyVerdict {
-        PyVerdict {
-            line: None,
-            verdict: self.validator.check(&expectation.0),
-            policy: self
-                .policy
-                .as_ref()
-                .map(|pol| pol.check(&expectation.0))
-                .unwrap_or_default(),
-        }
+    fn check(&self, expectation: PyRef<'_, PyExpectation>) -> Result<PyVerdict> {
+        guard(|| Ok(PyVerdict::of(None, self.judge.judge(&expectation.0))))
     }
 
     /// Checks one line (`str`, `bytes` or a `ParsedLine`); raises ParseError when it does
     /// not parse.
     fn check_line(&self, line: &Bound<'_, PyAny>) -> Result<PyVerdict> {
         if let Ok(p) = line.cast::<PyParsedLine>() {
-            return Ok(self.verdict(None, &p.get().0));
+            let p = p.get();
+            return guard(|| Ok(PyVerdict::of(None, self.judge.judge_parsed(&p.0))));
         }
         let text: LineArg<'_> = line.extract()?;
-        let parsed = parse_line(text.as_bytes())?;
-        Ok(self.verdict(None, &parsed))
+        guard(|| {
+            let (_, judgement) = self.judge.judge_line(text.as_bytes())?;
+            Ok(PyVerdict::of(None, judgement))
+        })
     }
 
     /// Checks many lines (one text, or an iterable of `str`/`bytes` lines) without holding
     /// the GIL; one verdict per expectation line, with its line number. Blank lines and the
     /// conntrack summary are skipped; lines that do not parse raise ParseError (listing every
-    /// bad line) unless `errors="skip"`.
+    /// bad line) unless `errors="skip"`. Ctrl-C stops it.
     #[pyo3(signature = (lines, *, errors="raise"))]
     fn check_lines(
         &self,
@@ -415,54 +356,79 @@ impl PyValidator {
             }
         };
         let buf = lines.as_bytes();
-        let (ok, bad) = py.detach(|| self.check_buffer(buf));
+        let (verdicts, bad) = run_batch(py, buf.len(), |stop| {
+            let mut verdicts = Vec::new();
+            let mut bad = Vec::new();
+            self.judge
+                .judge_buffer_until(
+                    buf,
+                    batch_threads(buf.len()),
+                    Detail::Full,
+                    stop,
+                    |r| match r.outcome {
+                        Ok((_, j)) => {
+                            verdicts.push(PyVerdict::of(Some(r.line), j.unwrap_or_default()));
+                        }
+                        Err(e) => bad.push(e),
+                    },
+                );
+            (verdicts, bad)
+        })?;
         if on_error == OnError::Raise
             && let Some(first) = bad.first()
         {
             return Err(Error::Parse(first.clone(), bad));
         }
-        Ok(ok
-            .into_iter()
-            .map(|(line, verdict, policy)| PyVerdict {
-                line: Some(line),
-                verdict,
-                policy,
-            })
-            .collect())
+        Ok(verdicts)
     }
 
     /// How many lines conform (to the model, and to the policy when one is given); lines
-    /// that do not parse do not conform. Runs without the GIL, in parallel for large inputs.
-    fn count_conforming(&self, py: Python<'_>, lines: Lines<'_>) -> usize {
+    /// that do not parse do not conform. Runs without the GIL, in parallel for large inputs;
+    /// Ctrl-C stops it.
+    fn count_conforming(&self, py: Python<'_>, lines: Lines<'_>) -> Result<usize> {
         let buf = lines.as_bytes();
-        py.detach(|| {
-            par_chunks(buf, |chunk| {
-                split_lines(chunk).filter(|l| self.line_conforms(l)).count()
-            })
-            .into_iter()
-            .sum()
-        })
+        let counts = run_batch(py, buf.len(), |stop| {
+            self.judge
+                .count_buffer_until(buf, batch_threads(buf.len()), stop)
+        })?;
+        // `None` only when stopped, and then `run_batch` has raised already.
+        counts
+            .map(|c| c.conforming)
+            .ok_or_else(|| Error::Internal("count_conforming stopped without a reason".into()))
     }
 
     /// One bool per line (per item of an iterable; blank and unparsable lines are False).
-    /// Runs without the GIL, in parallel for large inputs.
-    fn conforms_many(&self, py: Python<'_>, lines: Lines<'_>) -> Vec<bool> {
+    /// Runs without the GIL, in parallel for large inputs; Ctrl-C stops it.
+    fn conforms_many(&self, py: Python<'_>, lines: Lines<'_>) -> Result<Vec<bool>> {
         let buf = lines.as_bytes();
-        py.detach(|| {
-            par_chunks(buf, |chunk| {
-                split_lines(chunk)
-                    .map(|l| self.line_conforms(l))
-                    .collect::<Vec<bool>>()
-            })
-            .concat()
+        run_batch(py, buf.len(), |stop| {
+            let mut flags = Vec::new();
+            let finished = self.judge.judge_buffer_until(
+                buf,
+                batch_threads(buf.len()),
+                Detail::Findings,
+                stop,
+                |r| {
+                    // Results come in line order; the lines the judge skips (blank, the
+                    // conntrack summary) are False.
+                    flags.resize(flags.len().max(r.line - 1), false);
+                    flags.push(r.conforms);
+                },
+            );
+            // The lines after the last result (interrupted: never returned, so never counted).
+            if finished {
+                flags.resize(line_count(buf), false);
+            }
+            flags
         })
     }
 
     fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
         match other.cast::<PyValidator>() {
             Ok(o) => {
-                let o = o.get();
-                self.validator.options() == o.validator.options() && self.policy == o.policy
+                let o = &o.get().judge;
+                self.judge.validator().options() == o.validator().options()
+                    && self.judge.policy() == o.policy()
             }
             Err(_) => false,
         }
@@ -470,17 +436,18 @@ impl PyValidator {
 
     fn __hash__(&self) -> u64 {
         let mut h = DefaultHasher::new();
-        self.validator.options().hash(&mut h);
-        self.policy.as_ref().map(SitePolicy::to_toml).hash(&mut h);
+        self.judge.validator().options().hash(&mut h);
+        self.judge.policy().map(SitePolicy::to_toml).hash(&mut h);
         h.finish()
     }
 
     fn __repr__(&self) -> String {
         let mut r = Repr::new("Validator");
-        if self.validator.options().explicit().next().is_some() {
-            r = r.arg(PyModuleOptions::repr_of(self.validator.options()));
+        let options = self.judge.validator().options();
+        if options.explicit().next().is_some() {
+            r = r.arg(PyModuleOptions::repr_of(options));
         }
-        if let Some(p) = &self.policy {
+        if let Some(p) = self.judge.policy() {
             r = r.kw("policy", policy_repr(p));
         }
         r.finish()
@@ -506,18 +473,18 @@ impl PyHelperPolicy {
     #[new]
     #[pyo3(signature = (*, destinations=None, sources=None, min_port=None, allow_third_party=false, classes=None))]
     fn new(
-        destinations: Option<Vec<CidrArg>>,
-        sources: Option<Vec<CidrArg>>,
+        destinations: Option<ListArg<CidrArg>>,
+        sources: Option<ListArg<CidrArg>>,
         min_port: Option<u16>,
         allow_third_party: bool,
-        classes: Option<Vec<PyExpectClass>>,
+        classes: Option<ListArg<PyExpectClass>>,
     ) -> Self {
         PyHelperPolicy(HelperPolicy {
-            destinations: destinations.map(|v| v.into_iter().map(|c| c.0).collect()),
-            sources: sources.map(|v| v.into_iter().map(|c| c.0).collect()),
+            destinations: destinations.map(|v| v.0.into_iter().map(|c| c.0).collect()),
+            sources: sources.map(|v| v.0.into_iter().map(|c| c.0).collect()),
             min_port,
             allow_third_party,
-            classes: classes.map(|v| v.into_iter().map(Into::into).collect()),
+            classes: classes.map(|v| v.0.into_iter().map(Into::into).collect()),
         })
     }
 
@@ -623,7 +590,8 @@ impl PySitePolicy {
             p.default = d.into();
         }
         if let Some(hs) = helpers {
-            for (k, v) in hs.iter() {
+            for item in hs.items().iter() {
+                let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
                 let helper: PyHelper = k.extract()?;
                 let hp = v.cast::<PyHelperPolicy>().map_err(PyErr::from)?;
                 p.helpers.insert(Helper::from(helper), hp.get().0.clone());
@@ -636,22 +604,21 @@ impl PySitePolicy {
     /// Reads and validates TOML text.
     #[classmethod]
     fn from_toml(_cls: &Bound<'_, PyType>, text: &str) -> Result<Self> {
-        Ok(PySitePolicy(SitePolicy::from_toml(text)?))
+        Ok(PySitePolicy(guard(|| Ok(SitePolicy::from_toml(text)?))?))
     }
 
     /// Reads and validates JSON text.
     #[classmethod]
     fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> Result<Self> {
-        Ok(PySitePolicy(SitePolicy::from_json(text)?))
+        Ok(PySitePolicy(guard(|| Ok(SitePolicy::from_json(text)?))?))
     }
 
     /// Reads and validates a dict shaped like the TOML document (networks may be `ipaddress`
     /// objects, helpers `Helper` members).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, document: &Bound<'_, PyDict>) -> Result<Self> {
-        Ok(PySitePolicy(policy_from_source(Source::extract(
-            document.as_any(),
-        )?)?))
+        let source = Source::extract(document.as_any(), DocKind::Policy)?;
+        Ok(PySitePolicy(guard(|| policy_from_source(source))?))
     }
 
     /// What the policy does with helpers it does not list.
@@ -671,12 +638,15 @@ impl PySitePolicy {
     }
 
     /// The policy findings for one expectation (empty when the policy allows it).
-    fn check(&self, expectation: PyRef<'_, PyExpectation>) -> Vec<PyFinding> {
-        self.0
-            .check(&expectation.0)
-            .into_iter()
-            .map(PyFinding)
-            .collect()
+    fn check(&self, expectation: PyRef<'_, PyExpectation>) -> Result<Vec<PyFinding>> {
+        guard(|| {
+            Ok(self
+                .0
+                .check(&expectation.0)
+                .into_iter()
+                .map(PyFinding)
+                .collect())
+        })
     }
 
     /// The policy as TOML.

@@ -19,7 +19,7 @@ use crate::enums::{
 use crate::error::Result;
 use crate::expect::{PyConnTuple, PyExpectFlags, PyExpectation};
 use crate::options::{OptionsArg, PyModuleOptions};
-use crate::util::{Repr, bool_repr, hash_of, opt_repr, str_repr};
+use crate::util::{Repr, bool_repr, guard, hash_of, opt_repr, str_repr};
 
 /// Where one expectation attribute comes from (`Freedom(FreedomKind.PAYLOAD)`,
 /// `Freedom(FreedomKind.MASTER, endpoint=Endpoint.PEER)`).
@@ -377,12 +377,12 @@ impl PyExpectationRule {
         master: PyRef<'_, PyMaster>,
         announcement: PyRef<'_, PyAnnouncement>,
     ) -> Result<Vec<PyExpectation>> {
-        Ok(self
-            .rule
-            .predict(&master.0, &announcement.0)?
-            .into_iter()
-            .map(PyExpectation)
-            .collect())
+        Ok(
+            guard(|| Ok(self.rule.predict(&master.0, &announcement.0)?))?
+                .into_iter()
+                .map(PyExpectation)
+                .collect(),
+        )
     }
 
     fn __hash__(&self) -> u64 {

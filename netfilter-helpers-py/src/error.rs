@@ -15,8 +15,10 @@ use netfilter_helpers_core::policy::{CidrError as CoreCidrError, PolicyError as 
 use netfilter_helpers_core::render::RenderError as CoreRenderError;
 use netfilter_helpers_core::site::SiteError as CoreSiteError;
 use pyo3::create_exception;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
 
 use crate::enums::{PyBackend, PyExpectationKind, PyHelper, PyHelperModule, PyOptionCode};
 use crate::expect::PyLineError;
@@ -88,6 +90,35 @@ create_exception!(
     "The kernel creates no expectation for an announcement (attributes: kind, reason)."
 );
 
+/// `InternalError(NetfilterHelpersError, RuntimeError)`: a bug in the library (a Rust panic),
+/// caught at the boundary so that it is a regular exception (pyo3's own `PanicException`
+/// derives from `BaseException`, which `except Exception` does not catch). Built with `type()`
+/// since `create_exception!` takes one base.
+pub(crate) fn internal_error_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    static TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+    TYPE.get_or_try_init(py, || {
+        let bases = PyTuple::new(
+            py,
+            [
+                py.get_type::<NetfilterHelpersError>(),
+                py.get_type::<PyRuntimeError>(),
+            ],
+        )?;
+        let namespace = PyDict::new(py);
+        namespace.set_item("__module__", "netfilter_helpers")?;
+        namespace.set_item(
+            "__doc__",
+            "A bug in netfilter_helpers (a panic in its Rust code), raised instead of crashing; please report it with the input that caused it.",
+        )?;
+        let ty = py
+            .get_type::<PyType>()
+            .call1(("InternalError", bases, namespace))?
+            .cast_into::<PyType>()?;
+        Ok(ty.unbind())
+    })
+    .map(|t| t.bind(py))
+}
+
 /// Every error the binding returns: the core's, plus Python errors raised on the way.
 #[derive(Debug)]
 pub(crate) enum Error {
@@ -120,6 +151,8 @@ pub(crate) enum Error {
         /// The accepted values, comma separated.
         expected: String,
     },
+    /// A panic caught at the boundary (its message).
+    Internal(String),
     /// An error raised by Python.
     Py(PyErr),
 }
@@ -393,6 +426,10 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
         } => NetfilterHelpersError::new_err(format!(
             "{text:?} is not a valid {class}: expected one of {expected}"
         )),
+        Error::Internal(what) => PyErr::from_type(
+            internal_error_type(py)?.clone(),
+            format!("internal error in netfilter_helpers (please report it): {what}"),
+        ),
     })
 }
 

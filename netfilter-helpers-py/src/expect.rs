@@ -5,9 +5,9 @@ use std::net::IpAddr;
 use netfilter_helpers_core::expect::{
     ExpectFlags, Expectation, Tuple, apply_mask, full_mask, prefix_mask, zero_addr,
 };
-use netfilter_helpers_core::parse::{
-    ParseError, ParseErrorKind, ParsedLine, parse_line, parse_lines,
-};
+use netfilter_helpers_core::judge::{Detail, Judge};
+use netfilter_helpers_core::options::ModuleOptions;
+use netfilter_helpers_core::parse::{ParseError, ParseErrorKind, ParsedLine, parse_line};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
@@ -15,7 +15,9 @@ use crate::enums::{
     L4Arg, PyEvent, PyFamily, PyFormat, PyParseErrorKind, enum_repr, l4_out, l4_repr,
 };
 use crate::error::Result;
-use crate::util::{LineArg, Lines, Repr, bool_repr, opt_repr, str_repr};
+use crate::util::{
+    LineArg, Lines, Repr, batch_threads, bool_repr, guard, opt_repr, run_batch, str_repr,
+};
 
 /// Expectation flags (`NF_CT_EXPECT_*`): combine with `|`, test with `in`.
 #[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "ExpectFlags")]
@@ -625,23 +627,37 @@ impl PyLineError {
 /// Parses one expectation line in either format (`/proc` or `conntrack`); raises ParseError.
 #[pyfunction(name = "parse_line")]
 pub(crate) fn py_parse_line(line: LineArg<'_>) -> Result<PyParsedLine> {
-    Ok(PyParsedLine(parse_line(line.as_bytes())?))
+    guard(|| Ok(PyParsedLine(parse_line(line.as_bytes())?)))
 }
+
+/// What `parse_lines` returns: `(line number, ParsedLine)` pairs and the line errors.
+type ParsedLines = (Vec<(usize, PyParsedLine)>, Vec<PyLineError>);
 
 /// Parses many lines (one text, or an iterable of lines) without holding the GIL: returns
 /// `(parsed, errors)`, `parsed` as `(line number, ParsedLine)` pairs. Blank lines and the
-/// `conntrack` summary line are skipped.
+/// `conntrack` summary line are skipped. Large inputs are parsed in parallel; Ctrl-C stops it.
+///
+/// The lines go through the core's `Judge` (kernel-default options, no policy), the one
+/// place that splits a buffer into lines and spreads it over threads; only the parsed lines
+/// are kept.
 #[pyfunction(name = "parse_lines")]
-pub(crate) fn py_parse_lines(
-    py: Python<'_>,
-    lines: Lines<'_>,
-) -> (Vec<(usize, PyParsedLine)>, Vec<PyLineError>) {
+pub(crate) fn py_parse_lines(py: Python<'_>, lines: Lines<'_>) -> Result<ParsedLines> {
+    static PARSER: std::sync::OnceLock<Judge> = std::sync::OnceLock::new();
     let buf = lines.as_bytes();
-    let (ok, bad) = py.detach(|| parse_lines(buf));
-    (
-        ok.into_iter().map(|(n, p)| (n, PyParsedLine(p))).collect(),
-        bad.iter().map(PyLineError::from_core).collect(),
-    )
+    let (ok, bad) =
+        run_batch(py, buf.len(), |stop| {
+            let judge = PARSER.get_or_init(|| Judge::new(&ModuleOptions::new(), None));
+            let mut ok = Vec::new();
+            let mut bad = Vec::new();
+            judge.judge_buffer_until(buf, batch_threads(buf.len()), Detail::Findings, stop, |r| {
+                match r.outcome {
+                    Ok((p, _)) => ok.push((r.line, PyParsedLine(p))),
+                    Err(e) => bad.push(e),
+                }
+            });
+            (ok, bad)
+        })?;
+    Ok((ok, bad.iter().map(PyLineError::from_core).collect()))
 }
 
 /// The all-ones address of a family (an exact-match mask).

@@ -8,7 +8,13 @@
 //! * Every core error family has its exception, a subclass of `NetfilterHelpersError`
 //!   (itself a `ValueError`), with the core's structured details as attributes.
 //! * Batch functions (`parse_lines`, `Validator.check_lines`, `Validator.count_conforming`,
-//!   `Validator.conforms_many`, `audit`) release the GIL while they work.
+//!   `Validator.conforms_many`, `audit`) release the GIL while they work; the line batches
+//!   run the core's `Judge` on a worker thread while the calling thread takes the GIL back
+//!   every 50 ms to run signal handlers, so Ctrl-C stops them.
+//! * No input crashes the interpreter: documents given as dicts are limited in depth and
+//!   checked for cycles, nothing is pre-allocated from `__len__`, list arguments and gathered
+//!   lines are bounded (`MAX_DOCUMENT_DEPTH`, `MAX_ITEMS`, `MAX_BATCH_BYTES`), and a panic is
+//!   raised as `InternalError` rather than pyo3's `PanicException`. See `util.rs`.
 
 use pyo3::prelude::*;
 
@@ -92,6 +98,10 @@ pub mod _netfilter_helpers {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add("MAX_PORTS", crate::options::PY_MAX_PORTS)?;
         m.add("MAX_CHARP", crate::options::PY_MAX_CHARP)?;
+        m.add("MAX_DOCUMENT_DEPTH", crate::util::MAX_DOCUMENT_DEPTH)?;
+        m.add("MAX_ITEMS", crate::util::MAX_ITEMS)?;
+        m.add("MAX_BATCH_BYTES", crate::util::MAX_BATCH_BYTES)?;
+        m.add("InternalError", crate::error::internal_error_type(m.py())?)?;
         m.add("IFNAME_MAX", netfilter_helpers_core::site::IFNAME_MAX)?;
         m.add("TABLE_MAX", netfilter_helpers_core::site::TABLE_MAX)?;
         m.add(

@@ -12,7 +12,9 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyMapping, PyString, PyTuple, P
 
 use crate::enums::{PyHelperModule, PyOptionCode, PyParam, PyParamKind, PySeverity, enum_repr};
 use crate::error::Result;
-use crate::util::{Repr, bool_repr, list_repr, opt_repr, str_repr};
+use crate::util::{
+    ListArg, Repr, bool_repr, check_signals_at, guard, list_repr, opt_repr, str_repr,
+};
 
 /// Most entries a `ports=` array accepts.
 pub(crate) const PY_MAX_PORTS: usize = MAX_PORTS;
@@ -86,7 +88,8 @@ fn build_options(obj: &Bound<'_, PyAny>) -> Result<ModuleOptions> {
     }
     if obj.cast::<PyDict>().is_ok() || obj.cast::<PyMapping>().is_ok() {
         let items = obj.call_method0("items")?;
-        for item in items.try_iter()? {
+        for (i, item) in items.try_iter()?.enumerate() {
+            check_signals_at(obj.py(), i)?;
             let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
             let param: PyParam = k.extract()?;
             let spec = Param::from(param).spec();
@@ -94,7 +97,8 @@ fn build_options(obj: &Bound<'_, PyAny>) -> Result<ModuleOptions> {
         }
         return Ok(o);
     }
-    for item in obj.try_iter()? {
+    for (i, item) in obj.try_iter()?.enumerate() {
+        check_signals_at(obj.py(), i)?;
         let item = item?;
         let text: String = item.extract().map_err(|_| {
             PyTypeError::new_err("every assignment must be a str MODULE.PARAM=VALUE")
@@ -147,8 +151,8 @@ impl PyModuleOptions {
 
     /// Parses `modprobe.d` text: the options accepted and every finding, by line.
     #[staticmethod]
-    fn from_modprobe(text: &str) -> PyOptionsReport {
-        PyOptionsReport(ModuleOptions::from_modprobe(text))
+    fn from_modprobe(text: &str) -> Result<PyOptionsReport> {
+        parse_modprobe(text)
     }
 
     /// New options with a `MODULE.PARAM=VALUE` assignment applied (`ftp.loose=1`).
@@ -527,11 +531,11 @@ pub(crate) struct PyOptionsReport(pub(crate) OptionsReport);
 #[pymethods]
 impl PyOptionsReport {
     #[new]
-    #[pyo3(signature = (options, findings=Vec::new()))]
-    fn new(options: OptionsArg, findings: Vec<PyRef<'_, PyOptionFinding>>) -> Self {
+    #[pyo3(signature = (options, findings=ListArg::default()))]
+    fn new(options: OptionsArg, findings: ListArg<PyRef<'_, PyOptionFinding>>) -> Self {
         PyOptionsReport(OptionsReport {
             options: options.0,
-            findings: findings.iter().map(|f| f.0.clone()).collect(),
+            findings: findings.0.iter().map(|f| f.0.clone()).collect(),
         })
     }
 
@@ -581,8 +585,8 @@ impl PyOptionsReport {
 
 /// Parses `modprobe.d` text (the same as `ModuleOptions.from_modprobe`).
 #[pyfunction]
-pub(crate) fn parse_modprobe(text: &str) -> PyOptionsReport {
-    PyOptionsReport(ModuleOptions::from_modprobe(text))
+pub(crate) fn parse_modprobe(text: &str) -> Result<PyOptionsReport> {
+    guard(|| Ok(PyOptionsReport(ModuleOptions::from_modprobe(text))))
 }
 
 /// Every parameter's declaration, in `Param` order.

@@ -24,8 +24,8 @@ use crate::error::{Result, problems};
 use crate::kernel::PyKernelVersion;
 use crate::options::PyModuleOptions;
 use crate::util::{
-    CidrArg, Repr, Source, bool_repr, cidrs_out, from_json, hash_of, list_repr, looks_like_json,
-    str_repr,
+    CidrArg, DocKind, ListArg, Repr, Source, bool_repr, cidrs_out, from_json, guard, hash_of,
+    list_repr, str_repr,
 };
 
 fn site_error(path: &str, message: String) -> SiteError {
@@ -39,8 +39,7 @@ fn site_error(path: &str, message: String) -> SiteError {
 
 fn site_from_source(source: Source) -> Result<Site> {
     Ok(match source {
-        Source::Text(t) if looks_like_json(&t) => Site::from_json(&t)?,
-        Source::Text(t) => Site::from_toml(&t)?,
+        Source::Text(t) => Site::from_text(None, &t)?,
         Source::Value(v) => {
             serde_json::from_value(v).map_err(|e| site_error("site", e.to_string()))?
         }
@@ -87,25 +86,27 @@ impl PySite {
         if let Ok(s) = source.cast::<PySite>() {
             return Ok(s.get().clone());
         }
-        Self::build(site_from_source(Source::extract(source)?)?)
+        let source = Source::extract(source, DocKind::Site)?;
+        guard(|| Self::build(site_from_source(source)?))
     }
 
     /// Reads and validates TOML text.
     #[classmethod]
     fn from_toml(_cls: &Bound<'_, PyType>, text: &str) -> Result<Self> {
-        Self::build(Site::from_toml(text)?)
+        guard(|| Self::build(Site::from_toml(text)?))
     }
 
     /// Reads and validates JSON text.
     #[classmethod]
     fn from_json(_cls: &Bound<'_, PyType>, text: &str) -> Result<Self> {
-        Self::build(Site::from_json(text)?)
+        guard(|| Self::build(Site::from_json(text)?))
     }
 
     /// Reads and validates a dict.
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, document: &Bound<'_, PyDict>) -> Result<Self> {
-        Self::build(site_from_source(Source::extract(document.as_any())?)?)
+        let source = Source::extract(document.as_any(), DocKind::Site)?;
+        guard(|| Self::build(site_from_source(source)?))
     }
 
     /// The kernel version the rules are for.
@@ -218,29 +219,33 @@ impl PySite {
 
     /// The rules for this site: anti-spoofing, helper assignment, restricted RELATED
     /// flows, sysctls and module options.
-    fn rules(&self) -> PyRuleset {
-        PyRuleset {
-            ruleset: synthesize(&self.valid),
+    fn rules(&self, py: Python<'_>) -> Result<PyRuleset> {
+        let valid = &self.valid;
+        let ruleset = py.detach(|| guard(|| Ok(synthesize(valid))))?;
+        Ok(PyRuleset {
+            ruleset,
             source: self.source.clone(),
-        }
+        })
     }
 
     /// The rules rendered for one backend (`nft`, `Backend.IPTABLES`, ...); raises
     /// RenderError when the site's kernel lacks what the backend needs.
     fn render(&self, py: Python<'_>, backend: PyBackend) -> Result<String> {
         let valid = &self.valid;
-        Ok(py.detach(|| render(&synthesize(valid), backend.into()))?)
+        py.detach(|| guard(|| Ok(render(&synthesize(valid), backend.into())?)))
     }
 
     /// The rules rendered for every backend, as a dict keyed by `Backend`.
     fn render_all<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyDict>> {
         let valid = &self.valid;
         let out = py.detach(|| {
-            let rs = synthesize(valid);
-            Backend::ALL
-                .iter()
-                .map(|b| render(&rs, *b).map(|text| (PyBackend::from(*b), text)))
-                .collect::<std::result::Result<Vec<_>, _>>()
+            guard(|| {
+                let rs = synthesize(valid);
+                Ok(Backend::ALL
+                    .iter()
+                    .map(|b| render(&rs, *b).map(|text| (PyBackend::from(*b), text)))
+                    .collect::<std::result::Result<Vec<_>, _>>()?)
+            })
         })?;
         let d = PyDict::new(py);
         for (b, text) in out {
@@ -284,16 +289,16 @@ pub(crate) struct PyInterface(pub(crate) ValidInterface);
 impl PyInterface {
     /// An interface; the name is checked as a site's would be (SiteError).
     #[new]
-    #[pyo3(signature = (name, *, default_route=false, attached=Vec::new(), routed=Vec::new(), dhcp=false, rp_filter=PyRpFilter::STRICT, addresses=Vec::new(), prefix_match=false, rp_filter_mark=false))]
+    #[pyo3(signature = (name, *, default_route=false, attached=ListArg::default(), routed=ListArg::default(), dhcp=false, rp_filter=PyRpFilter::STRICT, addresses=ListArg::default(), prefix_match=false, rp_filter_mark=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         name: &str,
         default_route: bool,
-        attached: Vec<CidrArg>,
-        routed: Vec<CidrArg>,
+        attached: ListArg<CidrArg>,
+        routed: ListArg<CidrArg>,
         dhcp: bool,
         rp_filter: PyRpFilter,
-        addresses: Vec<IpAddr>,
+        addresses: ListArg<IpAddr>,
         prefix_match: bool,
         rp_filter_mark: bool,
     ) -> Result<Self> {
@@ -301,11 +306,11 @@ impl PyInterface {
         Ok(PyInterface(ValidInterface {
             name,
             default_route,
-            attached: attached.into_iter().map(|c| c.0).collect(),
-            routed: routed.into_iter().map(|c| c.0).collect(),
+            attached: attached.0.into_iter().map(|c| c.0).collect(),
+            routed: routed.0.into_iter().map(|c| c.0).collect(),
             dhcp,
             rp_filter: rp_filter.into(),
-            addresses,
+            addresses: addresses.0,
             prefix_match,
             rp_filter_mark,
         }))
@@ -441,20 +446,20 @@ pub(crate) struct PyService(pub(crate) ValidService);
 impl PyService {
     /// A service; the name is checked as a site's would be (SiteError).
     #[new]
-    #[pyo3(signature = (name, helper, direction, *, servers=Vec::new(), clients=Vec::new(), ports=Vec::new(), related=Vec::new(), min_port=1024, families=Vec::new(), public=Vec::new(), public_ports=Vec::new(), servers_local=false))]
+    #[pyo3(signature = (name, helper, direction, *, servers=ListArg::default(), clients=ListArg::default(), ports=ListArg::default(), related=ListArg::default(), min_port=1024, families=ListArg::default(), public=ListArg::default(), public_ports=ListArg::default(), servers_local=false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         name: &str,
         helper: HelperNameArg,
         direction: PyDirection,
-        servers: Vec<CidrArg>,
-        clients: Vec<CidrArg>,
-        ports: Vec<u16>,
-        related: Vec<CidrArg>,
+        servers: ListArg<CidrArg>,
+        clients: ListArg<CidrArg>,
+        ports: ListArg<u16>,
+        related: ListArg<CidrArg>,
         min_port: u16,
-        families: Vec<PyFamily>,
-        public: Vec<CidrArg>,
-        public_ports: Vec<u16>,
+        families: ListArg<PyFamily>,
+        public: ListArg<CidrArg>,
+        public_ports: ListArg<u16>,
         servers_local: bool,
     ) -> Result<Self> {
         let name = RuleName::new(name).map_err(|e| site_error("name", e))?;
@@ -463,14 +468,14 @@ impl PyService {
             name,
             helper,
             direction: direction.into(),
-            servers: servers.into_iter().map(|c| c.0).collect(),
-            clients: clients.into_iter().map(|c| c.0).collect(),
-            ports,
-            related: related.into_iter().map(|c| c.0).collect(),
+            servers: servers.0.into_iter().map(|c| c.0).collect(),
+            clients: clients.0.into_iter().map(|c| c.0).collect(),
+            ports: ports.0,
+            related: related.0.into_iter().map(|c| c.0).collect(),
             min_port,
-            families: families.into_iter().map(Into::into).collect(),
-            public: public.into_iter().map(|c| c.0).collect(),
-            public_ports,
+            families: families.0.into_iter().map(Into::into).collect(),
+            public: public.0.into_iter().map(|c| c.0).collect(),
+            public_ports: public_ports.0,
             servers_local,
         }))
     }
@@ -669,7 +674,7 @@ impl PyRuleset {
     /// Renders the rules for one backend (RenderError when the kernel lacks what it needs).
     fn render(&self, py: Python<'_>, backend: PyBackend) -> Result<String> {
         let rs = &self.ruleset;
-        Ok(py.detach(|| render(rs, backend.into()))?)
+        py.detach(|| guard(|| Ok(render(rs, backend.into())?)))
     }
 
     /// The ruleset as a dict.
@@ -747,9 +752,11 @@ impl PyHelperObject {
 #[pyfunction(name = "aggregate")]
 pub(crate) fn py_aggregate<'py>(
     py: Python<'py>,
-    networks: Vec<CidrArg>,
-) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    cidrs_out(py, &aggregate(networks.into_iter().map(|c| c.0).collect()))
+    networks: ListArg<CidrArg>,
+) -> Result<Vec<Bound<'py, PyAny>>> {
+    let networks: Vec<Cidr> = networks.0.into_iter().map(|c| c.0).collect();
+    let merged = py.detach(|| guard(|| Ok(aggregate(networks))))?;
+    Ok(cidrs_out(py, &merged)?)
 }
 
 /// Checks an interface name as a site's would be (1 to 15 bytes of letters, digits and

@@ -1,18 +1,62 @@
-//! Glue shared by the wrappers: `repr` building, hashing, `ipaddress` networks, text and line
-//! inputs, and conversions between Python objects and JSON values.
+//! Glue shared by the wrappers: `repr` building, hashing, `ipaddress` networks, text, line and
+//! list inputs, conversions between Python objects and JSON values, the batch runner (the
+//! core's `Judge` on a worker thread, interruptible) and the panic boundary.
+//!
+//! Limits, so that no input can crash the interpreter or make the module allocate what it was
+//! not given:
+//! * a document given as Python objects nests at most [`MAX_DOCUMENT_DEPTH`] levels and holds
+//!   no reference cycle (both raise `SiteError`/`PolicyError` with the path);
+//! * nothing is pre-allocated from `__len__`; a list argument holds at most [`MAX_ITEMS`]
+//!   items, and an iterable of lines gathers at most [`MAX_BATCH_BYTES`] bytes (above either,
+//!   `NetfilterHelpersError`);
+//! * batches check for signals (Ctrl-C) every [`SIGNAL_INTERVAL`] while they run without the GIL;
+//! * a panic is caught at the boundary and raised as `InternalError`.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::time::Duration;
 
 use netfilter_helpers_core::policy::Cidr;
+use netfilter_helpers_core::policy::{PolicyError, Problem};
+use netfilter_helpers_core::site::SiteError;
+use pyo3::conversion::FromPyObjectOwned;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
-    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple,
 };
 
-use crate::error::{Error, Result};
+use crate::error::{Error, NetfilterHelpersError, Result};
+
+/// Most levels of dicts and lists a site or policy given as Python objects may nest (the
+/// root dict is level 1; a site needs 4, a policy 4).
+pub(crate) const MAX_DOCUMENT_DEPTH: usize = 64;
+
+/// Most items one list argument (`aggregate(networks)`, `Interface(attached=...)`, ...) or one
+/// dict or list of a document may hold: 2**24.
+pub(crate) const MAX_ITEMS: usize = 1 << 24;
+
+/// Most bytes an iterable of lines is gathered into (1 GiB, newlines included); pass one
+/// `bytes` buffer for more.
+pub(crate) const MAX_BATCH_BYTES: usize = 1 << 30;
+
+/// How often a batch running without the GIL takes it back to run Python's signal handlers.
+pub(crate) const SIGNAL_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How many items of a Python iterable are read between two signal checks.
+const ITEMS_PER_SIGNAL_CHECK: usize = 1 << 16;
+
+/// Runs Python's signal handlers every [`ITEMS_PER_SIGNAL_CHECK`] items of an iterable read
+/// from Rust (no bytecode runs there, so nothing else would notice Ctrl-C on an endless one).
+pub(crate) fn check_signals_at(py: Python<'_>, item: usize) -> PyResult<()> {
+    if item % ITEMS_PER_SIGNAL_CHECK == ITEMS_PER_SIGNAL_CHECK - 1 {
+        py.check_signals()?;
+    }
+    Ok(())
+}
 
 /// Builds `Name(arg, key=value, ...)`.
 pub(crate) struct Repr {
@@ -242,23 +286,34 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Lines<'py> {
                     .unwrap_or_default()
             ))
         })?;
-        let mut buf = Vec::with_capacity(obj.len().unwrap_or(0).saturating_mul(200));
-        for item in iter {
+        // Nothing is reserved from `__len__`: it may be anything (`range(10**12)`).
+        let mut buf = Vec::new();
+        for (i, item) in iter.enumerate() {
+            check_signals_at(obj.py(), i)?;
             let item = item?;
-            let start = buf.len();
-            if let Ok(b) = item.cast::<PyBytes>() {
-                buf.extend_from_slice(b.as_bytes());
+            let encoded;
+            let bytearray;
+            let line: &[u8] = if let Ok(b) = item.cast::<PyBytes>() {
+                b.as_bytes()
             } else if let Ok(s) = item.cast::<PyString>() {
-                buf.extend_from_slice(s.encode_utf8()?.as_bytes());
+                encoded = s.encode_utf8()?;
+                encoded.as_bytes()
             } else if let Ok(b) = item.cast::<PyByteArray>() {
-                buf.extend_from_slice(&b.to_vec());
+                bytearray = b.to_vec();
+                &bytearray
             } else {
                 return Err(PyTypeError::new_err(format!(
                     "every line must be str or bytes, got {}",
                     item.get_type().name()?
                 )));
+            };
+            if buf.len().saturating_add(line.len()) >= MAX_BATCH_BYTES {
+                return Err(NetfilterHelpersError::new_err(format!(
+                    "lines: more than {MAX_BATCH_BYTES} bytes (MAX_BATCH_BYTES) with item {i}; pass one bytes buffer, or smaller batches"
+                )));
             }
-            if buf.len() == start || buf.last() != Some(&b'\n') {
+            buf.extend_from_slice(line);
+            if line.last() != Some(&b'\n') {
                 buf.push(b'\n');
             }
         }
@@ -266,68 +321,134 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Lines<'py> {
     }
 }
 
-/// Splits a buffer into lines at `\n`; a final empty piece (after a trailing newline) is not
-/// a line.
-pub(crate) fn split_lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut start = 0;
-    let mut ends = memchr::memchr_iter(b'\n', buf);
-    std::iter::from_fn(move || {
-        if start > buf.len() {
-            return None;
-        }
-        match ends.next() {
-            Some(end) => {
-                let line = &buf[start..end];
-                start = end + 1;
-                Some(line)
+/// Below this many bytes a batch runs on the calling thread (still without the GIL): it
+/// takes well under a millisecond, less than starting a worker thread would.
+const INLINE_BYTES: usize = 64 * 1024;
+
+/// Below this many bytes per thread the core judges a batch on one thread.
+const MIN_CHUNK: usize = 1 << 20;
+
+/// How many threads the core's `Judge` spreads a batch of `bytes` bytes over: one below
+/// 2 MiB, then one per MiB up to `available_parallelism`.
+pub(crate) fn batch_threads(bytes: usize) -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(bytes / MIN_CHUNK)
+        .max(1)
+}
+
+/// The number of lines of a buffer as the batches number them: its newlines, and one more
+/// for an unterminated last line.
+pub(crate) fn line_count(buf: &[u8]) -> usize {
+    buf.iter().filter(|b| **b == b'\n').count()
+        + usize::from(!buf.is_empty() && !buf.ends_with(b"\n"))
+}
+
+/// Runs a batch of the core's `Judge` over `bytes` bytes without the GIL, interruptibly.
+///
+/// `work` gets the stop flag to hand to the core (`Judge::judge_buffer_until`,
+/// `Judge::count_buffer_until`). Unless the batch is small, it runs on a scoped worker
+/// thread while the calling thread wakes every [`SIGNAL_INTERVAL`] to take the GIL and run
+/// Python's signal handlers: when one raises (Ctrl-C raises `KeyboardInterrupt`), the flag is
+/// set, the core stops at its next piece, the worker is joined, and that exception is
+/// returned. A panic, in the worker or in the core's own threads, becomes `InternalError`
+/// ([`guard`]).
+pub(crate) fn run_batch<T: Send>(
+    py: Python<'_>,
+    bytes: usize,
+    work: impl FnOnce(&AtomicBool) -> T + Send,
+) -> Result<T> {
+    py.detach(|| {
+        guard(|| {
+            let stop = AtomicBool::new(false);
+            if bytes < INLINE_BYTES {
+                return Ok(work(&stop));
             }
-            None => {
-                let line = &buf[start..];
-                start = buf.len() + 1;
-                (!line.is_empty()).then_some(line)
-            }
-        }
+            std::thread::scope(|s| {
+                let stop = &stop;
+                let (done, finished) = std::sync::mpsc::sync_channel::<()>(1);
+                let worker = s.spawn(move || {
+                    let out = work(stop);
+                    // The caller may have stopped listening (it was interrupted).
+                    let _ = done.send(());
+                    out
+                });
+                loop {
+                    match finished.recv_timeout(SIGNAL_INTERVAL) {
+                        // Finished, or unwinding from a panic (the sender is gone).
+                        Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+                        Err(RecvTimeoutError::Timeout) => {
+                            if let Err(e) = Python::attach(|py| py.check_signals()) {
+                                stop.store(true, Ordering::Relaxed);
+                                // What it did, or a panic, no longer matters: the exception
+                                // raised by the handler wins.
+                                let _ = worker.join();
+                                return Err(Error::Py(e));
+                            }
+                        }
+                    }
+                }
+                match worker.join() {
+                    Ok(out) => Ok(out),
+                    Err(payload) => std::panic::resume_unwind(payload),
+                }
+            })
+        })
     })
 }
 
-/// Runs `f` over the lines of `buf` in parallel chunks (split at line boundaries) when the
-/// buffer is large, and returns the per-chunk results in order.
-pub(crate) fn par_chunks<T: Send>(buf: &[u8], f: impl Fn(&[u8]) -> T + Sync) -> Vec<T> {
-    const MIN_CHUNK: usize = 1 << 20;
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(buf.len() / MIN_CHUNK)
-        .max(1);
-    if threads == 1 {
-        return vec![f(buf)];
+/// Runs `f`, turning a panic into [`Error::Internal`] (raised as `InternalError`, a
+/// `RuntimeError`) instead of pyo3's `PanicException`, which `except Exception` misses.
+pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_string());
+            Err(Error::Internal(what))
+        }
     }
-    let mut chunks = Vec::with_capacity(threads);
-    let mut start = 0;
-    for i in 1..threads {
-        let target = (buf.len() * i / threads).max(start);
-        let end = match memchr::memchr(b'\n', &buf[target..]) {
-            Some(off) => target + off + 1,
-            None => buf.len(),
-        };
-        chunks.push(&buf[start..end]);
-        start = end;
+}
+
+/// A list argument, read lazily from any iterable but `str` and `bytes`: nothing is reserved
+/// from `__len__`, and more than [`MAX_ITEMS`] items raise `NetfilterHelpersError` (pyo3's own
+/// `Vec` extraction reserves `__len__` items first, which aborts the process on
+/// `range(10**12)`).
+pub(crate) struct ListArg<T>(pub(crate) Vec<T>);
+
+impl<T> Default for ListArg<T> {
+    fn default() -> Self {
+        ListArg(Vec::new())
     }
-    chunks.push(&buf[start..]);
-    let f = &f;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| s.spawn(move || f(chunk)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(v) => v,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
+}
+
+impl<'a, 'py, T: FromPyObjectOwned<'py>> FromPyObject<'a, 'py> for ListArg<T> {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyString>()
+            || obj.is_instance_of::<PyBytes>()
+            || obj.is_instance_of::<PyByteArray>()
+        {
+            return Err(PyTypeError::new_err(format!(
+                "expected a list, got {}",
+                obj.get_type().name()?
+            )));
+        }
+        let mut out = Vec::new();
+        for (i, item) in obj.try_iter()?.enumerate() {
+            if i == MAX_ITEMS {
+                return Err(NetfilterHelpersError::new_err(format!(
+                    "more than {MAX_ITEMS} items (MAX_ITEMS)"
+                )));
+            }
+            check_signals_at(obj.py(), i)?;
+            out.push(item?.extract::<T>().map_err(Into::into)?);
+        }
+        Ok(ListArg(out))
+    }
 }
 
 /// The `ipaddress` classes whose text form a site or policy document takes.
@@ -361,90 +482,189 @@ fn json_path(path: &str, key: &str) -> String {
     }
 }
 
-/// Converts a Python document (dicts, lists, str, int, float, bool, None; `ipaddress` objects
-/// and this module's enums and values become their text) into a JSON value.
-pub(crate) fn to_json(obj: &Bound<'_, PyAny>, path: &str) -> PyResult<serde_json::Value> {
-    use serde_json::Value;
-    let py = obj.py();
-    if obj.is_none() {
-        return Ok(Value::Null);
+/// Why a Python document could not become a JSON value.
+pub(crate) enum DocError {
+    /// Its shape: nested too deep, a reference cycle, too many items (path, message).
+    Shape(String, String),
+    /// A Python error on the way (unsupported type, a key that is no text, ...).
+    Py(PyErr),
+}
+
+impl From<PyErr> for DocError {
+    fn from(e: PyErr) -> Self {
+        DocError::Py(e)
     }
-    if let Ok(b) = obj.cast::<PyBool>() {
-        return Ok(Value::Bool(b.is_true()));
-    }
-    if obj.cast::<PyInt>().is_ok() {
-        if let Ok(n) = obj.extract::<i64>() {
-            return Ok(Value::from(n));
+}
+
+fn doc_path(path: &str) -> &str {
+    if path.is_empty() { "document" } else { path }
+}
+
+/// Converts a Python document (dicts and other mappings, lists, tuples, str, int, float,
+/// bool, None; `ipaddress` objects and this module's enums and values become their text) into
+/// a JSON value. It recurses at most [`MAX_DOCUMENT_DEPTH`] levels, and remembers every
+/// container on the way down by identity, so a document nested too deep or containing itself
+/// is an error naming the path where it does, never a stack overflow.
+pub(crate) fn to_json(obj: &Bound<'_, PyAny>) -> std::result::Result<serde_json::Value, DocError> {
+    ToJson { open: Vec::new() }.value(obj, "")
+}
+
+struct ToJson {
+    /// The identities of the containers from the root down to the current one.
+    open: Vec<usize>,
+}
+
+impl ToJson {
+    /// Enters a container at `path`: refuses a cycle and a level beyond the limit.
+    fn enter(&mut self, obj: &Bound<'_, PyAny>, path: &str) -> std::result::Result<(), DocError> {
+        let id = obj.as_ptr() as usize;
+        if self.open.contains(&id) {
+            return Err(DocError::Shape(
+                doc_path(path).to_string(),
+                "the document contains itself here (a reference cycle); a site or policy must be a tree".to_string(),
+            ));
         }
-        if let Ok(n) = obj.extract::<u64>() {
-            return Ok(Value::from(n));
+        if self.open.len() >= MAX_DOCUMENT_DEPTH {
+            return Err(DocError::Shape(
+                doc_path(path).to_string(),
+                format!("nested more than {MAX_DOCUMENT_DEPTH} levels deep (MAX_DOCUMENT_DEPTH)"),
+            ));
         }
-        return Err(pyo3::exceptions::PyOverflowError::new_err(format!(
-            "{}: integer too large",
-            if path.is_empty() { "document" } else { path }
-        )));
+        self.open.push(id);
+        Ok(())
     }
-    if let Ok(f) = obj.cast::<PyFloat>() {
-        return Ok(serde_json::Number::from_f64(f.value())
-            .map(Value::Number)
-            .unwrap_or(Value::Null));
+
+    fn too_many(path: &str) -> DocError {
+        DocError::Shape(
+            doc_path(path).to_string(),
+            format!("more than {MAX_ITEMS} items (MAX_ITEMS)"),
+        )
     }
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Value::String(s.to_cow()?.into_owned()));
+
+    fn key(k: &Bound<'_, PyAny>, path: &str) -> std::result::Result<String, DocError> {
+        if let Ok(s) = k.cast::<PyString>() {
+            return Ok(s.to_cow()?.into_owned());
+        }
+        if is_text_value(k)? {
+            return Ok(k.str()?.to_cow()?.into_owned());
+        }
+        Err(PyTypeError::new_err(format!(
+            "{}: keys must be str, got {}",
+            doc_path(path),
+            k.get_type().name()?
+        ))
+        .into())
     }
-    if let Ok(d) = obj.cast::<PyDict>() {
+
+    /// The entries of a mapping, as a JSON object (the mapping is entered already).
+    fn object<'py>(
+        &mut self,
+        items: impl Iterator<Item = PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)>>,
+        path: &str,
+    ) -> std::result::Result<serde_json::Value, DocError> {
         let mut map = serde_json::Map::new();
-        for (k, v) in d.iter() {
-            let key = if let Ok(s) = k.cast::<PyString>() {
-                s.to_cow()?.into_owned()
-            } else if is_text_value(&k)? {
-                k.str()?.to_cow()?.into_owned()
-            } else {
-                return Err(PyTypeError::new_err(format!(
-                    "{}: keys must be str, got {}",
-                    if path.is_empty() { "document" } else { path },
-                    k.get_type().name()?
-                )));
-            };
-            let child = to_json(&v, &json_path(path, &key))?;
+        for (i, item) in items.enumerate() {
+            if i == MAX_ITEMS {
+                return Err(Self::too_many(path));
+            }
+            let (k, v) = item?;
+            check_signals_at(k.py(), i)?;
+            let key = Self::key(&k, path)?;
+            let child = self.value(&v, &json_path(path, &key))?;
             map.insert(key, child);
         }
-        return Ok(Value::Object(map));
+        Ok(serde_json::Value::Object(map))
     }
-    if obj.cast::<PyList>().is_ok() || obj.cast::<PyTuple>().is_ok() {
-        let mut out = Vec::new();
-        for (i, item) in obj.try_iter()?.enumerate() {
-            out.push(to_json(&item?, &format!("{path}[{i}]"))?);
+
+    fn value(
+        &mut self,
+        obj: &Bound<'_, PyAny>,
+        path: &str,
+    ) -> std::result::Result<serde_json::Value, DocError> {
+        use serde_json::Value;
+        if obj.is_none() {
+            return Ok(Value::Null);
         }
-        return Ok(Value::Array(out));
-    }
-    if let Ok(p) = obj.cast::<crate::conform::PyHelperPolicy>() {
-        return serde_json::to_value(&p.get().0)
-            .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()));
-    }
-    if let Ok(o) = obj.cast::<crate::options::PyModuleOptions>() {
-        let mut map = serde_json::Map::new();
-        for (p, v) in o.get().0.explicit() {
-            map.insert(p.to_string(), Value::String(v.to_string()));
+        if let Ok(b) = obj.cast::<PyBool>() {
+            return Ok(Value::Bool(b.is_true()));
         }
-        return Ok(Value::Object(map));
-    }
-    if is_text_value(obj)? {
-        return Ok(Value::String(obj.str()?.to_cow()?.into_owned()));
-    }
-    if let Ok(m) = obj.cast::<pyo3::types::PyMapping>() {
-        let d = PyDict::new(py);
-        for item in m.items()?.iter() {
-            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
-            d.set_item(k, v)?;
+        if obj.cast::<PyInt>().is_ok() {
+            if let Ok(n) = obj.extract::<i64>() {
+                return Ok(Value::from(n));
+            }
+            if let Ok(n) = obj.extract::<u64>() {
+                return Ok(Value::from(n));
+            }
+            return Err(pyo3::exceptions::PyOverflowError::new_err(format!(
+                "{}: integer too large",
+                doc_path(path)
+            ))
+            .into());
         }
-        return to_json(d.as_any(), path);
+        if let Ok(f) = obj.cast::<PyFloat>() {
+            return Ok(serde_json::Number::from_f64(f.value())
+                .map(Value::Number)
+                .unwrap_or(Value::Null));
+        }
+        if let Ok(s) = obj.cast::<PyString>() {
+            return Ok(Value::String(s.to_cow()?.into_owned()));
+        }
+        if let Ok(d) = obj.cast::<PyDict>() {
+            self.enter(obj, path)?;
+            // A snapshot of the entries: iterating the dict itself panics when Python code run
+            // on the way (a key's `__str__`, a nested mapping's `items`) changes its size.
+            let entries = d.items();
+            let pairs = entries
+                .iter()
+                .map(|item| item.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>());
+            let out = self.object(pairs, path)?;
+            self.open.pop();
+            return Ok(out);
+        }
+        if obj.cast::<PyList>().is_ok() || obj.cast::<PyTuple>().is_ok() {
+            self.enter(obj, path)?;
+            let mut out = Vec::new();
+            for (i, item) in obj.try_iter()?.enumerate() {
+                if i == MAX_ITEMS {
+                    return Err(Self::too_many(path));
+                }
+                out.push(self.value(&item?, &format!("{path}[{i}]"))?);
+            }
+            self.open.pop();
+            return Ok(Value::Array(out));
+        }
+        if let Ok(p) = obj.cast::<crate::conform::PyHelperPolicy>() {
+            return serde_json::to_value(&p.get().0)
+                .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()).into());
+        }
+        if let Ok(o) = obj.cast::<crate::options::PyModuleOptions>() {
+            let mut map = serde_json::Map::new();
+            for (p, v) in o.get().0.explicit() {
+                map.insert(p.to_string(), Value::String(v.to_string()));
+            }
+            return Ok(Value::Object(map));
+        }
+        if is_text_value(obj)? {
+            return Ok(Value::String(obj.str()?.to_cow()?.into_owned()));
+        }
+        if obj.cast::<PyMapping>().is_ok() {
+            // Item by item: `PyMapping::items` would build a list sized by `__len__`.
+            self.enter(obj, path)?;
+            let items = obj.call_method0("items")?;
+            let pairs = items
+                .try_iter()?
+                .map(|item| item.and_then(|i| i.extract::<(Bound<'_, PyAny>, Bound<'_, PyAny>)>()));
+            let out = self.object(pairs, path)?;
+            self.open.pop();
+            return Ok(out);
+        }
+        Err(PyTypeError::new_err(format!(
+            "{}: unsupported type {} (expected dict, list, str, int, float, bool, None or an ipaddress object)",
+            doc_path(path),
+            obj.get_type().name()?
+        ))
+        .into())
     }
-    Err(PyTypeError::new_err(format!(
-        "{}: unsupported type {} (expected dict, list, str, int, float, bool, None or an ipaddress object)",
-        if path.is_empty() { "document" } else { path },
-        obj.get_type().name()?
-    )))
 }
 
 /// Whether an object stands for its text in documents: `ipaddress` objects and this module's
@@ -508,15 +728,25 @@ pub(crate) fn from_json<'py>(
 
 /// A document source: TOML or JSON text, or a mapping.
 pub(crate) enum Source {
-    /// Text (JSON when it starts with `{`, TOML otherwise).
+    /// Text, TOML or JSON: the core tells which (`Site::from_text`, `SitePolicy::from_text`).
     Text(String),
     /// A Python document converted to JSON.
     Value(serde_json::Value),
 }
 
+/// What a document describes, for the error a badly shaped one raises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DocKind {
+    /// A site: `SiteError`.
+    Site,
+    /// A site policy: `PolicyError`.
+    Policy,
+}
+
 impl Source {
-    /// Reads a source argument.
-    pub(crate) fn extract(obj: &Bound<'_, PyAny>) -> Result<Source> {
+    /// Reads a source argument; a mapping nested too deep, holding too many items or
+    /// containing itself raises `SiteError` or `PolicyError` (per `kind`) with the path.
+    pub(crate) fn extract(obj: &Bound<'_, PyAny>, kind: DocKind) -> Result<Source> {
         if let Ok(s) = obj.cast::<PyString>() {
             return Ok(Source::Text(s.to_cow()?.into_owned()));
         }
@@ -524,8 +754,21 @@ impl Source {
             let TextArg(t) = obj.extract()?;
             return Ok(Source::Text(t));
         }
-        if obj.cast::<PyDict>().is_ok() || obj.cast::<pyo3::types::PyMapping>().is_ok() {
-            return Ok(Source::Value(to_json(obj, "")?));
+        if obj.cast::<PyDict>().is_ok() || obj.cast::<PyMapping>().is_ok() {
+            return match to_json(obj) {
+                Ok(v) => Ok(Source::Value(v)),
+                Err(DocError::Py(e)) => Err(Error::Py(e)),
+                Err(DocError::Shape(path, message)) => {
+                    let problems = vec![Problem { path, message }];
+                    Err(match kind {
+                        DocKind::Site => Error::Site(SiteError { problems }),
+                        DocKind::Policy => Error::Policy(PolicyError {
+                            syntax: true,
+                            problems,
+                        }),
+                    })
+                }
+            };
         }
         Err(Error::Py(PyTypeError::new_err(format!(
             "expected TOML or JSON text or a dict, got {}",
@@ -534,7 +777,60 @@ impl Source {
     }
 }
 
-/// Whether text is a JSON document rather than TOML (as `nfh` decides).
-pub(crate) fn looks_like_json(text: &str) -> bool {
-    text.trim_start().starts_with('{')
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_counted_as_the_batches_number_them() {
+        assert_eq!(line_count(b""), 0);
+        assert_eq!(line_count(b"\n"), 1);
+        assert_eq!(line_count(b"a"), 1);
+        assert_eq!(line_count(b"a\n\n"), 2);
+        assert_eq!(line_count(b"a\nb"), 2);
+        assert_eq!(batch_threads(0), 1);
+        assert_eq!(batch_threads(MIN_CHUNK), 1);
+        assert!(batch_threads(64 * MIN_CHUNK) >= 1);
+    }
+
+    #[test]
+    fn run_batch_returns_what_the_work_returns_inline_and_on_a_worker() {
+        Python::attach(|py| {
+            let caller = std::thread::current().id();
+            for (bytes, on_caller) in [(0, true), (INLINE_BYTES, false)] {
+                let (n, id) = run_batch(py, bytes, |stop| {
+                    assert!(!stop.load(Ordering::Relaxed));
+                    // Long enough for the calling thread to check for signals a few times.
+                    if !on_caller {
+                        std::thread::sleep(3 * SIGNAL_INTERVAL);
+                    }
+                    (42, std::thread::current().id())
+                })
+                .unwrap();
+                assert_eq!(n, 42);
+                assert_eq!(id == caller, on_caller);
+            }
+        });
+    }
+
+    #[test]
+    fn a_panic_is_an_internal_error_even_on_another_thread() {
+        Python::attach(|py| {
+            let e = guard::<()>(|| panic!("boom")).unwrap_err();
+            assert!(matches!(&e, Error::Internal(m) if m == "boom"));
+            for bytes in [0, INLINE_BYTES] {
+                let e =
+                    run_batch(py, bytes, |_| -> usize { panic!("worker {bytes}") }).unwrap_err();
+                assert!(matches!(&e, Error::Internal(m) if *m == format!("worker {bytes}")));
+                let err = PyErr::from(e);
+                assert!(err.is_instance_of::<NetfilterHelpersError>(py));
+                assert!(err.is_instance_of::<pyo3::exceptions::PyRuntimeError>(py));
+                assert!(!err.is_instance_of::<pyo3::panic::PanicException>(py));
+                assert_eq!(
+                    err.get_type(py).name().unwrap().to_cow().unwrap(),
+                    "InternalError"
+                );
+            }
+        });
+    }
 }

@@ -54,11 +54,15 @@ __all__ = [
     "HostSnapshot",
     "IFNAME_MAX",
     "Interface",
+    "InternalError",
     "KernelVersion",
     "KernelVersionError",
     "L4Proto",
     "LineError",
+    "MAX_BATCH_BYTES",
     "MAX_CHARP",
+    "MAX_DOCUMENT_DEPTH",
+    "MAX_ITEMS",
     "MAX_PORTS",
     "Master",
     "Mode",
@@ -144,6 +148,12 @@ _L4Like = L4Proto | int | str
 __version__: str
 MAX_PORTS: int
 MAX_CHARP: int
+# Most levels of dicts and lists a site or policy given as Python objects may nest (64).
+MAX_DOCUMENT_DEPTH: int
+# Most items of one list argument, or of one dict or list of a document (2**24).
+MAX_ITEMS: int
+# Most bytes an iterable of lines is gathered into (1 GiB); pass one bytes buffer for more.
+MAX_BATCH_BYTES: int
 IFNAME_MAX: int
 TABLE_MAX: int
 DEFAULT_LOG_RATE: int
@@ -218,6 +228,9 @@ class RefusalError(NetfilterHelpersError):
 
     kind: ExpectationKind
     reason: str
+
+class InternalError(NetfilterHelpersError, RuntimeError):
+    """A bug in netfilter_helpers (a panic in its Rust code), raised instead of crashing."""
 
 # Enums: frozen members, equal to their int (and, for Family and L4Proto, to the family
 # version and protocol number); ``value`` and ``str()`` are the core's spelling, and
@@ -1353,7 +1366,7 @@ class OptionFinding:
 class OptionsReport:
     """The result of reading module options: the options accepted and every finding."""
 
-    def __new__(cls, options: _OptionsLike, findings: Sequence[OptionFinding] = ...) -> OptionsReport: ...
+    def __new__(cls, options: _OptionsLike, findings: Iterable[OptionFinding] = ...) -> OptionsReport: ...
     @property
     def options(self) -> ModuleOptions: ...
     @property
@@ -1804,8 +1817,8 @@ class Verdict:
         *,
         helper: HelperName | None = None,
         kind: ExpectationKind | str | None = None,
-        findings: Sequence[Finding] = ...,
-        policy_findings: Sequence[Finding] = ...,
+        findings: Iterable[Finding] = ...,
+        policy_findings: Iterable[Finding] = ...,
         line: int | None = None,
     ) -> Verdict: ...
     @property
@@ -1909,10 +1922,10 @@ class HostSnapshot:
         cls,
         *,
         kernel_release: str | None = None,
-        params: Sequence[tuple[str, str, str]] = ...,
+        params: Iterable[tuple[str, str, str]] = ...,
         auto_assign_sysctl: str | None = None,
         expectations: str | bytes | None = None,
-        unreadable: Sequence[tuple[str, str]] = ...,
+        unreadable: Iterable[tuple[str, str]] = ...,
     ) -> HostSnapshot: ...
     @staticmethod
     def read(root: str | os.PathLike[str] = "/") -> HostSnapshot: ...
@@ -1956,8 +1969,8 @@ class AuditReport:
         *,
         kernel: KernelVersion | str | None = None,
         options: _OptionsLike | None = None,
-        findings: Sequence[AuditFinding] = ...,
-        expectations: Sequence[Verdict] = ...,
+        findings: Iterable[AuditFinding] = ...,
+        expectations: Iterable[Verdict] = ...,
     ) -> AuditReport: ...
     @property
     def kernel(self) -> KernelVersion | None: ...
@@ -2038,11 +2051,11 @@ class Interface:
         name: str,
         *,
         default_route: bool = False,
-        attached: Sequence[_NetworkLike] = ...,
-        routed: Sequence[_NetworkLike] = ...,
+        attached: Iterable[_NetworkLike] = ...,
+        routed: Iterable[_NetworkLike] = ...,
         dhcp: bool = False,
         rp_filter: RpFilter | str = ...,
-        addresses: Sequence[_AddressLike] = ...,
+        addresses: Iterable[_AddressLike] = ...,
         prefix_match: bool = False,
         rp_filter_mark: bool = False,
     ) -> Interface: ...
@@ -2080,14 +2093,14 @@ class Service:
         helper: HelperName | Helper | str,
         direction: Direction | str,
         *,
-        servers: Sequence[_NetworkLike] = ...,
-        clients: Sequence[_NetworkLike] = ...,
-        ports: Sequence[int] = ...,
-        related: Sequence[_NetworkLike] = ...,
+        servers: Iterable[_NetworkLike] = ...,
+        clients: Iterable[_NetworkLike] = ...,
+        ports: Iterable[int] = ...,
+        related: Iterable[_NetworkLike] = ...,
         min_port: int = 1024,
-        families: Sequence[Family | str] = ...,
-        public: Sequence[_NetworkLike] = ...,
-        public_ports: Sequence[int] = ...,
+        families: Iterable[Family | str] = ...,
+        public: Iterable[_NetworkLike] = ...,
+        public_ports: Iterable[int] = ...,
         servers_local: bool = False,
     ) -> Service: ...
     @property
