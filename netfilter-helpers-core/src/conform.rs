@@ -375,7 +375,23 @@ impl Validator {
         };
         let resolved = match self.names.iter().find(|(n, _)| n == name) {
             Some((_, h)) => Ok(*h),
-            None => resolve_name(name, &self.options).map(|r| r.name),
+            None => match resolve_name(name, &self.options) {
+                // Another spelling of a registered helper (`Tftp`, `q931`): the kernel prints
+                // the registered name exactly, so this line was not printed by it.
+                Ok(r) => {
+                    verdict.helper = Some(r.name);
+                    verdict.findings.push(Finding::error(
+                        Code::UnknownHelper,
+                        None,
+                        format!(
+                            "helper {name:?} is not how the kernel names a helper: it prints {}",
+                            r.name
+                        ),
+                    ));
+                    return verdict;
+                }
+                Err(e) => Err(e),
+            },
         };
         let reg_name = match resolved {
             Ok(r) => r,

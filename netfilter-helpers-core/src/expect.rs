@@ -499,7 +499,13 @@ impl Expectation {
         write_l4(&mut s, self.l4, self.sport_mask, u16::MAX);
         if let Some(m) = &self.master {
             let _ = write!(s, "master-src={} master-dst={} ", m.src, m.dst);
-            write_l4(&mut s, m.l4, m.sport, m.dport);
+            if m.l4 == L4Proto::Unknown(0) {
+                // conntrack printed the master's ports; the protocol was only not inferred
+                // when the line was read (SIP runs over TCP and UDP): keep them.
+                let _ = write!(s, "sport={} dport={} ", m.sport, m.dport);
+            } else {
+                write_l4(&mut s, m.l4, m.sport, m.dport);
+            }
         }
         let flags = self.flags.kernel_text();
         if !flags.is_empty() {
