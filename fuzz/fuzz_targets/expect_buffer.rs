@@ -1,0 +1,5 @@
+//! Fuzz target `expect_buffer`: the body is `netfilter_helpers_fuzz::expect_buffer`, which the corpus replay
+//! test (`tests/replay.rs`) runs too.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| netfilter_helpers_fuzz::expect_buffer(data));
