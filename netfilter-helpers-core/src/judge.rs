@@ -10,7 +10,7 @@
 //! * one line of text ([`Judge::judge_line`]);
 //! * a stream of lines from any [`BufRead`] ([`Judge::stream`]): per-line results with line
 //!   numbers, in constant memory, whatever the input (no line is held beyond
-//!   [`MAX_LINE`](crate::parse::MAX_LINE) bytes);
+//!   [`MAX_LINE`] bytes);
 //! * a byte buffer spread over threads ([`Judge::judge_buffer`], [`Judge::count_buffer`]):
 //!   scoped threads, results in input order, memory bounded by the work in flight.
 //!
@@ -231,7 +231,7 @@ impl Judge {
 
     /// Judges a stream of lines as they arrive, in constant memory: an iterator of per-line
     /// results, ended by the first read error. A line longer than
-    /// [`MAX_LINE`](crate::parse::MAX_LINE) is reported as too long (quoting only its first
+    /// [`MAX_LINE`] is reported as too long (quoting only its first
     /// bytes) and skipped without being held in memory.
     pub fn stream<R: BufRead>(&self, reader: R, detail: Detail) -> Stream<'_, R> {
         Stream {
@@ -280,7 +280,7 @@ impl Judge {
     /// has), calling `f` with each result in input order, in constant memory: blocks of up to
     /// 1 MiB are cut after their last newline and judged as buffers; whatever a read returns
     /// is judged at once, so a live source (`conntrack -E expect`) gets its verdicts as its
-    /// lines arrive. A line longer than [`MAX_LINE`](crate::parse::MAX_LINE) is reported as
+    /// lines arrive. A line longer than [`MAX_LINE`] is reported as
     /// too long and skipped. Stops at the first read error, which it returns.
     ///
     /// ```
