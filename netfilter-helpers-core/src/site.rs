@@ -1157,6 +1157,12 @@ impl Site {
                 seen
             };
             service_warnings(s, helper, &options, &base, &servers, &related, &mut w);
+            if s.direction == Direction::Local && local_addresses.is_empty() {
+                w(
+                    format!("{base}.direction"),
+                    "a local service, but the site names none of the firewall's own addresses (interface networks written with host bits, or local_addresses): its RELATED flows are told apart only by the INPUT/OUTPUT chains, and no rule drops forged copies of the firewall's addresses".into(),
+                );
+            }
             services.push(ValidService {
                 name: sname,
                 helper: name,
@@ -1550,6 +1556,19 @@ ports = [21, 21, 0]
             );
         }
         assert_eq!(site("6.1.0", "").options.render_modprobe(), "");
+    }
+
+    #[test]
+    fn a_local_service_without_local_addresses_is_warned_about() {
+        let text = "[[interfaces]]\nname = \"eth0\"\ndefault_route = true\nnetworks = [\"198.51.100.0/24\"]\n[[services]]\nname = \"t\"\nhelper = \"tftp\"\ndirection = \"local\"\n";
+        let v = Site::from_toml(text).unwrap().validate().unwrap();
+        assert_eq!(v.warnings.len(), 1, "{:?}", v.warnings);
+        assert_eq!(v.warnings[0].path, "services[0].direction");
+        let v = Site::from_toml(&text.replace("198.51.100.0/24", "198.51.100.2/24"))
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert!(v.warnings.is_empty(), "{:?}", v.warnings);
     }
 
     #[test]
