@@ -486,14 +486,15 @@ struct FlushBeforeWait<R> {
 
 impl<R: Read> Read for FlushBeforeWait<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = {
-            let avail = self.fill_buf()?;
-            let n = avail.len().min(buf.len());
-            buf[..n].copy_from_slice(&avail[..n]);
-            n
-        };
-        self.inner.consume(n);
-        Ok(n)
+        if self.stop.get() {
+            return Ok(0);
+        }
+        if self.inner.buffer().is_empty() {
+            // A failed flush shows again at the next write, which handles it.
+            let _ = self.out.borrow_mut().flush();
+        }
+        // Large reads bypass the BufReader's own buffer when it is empty: one copy, not two.
+        self.inner.read(buf)
     }
 }
 
