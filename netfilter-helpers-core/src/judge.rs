@@ -686,26 +686,10 @@ fn count_newlines(b: &[u8]) -> usize {
     n + chunks.remainder().iter().filter(|x| **x == b'\n').count()
 }
 
-/// Splits at `\n`; a trailing piece without a newline is a line too.
-fn split_lines(b: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = Some(b);
-    std::iter::from_fn(move || {
-        let r = rest?;
-        if r.is_empty() {
-            rest = None;
-            return None;
-        }
-        match find_newline(r) {
-            Some(i) => {
-                rest = Some(&r[i + 1..]);
-                Some(&r[..i])
-            }
-            None => {
-                rest = None;
-                Some(r)
-            }
-        }
-    })
+/// Splits at `\n` (the parser's word-at-a-time splitter); a trailing piece without a
+/// newline is a line too.
+fn split_lines(b: &[u8]) -> crate::parse::Lines<'_> {
+    crate::parse::Lines { rest: Some(b) }
 }
 
 /// Pieces of a buffer of about 256 KiB, cut after a newline: (start, end, number of the first

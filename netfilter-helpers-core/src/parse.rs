@@ -225,8 +225,8 @@ pub fn parse_lines(text: &[u8]) -> (Vec<(usize, ParsedLine)>, Vec<ParseError>) {
 }
 
 /// Splits at `\n`, finding newlines eight bytes at a time.
-struct Lines<'a> {
-    rest: Option<&'a [u8]>,
+pub(crate) struct Lines<'a> {
+    pub(crate) rest: Option<&'a [u8]>,
 }
 
 impl<'a> Iterator for Lines<'a> {

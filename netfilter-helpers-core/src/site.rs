@@ -1328,7 +1328,7 @@ fn parse_net(text: &str, lenient: bool) -> Result<Cidr, String> {
 }
 
 /// (family, first, last address) of a network, as integers.
-fn span(c: &Cidr) -> (u8, u128, u128) {
+pub(crate) fn span(c: &Cidr) -> (u8, u128, u128) {
     match c.addr() {
         IpAddr::V4(a) => {
             let start = u128::from(u32::from(a));

@@ -300,14 +300,7 @@ fn family_slot(f: Family) -> usize {
 
 /// The last address of a network, as an integer.
 fn span_end(c: &Cidr) -> u128 {
-    let bits: u32 = if c.family() == Family::Ipv4 { 32 } else { 128 };
-    let host = bits - u32::from(c.prefix());
-    let size_minus_one = if host == 128 {
-        u128::MAX
-    } else {
-        (1u128 << host) - 1
-    };
-    span_start(c).saturating_add(size_minus_one)
+    crate::site::span(c).2
 }
 
 /// Every interface's networks of one family, sorted by first address, with their interface.
@@ -396,10 +389,7 @@ fn layered(
 }
 
 fn span_start(c: &Cidr) -> u128 {
-    match c.addr() {
-        IpAddr::V4(a) => u128::from(u32::from(a)),
-        IpAddr::V6(a) => u128::from(a),
-    }
+    crate::site::span(c).1
 }
 
 fn default_route_rules(

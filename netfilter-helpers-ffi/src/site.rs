@@ -173,7 +173,7 @@ pub unsafe extern "C" fn nfh_site_warning(
             return nfh_result::InvalidParameter;
         };
         // SAFETY: forwarded caller contract.
-        unsafe { write_text(&format!("{}: {}", w.path, w.message), buf, len, out_n) }
+        unsafe { write_text(&w.to_string(), buf, len, out_n) }
     })
 }
 

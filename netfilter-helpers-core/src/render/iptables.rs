@@ -494,7 +494,7 @@ pub(super) fn commands(rs: &Ruleset) -> String {
         .filter(|c| c.rules.iter().any(|r| r.target == Target::Drop))
         .map(|c| chain_name(rs, c.kind))
         .collect();
-    let closed = |_: &Ruleset, name: &str| closing.iter().any(|c| c == name);
+    let closed = |name: &str| closing.iter().any(|c| c == name);
     for family in [Family::Ipv4, Family::Ipv6] {
         let t = tool(family);
         let mut next_id = 0;
@@ -503,7 +503,7 @@ pub(super) fn commands(rs: &Ruleset) -> String {
             // Base chains: create or empty, closed while refilled.
             for name in chains.names.iter().filter(|n| !is_sub(rs, n)) {
                 let _ = writeln!(out, "nfh_chain {t} {table} {name}");
-                if closed(rs, name) {
+                if closed(name) {
                     let _ = writeln!(
                         out,
                         "{t} -w -t {table} -A {name} -m comment --comment nfh-reloading -j DROP"
@@ -527,7 +527,7 @@ pub(super) fn commands(rs: &Ruleset) -> String {
             for (name, r) in chains.iter() {
                 let _ = writeln!(out, "{t} -w -t {table} -A {name} {r}");
             }
-            for name in chains.names.iter().filter(|n| closed(rs, n)) {
+            for name in chains.names.iter().filter(|n| closed(n)) {
                 let _ = writeln!(out, "{t} -w -t {table} -D {name} 1");
             }
         }
