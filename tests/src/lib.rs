@@ -62,7 +62,7 @@ pub mod sysparam;
 
 use std::io::Write;
 use std::path::Path;
-use std::sync::{MutexGuard, OnceLock};
+use std::sync::OnceLock;
 
 use crate::netns::host_exec;
 
@@ -141,7 +141,7 @@ pub fn report_lab_unavailable(reason: &str) {
 
 /// If the lab is available, takes and returns the [`sysparam::lab_lock`] guard; otherwise
 /// reports (see [`report_lab_unavailable`]) and returns `None`. Used by [`require_lab!`].
-pub fn lab_guard() -> Option<MutexGuard<'static, ()>> {
+pub fn lab_guard() -> Option<sysparam::LabLock> {
     match lab_available() {
         Ok(()) => Some(sysparam::lab_lock()),
         Err(reason) => {

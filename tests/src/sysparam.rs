@@ -5,8 +5,10 @@
 //! affects every namespace. Two rules keep tests independent:
 //!
 //! * every lab scenario holds [`lab_lock`] for its whole duration (the `require_lab!` macro
-//!   returns that guard), so lab tests in one process never overlap even with the default
-//!   multi-threaded test runner;
+//!   returns that guard), so lab tests never overlap: not in one process (the default
+//!   multi-threaded test runner) and not across processes (two `cargo test` runs, or test
+//!   binaries run side by side), because the guard also holds an exclusive `flock` on
+//!   [`LAB_LOCK_FILE`];
 //! * a parameter is changed only through a [`ParamGuard`], which writes the old value back on
 //!   drop — including during unwinding after a failed assertion.
 //!
@@ -25,12 +27,35 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+/// The file whose exclusive lock serialises lab scenarios across processes.
+pub const LAB_LOCK_FILE: &str = "/run/lock/netfilter-helpers-lab.lock";
+
 static LAB_LOCK: Mutex<()> = Mutex::new(());
 
-/// Takes the process-wide lab lock (recovering from poisoning: a previous test that panicked
-/// while holding it has already restored its parameters through its guards' `Drop`).
-pub fn lab_lock() -> MutexGuard<'static, ()> {
-    LAB_LOCK.lock().unwrap_or_else(PoisonError::into_inner)
+/// The lab lock: this process's mutex plus the machine-wide `flock` on [`LAB_LOCK_FILE`]; both
+/// are released on drop.
+pub struct LabLock {
+    _file: Option<fs::File>,
+    _guard: MutexGuard<'static, ()>,
+}
+
+/// Takes the lab lock (recovering from poisoning: a previous test that panicked while holding
+/// it has already restored its parameters through its guards' `Drop`). Blocks while another
+/// process holds the machine-wide lock. If the lock file cannot be opened (no `/run/lock`),
+/// only the in-process mutex is taken.
+pub fn lab_lock() -> LabLock {
+    let guard = LAB_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(LAB_LOCK_FILE)
+        .ok()
+        .filter(|f| f.lock().is_ok());
+    LabLock {
+        _file: file,
+        _guard: guard,
+    }
 }
 
 /// Path of a module parameter file.
