@@ -479,7 +479,7 @@ impl Site {
     /// Reads a site from TOML (syntax and type errors name line and column).
     pub fn from_toml(text: &str) -> Result<Site, SiteError> {
         toml::from_str(text).map_err(|e| SiteError {
-            problems: vec![crate::policy::toml_problem(text, &e, "site")],
+            problems: vec![crate::doc::toml_problem(text, &e, "site")],
         })
     }
 
