@@ -12,8 +12,9 @@
 //! rows the lab cannot play, with the reason. `tests/tests/coverage.rs` checks that every row
 //! is in exactly one list and that README's table ([`markdown`]) is current.
 
-use netfilter_helpers_core::catalogue::{Family as CoreFamily, Helper};
+use netfilter_helpers_core::catalogue::Helper;
 use netfilter_helpers_core::dof::{ExpectationKind, kinds_of};
+use netfilter_helpers_core::net::Family as CoreFamily;
 
 use crate::netns::Family;
 

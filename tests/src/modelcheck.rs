@@ -8,10 +8,11 @@
 
 use std::net::IpAddr;
 
-use netfilter_helpers_core::catalogue::{ExpectClass, Family as CoreFamily, L4Proto};
+use netfilter_helpers_core::catalogue::ExpectClass;
 use netfilter_helpers_core::conform::Validator;
 use netfilter_helpers_core::dof::{Announcement, ExpectationKind, Freedom, Master, rule};
-use netfilter_helpers_core::expect::{Expectation, full_mask, zero_addr};
+use netfilter_helpers_core::expect::Expectation;
+use netfilter_helpers_core::net::{Family as CoreFamily, L4Proto, full_mask, zero_addr};
 use netfilter_helpers_core::options::{ModuleOptions, PARAMS};
 use netfilter_helpers_core::parse::{Format, parse_line};
 

@@ -128,7 +128,7 @@ fn pptp_refusals() {
         "pptp",
         "10.71.1.2:40000".parse().unwrap(),
         "10.71.2.2:1723".parse().unwrap(),
-        netfilter_helpers_core::catalogue::L4Proto::Tcp,
+        netfilter_helpers_core::net::L4Proto::Tcp,
     )
     .unwrap();
     let reason = netfilter_helpers_tests::modelcheck::refusal(
