@@ -785,7 +785,11 @@ fn base(kind: ExpectationKind, o: &ModuleOptions) -> Base {
             flags: perm,
             options: &[Param::H323GkroutedOnly, Param::H323DefaultRrqTtl],
             notes: &[
-                "the RCF sets its timeout to the registration TTL (default_rrq_ttl when absent)",
+                // process_rcf() looks the expectation up with find_expect(), whose tuple has a
+                // zero source (net/netfilter/nf_conntrack_h323_main.c): it misses an
+                // expectation pinned to the gatekeeper, so only with gkrouted_only=0 does the
+                // TTL reach it (seen live in lab_fidelity h323_ras_matches_the_model).
+                "the RCF sets its timeout to the registration TTL (default_rrq_ttl when absent) only when gkrouted_only=0; with gkrouted_only=1 it keeps the policy timeout",
             ],
         },
         K::Q931FromAcfLcf => Base {
@@ -1149,6 +1153,15 @@ impl ExpectationRule {
             Endpoint::Peer => peer,
         };
         let announced_addr = ann.addr.unwrap_or(sender.0);
+        // process_gcf() (net/netfilter/nf_conntrack_h323_main.c): "Registration port is the
+        // same as discovery port" — a rasAddress equal to the GCF sender's own address and
+        // port opens nothing (seen live in lab_fidelity h323_ras_matches_the_model).
+        if self.kind == ExpectationKind::RasFromGcf && (announced_addr, ann.port) == sender {
+            return Err(refuse(format!(
+                "rasAddress {announced_addr} port {} is the sender's own RAS address",
+                ann.port
+            )));
+        }
 
         // Source address and its mask.
         let (src, src_mask) = match self.freedoms.src_addr {
@@ -1673,6 +1686,33 @@ mod tests {
         assert_eq!(
             e[0].to_conntrack_line(Some(2)),
             "2 proto=17 src=192.168.1.255 dst=192.168.1.10 sport=137 dport=137 mask-src=255.255.255.0 mask-dst=255.255.255.255 sport=65535 dport=65535 master-src=192.168.1.10 master-dst=192.168.1.255 sport=137 dport=137 PERMANENT class=0 helper=netbios-ns"
+        );
+    }
+
+    #[test]
+    fn gcf_naming_the_senders_own_ras_port_is_refused() {
+        // process_gcf(): as the kernel lab shows (lab_fidelity h323_ras_matches_the_model).
+        let m = Master::new(
+            "RAS",
+            "10.71.1.2:41719".parse().unwrap(),
+            "10.71.2.2:1719".parse().unwrap(),
+            L4Proto::Udp,
+        )
+        .unwrap();
+        let gcf = rule(ExpectationKind::RasFromGcf, &o());
+        let gk: IpAddr = "10.71.2.2".parse().unwrap();
+        let own = gcf.predict(&m, &Announcement::new(Side::Responder, Some(gk), 1719));
+        assert!(
+            own.unwrap_err()
+                .reason
+                .contains("the sender's own RAS address")
+        );
+        let other = gcf
+            .predict(&m, &Announcement::new(Side::Responder, Some(gk), 1819))
+            .unwrap();
+        assert_eq!(
+            (other[0].src.to_string(), other[0].dport),
+            ("10.71.1.2".into(), 1819)
         );
     }
 

@@ -86,15 +86,21 @@ use ExpectationKind as K;
 const FID: &str = "lab_fidelity";
 
 /// The rows the lab observes, and the test that does.
-pub const OBSERVED: &[Observed] = &[(
-    K::PptpGre,
-    "defaults",
-    false,
-    FID,
-    "pptp_call_opens_and_clearing_closes_the_gre_pair",
-)];
+#[rustfmt::skip]
+pub const OBSERVED: &[Observed] = &[
+    (K::PptpGre, "defaults", false, FID, "pptp_call_opens_and_clearing_closes_the_gre_pair"),
+    (K::RasFromGcf, "defaults", false, FID, "h323_ras_matches_the_model"),
+    (K::RasFromGcf, "defaults", true, FID, "h323_ras_matches_the_model"),
+    (K::Q931FromRrq, "gkrouted_only=1", false, FID, "h323_ras_matches_the_model"),
+    (K::Q931FromRrq, "gkrouted_only=1", true, FID, "h323_ras_matches_the_model"),
+    (K::Q931FromRrq, "gkrouted_only=0", false, FID, "h323_ras_matches_the_model"),
+    (K::Q931FromRrq, "gkrouted_only=0", true, FID, "h323_ras_matches_the_model"),
+    (K::Q931FromAcfLcf, "defaults", false, FID, "h323_ras_matches_the_model"),
+    (K::Q931FromAcfLcf, "defaults", true, FID, "h323_ras_matches_the_model"),
+];
 
 /// The rows the lab cannot observe on this kernel, with the reason.
+#[rustfmt::skip]
 pub const UNSUPPORTED: &[Unsupported] = &[];
 
 /// Fails the calling lab test unless `test` claims the row in [`OBSERVED`]; call it right after

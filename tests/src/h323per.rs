@@ -271,6 +271,11 @@ pub fn ras(msg: &Ras) -> Vec<u8> {
                 let mut t = Bits::new();
                 t.cons(ttl - 1);
                 b.open(&t);
+                // The kernel's decode_int() (nf_conntrack_h323_asn1.c, CONS with DECODE)
+                // advances past the value twice before its bounds check, so a timeToLive
+                // that ends the datagram fails to decode and the whole RCF is ignored; real
+                // RCFs carry more after it. One more octet keeps the check inside the data.
+                b.octets(&[0]);
             }
         }
         Ras::Arq => {

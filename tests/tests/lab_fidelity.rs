@@ -16,14 +16,19 @@
 //!
 //! Run as root: `cargo test -p netfilter-helpers-tests --test lab_fidelity`.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
-use netfilter_helpers_core::dof::{Announcement, ExpectationKind as K, Side};
+use netfilter_helpers_core::dof::{Announcement, ExpectationKind as K, Side, rule};
 use netfilter_helpers_tests::coverage::claim;
 use netfilter_helpers_tests::fidelity::{self, Ends, Script, Step};
-use netfilter_helpers_tests::modelcheck::{assert_exact, master, predict};
-use netfilter_helpers_tests::netns::{Family, L4, Lab};
+use netfilter_helpers_tests::h323per;
+use netfilter_helpers_tests::modelcheck::{
+    Predicted, assert_exact, assert_exact_slack, master, options_in_force, predict,
+};
+use netfilter_helpers_tests::netns::{Family, Host, L4, Lab};
 use netfilter_helpers_tests::require_lab;
+use netfilter_helpers_tests::sysparam::{ParamGuard, read_param};
 
 fn lab() -> Lab {
     Lab::new().unwrap_or_else(|e| panic!("cannot build the lab: {e}"))
@@ -36,7 +41,7 @@ fn client_to_server(lab: &Lab, family: Family, l4: L4, port: u16) -> Ends<'_> {
     Ends {
         connector: &lab.client,
         listener: &lab.server,
-        listen_addr: lab.addr(netfilter_helpers_tests::netns::Host::Server, family),
+        listen_addr: lab.addr(Host::Server, family),
         port,
         l4,
     }
@@ -137,4 +142,181 @@ fn pptp_refusals() {
         Announcement::new(Side::Initiator, None, pac_call),
     );
     assert_eq!(reason, "pptp parses only packets from the responder");
+}
+
+// ------------------------------------------------------------------------------------------
+// H.323: RAS (UDP 1719)
+
+fn v46() -> [Family; 2] {
+    [Family::V4, Family::V6]
+}
+
+fn host(lab: &Lab, h: Host, f: Family) -> IpAddr {
+    lab.addr(h, f)
+}
+
+/// An announcement by `from` of `addr`:`port`.
+fn ann(from: Side, addr: IpAddr, port: u16) -> Announcement {
+    Announcement::new(from, Some(addr), port)
+}
+
+const EP_RAS_PORT: u16 = 41719;
+
+#[test]
+fn h323_ras_matches_the_model() {
+    let _lock = require_lab!();
+    for gkrouted in ["1", "0"] {
+        let _g = ParamGuard::set("nf_conntrack_h323", "gkrouted_only", gkrouted).unwrap();
+        for family in v46() {
+            ras_session(family, gkrouted);
+        }
+    }
+}
+
+fn ras_session(family: Family, gkrouted: &str) {
+    let lab = lab();
+    lab.assign_helper(family, L4::Udp, 1719, "RAS").unwrap();
+    let (ep, gk, third) = (
+        host(&lab, Host::Client, family),
+        host(&lab, Host::Server, family),
+        host(&lab, Host::Third, family),
+    );
+    let ras = |m: h323per::Ras| h323per::ras(&m);
+    let script = Script(vec![
+        // 0: a GCF naming the gatekeeper's own RAS address and port: no expectation.
+        Step::Connector(ras(h323per::Ras::Grq {
+            ras: (ep, EP_RAS_PORT),
+        })),
+        Step::Listener(ras(h323per::Ras::Gcf { ras: (gk, 1719) })),
+        Step::Pause,
+        // 1: a GCF naming another RAS port.
+        Step::Connector(ras(h323per::Ras::Grq {
+            ras: (ep, EP_RAS_PORT),
+        })),
+        Step::Listener(ras(h323per::Ras::Gcf { ras: (gk, 1819) })),
+        Step::Pause,
+        // 2: registration; the RCF carries a TTL.
+        Step::Connector(ras(h323per::Ras::Rrq {
+            call_signal: (ep, 1720),
+            ras: (ep, EP_RAS_PORT),
+        })),
+        Step::Listener(ras(h323per::Ras::Rcf {
+            call_signal: (gk, 1720),
+            ttl: Some(120),
+        })),
+        Step::Pause,
+        // 3: admission to a third party, then location of another.
+        Step::Connector(ras(h323per::Ras::Arq)),
+        Step::Listener(ras(h323per::Ras::Acf {
+            dest_call_signal: (third, 1720),
+        })),
+        Step::Connector(ras(h323per::Ras::Lrq {
+            reply: (ep, EP_RAS_PORT),
+        })),
+        Step::Listener(ras(h323per::Ras::Lcf {
+            call_signal: (third, 1721),
+            ras: (third, 1719),
+        })),
+        Step::Pause,
+        // 4: refusals: an ACF naming the receiver itself, an RRQ naming a third party.
+        Step::Connector(ras(h323per::Ras::Arq)),
+        Step::Listener(ras(h323per::Ras::Acf {
+            dest_call_signal: (ep, 1722),
+        })),
+        Step::Connector(ras(h323per::Ras::Rrq {
+            call_signal: (third, 1723),
+            ras: (ep, EP_RAS_PORT),
+        })),
+        Step::Listener(ras(h323per::Ras::Rcf {
+            call_signal: (gk, 1720),
+            ttl: None,
+        })),
+    ]);
+    let mut ex = fidelity::run(
+        client_to_server(&lab, family, L4::Udp, 1719),
+        &script,
+        EP_RAS_PORT,
+        T,
+    )
+    .unwrap();
+    let m = master("RAS", &ex.master);
+    let label = |s: &str| format!("RAS {s} ({family:?}, gkrouted_only={gkrouted})");
+    // 0
+    let gcf_self = predict(K::RasFromGcf, &m, ann(Side::Responder, gk, 1719));
+    assert!(
+        gcf_self.is_empty(),
+        "the model skips a GCF naming the sender's own RAS port"
+    );
+    assert_exact(&lab.router, &label("GCF naming itself"), &[]);
+    // 1
+    assert!(ex.resume().unwrap());
+    let mut table = predict(K::RasFromGcf, &m, ann(Side::Responder, gk, 1819));
+    assert_eq!(table.len(), 1);
+    assert_exact_slack(&lab.router, &label("GRQ/GCF"), &table, 8);
+    claim(K::RasFromGcf, "", family, "h323_ras_matches_the_model");
+    // 2
+    assert!(ex.resume().unwrap());
+    let rrq = predict(K::Q931FromRrq, &m, ann(Side::Initiator, ep, 1720));
+    assert_eq!(rrq.len(), 1);
+    table.extend(rrq_after_rcf(rrq, gkrouted, 120));
+    assert_exact_slack(&lab.router, &label("RRQ/RCF"), &table, 8);
+    claim(
+        K::Q931FromRrq,
+        &format!("gkrouted_only={gkrouted}"),
+        family,
+        "h323_ras_matches_the_model",
+    );
+    // 3
+    assert!(ex.resume().unwrap());
+    let acf = predict(K::Q931FromAcfLcf, &m, ann(Side::Responder, third, 1720));
+    let lcf = predict(K::Q931FromAcfLcf, &m, ann(Side::Responder, third, 1721));
+    assert_eq!((acf.len(), lcf.len()), (1, 1));
+    table.extend(acf);
+    table.extend(lcf);
+    assert_exact_slack(&lab.router, &label("ARQ/ACF, LRQ/LCF"), &table, 8);
+    claim(K::Q931FromAcfLcf, "", family, "h323_ras_matches_the_model");
+    // 4
+    assert!(!ex.resume().unwrap());
+    let rrq_third = predict(K::Q931FromRrq, &m, ann(Side::Initiator, third, 1723));
+    assert!(
+        rrq_third.is_empty(),
+        "an RRQ naming a third party is refused"
+    );
+    // The second RRQ (no timeToLive) set the registration TTL to default_rrq_ttl; its RCF
+    // applies it where the lookup works.
+    let ttl: u32 = read_param("nf_conntrack_h323", "default_rrq_ttl")
+        .unwrap()
+        .parse()
+        .unwrap();
+    for p in table
+        .iter_mut()
+        .filter(|p| p.exp.dport == 1720 && p.exp.dst == ep)
+    {
+        if gkrouted == "0" {
+            p.timeout = ttl;
+        }
+    }
+    assert_exact_slack(
+        &lab.router,
+        &label("ACF naming the receiver, RRQ naming a third party"),
+        &table,
+        10,
+    );
+}
+
+/// The RRQ's Q.931 expectation after an RCF with `ttl`: process_rcf() finds it (and sets its
+/// timeout) only when its source is a wildcard, i.e. with gkrouted_only=0 — as the model's
+/// note says.
+fn rrq_after_rcf(mut rrq: Vec<Predicted>, gkrouted: &str, ttl: u32) -> Vec<Predicted> {
+    let note = rule(K::Q931FromRrq, &options_in_force())
+        .notes
+        .iter()
+        .any(|n| n.contains("only when gkrouted_only=0"));
+    assert!(note, "the model documents the RCF timeout");
+    if gkrouted == "0" {
+        for p in &mut rrq {
+            p.timeout = ttl;
+        }
+    }
+    rrq
 }
