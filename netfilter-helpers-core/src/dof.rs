@@ -490,6 +490,54 @@ pub struct ExpectationRule {
     /// Why this rule, with the options in force, lets a payload open a hole; `None` when every
     /// address is pinned to the master.
     pub risk: Option<String>,
+    /// The routing decision the kernel makes before creating the expectation, under the
+    /// options in force (`callforward_filter=1`, `sip_external_media=1` with
+    /// `sip_direct_media=0`); [`ExpectationRule::predict`] then needs [`Announcement::route`].
+    pub route_check: Option<RouteCheck>,
+}
+
+/// A routing decision a helper takes before creating an expectation: it skips the
+/// expectation when the route to the announced address goes the same way as a reference
+/// route.
+///
+/// ```
+/// use netfilter_helpers_core::dof::{rule, ExpectationKind, RouteCheck};
+/// use netfilter_helpers_core::options::ModuleOptions;
+/// let mut o = ModuleOptions::new();
+/// assert_eq!(rule(ExpectationKind::Q931CallForward, &o).route_check, Some(RouteCheck::NextHopAndInterface));
+/// assert_eq!(rule(ExpectationKind::SipAudio, &o).route_check, None);
+/// o.set_assignment("sip.sip_direct_media=0").unwrap();
+/// o.set_assignment("sip.sip_external_media=1").unwrap();
+/// assert_eq!(rule(ExpectationKind::SipAudio, &o).route_check, Some(RouteCheck::Interface));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RouteCheck {
+    /// `sip_external_media=1` (net/netfilter/nf_conntrack_sip.c, set_expected_rtp_rtcp):
+    /// skipped when the route to the media address leaves through the interface the SIP
+    /// packet itself leaves through (`skb_dst(skb)->dev`: towards the signalling peer).
+    Interface,
+    /// `callforward_filter=1` (net/netfilter/nf_conntrack_h323_main.c,
+    /// callforward_do_filter): skipped when the routes to the forwarded-to address and to the
+    /// Facility's receiver have the same next hop and the same interface.
+    NextHopAndInterface,
+}
+
+/// What the routing table of the host running the helper says about an announced address,
+/// compared with the reference route of the [`RouteCheck`] in force.
+///
+/// ```
+/// use netfilter_helpers_core::dof::Route;
+/// let r = Route { same_interface: true, same_next_hop: false };
+/// assert!(r.same_interface && !r.same_next_hop);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Route {
+    /// The route to the announced address leaves through the reference route's interface.
+    pub same_interface: bool,
+    /// Its next hop is the reference route's (a directly connected destination is its own
+    /// next hop, so two hosts on one link differ).
+    pub same_next_hop: bool,
 }
 
 /// The `rules_for` input for one kind: base data before options are applied.
@@ -727,7 +775,7 @@ fn base(kind: ExpectationKind, o: &ModuleOptions) -> Base {
                 &["INVITE and BYE flush the call's media expectations"]
             } else if o.sip_external_media() {
                 &[
-                    "sip_external_media=1: no expectation when the route to the media address leaves through the interface the SIP packet arrived on",
+                    "sip_external_media=1: no expectation when the route to the media address leaves through the interface the SIP packet leaves through (towards the signalling peer)",
                     "INVITE and BYE flush the call's media expectations",
                 ]
             } else {
@@ -972,6 +1020,17 @@ pub fn rule(kind: ExpectationKind, options: &ModuleOptions) -> ExpectationRule {
         option_text,
         notes: b.notes.to_vec(),
         risk: None,
+        route_check: match kind {
+            ExpectationKind::Q931CallForward if options.h323_callforward_filter() => {
+                Some(RouteCheck::NextHopAndInterface)
+            }
+            ExpectationKind::SipAudio | ExpectationKind::SipVideo | ExpectationKind::SipImage
+                if !options.sip_direct_media() && options.sip_external_media() =>
+            {
+                Some(RouteCheck::Interface)
+            }
+            _ => None,
+        },
     };
     r.risk = risk(&r, options);
     r
@@ -1017,7 +1076,7 @@ fn risk(r: &ExpectationRule, o: &ModuleOptions) -> Option<String> {
         (K::SipAudio | K::SipVideo | K::SipImage, F::Payload, _) => format!(
             "sip_direct_media=0: the SDP body can name any host as media destination and any host may send to it{}",
             if o.sip_external_media() {
-                " (sip_external_media=1 skips destinations routed back out of the arrival interface)"
+                 " (sip_external_media=1 skips destinations routed out of the interface towards the signalling peer)"
             } else {
                 ""
             }
@@ -1135,6 +1194,24 @@ impl ExpectationRule {
             _ => {}
         }
         let family = master.tuple.family();
+        if let Some(check) = self.route_check {
+            let Some(route) = ann.route else {
+                return Err(refuse(
+                    "the route to the announced address is needed to predict this expectation"
+                        .into(),
+                ));
+            };
+            let skipped = match check {
+                RouteCheck::Interface => route.same_interface,
+                RouteCheck::NextHopAndInterface => route.same_interface && route.same_next_hop,
+            };
+            if skipped {
+                return Err(refuse(match check {
+                    RouteCheck::Interface => "sip_external_media=1: the media address is routed out of the interface the SIP packet leaves through".into(),
+                    RouteCheck::NextHopAndInterface => "callforward_filter=1: the forwarded-to address is routed like the Facility's receiver (same next hop and interface)".into(),
+                }));
+            }
+        }
         if let Some(a) = ann.addr
             && Family::of(&a) != family
         {
@@ -1434,6 +1511,8 @@ pub struct Announcement {
     /// The peer confirmed the announcement (SIP: a 2xx response to the REGISTER), which clears
     /// the INACTIVE flag.
     pub confirmed: bool,
+    /// The route to the announced address, for a rule with a [`RouteCheck`].
+    pub route: Option<Route>,
 }
 
 impl Announcement {
@@ -1453,6 +1532,7 @@ impl Announcement {
             transport: None,
             interface_prefix: None,
             confirmed: false,
+            route: None,
         }
     }
 }
@@ -1714,6 +1794,84 @@ mod tests {
             (other[0].src.to_string(), other[0].dport),
             ("10.71.1.2".into(), 1819)
         );
+    }
+
+    #[test]
+    fn route_checks_decide_call_forwarding_and_external_media() {
+        // As the kernel lab shows (lab_fidelity h323_call_forward_follows_callforward_filter).
+        let m = Master::new(
+            "Q.931",
+            "10.71.1.2:40000".parse().unwrap(),
+            "10.71.2.2:1720".parse().unwrap(),
+            L4Proto::Tcp,
+        )
+        .unwrap();
+        let to: IpAddr = "10.71.9.5".parse().unwrap();
+        let mut a = Announcement::new(Side::Responder, Some(to), 1720);
+        let fwd = rule(ExpectationKind::Q931CallForward, &o());
+        let missing = fwd.predict(&m, &a).unwrap_err();
+        assert!(
+            missing
+                .reason
+                .contains("route to the announced address is needed")
+        );
+        a.route = Some(Route {
+            same_interface: true,
+            same_next_hop: true,
+        });
+        assert!(
+            fwd.predict(&m, &a)
+                .unwrap_err()
+                .reason
+                .starts_with("callforward_filter=1")
+        );
+        // Same interface, another next hop: tracked.
+        a.route = Some(Route {
+            same_interface: true,
+            same_next_hop: false,
+        });
+        let e = fwd.predict(&m, &a).unwrap();
+        assert_eq!((e[0].src.to_string(), e[0].dst), ("10.71.1.2".into(), to));
+        // callforward_filter=0 needs no route.
+        let mut x = o();
+        x.set_assignment("h323.callforward_filter=0").unwrap();
+        a.route = None;
+        assert_eq!(
+            rule(ExpectationKind::Q931CallForward, &x)
+                .predict(&m, &a)
+                .unwrap()
+                .len(),
+            1
+        );
+        // sip_external_media=1 (with sip_direct_media=0) looks at the interface only.
+        let mut x = o();
+        x.set_assignment("sip.sip_direct_media=0").unwrap();
+        x.set_assignment("sip.sip_external_media=1").unwrap();
+        let sip = Master::new(
+            "sip",
+            "10.71.1.2:5060".parse().unwrap(),
+            "10.71.2.2:5060".parse().unwrap(),
+            L4Proto::Udp,
+        )
+        .unwrap();
+        let mut a = Announcement::new(Side::Initiator, Some("10.71.2.3".parse().unwrap()), 49170);
+        a.route = Some(Route {
+            same_interface: true,
+            same_next_hop: false,
+        });
+        let audio = rule(ExpectationKind::SipAudio, &x);
+        assert!(
+            audio
+                .predict(&sip, &a)
+                .unwrap_err()
+                .reason
+                .starts_with("sip_external_media=1")
+        );
+        a.route = Some(Route {
+            same_interface: false,
+            same_next_hop: false,
+        });
+        assert_eq!(audio.predict(&sip, &a).unwrap().len(), 2);
     }
 
     #[test]

@@ -97,6 +97,16 @@ pub const OBSERVED: &[Observed] = &[
     (K::Q931FromRrq, "gkrouted_only=0", true, FID, "h323_ras_matches_the_model"),
     (K::Q931FromAcfLcf, "defaults", false, FID, "h323_ras_matches_the_model"),
     (K::Q931FromAcfLcf, "defaults", true, FID, "h323_ras_matches_the_model"),
+    (K::H245FromQ931, "defaults", false, FID, "h323_q931_h245_and_media_match_the_model"),
+    (K::H245FromQ931, "defaults", true, FID, "h323_q931_h245_and_media_match_the_model"),
+    (K::H323RtpRtcp, "defaults", false, FID, "h323_q931_h245_and_media_match_the_model"),
+    (K::H323RtpRtcp, "defaults", true, FID, "h323_q931_h245_and_media_match_the_model"),
+    (K::H323T120, "defaults", false, FID, "h323_q931_h245_and_media_match_the_model"),
+    (K::H323T120, "defaults", true, FID, "h323_q931_h245_and_media_match_the_model"),
+    (K::Q931CallForward, "callforward_filter=1", false, FID, "h323_call_forward_follows_callforward_filter"),
+    (K::Q931CallForward, "callforward_filter=1", true, FID, "h323_call_forward_follows_callforward_filter"),
+    (K::Q931CallForward, "callforward_filter=0", false, FID, "h323_call_forward_follows_callforward_filter"),
+    (K::Q931CallForward, "callforward_filter=0", true, FID, "h323_call_forward_follows_callforward_filter"),
 ];
 
 /// The rows the lab cannot observe on this kernel, with the reason.

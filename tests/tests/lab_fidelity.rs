@@ -19,7 +19,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use netfilter_helpers_core::dof::{Announcement, ExpectationKind as K, Side, rule};
+use netfilter_helpers_core::dof::{Announcement, ExpectationKind as K, Route, Side, rule};
 use netfilter_helpers_tests::coverage::claim;
 use netfilter_helpers_tests::fidelity::{self, Ends, Script, Step};
 use netfilter_helpers_tests::h323per;
@@ -319,4 +319,231 @@ fn rrq_after_rcf(mut rrq: Vec<Predicted>, gkrouted: &str, ttl: u32) -> Vec<Predi
         }
     }
     rrq
+}
+
+// ------------------------------------------------------------------------------------------
+// H.323: Q.931 (TCP 1720), H.245 and its media, T.120
+
+const H245_CALLER_PORT: u16 = 41000;
+const H245_CALLEE_PORT: u16 = 41001;
+
+#[test]
+fn h323_q931_h245_and_media_match_the_model() {
+    let _lock = require_lab!();
+    for family in v46() {
+        q931_call(family);
+    }
+}
+
+fn q931_call(family: Family) {
+    let lab = lab();
+    lab.assign_helper(family, L4::Tcp, 1720, "Q.931").unwrap();
+    let (caller, callee, third) = (
+        host(&lab, Host::Client, family),
+        host(&lab, Host::Server, family),
+        host(&lab, Host::Third, family),
+    );
+    let q = |m: h323per::Q931| h323per::q931(&m);
+    let script = Script(vec![
+        // Refusals first: an h245Address and a fastStart channel naming a third party.
+        Step::Connector(q(h323per::Q931::Setup {
+            h245: Some((third, H245_CALLER_PORT)),
+            fast_start: vec![h323per::Channel::AudioRtcp {
+                addr: third,
+                port: 42001,
+            }],
+        })),
+        Step::Pause,
+        // Setup with the caller's H.245 address and a fastStart audio channel.
+        Step::Connector(q(h323per::Q931::Setup {
+            h245: Some((caller, H245_CALLER_PORT)),
+            fast_start: vec![h323per::Channel::AudioRtcp {
+                addr: caller,
+                port: 42001,
+            }],
+        })),
+        Step::Listener(q(h323per::Q931::Connect {
+            h245: (callee, H245_CALLEE_PORT),
+        })),
+        Step::Pause,
+    ]);
+    let mut call =
+        fidelity::run(client_to_server(&lab, family, L4::Tcp, 1720), &script, 0, T).unwrap();
+    let m = master("Q.931", &call.master);
+    let label = |s: &str| format!("Q.931 {s} ({family:?})");
+    for (kind, port) in [(K::H245FromQ931, H245_CALLER_PORT), (K::H323RtpRtcp, 42001)] {
+        assert!(
+            predict(kind, &m, ann(Side::Initiator, third, port)).is_empty(),
+            "the model refuses {kind:?} naming a third party"
+        );
+    }
+    assert_exact(&lab.router, &label("Setup naming a third party"), &[]);
+    assert!(call.resume().unwrap());
+    let mut table = predict(
+        K::H245FromQ931,
+        &m,
+        ann(Side::Initiator, caller, H245_CALLER_PORT),
+    );
+    let fast = predict(K::H323RtpRtcp, &m, ann(Side::Initiator, caller, 42001));
+    assert_eq!(fast.len(), 2, "fastStart: RTP and RTCP");
+    table.extend(fast);
+    table.extend(predict(
+        K::H245FromQ931,
+        &m,
+        ann(Side::Responder, callee, H245_CALLEE_PORT),
+    ));
+    assert_eq!(table.len(), 4);
+    assert_exact_slack(&lab.router, &label("Setup/Connect"), &table, 5);
+    claim(
+        K::H245FromQ931,
+        "",
+        family,
+        "h323_q931_h245_and_media_match_the_model",
+    );
+
+    // The H.245 channel: the callee connects to the caller's announced address; the
+    // expectation gives the new connection the H.245 helper (and is used up).
+    let olc = |c: h323per::Channel| h323per::h245_olc(&c);
+    let h245_script = Script(vec![
+        // A media address naming a third party: refused.
+        Step::Connector(h323per::tpkt(&olc(h323per::Channel::AudioRtcp {
+            addr: third,
+            port: 43101,
+        }))),
+        Step::Pause,
+        Step::Connector(h323per::tpkt(&olc(h323per::Channel::AudioRtcp {
+            addr: callee,
+            port: 43001,
+        }))),
+        Step::Listener(h323per::tpkt(&h323per::h245_olc_ack(caller, 44000))),
+        Step::Connector(h323per::tpkt(&olc(h323per::Channel::T120 {
+            addr: callee,
+            port: 45000,
+        }))),
+        Step::Pause,
+    ]);
+    let ends = Ends {
+        connector: &lab.server,
+        listener: &lab.client,
+        listen_addr: caller,
+        port: H245_CALLER_PORT,
+        l4: L4::Tcp,
+    };
+    let mut h245 = fidelity::run(ends, &h245_script, 0, T).unwrap();
+    let hm = master("H.245", &h245.master);
+    // The caller's H.245 expectation is used up; the rest stays.
+    table.retain(|p| !(p.exp.dport == H245_CALLER_PORT && p.exp.dst == caller));
+    assert!(predict(K::H323RtpRtcp, &hm, ann(Side::Initiator, third, 43101)).is_empty());
+    assert_exact_slack(
+        &lab.router,
+        &label("H.245 OLC naming a third party"),
+        &table,
+        8,
+    );
+    assert!(h245.resume().unwrap());
+    let olc_media = predict(K::H323RtpRtcp, &hm, ann(Side::Initiator, callee, 43001));
+    let ack_media = predict(K::H323RtpRtcp, &hm, ann(Side::Responder, caller, 44000));
+    let t120 = predict(K::H323T120, &hm, ann(Side::Initiator, callee, 45000));
+    assert_eq!((olc_media.len(), ack_media.len(), t120.len()), (2, 2, 1));
+    table.extend(olc_media);
+    table.extend(ack_media);
+    table.extend(t120);
+    assert_exact_slack(&lab.router, &label("H.245 OLC, OLCA, T.120"), &table, 10);
+    claim(
+        K::H323RtpRtcp,
+        "",
+        family,
+        "h323_q931_h245_and_media_match_the_model",
+    );
+    claim(
+        K::H323T120,
+        "",
+        family,
+        "h323_q931_h245_and_media_match_the_model",
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// H.323: call forwarding (Facility callForwarded) and callforward_filter
+
+/// A network routed through the caller (the Facility's receiver): the router's route to it
+/// has the caller as next hop and `r-cli` as interface, exactly like its route to the caller.
+fn behind_caller(family: Family) -> (&'static str, &'static str, IpAddr) {
+    match family {
+        Family::V4 => ("10.71.9.0/24", "10.71.1.2", "10.71.9.5".parse().unwrap()),
+        Family::V6 => ("fd71:9::/64", "fd71:1::2", "fd71:9::5".parse().unwrap()),
+    }
+}
+
+#[test]
+fn h323_call_forward_follows_callforward_filter() {
+    let _lock = require_lab!();
+    for filter in ["1", "0"] {
+        let _g = ParamGuard::set("nf_conntrack_h323", "callforward_filter", filter).unwrap();
+        for family in v46() {
+            call_forward(family, filter);
+        }
+    }
+}
+
+fn call_forward(family: Family, filter: &str) {
+    let lab = lab();
+    lab.assign_helper(family, L4::Tcp, 1720, "Q.931").unwrap();
+    let (net, via, behind) = behind_caller(family);
+    let v = if family == Family::V6 { "-6" } else { "-4" };
+    lab.router
+        .ip(&[v, "route", "add", net, "via", via])
+        .unwrap();
+    let third = host(&lab, Host::Third, family);
+    let q = |m: h323per::Q931| h323per::q931(&m);
+    let script = Script(vec![
+        Step::Connector(q(h323per::Q931::Setup {
+            h245: None,
+            fast_start: vec![],
+        })),
+        // Forwarded to a host behind the caller: the same side.
+        Step::Listener(q(h323per::Q931::FacilityForward { to: (behind, 1720) })),
+        Step::Pause,
+        // (The listening end plays on only when the connecting end sends again.)
+        Step::Connector(q(h323per::Q931::Setup {
+            h245: None,
+            fast_start: vec![],
+        })),
+        // Forwarded to the third party, next to the callee: the other side.
+        Step::Listener(q(h323per::Q931::FacilityForward { to: (third, 1720) })),
+        Step::Pause,
+    ]);
+    let mut call =
+        fidelity::run(client_to_server(&lab, family, L4::Tcp, 1720), &script, 0, T).unwrap();
+    let m = master("Q.931", &call.master);
+    let setting = format!("callforward_filter={filter}");
+    let label = |s: &str| format!("Q.931 Facility {s} ({family:?}, {setting})");
+    // What the router's routing table says, relative to the route to the Facility's
+    // receiver (the caller, directly connected on r-cli: its own next hop).
+    let routed = |to: IpAddr, same_interface: bool, same_next_hop: bool| {
+        let mut a = ann(Side::Responder, to, 1720);
+        a.route = Some(Route {
+            same_interface,
+            same_next_hop,
+        });
+        a
+    };
+    let same_side = predict(K::Q931CallForward, &m, routed(behind, true, true));
+    assert_eq!(same_side.len(), if filter == "1" { 0 } else { 1 });
+    assert_exact(
+        &lab.router,
+        &label("to a host behind the caller"),
+        &same_side,
+    );
+    assert!(call.resume().unwrap());
+    let mut table = same_side;
+    table.extend(predict(K::Q931CallForward, &m, routed(third, false, false)));
+    assert_eq!(table.len(), if filter == "1" { 1 } else { 2 });
+    assert_exact_slack(&lab.router, &label("to the third party"), &table, 5);
+    claim(
+        K::Q931CallForward,
+        &setting,
+        family,
+        "h323_call_forward_follows_callforward_filter",
+    );
 }
