@@ -107,6 +107,8 @@ pub const OBSERVED: &[Observed] = &[
     (K::Q931CallForward, "callforward_filter=1", true, FID, "h323_call_forward_follows_callforward_filter"),
     (K::Q931CallForward, "callforward_filter=0", false, FID, "h323_call_forward_follows_callforward_filter"),
     (K::Q931CallForward, "callforward_filter=0", true, FID, "h323_call_forward_follows_callforward_filter"),
+    (K::NetbiosNsReply, "defaults", false, FID, "broadcast_replies_take_the_interface_netmask"),
+    (K::SnmpReply, "defaults", false, FID, "broadcast_replies_take_the_interface_netmask"),
 ];
 
 /// The rows the lab cannot observe on this kernel, with the reason.

@@ -172,6 +172,79 @@ pub fn run(
     })
 }
 
+/// Sends one UDP datagram from `ns` to `to`:`port` (a broadcast address when `broadcast`)
+/// from `sport` (0 = ephemeral) and keeps the socket open; returns the player and the master
+/// tuple (sender → destination).
+pub fn send_udp(
+    ns: &Netns,
+    to: IpAddr,
+    port: u16,
+    sport: u16,
+    payload: &[u8],
+    broadcast: bool,
+    timeout: std::time::Duration,
+) -> Result<(Player, MasterTuple), LabError> {
+    let mut args: Vec<String> = vec![
+        "--l4".into(),
+        "udp".into(),
+        "--connect".into(),
+        to.to_string(),
+        "--port".into(),
+        port.to_string(),
+        "--sport".into(),
+        sport.to_string(),
+        "--steps".into(),
+        Script(vec![Step::Connector(payload.to_vec())]).to_arg(),
+    ];
+    if broadcast {
+        args.push("--broadcast".into());
+    }
+    let mut player = Player::spawn_script(ns, SCRIPTED_PY, "connect", &args)?;
+    let done = player.expect("DONE", timeout)?;
+    let bad = || LabError::Player(format!("malformed DONE line {done:?}"));
+    let parse = |i: usize| -> Result<SocketAddr, LabError> {
+        Ok(SocketAddr::new(
+            done.get(i).ok_or_else(bad)?.parse().map_err(|_| bad())?,
+            done.get(i + 1)
+                .ok_or_else(bad)?
+                .parse()
+                .map_err(|_| bad())?,
+        ))
+    };
+    let (local, peer) = (parse(0)?, parse(2)?);
+    // The wildcard bind reports 0.0.0.0: the source is the interface address.
+    let local = if local.ip().is_unspecified() {
+        SocketAddr::new(source_towards(ns, to)?, local.port())
+    } else {
+        local
+    };
+    Ok((
+        player,
+        MasterTuple {
+            family: if peer.is_ipv4() {
+                Family::V4
+            } else {
+                Family::V6
+            },
+            l4: L4::Udp,
+            client: local,
+            server: peer,
+        },
+    ))
+}
+
+/// The source address `ns` uses towards `to` (`ip route get`).
+pub fn source_towards(ns: &Netns, to: IpAddr) -> Result<IpAddr, LabError> {
+    let out = ns.ip(&["route", "get", &to.to_string()])?;
+    let words: Vec<&str> = out.split_whitespace().collect();
+    words
+        .iter()
+        .position(|w| *w == "src")
+        .and_then(|i| words.get(i + 1))
+        .and_then(|w| w.parse().ok())
+        .ok_or_else(|| LabError::Player(format!("no src in `ip route get {to}`: {out}")))
+}
+
 // ---------------------------------------------------------------------------------------------
 // PPTP (RFC 2637): control messages on TCP 1723
 

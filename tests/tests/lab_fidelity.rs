@@ -20,7 +20,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use netfilter_helpers_core::dof::{Announcement, ExpectationKind as K, Route, Side, rule};
+use netfilter_helpers_core::expect::ExpectFlags;
 use netfilter_helpers_tests::coverage::claim;
+use netfilter_helpers_tests::expect;
 use netfilter_helpers_tests::fidelity::{self, Ends, Script, Step};
 use netfilter_helpers_tests::h323per;
 use netfilter_helpers_tests::modelcheck::{
@@ -546,4 +548,63 @@ fn call_forward(family: Family, filter: &str) {
         family,
         "h323_call_forward_follows_callforward_filter",
     );
+}
+
+// ------------------------------------------------------------------------------------------
+// Broadcast helpers: netbios-ns and snmp
+
+#[test]
+fn broadcast_replies_take_the_interface_netmask() {
+    let _lock = require_lab!();
+    let lab = lab();
+    // A second network on the client's link with another prefix length.
+    lab.client.add_addr("eth0", "10.72.0.2/20").unwrap();
+    for (helper, port) in [("netbios-ns", 137), ("snmp", 161)] {
+        lab.assign_local_helper(Host::Client, Family::V4, L4::Udp, port, helper)
+            .unwrap();
+    }
+    let kind = |h: &str| {
+        if h == "snmp" {
+            K::SnmpReply
+        } else {
+            K::NetbiosNsReply
+        }
+    };
+    for (helper, port, broadcast, prefix) in [
+        ("netbios-ns", 137, "10.71.1.255", 24),
+        ("snmp", 161, "10.71.1.255", 24),
+        ("snmp", 161, "10.72.15.255", 20),
+        ("netbios-ns", 137, "10.72.15.255", 20),
+    ] {
+        expect::flush_expectations(&lab.client).unwrap();
+        // Any payload: neither helper parses it.
+        let (player, mt) = fidelity::send_udp(
+            &lab.client,
+            broadcast.parse().unwrap(),
+            port,
+            0,
+            b"\x30\x00",
+            true,
+            T,
+        )
+        .unwrap();
+        let m = master(helper, &mt);
+        let mut a = Announcement::new(Side::Initiator, None, 0);
+        a.interface_prefix = Some(prefix);
+        let predicted = predict(kind(helper), &m, a);
+        assert_eq!(predicted.len(), 1);
+        assert!(predicted[0].exp.flags.contains(ExpectFlags::PERMANENT));
+        assert_exact(
+            &lab.client,
+            &format!("{helper} broadcast to {broadcast} (/{prefix})"),
+            &predicted,
+        );
+        claim(
+            kind(helper),
+            "",
+            Family::V4,
+            "broadcast_replies_take_the_interface_netmask",
+        );
+        drop(player);
+    }
 }
