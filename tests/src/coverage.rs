@@ -8,7 +8,8 @@
 //!
 //! [`OBSERVED`] claims, per row, the lab test that plays it and asserts the kernel's table
 //! equals the model's prediction; a lab test calls [`claim`] at that point, which fails if the
-//! claim is missing, so a claim cannot outlive its test silently. [`UNSUPPORTED`] lists the
+//! claim is missing, so a claim cannot outlive its test silently (the older `lab_model` tests
+//! are claimed by name only). [`UNSUPPORTED`] lists the
 //! rows the lab cannot play, with the reason. `tests/tests/coverage.rs` checks that every row
 //! is in exactly one list and that README's table ([`markdown`]) is current.
 
@@ -84,10 +85,30 @@ pub type Unsupported = (ExpectationKind, &'static str, bool, &'static str);
 use ExpectationKind as K;
 
 const FID: &str = "lab_fidelity";
+const MODEL: &str = "lab_model";
 
 /// The rows the lab observes, and the test that does.
 #[rustfmt::skip]
 pub const OBSERVED: &[Observed] = &[
+    // tests/tests/lab_model.rs: the model's original lab (single-family checks of each helper).
+    (K::AmandaData, "defaults", false, MODEL, "amanda_matches_the_model"),
+    (K::AmandaData, "defaults", true, MODEL, "amanda_matches_the_model"),
+    (K::FtpData, "loose=0", false, MODEL, "ftp_active_and_passive_match_the_model"),
+    (K::FtpData, "loose=0", true, MODEL, "ftp_active_and_passive_match_the_model"),
+    (K::FtpData, "loose=1", false, MODEL, "ftp_third_party_follows_loose"),
+    (K::IrcDcc, "defaults", false, MODEL, "irc_dcc_matches_the_model"),
+    (K::SaneData, "defaults", false, MODEL, "sane_matches_the_model"),
+    (K::SaneData, "defaults", true, MODEL, "sane_matches_the_model"),
+    (K::TftpData, "defaults", false, MODEL, "tftp_matches_the_model"),
+    (K::TftpData, "defaults", true, MODEL, "tftp_matches_the_model"),
+    (K::NetbiosNsReply, "defaults", false, MODEL, "netbios_ns_matches_the_model"),
+    (K::SipSignalling, "sip_direct_signalling=1", false, MODEL, "sip_register_matches_the_model"),
+    (K::SipSignalling, "sip_direct_signalling=0", false, MODEL, "sip_register_matches_the_model"),
+    (K::SipAudio, "sip_direct_media=1", false, MODEL, "sip_invite_media_matches_the_model"),
+    (K::SipVideo, "sip_direct_media=1", false, MODEL, "sip_invite_media_matches_the_model"),
+    (K::SipAudio, "sip_direct_media=1", true, MODEL, "sip_invite_and_answer_v6_match_the_model"),
+    (K::SipAudio, "sip_direct_media=0 sip_external_media=0", false, MODEL, "sip_third_party_media_follows_direct_media"),
+    // tests/tests/lab_fidelity.rs: these tests also call [`claim`] for their rows.
     (K::PptpGre, "defaults", false, FID, "pptp_call_opens_and_clearing_closes_the_gre_pair"),
     (K::RasFromGcf, "defaults", false, FID, "h323_ras_matches_the_model"),
     (K::RasFromGcf, "defaults", true, FID, "h323_ras_matches_the_model"),
@@ -109,6 +130,30 @@ pub const OBSERVED: &[Observed] = &[
     (K::Q931CallForward, "callforward_filter=0", true, FID, "h323_call_forward_follows_callforward_filter"),
     (K::NetbiosNsReply, "defaults", false, FID, "broadcast_replies_take_the_interface_netmask"),
     (K::SnmpReply, "defaults", false, FID, "broadcast_replies_take_the_interface_netmask"),
+    (K::FtpData, "loose=1", true, FID, "ftp_loose_frees_the_ipv6_destination_too"),
+    (K::FtpData, "loose=0", true, FID, "ftp_loose_frees_the_ipv6_destination_too"),
+    (K::SipAudio, "sip_direct_media=1", false, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipAudio, "sip_direct_media=1", true, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipAudio, "sip_direct_media=0 sip_external_media=0", false, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipAudio, "sip_direct_media=0 sip_external_media=0", true, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipAudio, "sip_direct_media=0 sip_external_media=1", false, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipAudio, "sip_direct_media=0 sip_external_media=1", true, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipVideo, "sip_direct_media=1", false, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipVideo, "sip_direct_media=1", true, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipVideo, "sip_direct_media=0 sip_external_media=0", false, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipVideo, "sip_direct_media=0 sip_external_media=0", true, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipVideo, "sip_direct_media=0 sip_external_media=1", false, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipVideo, "sip_direct_media=0 sip_external_media=1", true, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipImage, "sip_direct_media=1", false, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipImage, "sip_direct_media=1", true, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipImage, "sip_direct_media=0 sip_external_media=0", false, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipImage, "sip_direct_media=0 sip_external_media=0", true, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipImage, "sip_direct_media=0 sip_external_media=1", false, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipImage, "sip_direct_media=0 sip_external_media=1", true, FID, "sip_media_classes_follow_direct_and_external_media"),
+    (K::SipSignalling, "sip_direct_signalling=1", false, FID, "sip_registration_refresh_follows_expires"),
+    (K::SipSignalling, "sip_direct_signalling=1", true, FID, "sip_registration_refresh_follows_expires"),
+    (K::SipSignalling, "sip_direct_signalling=0", false, FID, "sip_registration_refresh_follows_expires"),
+    (K::SipSignalling, "sip_direct_signalling=0", true, FID, "sip_registration_refresh_follows_expires"),
 ];
 
 /// The rows the lab cannot observe on this kernel, with the reason.

@@ -25,7 +25,8 @@
 //!   policy), the anti-spoofing matrix and the FTP cases;
 //! * [`fidelity`] and [`h323per`]: scripted binary exchanges (PPTP, H.323 RAS/Q.931/H.245
 //!   encoded with a minimal PER encoder, broadcast queries) for the fidelity lab, and
-//!   [`modelcheck`]: the kernel table against the model, line for line;
+//!   [`modelcheck`]: the kernel table against the model, line for line; [`sipmsg`]: SIP
+//!   messages (INVITE with audio/video/image SDP, REGISTER, 200 OK) for it;
 //! * [`deploylab`]: nfh's rules next to a real site firewall (default-deny policies, NAT,
 //!   full-width connection marks): ruleset snapshots and comparisons, FTP through DNAT and
 //!   masquerade, SIP media with an RTP farm, TFTP from the firewall itself.
@@ -63,6 +64,7 @@ pub mod players;
 pub mod probes;
 pub mod rulelab;
 pub mod scenarios;
+pub mod sipmsg;
 pub mod sitelab;
 pub mod spooflab;
 pub mod sysparam;

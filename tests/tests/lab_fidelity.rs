@@ -28,8 +28,10 @@ use netfilter_helpers_tests::h323per;
 use netfilter_helpers_tests::modelcheck::{
     Predicted, assert_exact, assert_exact_slack, master, options_in_force, predict,
 };
-use netfilter_helpers_tests::netns::{Family, Host, L4, Lab};
+use netfilter_helpers_tests::netns::{Family, Host, L4, Lab, addr};
 use netfilter_helpers_tests::require_lab;
+use netfilter_helpers_tests::scenarios;
+use netfilter_helpers_tests::sipmsg;
 use netfilter_helpers_tests::sysparam::{ParamGuard, read_param};
 
 fn lab() -> Lab {
@@ -606,5 +608,302 @@ fn broadcast_replies_take_the_interface_netmask() {
             "broadcast_replies_take_the_interface_netmask",
         );
         drop(player);
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// SIP: the three media classes under every media setting, TCP, registration refresh
+
+/// A host on the caller's link (routed out of `r-cli`, not where the SIP packet goes).
+fn caller_side(family: Family) -> IpAddr {
+    match family {
+        Family::V4 => "10.71.1.7".parse().unwrap(),
+        Family::V6 => "fd71:1::7".parse().unwrap(),
+    }
+}
+
+const MEDIA: sipmsg::Media = sipmsg::Media {
+    audio: Some(49170),
+    video: Some(49180),
+    image: Some(49190),
+};
+
+#[test]
+fn sip_media_classes_follow_direct_and_external_media() {
+    let _lock = require_lab!();
+    for (direct, external) in [("1", "0"), ("0", "0"), ("0", "1")] {
+        let _d = ParamGuard::set("nf_conntrack_sip", "sip_direct_media", direct).unwrap();
+        let _e = ParamGuard::set("nf_conntrack_sip", "sip_external_media", external).unwrap();
+        let setting = if direct == "1" {
+            "sip_direct_media=1".to_string()
+        } else {
+            format!("sip_direct_media=0 sip_external_media={external}")
+        };
+        for family in v46() {
+            let lab = lab();
+            lab.assign_helper(family, L4::Udp, 5060, "sip").unwrap();
+            let (caller, callee, third) = (
+                host(&lab, Host::Client, family),
+                host(&lab, Host::Server, family),
+                host(&lab, Host::Third, family),
+            );
+            // (media address, routed out of the SIP packet's interface, created?)
+            let cases: Vec<(IpAddr, bool, bool)> = match (direct, external) {
+                ("1", _) => vec![(caller, false, true), (third, true, false)],
+                (_, "0") => vec![(third, true, true)],
+                _ => vec![(third, true, false), (caller_side(family), false, true)],
+            };
+            for (i, (media_addr, same_interface, created)) in cases.into_iter().enumerate() {
+                expect::flush_expectations(&lab.router).unwrap();
+                let sport = 5062 + i as u16;
+                let from = std::net::SocketAddr::new(caller, sport);
+                let script = Script(vec![Step::Connector(sipmsg::invite(
+                    "UDP", from, callee, media_addr, MEDIA,
+                ))]);
+                let ex = fidelity::run(
+                    client_to_server(&lab, family, L4::Udp, 5060),
+                    &script,
+                    sport,
+                    T,
+                )
+                .unwrap();
+                let m = master("sip", &ex.master);
+                let mut table = Vec::new();
+                for (kind, port) in [
+                    (K::SipAudio, 49170),
+                    (K::SipVideo, 49180),
+                    (K::SipImage, 49190),
+                ] {
+                    let mut a = ann(Side::Initiator, media_addr, port);
+                    a.route = Some(Route {
+                        same_interface,
+                        same_next_hop: false,
+                    });
+                    let p = predict(kind, &m, a);
+                    assert_eq!(
+                        p.len(),
+                        if created { 2 } else { 0 },
+                        "{kind:?} {media_addr}"
+                    );
+                    table.extend(p);
+                }
+                assert_exact(
+                    &lab.router,
+                    &format!("sip INVITE media at {media_addr} ({family:?}, {setting})"),
+                    &table,
+                );
+                if created {
+                    for kind in [K::SipAudio, K::SipVideo, K::SipImage] {
+                        claim(
+                            kind,
+                            &setting,
+                            family,
+                            "sip_media_classes_follow_direct_and_external_media",
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn sip_options(from: std::net::SocketAddr, to: IpAddr) -> Vec<u8> {
+    sipmsg::message(
+        &format!("OPTIONS sip:{} SIP/2.0", sipmsg::uri_host(to)),
+        &[
+            (
+                "Via",
+                format!(
+                    "SIP/2.0/UDP {}:{};branch=z9hG4bK-opt",
+                    sipmsg::uri_host(from.ip()),
+                    from.port()
+                ),
+            ),
+            (
+                "From",
+                format!("<sip:alice@{}>;tag=cli", sipmsg::uri_host(from.ip())),
+            ),
+            ("To", format!("<sip:bob@{}>", sipmsg::uri_host(to))),
+            ("Call-ID", "options@nfh".into()),
+            ("CSeq", "1 OPTIONS".into()),
+        ],
+        "",
+    )
+}
+
+#[test]
+fn sip_registration_refresh_follows_expires() {
+    let _lock = require_lab!();
+    for signalling in ["1", "0"] {
+        let _g = ParamGuard::set("nf_conntrack_sip", "sip_direct_signalling", signalling).unwrap();
+        let setting = format!("sip_direct_signalling={signalling}");
+        for family in v46() {
+            let lab = lab();
+            lab.assign_helper(family, L4::Udp, 5060, "sip").unwrap();
+            let (caller, registrar) = (
+                host(&lab, Host::Client, family),
+                host(&lab, Host::Server, family),
+            );
+            let from = std::net::SocketAddr::new(caller, 5062);
+            let script = Script(vec![
+                Step::Connector(sipmsg::register("UDP", from, registrar, 1, 3600)),
+                Step::Listener(sipmsg::register_ok("UDP", from, registrar, 1, 3600)),
+                Step::Pause,
+                // Re-registration with a shorter lifetime: the expectation is made anew,
+                // INACTIVE with the policy timeout until the 200 OK gives it the new Expires.
+                Step::Connector(sipmsg::register("UDP", from, registrar, 2, 600)),
+                Step::Pause,
+                Step::Connector(sip_options(from, registrar)),
+                Step::Listener(sipmsg::register_ok("UDP", from, registrar, 2, 600)),
+                Step::Pause,
+            ]);
+            let mut ex = fidelity::run(
+                client_to_server(&lab, family, L4::Udp, 5060),
+                &script,
+                5062,
+                T,
+            )
+            .unwrap();
+            let m = master("sip", &ex.master);
+            let label = |s: &str| format!("sip {s} ({family:?}, {setting})");
+            let registered = |confirmed: bool, timeout: Option<u32>| {
+                let mut a = ann(Side::Initiator, caller, 5062);
+                a.confirmed = confirmed;
+                let mut p = predict(K::SipSignalling, &m, a);
+                assert_eq!(p.len(), 1);
+                if let Some(t) = timeout {
+                    p[0].timeout = t;
+                }
+                p
+            };
+            assert_exact(
+                &lab.router,
+                &label("REGISTER + 200 OK (3600)"),
+                &registered(true, Some(3600)),
+            );
+            claim(
+                K::SipSignalling,
+                &setting,
+                family,
+                "sip_registration_refresh_follows_expires",
+            );
+            assert!(ex.resume().unwrap());
+            assert_exact(&lab.router, &label("re-REGISTER"), &registered(false, None));
+            assert!(ex.resume().unwrap());
+            assert_exact(
+                &lab.router,
+                &label("re-REGISTER + 200 OK (600)"),
+                &registered(true, Some(600)),
+            );
+        }
+    }
+}
+
+#[test]
+fn sip_over_tcp_matches_the_model() {
+    let _lock = require_lab!();
+    for family in v46() {
+        let lab = lab();
+        lab.assign_helper(family, L4::Tcp, 5060, "sip").unwrap();
+        let (caller, callee) = (
+            host(&lab, Host::Client, family),
+            host(&lab, Host::Server, family),
+        );
+        let from = std::net::SocketAddr::new(caller, 5070);
+        let script = Script(vec![
+            Step::Connector(sipmsg::register("TCP", from, callee, 1, 1800)),
+            Step::Listener(sipmsg::register_ok("TCP", from, callee, 1, 1800)),
+            Step::Connector(sipmsg::invite("TCP", from, callee, caller, MEDIA)),
+            Step::Pause,
+        ]);
+        let ex = fidelity::run(
+            client_to_server(&lab, family, L4::Tcp, 5060),
+            &script,
+            5070,
+            T,
+        )
+        .unwrap();
+        let m = master("sip", &ex.master);
+        let mut reg = ann(Side::Initiator, caller, 5070);
+        reg.confirmed = true;
+        let mut table = predict(K::SipSignalling, &m, reg);
+        assert_eq!(table.len(), 1);
+        assert_eq!(
+            table[0].exp.l4,
+            netfilter_helpers_core::net::L4Proto::Tcp,
+            "signalling over TCP is expected over TCP"
+        );
+        table[0].timeout = 1800;
+        for (kind, port) in [
+            (K::SipAudio, 49170),
+            (K::SipVideo, 49180),
+            (K::SipImage, 49190),
+        ] {
+            table.extend(predict(kind, &m, ann(Side::Initiator, caller, port)));
+        }
+        assert_eq!(table.len(), 7);
+        assert_exact_slack(
+            &lab.router,
+            &format!("sip over TCP ({family:?})"),
+            &table,
+            4,
+        );
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// FTP: loose over IPv6 (lab_model plays loose over IPv4)
+
+#[test]
+fn ftp_loose_frees_the_ipv6_destination_too() {
+    let _lock = require_lab!();
+    let third: IpAddr = addr::THIRD_V6.into();
+    for (i, loose) in ["0", "1"].into_iter().enumerate() {
+        let _g = ParamGuard::set("nf_conntrack_ftp", "loose", loose).unwrap();
+        let lab = lab();
+        lab.assign_helper(Family::V6, L4::Tcp, 21, "ftp").unwrap();
+        let port = 50600 + i as u16;
+        let cmd = scenarios::FtpCommand::Eprt { addr: third, port };
+        let ex = scenarios::ftp(&lab, Family::V6, 21, &cmd).unwrap();
+        let m = master("ftp", &ex.master);
+        let predicted = predict(K::FtpData, &m, ann(Side::Initiator, third, port));
+        assert_eq!(predicted.len(), if loose == "1" { 1 } else { 0 });
+        assert_exact(
+            &lab.router,
+            &format!("ftp EPRT naming a third party (IPv6, loose={loose})"),
+            &predicted,
+        );
+        if loose == "1" {
+            claim(
+                K::FtpData,
+                "loose=1",
+                Family::V6,
+                "ftp_loose_frees_the_ipv6_destination_too",
+            );
+        } else {
+            // The client's own address is still accepted with loose=0.
+            let own: IpAddr = addr::CLIENT_V6.into();
+            let cmd = scenarios::FtpCommand::Eprt {
+                addr: own,
+                port: 50610,
+            };
+            let lab = self::lab();
+            lab.assign_helper(Family::V6, L4::Tcp, 21, "ftp").unwrap();
+            let ex = scenarios::ftp(&lab, Family::V6, 21, &cmd).unwrap();
+            let m = master("ftp", &ex.master);
+            let p = predict(K::FtpData, &m, ann(Side::Initiator, own, 50610));
+            assert_eq!(p.len(), 1);
+            assert_exact(
+                &lab.router,
+                "ftp EPRT naming the client (IPv6, loose=0)",
+                &p,
+            );
+            claim(
+                K::FtpData,
+                "loose=0",
+                Family::V6,
+                "ftp_loose_frees_the_ipv6_destination_too",
+            );
+        }
     }
 }
