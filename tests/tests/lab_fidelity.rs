@@ -848,6 +848,20 @@ fn sip_over_tcp_matches_the_model() {
             &table,
             4,
         );
+        claim(
+            K::SipSignalling,
+            "sip_direct_signalling=1",
+            family,
+            "sip_over_tcp_matches_the_model",
+        );
+        for kind in [K::SipAudio, K::SipVideo, K::SipImage] {
+            claim(
+                kind,
+                "sip_direct_media=1",
+                family,
+                "sip_over_tcp_matches_the_model",
+            );
+        }
     }
 }
 
