@@ -921,3 +921,103 @@ fn ftp_loose_frees_the_ipv6_destination_too() {
         }
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// Helper names from ports=
+
+/// On this machine every helper is built into the kernel (`CONFIG_NF_CONNTRACK_*=y`), so
+/// `ports=` is fixed at boot (the parameters are read-only, 0400, at runtime) and load-time
+/// aliases such as `ftp-2121`, `sip-1`, `irc-0` or `tftp-0` cannot be registered here. What
+/// can be checked is that the kernel registers exactly the names the model derives from the
+/// ports in force (read from /sys): the CT target and nft `ct helper` objects accept every
+/// name the model registers, for each registered protocol and family, and refuse the
+/// aliases the model does not register.
+#[test]
+fn helper_names_follow_the_ports_in_force() {
+    use netfilter_helpers_core::catalogue::Helper;
+    use netfilter_helpers_core::net::{Family as CoreFamily, L4Proto};
+    use netfilter_helpers_core::registry::{registered_names, resolve_name};
+    let _lock = require_lab!();
+    let o = options_in_force();
+    for (module, param) in [("nf_conntrack_ftp", "ports"), ("nf_conntrack_sip", "ports")] {
+        let mode = std::fs::metadata(format!("/sys/module/{module}/parameters/{param}"))
+            .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()))
+            .unwrap();
+        assert_eq!(mode & 0o222, 0, "{module} {param} is read-only at runtime");
+    }
+    let ns = netfilter_helpers_tests::netns::Netns::new("names").unwrap();
+    let mut tried = 0;
+    for helper in Helper::ALL {
+        let info = helper.info();
+        let base = helper.name();
+        let mut names: Vec<String> = registered_names(helper, &o)
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect();
+        let port = info.default_port.unwrap_or(0);
+        for alias in ["0", "1", "2121", &(port.wrapping_add(1)).to_string()] {
+            names.push(format!("{base}-{alias}"));
+        }
+        for name in names {
+            let model = resolve_name(&name, &o).is_ok();
+            for l4 in info.registered_protocols() {
+                let proto = match l4 {
+                    L4Proto::Tcp => "tcp",
+                    L4Proto::Udp => "udp",
+                    _ => continue,
+                };
+                for (fam, cmd) in [
+                    (CoreFamily::Ipv4, "iptables"),
+                    (CoreFamily::Ipv6, "ip6tables"),
+                ] {
+                    if !info.supports(fam) {
+                        continue;
+                    }
+                    let ct = ns
+                        .exec(
+                            cmd,
+                            &[
+                                "-w",
+                                "-t",
+                                "raw",
+                                "-A",
+                                "PREROUTING",
+                                "-p",
+                                proto,
+                                "-j",
+                                "CT",
+                                "--helper",
+                                &name,
+                            ],
+                        )
+                        .unwrap();
+                    assert_eq!(
+                        ct.success(),
+                        model,
+                        "{cmd} CT --helper {name} -p {proto}: the model says registered={model}: {}",
+                        ct.stderr.trim()
+                    );
+                    tried += 1;
+                }
+                let l3 = if info.supports(CoreFamily::Ipv6) {
+                    "inet"
+                } else {
+                    "ip"
+                };
+                let obj = format!(
+                    "table inet nfh_names {{ ct helper h {{ type \"{name}\" protocol {proto}; l3proto {l3}; }}; }}"
+                );
+                let nft = ns.exec("nft", &[&obj]).unwrap();
+                assert_eq!(
+                    nft.success(),
+                    model,
+                    "nft ct helper {name} ({proto}): the model says registered={model}: {}",
+                    nft.stderr.trim()
+                );
+                let _ = ns.exec("nft", &["delete table inet nfh_names"]);
+                tried += 1;
+            }
+        }
+    }
+    assert!(tried > 100, "{tried} names tried");
+}
