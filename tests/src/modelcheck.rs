@@ -259,3 +259,26 @@ pub fn validator_agrees(label: &str, snap: &ExpectSnapshot) {
         }
     }
 }
+
+/// Whether a new connection `src`:`sport` → `dst`:`dport` over `l4` matches expectation `e`
+/// (the kernel's masked tuple comparison: source address and port under the masks,
+/// destination exact).
+pub fn admits(
+    e: &Expectation,
+    src: IpAddr,
+    sport: u16,
+    dst: IpAddr,
+    dport: u16,
+    l4: L4Proto,
+) -> bool {
+    let masked = |a: IpAddr, m: IpAddr| match (a, m) {
+        (IpAddr::V4(a), IpAddr::V4(m)) => u128::from(u32::from(a) & u32::from(m)),
+        (IpAddr::V6(a), IpAddr::V6(m)) => u128::from(a) & u128::from(m),
+        _ => u128::MAX,
+    };
+    masked(src, e.src_mask) == masked(e.src, e.src_mask)
+        && sport & e.sport_mask == e.sport & e.sport_mask
+        && dst == e.dst
+        && dport == e.dport
+        && l4 == e.l4
+}

@@ -1021,3 +1021,72 @@ fn helper_names_follow_the_ports_in_force() {
     }
     assert!(tried > 100, "{tried} names tried");
 }
+
+/// The security meaning of gkrouted_only, live: after a registration, who may open a call
+/// (TCP 1720) to the registered endpoint. A connection the kernel relates to the RRQ's
+/// expectation gets the Q.931 helper (`helper=Q.931` in its conntrack entry); the model's
+/// predicted expectation must admit exactly those connections.
+#[test]
+fn h323_gkrouted_only_decides_who_may_call_a_registered_endpoint() {
+    use netfilter_helpers_tests::modelcheck::admits;
+    use netfilter_helpers_tests::probes;
+    let _lock = require_lab!();
+    for gkrouted in ["1", "0"] {
+        let _g = ParamGuard::set("nf_conntrack_h323", "gkrouted_only", gkrouted).unwrap();
+        for family in v46() {
+            let lab = lab();
+            lab.assign_helper(family, L4::Udp, 1719, "RAS").unwrap();
+            let (ep, gk) = (
+                host(&lab, Host::Client, family),
+                host(&lab, Host::Server, family),
+            );
+            let script = Script(vec![
+                Step::Connector(h323per::ras(&h323per::Ras::Rrq {
+                    call_signal: (ep, 1720),
+                    ras: (ep, EP_RAS_PORT),
+                })),
+                Step::Listener(h323per::ras(&h323per::Ras::Rcf {
+                    call_signal: (gk, 1720),
+                    ttl: None,
+                })),
+                Step::Pause,
+            ]);
+            let _ras = fidelity::run(
+                client_to_server(&lab, family, L4::Udp, 1719),
+                &script,
+                EP_RAS_PORT,
+                T,
+            )
+            .unwrap();
+            let m = master("RAS", &_ras.master);
+            let exp = predict(K::Q931FromRrq, &m, ann(Side::Initiator, ep, 1720));
+            assert_eq!(exp.len(), 1);
+            let _listener = probes::tcp_listen(&lab.client, ep, 1720, T).unwrap();
+            for caller in [Host::Server, Host::Third] {
+                let src = host(&lab, caller, family);
+                let c = probes::tcp_connect(lab.ns(caller), std::net::SocketAddr::new(ep, 1720))
+                    .unwrap();
+                let probes::Connect::Connected { local, .. } = c else {
+                    panic!("{caller:?} cannot reach the endpoint: {c}");
+                };
+                let related = expect::conntrack_table(&lab.router)
+                    .unwrap()
+                    .iter()
+                    .filter(|l| l.contains(&format!("sport={} dport=1720", local.port())))
+                    .any(|l| l.contains("helper=Q.931"));
+                let model = admits(
+                    &exp[0].exp,
+                    src,
+                    local.port(),
+                    ep,
+                    1720,
+                    netfilter_helpers_core::net::L4Proto::Tcp,
+                );
+                assert_eq!(
+                    related, model,
+                    "a call from {caller:?} ({src}) with gkrouted_only={gkrouted} ({family:?}): kernel related={related}, model admits={model}"
+                );
+            }
+        }
+    }
+}
