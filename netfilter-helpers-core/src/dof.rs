@@ -541,6 +541,21 @@ pub struct Route {
     pub same_next_hop: bool,
 }
 
+impl Route {
+    /// A route fact.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::dof::Route;
+    /// assert_eq!(Route::new(true, false), Route { same_interface: true, same_next_hop: false });
+    /// ```
+    pub const fn new(same_interface: bool, same_next_hop: bool) -> Route {
+        Route {
+            same_interface,
+            same_next_hop,
+        }
+    }
+}
+
 /// The `rules_for` input for one kind: base data before options are applied.
 struct Base {
     helper: Helper,
@@ -1715,6 +1730,13 @@ crate::spelling::spelling! {
         H323RtpPair => "h323-rtp-pair",
         GreCallIds => "gre-call-ids",
         FromMaster => "from-master",
+    }
+}
+
+crate::spelling::spelling! {
+    RouteCheck {
+        Interface => "interface",
+        NextHopAndInterface => "next-hop-and-interface",
     }
 }
 

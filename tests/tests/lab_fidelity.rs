@@ -526,10 +526,7 @@ fn call_forward(family: Family, filter: &str) {
     // receiver (the caller, directly connected on r-cli: its own next hop).
     let routed = |to: IpAddr, same_interface: bool, same_next_hop: bool| {
         let mut a = ann(Side::Responder, to, 1720);
-        a.route = Some(Route {
-            same_interface,
-            same_next_hop,
-        });
+        a.route = Some(Route::new(same_interface, same_next_hop));
         a
     };
     let same_side = predict(K::Q931CallForward, &m, routed(behind, true, true));
@@ -675,10 +672,7 @@ fn sip_media_classes_follow_direct_and_external_media() {
                     (K::SipImage, 49190),
                 ] {
                     let mut a = ann(Side::Initiator, media_addr, port);
-                    a.route = Some(Route {
-                        same_interface,
-                        same_next_hop: false,
-                    });
+                    a.route = Some(Route::new(same_interface, false));
                     let p = predict(kind, &m, a);
                     assert_eq!(
                         p.len(),
