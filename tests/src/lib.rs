@@ -26,7 +26,8 @@
 //! * [`fidelity`] and [`h323per`]: scripted binary exchanges (PPTP, H.323 RAS/Q.931/H.245
 //!   encoded with a minimal PER encoder, broadcast queries) for the fidelity lab, and
 //!   [`modelcheck`]: the kernel table against the model, line for line; [`sipmsg`]: SIP
-//!   messages (INVITE with audio/video/image SDP, REGISTER, 200 OK) for it;
+//!   messages (INVITE with audio/video/image SDP, REGISTER, 200 OK) for it; [`coverage`]:
+//!   which model rows the lab observes live and where (README's generated table);
 //! * [`deploylab`]: nfh's rules next to a real site firewall (default-deny policies, NAT,
 //!   full-width connection marks): ruleset snapshots and comparisons, FTP through DNAT and
 //!   masquerade, SIP media with an RTP farm, TFTP from the firewall itself.
