@@ -110,6 +110,7 @@ pub const OBSERVED: &[Observed] = &[
     (K::SipAudio, "sip_direct_media=0 sip_external_media=0", false, MODEL, "sip_third_party_media_follows_direct_media"),
     // tests/tests/lab_fidelity.rs: these tests also call [`claim`] for their rows.
     (K::PptpGre, "defaults", false, FID, "pptp_call_opens_and_clearing_closes_the_gre_pair"),
+    (K::PptpGre, "defaults", false, FID, "pptp_incoming_call_opens_the_gre_pair"),
     (K::RasFromGcf, "defaults", false, FID, "h323_ras_matches_the_model"),
     (K::RasFromGcf, "defaults", true, FID, "h323_ras_matches_the_model"),
     (K::Q931FromRrq, "gkrouted_only=1", false, FID, "h323_ras_matches_the_model"),

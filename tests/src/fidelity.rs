@@ -329,6 +329,44 @@ pub fn pptp_ocrp(call_id: u16, peer_call_id: u16, result: u8) -> Vec<u8> {
     pptp_control(8, &b)
 }
 
+/// Incoming-Call-Request (type 9, 220 bytes) from the PAC with its call ID.
+pub fn pptp_icrq(call_id: u16) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&call_id.to_be_bytes());
+    b.extend_from_slice(&1u16.to_be_bytes()); // call serial number
+    b.extend_from_slice(&1u32.to_be_bytes()); // bearer type
+    b.extend_from_slice(&0u32.to_be_bytes()); // physical channel
+    b.extend_from_slice(&0u16.to_be_bytes()); // dialed number length
+    b.extend_from_slice(&0u16.to_be_bytes()); // dialing number length
+    b.extend([0u8; 192]); // dialed, dialing number, subaddress
+    pptp_control(9, &b)
+}
+
+/// Incoming-Call-Reply (type 10, 24 bytes) from the PNS: its call ID, the PAC's call ID and
+/// `result` (1 = accept).
+pub fn pptp_icrp(call_id: u16, peer_call_id: u16, result: u8) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&call_id.to_be_bytes());
+    b.extend_from_slice(&peer_call_id.to_be_bytes());
+    b.extend_from_slice(&[result, 0]);
+    b.extend_from_slice(&64u16.to_be_bytes()); // receive window
+    b.extend_from_slice(&0u16.to_be_bytes()); // transmit delay
+    b.extend_from_slice(&0u16.to_be_bytes()); // reserved
+    pptp_control(10, &b)
+}
+
+/// Incoming-Call-Connected (type 11, 28 bytes) from the PAC with the PNS's call ID.
+pub fn pptp_iccn(peer_call_id: u16) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&peer_call_id.to_be_bytes());
+    b.extend_from_slice(&0u16.to_be_bytes()); // reserved
+    b.extend_from_slice(&64_000u32.to_be_bytes()); // connect speed
+    b.extend_from_slice(&64u16.to_be_bytes()); // receive window
+    b.extend_from_slice(&0u16.to_be_bytes()); // transmit delay
+    b.extend_from_slice(&1u32.to_be_bytes()); // framing type
+    pptp_control(11, &b)
+}
+
 /// Call-Clear-Request (type 12, 16 bytes) from the PNS.
 pub fn pptp_ccrq(call_id: u16) -> Vec<u8> {
     let mut b = Vec::new();
@@ -360,6 +398,9 @@ mod tests {
         assert_eq!(pptp_ocrp(1, 2, 1).len(), 32);
         assert_eq!(pptp_ccrq(1).len(), 16);
         assert_eq!(pptp_cdn(1).len(), 148);
+        assert_eq!(pptp_icrq(1).len(), 220);
+        assert_eq!(pptp_icrp(1, 2, 1).len(), 24);
+        assert_eq!(pptp_iccn(1).len(), 28);
         let m = pptp_ocrp(0x6bd8, 0xa9a0, 1);
         assert_eq!(u16::from_be_bytes([m[0], m[1]]) as usize, m.len());
         assert_eq!(&m[12..16], &[0x6b, 0xd8, 0xa9, 0xa0]);

@@ -97,6 +97,48 @@ fn pptp_call_opens_and_clearing_closes_the_gre_pair() {
 }
 
 #[test]
+fn pptp_incoming_call_opens_the_gre_pair() {
+    let _lock = require_lab!();
+    let lab = lab();
+    lab.assign_helper(Family::V4, L4::Tcp, 1723, "pptp")
+        .unwrap();
+    let (pns_call, pac_call) = (0x0bb1u16, 0x0ac1u16);
+    // The PAC announces an incoming call, the PNS accepts it, the PAC reports it connected:
+    // Incoming-Call-Connected is the trigger.
+    let script = Script(vec![
+        Step::Connector(fidelity::pptp_sccrq()),
+        Step::Listener(fidelity::pptp_sccrp()),
+        Step::Listener(fidelity::pptp_icrq(pac_call)),
+        Step::Connector(fidelity::pptp_icrp(pns_call, pac_call, 1)),
+        Step::Pause,
+        Step::Connector(fidelity::pptp_sccrq()), // (lets the listening end play on)
+        Step::Listener(fidelity::pptp_iccn(pns_call)),
+        Step::Pause,
+    ]);
+    let mut ex = fidelity::run(
+        client_to_server(&lab, Family::V4, L4::Tcp, 1723),
+        &script,
+        0,
+        T,
+    )
+    .unwrap();
+    assert_exact(&lab.router, "pptp Incoming-Call-Reply (no GRE yet)", &[]);
+    assert!(ex.resume().unwrap());
+    let m = master("pptp", &ex.master);
+    let mut a = Announcement::new(Side::Responder, None, pac_call);
+    a.second_port = Some(pns_call);
+    let predicted = predict(K::PptpGre, &m, a);
+    assert_eq!(predicted.len(), 2);
+    assert_exact(&lab.router, "pptp Incoming-Call-Connected", &predicted);
+    claim(
+        K::PptpGre,
+        "",
+        Family::V4,
+        "pptp_incoming_call_opens_the_gre_pair",
+    );
+}
+
+#[test]
 fn pptp_refusals() {
     let _lock = require_lab!();
     let (pns_call, pac_call) = (0x1111u16, 0x2222u16);
