@@ -8,8 +8,7 @@
 //!
 //! [`OBSERVED`] claims, per row, the lab test that plays it and asserts the kernel's table
 //! equals the model's prediction; a lab test calls [`claim`] at that point, which fails if the
-//! claim is missing, so a claim cannot outlive its test silently (the older `lab_model` tests
-//! are claimed by name only). [`UNSUPPORTED`] lists the
+//! claim is missing, so a claim cannot outlive its test silently. [`UNSUPPORTED`] lists the
 //! rows the lab cannot play, with the reason. `tests/tests/coverage.rs` checks that every row
 //! is in exactly one list and that README's table ([`markdown`]) is current.
 
@@ -90,7 +89,7 @@ const MODEL: &str = "lab_model";
 /// The rows the lab observes, and the test that does.
 #[rustfmt::skip]
 pub const OBSERVED: &[Observed] = &[
-    // tests/tests/lab_model.rs: the model's original lab (single-family checks of each helper).
+    // tests/tests/lab_model.rs: the model's original lab.
     (K::AmandaData, "defaults", false, MODEL, "amanda_matches_the_model"),
     (K::AmandaData, "defaults", true, MODEL, "amanda_matches_the_model"),
     (K::FtpData, "loose=0", false, MODEL, "ftp_active_and_passive_match_the_model"),
@@ -108,7 +107,7 @@ pub const OBSERVED: &[Observed] = &[
     (K::SipVideo, "sip_direct_media=1", false, MODEL, "sip_invite_media_matches_the_model"),
     (K::SipAudio, "sip_direct_media=1", true, MODEL, "sip_invite_and_answer_v6_match_the_model"),
     (K::SipAudio, "sip_direct_media=0 sip_external_media=0", false, MODEL, "sip_third_party_media_follows_direct_media"),
-    // tests/tests/lab_fidelity.rs: these tests also call [`claim`] for their rows.
+    // tests/tests/lab_fidelity.rs.
     (K::PptpGre, "defaults", false, FID, "pptp_call_opens_and_clearing_closes_the_gre_pair"),
     (K::PptpGre, "defaults", false, FID, "pptp_incoming_call_opens_the_gre_pair"),
     (K::RasFromGcf, "defaults", false, FID, "h323_ras_matches_the_model"),

@@ -18,6 +18,7 @@ use netfilter_helpers_core::dof::{Announcement, ExpectationKind, Master, Side, p
 use netfilter_helpers_core::expect::Expectation;
 use netfilter_helpers_core::options::{ModuleOptions, PARAMS};
 use netfilter_helpers_core::parse::parse_line;
+use netfilter_helpers_tests::coverage::claim;
 use netfilter_helpers_tests::expect;
 use netfilter_helpers_tests::modelcheck::{self, Predicted};
 use netfilter_helpers_tests::netns::{Family, Host, L4, Lab, Netns, addr};
@@ -194,6 +195,19 @@ fn ftp_active_and_passive_match_the_model() {
         None,
         50006,
     );
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::FtpData,
+        "loose=0",
+        Family::V4,
+        "ftp_active_and_passive_match_the_model",
+    );
+    claim(
+        ExpectationKind::FtpData,
+        "loose=0",
+        Family::V6,
+        "ftp_active_and_passive_match_the_model",
+    );
 }
 
 #[test]
@@ -237,6 +251,13 @@ fn ftp_third_party_follows_loose() {
             50502,
         );
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::FtpData,
+        "loose=1",
+        Family::V4,
+        "ftp_third_party_follows_loose",
+    );
 }
 
 #[test]
@@ -303,6 +324,13 @@ fn irc_dcc_matches_the_model() {
             timeout,
         );
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::IrcDcc,
+        "",
+        Family::V4,
+        "irc_dcc_matches_the_model",
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -339,6 +367,19 @@ fn tftp_matches_the_model() {
             timeout,
         );
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::TftpData,
+        "",
+        Family::V4,
+        "tftp_matches_the_model",
+    );
+    claim(
+        ExpectationKind::TftpData,
+        "",
+        Family::V6,
+        "tftp_matches_the_model",
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -397,6 +438,19 @@ fn sip_invite_media_matches_the_model() {
         let secs = p.timeout.unwrap();
         assert!(secs <= t && secs + 3 >= t, "{l}");
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::SipAudio,
+        "sip_direct_media=1",
+        Family::V4,
+        "sip_invite_media_matches_the_model",
+    );
+    claim(
+        ExpectationKind::SipVideo,
+        "sip_direct_media=1",
+        Family::V4,
+        "sip_invite_media_matches_the_model",
+    );
 }
 
 #[test]
@@ -436,6 +490,13 @@ fn sip_invite_and_answer_v6_match_the_model() {
             ExpectClass::Audio,
         ),
     );
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::SipAudio,
+        "sip_direct_media=1",
+        Family::V6,
+        "sip_invite_and_answer_v6_match_the_model",
+    );
 }
 
 #[test]
@@ -469,6 +530,13 @@ fn sip_third_party_media_follows_direct_media() {
             180,
         );
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::SipAudio,
+        "sip_direct_media=0 sip_external_media=0",
+        Family::V4,
+        "sip_third_party_media_follows_direct_media",
+    );
 }
 
 #[test]
@@ -537,6 +605,19 @@ fn sip_register_matches_the_model() {
         ExpectClass::Signalling,
         180,
     );
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::SipSignalling,
+        "sip_direct_signalling=1",
+        Family::V4,
+        "sip_register_matches_the_model",
+    );
+    claim(
+        ExpectationKind::SipSignalling,
+        "sip_direct_signalling=0",
+        Family::V4,
+        "sip_register_matches_the_model",
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -572,6 +653,19 @@ fn amanda_matches_the_model() {
             timeout,
         );
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::AmandaData,
+        "",
+        Family::V4,
+        "amanda_matches_the_model",
+    );
+    claim(
+        ExpectationKind::AmandaData,
+        "",
+        Family::V6,
+        "amanda_matches_the_model",
+    );
 }
 
 #[test]
@@ -599,6 +693,19 @@ fn sane_matches_the_model() {
             timeout,
         );
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::SaneData,
+        "",
+        Family::V4,
+        "sane_matches_the_model",
+    );
+    claim(
+        ExpectationKind::SaneData,
+        "",
+        Family::V6,
+        "sane_matches_the_model",
+    );
 }
 
 #[test]
@@ -621,6 +728,13 @@ fn netbios_ns_matches_the_model() {
             netfilter_helpers_core::catalogue::Helper::NetbiosNs,
             ExpectClass::Default,
         ),
+    );
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::NetbiosNsReply,
+        "",
+        Family::V4,
+        "netbios_ns_matches_the_model",
     );
 }
 
