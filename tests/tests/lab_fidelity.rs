@@ -1087,14 +1087,14 @@ fn h323_gkrouted_only_decides_who_may_call_a_registered_endpoint() {
                 })),
                 Step::Pause,
             ]);
-            let _ras = fidelity::run(
+            let ras = fidelity::run(
                 client_to_server(&lab, family, L4::Udp, 1719),
                 &script,
                 EP_RAS_PORT,
                 T,
             )
             .unwrap();
-            let m = master("RAS", &_ras.master);
+            let m = master("RAS", &ras.master);
             let exp = predict(K::Q931FromRrq, &m, ann(Side::Initiator, ep, 1720));
             assert_eq!(exp.len(), 1);
             let _listener = probes::tcp_listen(&lab.client, ep, 1720, T).unwrap();
