@@ -315,6 +315,8 @@ pub struct ExpectNat {
     pub addr: IpAddr,
     /// The saved port (or key).
     pub port: u16,
+    /// The protocol of the NAT tuple (the master's).
+    pub l4: L4Proto,
 }
 
 /// What identifies one expectation to the kernel: its tuple (as the kernel keeps it, the source
@@ -541,7 +543,6 @@ impl ExpectMessage {
         if let Some(n) = &self.nat {
             let start = w.nest(CTA_EXPECT_NAT);
             w.attr(CTA_EXPECT_NAT_DIR, &n.dir.to_be_bytes());
-            let master_l4 = e.master.map(|m| m.l4).unwrap_or(e.l4);
             let zero = crate::expect::zero_addr(Family::of(&n.addr));
             w.tuple(
                 CTA_EXPECT_NAT_TUPLE,
@@ -550,7 +551,7 @@ impl ExpectMessage {
                     dst: zero,
                     sport: n.port,
                     dport: 0,
-                    l4: master_l4,
+                    l4: n.l4,
                 },
             );
             w.end(start);
@@ -1142,6 +1143,7 @@ fn decode_expect(
                     dir,
                     addr: t.src,
                     port: t.sport,
+                    l4: t.l4,
                 });
             }
             _ => unknown += 1,
@@ -1661,7 +1663,12 @@ mod tests {
                     m.id = id;
                     m.line.timeout = timeout;
                     m.line.zone = zone;
-                    m.nat = nat.map(|(dir, port)| ExpectNat { dir, addr, port });
+                    m.nat = nat.map(|(dir, port)| ExpectNat {
+                        dir,
+                        addr,
+                        port,
+                        l4: L4Proto::Tcp,
+                    });
                     m.expect_fn = f;
                     m
                 },
