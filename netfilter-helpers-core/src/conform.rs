@@ -31,11 +31,15 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{Helper, HelperName, L4Proto, resolve_name};
+use crate::catalogue::{Helper, HelperName};
 use crate::dof::{Attribute, CommandFrom, Endpoint, ExpectationRule, Freedom, PortRule, all_rules};
-use crate::expect::{ExpectFlags, Expectation, Tuple, full_mask, zero_addr};
-use crate::options::{ModuleOptions, Param, Severity, Value};
+use crate::expect::{ExpectFlags, Expectation, Tuple};
+use crate::net::L4Proto;
+use crate::net::{full_mask, zero_addr};
+use crate::options::{ModuleOptions, Param, Value};
 use crate::parse::{Format, ParsedLine};
+use crate::registry::resolve_name;
+use crate::report::Severity;
 
 /// Stable codes of conformance and policy findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -122,7 +126,8 @@ impl fmt::Display for Code {
 }
 
 /// One finding about an expectation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// The stable code.
     pub code: Code,
@@ -135,6 +140,28 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding (for callers that report their own, such as bindings rebuilding one).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::conform::{Code, Finding};
+    /// use netfilter_helpers_core::report::Severity;
+    /// let f = Finding::new(Code::PolicyPort, Severity::Error, None, "port 80 is below 1024");
+    /// assert_eq!(f.code.as_str(), "policy-port");
+    /// ```
+    pub fn new(
+        code: Code,
+        severity: Severity,
+        attribute: Option<Attribute>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Finding {
+        Finding {
+            code,
+            severity,
+            attribute,
+            message: message.into(),
+        }
+    }
+
     fn error(code: Code, attribute: Option<Attribute>, message: String) -> Self {
         Finding {
             code,
@@ -152,7 +179,7 @@ impl fmt::Display for Finding {
 }
 
 /// The verdict on one expectation.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct Verdict {
     /// The helper, when the name resolved.
     pub helper: Option<HelperName>,
@@ -176,6 +203,7 @@ impl Verdict {
 
 /// Checks expectations against the model under one set of module options.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Validator {
     options: ModuleOptions,
     rules: Vec<ExpectationRule>,
@@ -219,7 +247,7 @@ impl Validator {
     pub fn new(options: &ModuleOptions) -> Self {
         let names = Helper::ALL
             .iter()
-            .flat_map(|h| crate::catalogue::registered_names(*h, options))
+            .flat_map(|h| crate::registry::registered_names(*h, options))
             .map(|r| (r.name.to_string(), r.name))
             .collect();
         Validator {
@@ -254,7 +282,7 @@ impl Validator {
     /// ```
     /// use netfilter_helpers_core::conform::{Code, Validator};
     /// use netfilter_helpers_core::expect::Expectation;
-    /// use netfilter_helpers_core::catalogue::L4Proto;
+    /// use netfilter_helpers_core::net::L4Proto;
     /// use netfilter_helpers_core::options::ModuleOptions;
     /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 5000, L4Proto::Tcp).unwrap().with_helper("rpc", 0);
     /// let v = Validator::new(&ModuleOptions::new()).check(&e);
@@ -860,13 +888,37 @@ fn option_label(p: Param) -> String {
 /// ```
 /// use netfilter_helpers_core::conform::is_master_endpoint;
 /// use netfilter_helpers_core::expect::Tuple;
-/// use netfilter_helpers_core::catalogue::L4Proto;
+/// use netfilter_helpers_core::net::L4Proto;
 /// let m = Tuple::new("10.0.0.2".parse().unwrap(), 40000, "10.0.1.2".parse().unwrap(), 21, L4Proto::Tcp).unwrap();
 /// assert!(is_master_endpoint(&m, "10.0.1.2".parse().unwrap()));
 /// assert!(!is_master_endpoint(&m, "10.0.1.3".parse().unwrap()));
 /// ```
 pub fn is_master_endpoint(master: &Tuple, addr: IpAddr) -> bool {
     master.src == addr || master.dst == addr
+}
+
+crate::spelling::spelling! {
+    Code {
+        NoHelper => "no-helper",
+        UnknownHelper => "unknown-helper",
+        UnregisteredName => "unregistered-name",
+        FamilyUnsupported => "family-unsupported",
+        ClassMismatch => "class-mismatch",
+        Protocol => "protocol",
+        SourceAddress => "source-address",
+        SourcePort => "source-port",
+        DestinationAddress => "destination-address",
+        DestinationPort => "destination-port",
+        Flags => "flags",
+        Timeout => "timeout",
+        MasterUnknown => "master-unknown",
+        PolicyHelper => "policy-helper",
+        PolicyDestination => "policy-destination",
+        PolicySource => "policy-source",
+        PolicyPort => "policy-port",
+        PolicyThirdParty => "policy-third-party",
+        PolicyClass => "policy-class",
+    }
 }
 
 #[cfg(test)]

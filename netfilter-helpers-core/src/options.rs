@@ -23,6 +23,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Module;
+use crate::report::Severity;
 
 /// Most entries a `ports=` array accepts (`MAX_PORTS` in every helper).
 ///
@@ -183,6 +184,7 @@ pub enum Param {
 /// assert_eq!(Param::SipDirectMedia.danger_of(&Value::Int(0)), Some(d.why));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Danger {
     /// The value is dangerous when the parameter is "true" (non-zero) rather than "false".
     pub when_true: bool,
@@ -198,7 +200,8 @@ pub struct Danger {
 /// assert_eq!((s.module, s.name, s.default), (Module::Irc, "dcc_timeout", "300"));
 /// assert!(!s.writable && s.danger.is_none());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
 pub struct ParamSpec {
     /// The parameter.
     pub param: Param,
@@ -900,35 +903,6 @@ pub enum OptionError {
     },
 }
 
-/// How serious a finding is.
-///
-/// ```
-/// use netfilter_helpers_core::options::{ModuleOptions, Severity};
-/// let r = ModuleOptions::from_modprobe("options nf_conntrack_ftp ports=21,2121\n");
-/// assert_eq!(r.findings[0].severity, Severity::Info);
-/// assert!(Severity::Info < Severity::Warning && Severity::Warning < Severity::Error);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Noted, not a problem.
-    Info,
-    /// Valid, but weakens the firewall or has no effect.
-    Warning,
-    /// The kernel refuses it.
-    Error,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        })
-    }
-}
-
 /// Stable codes of module option findings.
 ///
 /// ```
@@ -1028,7 +1002,7 @@ impl From<&OptionError> for OptionCode {
 /// assert_eq!((f.line, f.param.as_deref(), f.value.as_deref()), (Some(1), Some("dcc_timeout"), Some("x")));
 /// assert_eq!(f.to_string(), "line 1: error [invalid-value]: nf_conntrack_irc dcc_timeout=\"x\": expected an unsigned integer");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OptionFinding {
     /// How serious it is.
     pub severity: Severity,
@@ -1064,7 +1038,7 @@ impl fmt::Display for OptionFinding {
 /// assert!(r.options.ftp_loose()); // valid settings are kept,
 /// assert_eq!(r.options.ports(Module::Ftp), vec![21]); // invalid ones skipped
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct OptionsReport {
     /// The options that were accepted (invalid settings are left at their previous value).
     pub options: ModuleOptions,
@@ -1110,6 +1084,7 @@ impl OptionsReport {
 /// assert_eq!(o.render_modprobe(), "options nf_conntrack_ftp loose=1\n");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModuleOptions {
     values: BTreeMap<Param, Value>,
 }
@@ -1775,6 +1750,60 @@ fn split_words(line: &str) -> Result<Vec<String>, String> {
         words.push(cur);
     }
     Ok(words)
+}
+
+crate::spelling::spelling! {
+    OptionCode {
+        MalformedLine => "malformed-line",
+        UnknownModule => "unknown-module",
+        UnknownParameter => "unknown-parameter",
+        InvalidValue => "invalid-value",
+        OutOfRange => "out-of-range",
+        TooManyValues => "too-many-values",
+        DuplicatePort => "duplicate-port",
+        MissingValue => "missing-value",
+        DuplicateSetting => "duplicate-setting",
+        DangerousOption => "dangerous-option",
+        RemovedParameter => "removed-parameter",
+        PortsRenameOnly => "ports-rename-only",
+        OtherModule => "other-module",
+        OtherDirective => "other-directive",
+    }
+}
+
+crate::spelling::spelling! {
+    Param {
+        ConntrackHelper => "nf_conntrack.nf_conntrack_helper",
+        AmandaMasterTimeout => "nf_conntrack_amanda.master_timeout",
+        AmandaTsAlgo => "nf_conntrack_amanda.ts_algo",
+        FtpPorts => "nf_conntrack_ftp.ports",
+        FtpLoose => "nf_conntrack_ftp.loose",
+        H323DefaultRrqTtl => "nf_conntrack_h323.default_rrq_ttl",
+        H323GkroutedOnly => "nf_conntrack_h323.gkrouted_only",
+        H323CallforwardFilter => "nf_conntrack_h323.callforward_filter",
+        IrcPorts => "nf_conntrack_irc.ports",
+        IrcMaxDccChannels => "nf_conntrack_irc.max_dcc_channels",
+        IrcDccTimeout => "nf_conntrack_irc.dcc_timeout",
+        NetbiosNsTimeout => "nf_conntrack_netbios_ns.timeout",
+        SanePorts => "nf_conntrack_sane.ports",
+        SipPorts => "nf_conntrack_sip.ports",
+        SipTimeout => "nf_conntrack_sip.sip_timeout",
+        SipDirectSignalling => "nf_conntrack_sip.sip_direct_signalling",
+        SipDirectMedia => "nf_conntrack_sip.sip_direct_media",
+        SipExternalMedia => "nf_conntrack_sip.sip_external_media",
+        SnmpTimeout => "nf_conntrack_snmp.timeout",
+        TftpPorts => "nf_conntrack_tftp.ports",
+    }
+}
+
+crate::spelling::spelling! {
+    ParamKind {
+        Bool => "bool",
+        Int => "int",
+        Uint => "uint",
+        Ports => "ports",
+        Text => "text",
+    }
 }
 
 #[cfg(test)]
