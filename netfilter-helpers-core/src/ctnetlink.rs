@@ -27,7 +27,7 @@
 //! [`ExpectMessage::decode`].
 //!
 //! ```
-//! use netfilter_helpers_core::catalogue::L4Proto;
+//! use netfilter_helpers_core::net::L4Proto;
 //! use netfilter_helpers_core::ctnetlink::{self, ExpectMessage, Message, MessageKind};
 //! use netfilter_helpers_core::expect::{Expectation, Tuple};
 //! use netfilter_helpers_core::judge::Judge;
@@ -57,9 +57,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
-use crate::catalogue::{Family, L4Proto};
 use crate::expect::{ExpectFlags, Expectation, Tuple};
 use crate::judge::{Judge, Judgement};
+use crate::net::{Family, L4Proto, full_mask, zero_addr};
 use crate::parse::{Event, Format, ParsedLine};
 
 /// The netlink protocol number of netfilter (`NETLINK_NETFILTER`).
@@ -359,7 +359,7 @@ impl ExpectMessage {
     /// A message about `expectation` with no id, timeout, zone, NAT or function.
     ///
     /// ```
-    /// use netfilter_helpers_core::catalogue::L4Proto;
+    /// use netfilter_helpers_core::net::L4Proto;
     /// use netfilter_helpers_core::ctnetlink::{ExpectMessage, MessageKind};
     /// use netfilter_helpers_core::expect::Expectation;
     /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 5000, L4Proto::Tcp).unwrap();
@@ -389,7 +389,7 @@ impl ExpectMessage {
     /// Sets the id.
     ///
     /// ```
-    /// # use netfilter_helpers_core::{catalogue::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
+    /// # use netfilter_helpers_core::{net::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
     /// # let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 5000, L4Proto::Tcp).unwrap();
     /// assert_eq!(ExpectMessage::new(MessageKind::New, e).with_id(9).id, Some(9));
     /// ```
@@ -401,7 +401,7 @@ impl ExpectMessage {
     /// Sets the remaining seconds.
     ///
     /// ```
-    /// # use netfilter_helpers_core::{catalogue::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
+    /// # use netfilter_helpers_core::{net::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
     /// # let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 5000, L4Proto::Tcp).unwrap();
     /// assert_eq!(ExpectMessage::new(MessageKind::New, e).with_timeout(60).line.timeout, Some(60));
     /// ```
@@ -413,7 +413,7 @@ impl ExpectMessage {
     /// Sets the zone.
     ///
     /// ```
-    /// # use netfilter_helpers_core::{catalogue::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
+    /// # use netfilter_helpers_core::{net::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
     /// # let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 5000, L4Proto::Tcp).unwrap();
     /// assert_eq!(ExpectMessage::new(MessageKind::New, e).with_zone(3).key().zone, Some(3));
     /// ```
@@ -425,7 +425,7 @@ impl ExpectMessage {
     /// The expectation.
     ///
     /// ```
-    /// # use netfilter_helpers_core::{catalogue::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
+    /// # use netfilter_helpers_core::{net::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
     /// # let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 5000, L4Proto::Tcp).unwrap();
     /// assert_eq!(ExpectMessage::new(MessageKind::New, e.clone()).expectation(), &e);
     /// ```
@@ -437,7 +437,7 @@ impl ExpectMessage {
     /// [`delete_request`].
     ///
     /// ```
-    /// # use netfilter_helpers_core::{catalogue::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
+    /// # use netfilter_helpers_core::{net::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
     /// # let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 5000, L4Proto::Tcp).unwrap();
     /// let k = ExpectMessage::new(MessageKind::New, e).with_id(5).key();
     /// assert_eq!((k.tuple.dport, k.id, k.zone), (5000, Some(5), None));
@@ -461,7 +461,7 @@ impl ExpectMessage {
     /// [`Judge::judge_parsed`].
     ///
     /// ```
-    /// # use netfilter_helpers_core::{catalogue::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
+    /// # use netfilter_helpers_core::{net::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
     /// use netfilter_helpers_core::{judge::Judge, options::ModuleOptions};
     /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 5000, L4Proto::Udp).unwrap().with_helper("irc", 0);
     /// let m = ExpectMessage::new(MessageKind::New, e);
@@ -475,7 +475,7 @@ impl ExpectMessage {
     /// ([`Judge::conforms_parsed`]).
     ///
     /// ```
-    /// # use netfilter_helpers_core::{catalogue::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
+    /// # use netfilter_helpers_core::{net::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
     /// use netfilter_helpers_core::{judge::Judge, options::ModuleOptions};
     /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 5000, L4Proto::Tcp).unwrap().with_helper("irc", 0);
     /// assert!(ExpectMessage::new(MessageKind::New, e).conforms(&Judge::new(&ModuleOptions::new(), None)));
@@ -513,7 +513,7 @@ impl ExpectMessage {
     /// benchmarks and recorded corpora.
     ///
     /// ```
-    /// # use netfilter_helpers_core::{catalogue::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
+    /// # use netfilter_helpers_core::{net::L4Proto, ctnetlink::{ExpectMessage, MessageKind}, expect::Expectation};
     /// # let e = Expectation::new(None, None, "2001:db8::2".parse().unwrap(), 5000, L4Proto::Tcp).unwrap();
     /// let m = ExpectMessage::new(MessageKind::New, e).with_id(1);
     /// assert_eq!(ExpectMessage::decode(&m.encode()).unwrap(), m);
@@ -529,7 +529,7 @@ impl ExpectMessage {
         w.tuple(CTA_EXPECT_TUPLE, &self.key().tuple);
         // The mask as ctnetlink_exp_dump_mask writes it: all ones but the source side.
         let family = e.family();
-        let full = crate::expect::full_mask(family);
+        let full = full_mask(family);
         let mask = MaskTuple {
             src: e.src_mask,
             dst: full,
@@ -543,7 +543,7 @@ impl ExpectMessage {
         if let Some(n) = &self.nat {
             let start = w.nest(CTA_EXPECT_NAT);
             w.attr(CTA_EXPECT_NAT_DIR, &n.dir.to_be_bytes());
-            let zero = crate::expect::zero_addr(Family::of(&n.addr));
+            let zero = zero_addr(Family::of(&n.addr));
             w.tuple(
                 CTA_EXPECT_NAT_TUPLE,
                 &Tuple {
@@ -1226,7 +1226,7 @@ fn cooked_mask(raw: &RawTuple, family: Family, l4: L4Proto) -> Result<MaskTuple,
     };
     let dst = match raw.dst {
         Some((ip, _)) if Family::of(&ip) == family => ip,
-        _ => crate::expect::full_mask(family),
+        _ => full_mask(family),
     };
     let src_part = if port_attrs(l4) {
         raw.sport.ok_or_else(|| {
@@ -1385,7 +1385,7 @@ fn v6(a: IpAddr) -> Ipv6Addr {
 ///
 /// ```
 /// use netfilter_helpers_core::ctnetlink;
-/// use netfilter_helpers_core::catalogue::Family;
+/// use netfilter_helpers_core::net::Family;
 /// let r = ctnetlink::dump_request(42, Some(Family::Ipv6));
 /// assert_eq!(r.len(), 20);
 /// assert_eq!(u32::from_ne_bytes(r[8..12].try_into().unwrap()), 42);
@@ -1413,7 +1413,7 @@ pub fn dump_request(seq: u32, family: Option<Family>) -> Vec<u8> {
 /// matched by a connection, expired or deleted already).
 ///
 /// ```
-/// use netfilter_helpers_core::catalogue::L4Proto;
+/// use netfilter_helpers_core::net::L4Proto;
 /// use netfilter_helpers_core::ctnetlink::{self, ExpectKey};
 /// use netfilter_helpers_core::expect::Tuple;
 /// let key = ExpectKey {

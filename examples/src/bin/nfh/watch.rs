@@ -194,7 +194,7 @@ fn id_text(m: &ExpectMessage) -> String {
 /// The first finding worse than info, as the deletion's reason.
 fn reason(j: &Judgement) -> String {
     j.findings()
-        .find(|f| f.severity > netfilter_helpers_core::options::Severity::Info)
+        .find(|f| f.severity > netfilter_helpers_core::report::Severity::Info)
         .map_or_else(|| "does not conform".to_string(), ToString::to_string)
 }
 
