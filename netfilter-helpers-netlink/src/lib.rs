@@ -54,6 +54,7 @@ use netfilter_helpers_core::ctnetlink::{
     self, DecodeError, ExpectKey, ExpectMessage, Message, MessageKind, NETLINK_NETFILTER,
     NFNLGRP_CONNTRACK_EXP_DESTROY, NFNLGRP_CONNTRACK_EXP_NEW,
 };
+use netfilter_helpers_core::judge::{Judge, Judgement};
 use netlink_sys::{Socket, SocketAddr};
 
 /// An error of the netlink side.
@@ -661,6 +662,45 @@ impl Watcher {
     /// Reads the whole table now (without changing what the watcher reports).
     pub fn dump(&mut self) -> Result<Dump> {
         self.requests.dump()
+    }
+}
+
+/// An event with what the judge said of it and, when enforcing, what the deletion found.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Judged {
+    /// The event.
+    pub event: Event,
+    /// The judgement of an [`Event::Existing`] or [`Event::New`] expectation.
+    pub judgement: Option<Judgement>,
+    /// When enforcing and the expectation does not conform: the deletion's outcome.
+    pub deletion: Option<Result<Deletion>>,
+}
+
+impl Watcher {
+    /// The next event, judged by `judge` (the core's one pipeline) and, when `enforce` is set
+    /// and the expectation does not conform, deleted at once: the deletion is sent as soon as
+    /// the core's allocation-free check ([`Judge::conforms_parsed`]) has decided, before the
+    /// full judgement is built. `Ok(None)` once the stop flag is set. `nfh watch` and the lab
+    /// go through this.
+    pub fn next_judged(&mut self, judge: &Judge, enforce: bool) -> Result<Option<Judged>> {
+        let Some(event) = self.next_event()? else {
+            return Ok(None);
+        };
+        let (judgement, deletion) = match &event {
+            Event::Existing(m) | Event::New(m) => {
+                // Delete first (the allocation-free check decides), explain after: the full
+                // judgement (findings, option hints) is built once the hole is closed.
+                let deletion = (enforce && !m.conforms(judge)).then(|| self.delete(m));
+                (Some(m.judge(judge)), deletion)
+            }
+            _ => (None, None),
+        };
+        Ok(Some(Judged {
+            event,
+            judgement,
+            deletion,
+        }))
     }
 }
 

@@ -25,7 +25,9 @@
 //!   policy), the anti-spoofing matrix and the FTP cases;
 //! * [`deploylab`]: nfh's rules next to a real site firewall (default-deny policies, NAT,
 //!   full-width connection marks): ruleset snapshots and comparisons, FTP through DNAT and
-//!   masquerade, SIP media with an RTP farm, TFTP from the firewall itself.
+//!   masquerade, SIP media with an RTP farm, TFTP from the firewall itself;
+//! * [`watchlab`]: live expectations judged and deleted over ctnetlink (`nfh watch
+//!   --enforce` and the library's watcher) while FTP sessions run through a router.
 //!
 //! A lab test looks like:
 //!
@@ -59,6 +61,7 @@ pub mod scenarios;
 pub mod sitelab;
 pub mod spooflab;
 pub mod sysparam;
+pub mod watchlab;
 
 use std::io::Write;
 use std::path::Path;

@@ -70,10 +70,21 @@ pub struct Player {
 impl Player {
     /// Spawns `players.py role args…` inside `ns`. Does not wait for anything.
     pub fn spawn(ns: &Netns, role: &str, args: &[String]) -> Result<Player, LabError> {
+        Player::spawn_script(ns, PLAYERS_PY, role, args)
+    }
+
+    /// Spawns `python3 -u script role args…` inside `ns`: another player script with the same
+    /// line protocol (e.g. `tests/lab/watch_load.py`).
+    pub fn spawn_script(
+        ns: &Netns,
+        script: &str,
+        role: &str,
+        args: &[String],
+    ) -> Result<Player, LabError> {
         let label = format!("{role} in {} ({} {})", ns.name(), role, args.join(" "));
         let mut cmd = ns.command(PYTHON);
         cmd.arg("-u")
-            .arg(PLAYERS_PY)
+            .arg(script)
             .arg(role)
             .args(args)
             .stdin(Stdio::piped())

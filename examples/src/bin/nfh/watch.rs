@@ -268,12 +268,23 @@ pub(crate) fn watch(args: &[String]) -> Result<ExitCode, Fail> {
     let mut watcher = Watcher::open(&watch_options)
         .map_err(|e| e.to_string())?
         .with_stop_flag(stop);
-    while let Some(event) = watcher.next_event().map_err(|e| e.to_string())? {
-        let (name, m) = match event {
+    let place = netns.as_deref().map_or_else(
+        || "this network namespace".to_string(),
+        |p| p.display().to_string(),
+    );
+    out.note(
+        "watching",
+        &format!("subscribed to new and destroyed expectations in {place}"),
+    )?;
+    while let Some(judged) = watcher
+        .next_judged(&judge, enforce)
+        .map_err(|e| e.to_string())?
+    {
+        let (name, m) = match &judged.event {
             Event::Existing(m) => ("existing", m),
             Event::New(m) => ("new", m),
             Event::Destroyed(m) => {
-                out.destroyed(&m)?;
+                out.destroyed(m)?;
                 continue;
             }
             Event::Lost => {
@@ -290,13 +301,14 @@ pub(crate) fn watch(args: &[String]) -> Result<ExitCode, Fail> {
             }
             _ => continue,
         };
-        let j = m.judge(&judge);
-        let ok = j.conforms();
-        findings |= !ok;
-        out.verdict(name, &m, &j)?;
-        if enforce && !ok {
-            let outcome = watcher.delete(&m).map_err(|e| e.to_string());
-            out.action(&m, &outcome, &reason(&j))?;
+        let Some(j) = &judged.judgement else {
+            continue;
+        };
+        findings |= !j.conforms();
+        out.verdict(name, m, j)?;
+        if let Some(outcome) = &judged.deletion {
+            let outcome = outcome.as_ref().copied().map_err(ToString::to_string);
+            out.action(m, &outcome, &reason(j))?;
         }
     }
     Ok(exit(findings))
