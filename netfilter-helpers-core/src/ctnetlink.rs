@@ -782,12 +782,33 @@ struct Attr<'a> {
     offset: usize,
 }
 
+/// Where attributes sit, for error messages: a parent path and a nest name, joined (and
+/// allocated) only when an error is reported.
+#[derive(Clone, Copy)]
+struct Path<'a>(&'a str, &'static str);
+
+impl Path<'_> {
+    fn with(self, name: &str) -> String {
+        let mut s = String::new();
+        for part in [self.0, self.1, name] {
+            if part.is_empty() {
+                continue;
+            }
+            if !s.is_empty() {
+                s.push('.');
+            }
+            s.push_str(part);
+        }
+        s
+    }
+}
+
 /// Iterates the attributes of `buf` (which starts at absolute offset `base`).
 struct Attrs<'a> {
     buf: &'a [u8],
     pos: usize,
     base: usize,
-    path: &'a str,
+    path: Path<'a>,
     names: fn(u16) -> &'static str,
 }
 
@@ -798,14 +819,8 @@ impl<'a> Iterator for Attrs<'a> {
         let rest = self.buf.get(self.pos..).filter(|r| !r.is_empty())?;
         let offset = self.base + self.pos;
         let names = self.names;
-        let what = |kind: Option<u16>| {
-            let name = kind.map_or("nlattr", names);
-            if self.path.is_empty() {
-                name.to_string()
-            } else {
-                format!("{}.{name}", self.path)
-            }
-        };
+        let path = self.path;
+        let what = |kind: Option<u16>| path.with(kind.map_or("nlattr", names));
         if rest.len() < 4 {
             self.pos = self.buf.len();
             return Some(Err(err(
@@ -842,7 +857,7 @@ impl<'a> Iterator for Attrs<'a> {
 fn attrs<'a>(
     buf: &'a [u8],
     base: usize,
-    path: &'a str,
+    path: Path<'a>,
     names: fn(u16) -> &'static str,
 ) -> Attrs<'a> {
     Attrs {
@@ -916,14 +931,14 @@ fn raw_tuple(a: &Attr<'_>, path: &str, unknown: &mut u32) -> Result<RawTuple, De
         offset: a.offset,
         ..RawTuple::default()
     };
-    for sub in attrs(a.data, a.offset + 4, path, tuple_attr_name) {
+    for sub in attrs(a.data, a.offset + 4, Path(path, ""), tuple_attr_name) {
         let sub = sub?;
         match sub.kind {
             CTA_TUPLE_IP => {
-                let ip_path = format!("{path}.CTA_TUPLE_IP");
-                for x in attrs(sub.data, sub.offset + 4, &ip_path, ip_attr_name) {
+                let ip_path = Path(path, "CTA_TUPLE_IP");
+                for x in attrs(sub.data, sub.offset + 4, ip_path, ip_attr_name) {
                     let x = x?;
-                    let name = || format!("{ip_path}.{}", ip_attr_name(x.kind));
+                    let name = || ip_path.with(ip_attr_name(x.kind));
                     let addr = match x.kind {
                         CTA_IP_V4_SRC | CTA_IP_V4_DST => {
                             IpAddr::V4(Ipv4Addr::from(fixed::<4>(&x, name)?))
@@ -944,10 +959,10 @@ fn raw_tuple(a: &Attr<'_>, path: &str, unknown: &mut u32) -> Result<RawTuple, De
                 }
             }
             CTA_TUPLE_PROTO => {
-                let p_path = format!("{path}.CTA_TUPLE_PROTO");
-                for x in attrs(sub.data, sub.offset + 4, &p_path, proto_attr_name) {
+                let p_path = Path(path, "CTA_TUPLE_PROTO");
+                for x in attrs(sub.data, sub.offset + 4, p_path, proto_attr_name) {
                     let x = x?;
-                    let name = || format!("{p_path}.{}", proto_attr_name(x.kind));
+                    let name = || p_path.with(proto_attr_name(x.kind));
                     match x.kind {
                         CTA_PROTO_NUM => t.l4 = Some(fixed::<1>(&x, name)?[0]),
                         CTA_PROTO_SRC_PORT => {
@@ -1083,7 +1098,7 @@ fn decode_expect(
     for a in attrs(
         &body[NFGENMSG_LEN..],
         base + NFGENMSG_LEN,
-        "",
+        Path("", ""),
         expect_attr_name,
     ) {
         let a = a?;
@@ -1107,7 +1122,7 @@ fn decode_expect(
             CTA_EXPECT_FN => expect_fn = Some(text(&a, name)?),
             CTA_EXPECT_NAT => {
                 let (mut dir, mut nt) = (None, None);
-                for x in attrs(a.data, a.offset + 4, name, nat_attr_name) {
+                for x in attrs(a.data, a.offset + 4, Path(name, ""), nat_attr_name) {
                     let x = x?;
                     match x.kind {
                         CTA_EXPECT_NAT_DIR => {
