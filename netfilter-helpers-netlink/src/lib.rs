@@ -48,7 +48,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use netfilter_helpers_core::ctnetlink::{
     self, DecodeError, ExpectKey, ExpectMessage, Message, MessageKind, NETLINK_NETFILTER,
@@ -675,6 +675,10 @@ pub struct Judged {
     pub judgement: Option<Judgement>,
     /// When enforcing and the expectation does not conform: the deletion's outcome.
     pub deletion: Option<Result<Deletion>>,
+    /// When the event was taken from the socket (wall clock).
+    pub received: SystemTime,
+    /// When the kernel answered the deletion (wall clock).
+    pub answered: Option<SystemTime>,
 }
 
 impl Watcher {
@@ -687,19 +691,23 @@ impl Watcher {
         let Some(event) = self.next_event()? else {
             return Ok(None);
         };
-        let (judgement, deletion) = match &event {
+        let received = SystemTime::now();
+        let (judgement, deletion, answered) = match &event {
             Event::Existing(m) | Event::New(m) => {
                 // Delete first (the allocation-free check decides), explain after: the full
                 // judgement (findings, option hints) is built once the hole is closed.
                 let deletion = (enforce && !m.conforms(judge)).then(|| self.delete(m));
-                (Some(m.judge(judge)), deletion)
+                let answered = deletion.as_ref().map(|_| SystemTime::now());
+                (Some(m.judge(judge)), deletion, answered)
             }
-            _ => (None, None),
+            _ => (None, None, None),
         };
         Ok(Some(Judged {
             event,
             judgement,
             deletion,
+            received,
+            answered,
         }))
     }
 }

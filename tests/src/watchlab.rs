@@ -27,7 +27,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,15 +49,21 @@ pub const SERVER: Ipv4Addr = Ipv4Addr::new(10, 73, 2, 2);
 /// The third party's address.
 pub const THIRD: Ipv4Addr = Ipv4Addr::new(10, 73, 3, 2);
 
-/// The site policy: FTP data connections may only go to the FTP server or its clients.
+/// The site policy: FTP data connections may only go to the FTP server or its clients; SIP
+/// media only to the phones (the client network).
 pub const POLICY_TOML: &str = r#"default = "deny"
 
 [helpers.ftp]
 destinations = ["10.73.1.0/24", "10.73.2.2/32"]
+
+[helpers.sip]
+destinations = ["10.73.1.0/24"]
 "#;
 
-/// The module option the lab runs under (`nf_conntrack_ftp loose=1`), as `nfh --set` takes it.
+/// The FTP option the lab runs under (`nf_conntrack_ftp loose=1`), as `nfh --set` takes it.
 pub const FTP_LOOSE: &str = "nf_conntrack_ftp.loose=1";
+/// The SIP option of the SIP scenario (`nf_conntrack_sip sip_direct_media=0`).
+pub const SIP_INDIRECT_MEDIA: &str = "nf_conntrack_sip.sip_direct_media=0";
 
 /// The namespaces of the watch lab.
 #[derive(Debug)]
@@ -93,6 +99,7 @@ impl WatchLab {
         }
         router.sysctl("net.ipv4.ip_forward", "1")?;
         assign_helper_in(&router, "PREROUTING", Family::V4, L4::Tcp, 21, "ftp")?;
+        assign_helper_in(&router, "PREROUTING", Family::V4, L4::Udp, 5060, "sip")?;
         // Events are on by default (or "auto" since 6.x); make sure.
         let _ = router.sysctl("net.netfilter.nf_conntrack_events", "1");
         let ipt = |args: &[&str]| -> Result<(), CommandError> {
@@ -130,12 +137,27 @@ impl WatchLab {
             "-A",
             "FORWARD",
             "-p",
+            "udp",
+            "-s",
+            "10.73.1.0/24",
+            "-d",
+            "10.73.2.2",
+            "--dport",
+            "5060",
+            "-j",
+            "ACCEPT",
+        ])?;
+        ipt(&[
+            "-A",
+            "FORWARD",
+            "-p",
             "tcp",
             "-j",
             "REJECT",
             "--reject-with",
             "tcp-reset",
         ])?;
+        ipt(&["-A", "FORWARD", "-j", "REJECT"])?;
         Ok(WatchLab {
             client,
             server,
@@ -150,20 +172,27 @@ impl WatchLab {
     }
 }
 
-/// The judge the lab enforces: the kernel's options with `loose=1`, and [`POLICY_TOML`].
-pub fn lab_judge() -> Judge {
+/// The judge the lab enforces: the kernel's options with `assignments` (such as
+/// [`FTP_LOOSE`]), and [`POLICY_TOML`].
+pub fn lab_judge(assignments: &[&str]) -> Judge {
     let mut options = ModuleOptions::new();
-    options
-        .set_assignment(FTP_LOOSE)
-        .expect("nf_conntrack_ftp.loose=1 is a valid assignment");
+    for a in assignments {
+        options
+            .set_assignment(a)
+            .unwrap_or_else(|e| panic!("{a}: {e}"));
+    }
     let policy = SitePolicy::from_toml(POLICY_TOML).expect("the lab policy parses");
     Judge::new(&options, Some(policy))
 }
 
 /// Wall-clock seconds since the epoch.
 pub fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
+    seconds(SystemTime::now())
+}
+
+/// A wall-clock time as seconds since the epoch.
+pub fn seconds(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
 }
@@ -179,7 +208,8 @@ pub struct Record {
     pub dport: u16,
     /// Whether it conformed (for `existing` / `new`).
     pub conforms: bool,
-    /// Wall-clock seconds when recorded (after the kernel's answer, for deletions).
+    /// Wall-clock seconds when the event was received, or (deletions) when the kernel
+    /// answered the deletion.
     pub at: f64,
 }
 
@@ -187,18 +217,22 @@ pub struct Record {
 #[derive(Debug)]
 pub struct Enforcer {
     stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<Result<Vec<Record>, String>>>,
+    records: Arc<Mutex<Vec<Record>>>,
+    handle: Option<JoinHandle<Result<(), String>>>,
 }
 
 impl Enforcer {
-    /// Starts watching; returns once the watcher has subscribed and read the table.
-    pub fn start(lab: &WatchLab) -> Result<Enforcer, String> {
+    /// Starts watching under the options `assignments` (see [`lab_judge`]); returns once the
+    /// watcher has subscribed and read the table.
+    pub fn start(lab: &WatchLab, assignments: &[&str]) -> Result<Enforcer, String> {
         let path = lab.router_path();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let records = Arc::new(Mutex::new(Vec::new()));
+        let shared = Arc::clone(&records);
+        let judge = lab_judge(assignments);
         let (ready_tx, ready_rx) = mpsc::channel();
-        let handle = std::thread::spawn(move || -> Result<Vec<Record>, String> {
-            let judge = lab_judge();
+        let handle = std::thread::spawn(move || -> Result<(), String> {
             let opened = Watcher::open(&WatchOptions::in_netns(path));
             let mut watcher = match opened {
                 Ok(w) => {
@@ -210,7 +244,12 @@ impl Enforcer {
                     return Err(e.to_string());
                 }
             };
-            let mut records = Vec::new();
+            let push = |r: Record| {
+                shared
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(r);
+            };
             while let Some(j) = watcher
                 .next_judged(&judge, true)
                 .map_err(|e| e.to_string())?
@@ -223,32 +262,32 @@ impl Enforcer {
                 };
                 let e = m.expectation();
                 let conforms = j.judgement.as_ref().is_none_or(|j| j.conforms());
-                records.push(Record {
+                push(Record {
                     what,
                     dst: e.dst,
                     dport: e.dport,
                     conforms,
-                    at: now(),
+                    at: seconds(j.received),
                 });
                 if let Some(outcome) = j.deletion {
-                    let what = match outcome.map_err(|e| e.to_string())? {
-                        Deletion::Deleted => "deleted",
-                        Deletion::Gone => "gone",
-                    };
-                    records.push(Record {
-                        what,
+                    push(Record {
+                        what: match outcome.map_err(|e| e.to_string())? {
+                            Deletion::Deleted => "deleted",
+                            Deletion::Gone => "gone",
+                        },
                         dst: e.dst,
                         dport: e.dport,
                         conforms,
-                        at: now(),
+                        at: j.answered.map_or_else(now, seconds),
                     });
                 }
             }
-            Ok(records)
+            Ok(())
         });
         match ready_rx.recv_timeout(Duration::from_secs(10)) {
             Ok(Ok(())) => Ok(Enforcer {
                 stop,
+                records,
                 handle: Some(handle),
             }),
             Ok(Err(e)) => Err(e),
@@ -256,11 +295,33 @@ impl Enforcer {
         }
     }
 
+    /// What the watcher recorded so far.
+    pub fn records(&self) -> Vec<Record> {
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Waits up to `timeout` for a record that `pred` accepts.
+    pub fn wait_for(&self, timeout: Duration, pred: impl Fn(&Record) -> bool) -> Option<Record> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(r) = self.records().into_iter().find(|r| pred(r)) {
+                return Some(r);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Stops the watcher and returns what it recorded.
     pub fn finish(mut self) -> Result<Vec<Record>, String> {
         self.stop.store(true, Ordering::Relaxed);
         match self.handle.take().map(JoinHandle::join) {
-            Some(Ok(r)) => r,
+            Some(Ok(r)) => r.map(|()| self.records()),
             Some(Err(_)) => Err("the watcher thread panicked".into()),
             None => Err("already finished".into()),
         }
@@ -386,4 +447,84 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// A SIP INVITE from the client (UDP 5060 → server:5060) whose SDP offers audio at
+/// `media:audio_port`; the players stay alive (and the call with them) until dropped.
+pub fn sip_invite(
+    lab: &WatchLab,
+    media: Ipv4Addr,
+    audio_port: u16,
+) -> Result<(Player, Player), LabError> {
+    let wait = Duration::from_secs(10);
+    let mut server = Player::spawn(
+        &lab.server,
+        "sip-server",
+        &[
+            "--bind".into(),
+            SERVER.to_string(),
+            "--port".into(),
+            "5060".into(),
+        ],
+    )?;
+    server.expect("READY", wait)?;
+    let mut client = Player::spawn(
+        &lab.client,
+        "sip-client",
+        &[
+            "--connect".into(),
+            SERVER.to_string(),
+            "--port".into(),
+            "5060".into(),
+            "--sport".into(),
+            "5060".into(),
+            "--method".into(),
+            "INVITE".into(),
+            "--media-addr".into(),
+            media.to_string(),
+            "--audio-port".into(),
+            audio_port.to_string(),
+        ],
+    )?;
+    client.expect("DONE", wait)?;
+    server.expect("GOT", wait)?;
+    Ok((client, server))
+}
+
+/// Whether a UDP datagram from the server to `to:port` reaches a listener there (within
+/// `window`): a media packet along the expectation.
+pub fn udp_reaches(
+    lab: &WatchLab,
+    listener: &Netns,
+    to: Ipv4Addr,
+    port: u16,
+    window: Duration,
+) -> Result<bool, LabError> {
+    let mut sink = Player::spawn(
+        listener,
+        "udp-sink",
+        &[
+            "--bind".into(),
+            to.to_string(),
+            "--port".into(),
+            port.to_string(),
+        ],
+    )?;
+    sink.expect("READY", Duration::from_secs(10))?;
+    let mut probe = Player::spawn(
+        &lab.server,
+        "udp-probe",
+        &[
+            "--from".into(),
+            SERVER.to_string(),
+            "--to".into(),
+            to.to_string(),
+            "--port".into(),
+            port.to_string(),
+            "--count".into(),
+            "3".into(),
+        ],
+    )?;
+    probe.expect("FINISHED", Duration::from_secs(10))?;
+    Ok(!sink.collect("GOT", window).is_empty())
 }

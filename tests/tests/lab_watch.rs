@@ -12,7 +12,12 @@
 //!   whose server connects at once: every expectation is either deleted before the connection
 //!   (refused) or consumed by it first (the connection won the race: the deletion finds it
 //!   gone); the time from the PORT command to the deletion is measured (p50/p99) and printed
-//!   with how often the connection won.
+//!   with how often the connection won;
+//! * `enforcer_stops_sip_media_to_a_third_party`: under `sip_direct_media=0` an INVITE whose SDP
+//!   names a host outside the phones' network makes the kernel expect media to it from anyone;
+//!   the watcher deletes both expectations (RTP and RTCP) and a media packet to that host is
+//!   dropped, while a call whose media goes to the phone itself keeps its expectations and its
+//!   media passes.
 //!
 //! Run alone: `cargo test -p netfilter-helpers-tests --test lab_watch -- --nocapture`.
 
@@ -26,8 +31,8 @@ use netfilter_helpers_tests::netns::host_exec;
 use netfilter_helpers_tests::require_lab;
 use netfilter_helpers_tests::sysparam::ParamGuard;
 use netfilter_helpers_tests::watchlab::{
-    CLIENT, Enforcer, FTP_LOOSE, POLICY_TOML, THIRD, WatchLab, percentile, run_sessions,
-    start_servers,
+    CLIENT, Enforcer, FTP_LOOSE, POLICY_TOML, SIP_INDIRECT_MEDIA, THIRD, WatchLab, percentile,
+    run_sessions, sip_invite, start_servers, udp_reaches,
 };
 
 /// The `nfh` binary of this workspace (built when missing, as `cargo test --workspace` does).
@@ -268,7 +273,7 @@ fn enforcer_latency_and_race() {
     let _lock = require_lab!();
     let lab = WatchLab::new().expect("watch lab");
     let _loose = ParamGuard::set("nf_conntrack_ftp", "loose", "1").expect("loose=1");
-    let enforcer = Enforcer::start(&lab).expect("watcher");
+    let enforcer = Enforcer::start(&lab, &[FTP_LOOSE]).expect("watcher");
 
     let started = Instant::now();
     let servers = start_servers(&lab, 0, (43000, RACE_SESSIONS as u16)).expect("servers");
@@ -326,5 +331,57 @@ fn enforcer_latency_and_race() {
     assert!(
         later.won < later.sessions,
         "with the server 1 ms late, the deletion never came first: {report}"
+    );
+}
+
+#[test]
+fn enforcer_stops_sip_media_to_a_third_party() {
+    let _lock = require_lab!();
+    let lab = WatchLab::new().expect("watch lab");
+    let _media =
+        ParamGuard::set("nf_conntrack_sip", "sip_direct_media", "0").expect("direct_media=0");
+    let enforcer = Enforcer::start(&lab, &[SIP_INDIRECT_MEDIA]).expect("watcher");
+    let wait = Duration::from_secs(5);
+
+    // Media offered to the third party: both expectations deleted, the media dropped.
+    let call = sip_invite(&lab, THIRD, 49200).expect("INVITE, media to the third party");
+    for port in [49200, 49201] {
+        let seen = enforcer
+            .wait_for(wait, |r| {
+                r.what == "new" && r.dport == port && r.dst == THIRD
+            })
+            .unwrap_or_else(|| panic!("no NEW event for {THIRD}:{port}: {:?}", enforcer.records()));
+        assert!(!seen.conforms, "{seen:?}");
+        enforcer
+            .wait_for(wait, |r| {
+                r.what == "deleted" && r.dport == port && r.dst == THIRD
+            })
+            .unwrap_or_else(|| panic!("{THIRD}:{port} not deleted: {:?}", enforcer.records()));
+    }
+    assert!(
+        !udp_reaches(&lab, &lab.third, THIRD, 49200, Duration::from_millis(500)).expect("probe"),
+        "media to the third party passed after the deletion"
+    );
+    drop(call);
+
+    // Media offered to the phone itself: kept, and the media passes.
+    let call = sip_invite(&lab, CLIENT, 49300).expect("INVITE, media to the phone");
+    let seen = enforcer
+        .wait_for(wait, |r| {
+            r.what == "new" && r.dport == 49300 && r.dst == CLIENT
+        })
+        .unwrap_or_else(|| panic!("no NEW event for the phone: {:?}", enforcer.records()));
+    assert!(seen.conforms, "{seen:?}");
+    assert!(
+        udp_reaches(&lab, &lab.client, CLIENT, 49300, Duration::from_secs(1)).expect("probe"),
+        "media to the phone did not pass"
+    );
+    drop(call);
+    let records = enforcer.finish().expect("watcher");
+    assert!(
+        !records
+            .iter()
+            .any(|r| r.what == "deleted" && r.dst == CLIENT),
+        "an expectation to the phone was deleted: {records:?}"
     );
 }
