@@ -6,6 +6,7 @@
 //! nfh kernel [--json] VERSION
 //! nfh validate [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [--quiet] [--summary] [FILE|-]
 //! nfh audit [--root DIR] [--policy FILE] [--json]
+//! nfh watch [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [--enforce] [--once] [--netns NAME]
 //! nfh render --site FILE --backend iptables|ip6tables|iptables-hooks|iptables-remove|commands|nft|nft-json|nft-remove|sysctl|modprobe
 //! ```
 //!
@@ -22,6 +23,9 @@ use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::policy::SitePolicy;
 use netfilter_helpers_core::report::Severity;
 
+#[path = "nfh/watch.rs"]
+mod watch;
+
 const USAGE: &str = "usage:
   nfh helpers [--set MODULE.PARAM=VALUE ...] [--precise] [--explain] [--json]
       print the degree-of-freedom table of every helper under the given module options
@@ -36,6 +40,12 @@ const USAGE: &str = "usage:
       unusable input (no line parses)
   nfh audit [--root DIR] [--policy FILE] [--json]
       audit a host (default root /): options, kernel, expectation table
+  nfh watch [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [--enforce] [--once] [--netns NAME]
+      judge the kernel's expectations live over ctnetlink (existing ones, then each new one),
+      one verdict line each (JSON lines with --json); --enforce deletes every one that breaks
+      the model or the policy and reports why; --once judges the current table and exits;
+      --netns watches the namespace /run/netns/NAME. Needs CAP_NET_ADMIN. SIGINT/SIGTERM
+      stop it: exit 0 when all conformed, 1 when anything was found, 2 when it cannot run
   nfh render --site FILE --backend iptables|ip6tables|iptables-hooks|iptables-remove|commands|nft|nft-json|nft-remove|sysctl|modprobe
       render a site description (TOML or JSON) as rules for one backend";
 
@@ -122,6 +132,7 @@ fn run(args: &[String]) -> Result<ExitCode, Fail> {
         Some("validate") => validate(&args[1..]),
         Some("audit") => audit(&args[1..]),
         Some("render") => render_cmd(&args[1..]),
+        Some("watch") => watch::watch(&args[1..]),
         Some("-h" | "--help" | "help") => {
             outln!("{USAGE}");
             Ok(ExitCode::SUCCESS)
