@@ -31,6 +31,7 @@ pub mod options;
 pub mod parse;
 pub mod policy;
 pub mod render;
+pub mod ruleset;
 pub mod site;
 #[cfg(any(test, feature = "proptest"))]
 pub mod strategies;
