@@ -4,7 +4,8 @@ use std::ffi::c_char;
 
 use netfilter_helpers_core::catalogue::Helper;
 use netfilter_helpers_core::dof::{Endpoint, ExpectationKind, Freedom, Table, rule};
-use netfilter_helpers_core::options::{ModuleOptions, OptionsReport, Severity};
+use netfilter_helpers_core::options::{ModuleOptions, OptionsReport};
+use netfilter_helpers_core::report::Severity;
 
 use crate::error::{nfh_error, nfh_result};
 use crate::ffi::{

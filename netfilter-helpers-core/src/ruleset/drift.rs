@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use super::{Action, Cond, Rule, Ruleset, escape};
 use crate::audit::{AuditCode, AuditFinding, RuleRef};
-use crate::options::Severity;
+use crate::report::Severity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Sig {

@@ -36,8 +36,11 @@ use std::net::IpAddr;
 
 use super::{Action, Chain, Cond, Hook, Rule, Ruleset, escape};
 use crate::audit::{AuditCode, AuditFinding, Interface, RuleRef};
-use crate::catalogue::{Family, Helper, HelperName, L4Proto, resolve_name};
-use crate::options::{ModuleOptions, Severity};
+use crate::catalogue::{Helper, HelperName};
+use crate::net::{Family, L4Proto};
+use crate::options::ModuleOptions;
+use crate::registry::resolve_name;
+use crate::report::Severity;
 
 /// What the hazard analysis knows about the host besides the ruleset.
 #[derive(Debug, Clone)]

@@ -21,8 +21,8 @@ use netfilter_helpers_core::audit::{
     AuditFinding, HostSnapshot, ReadOutcome, audit_with_ruleset, interfaces_from_ip_json,
     rp_filter_path,
 };
-use netfilter_helpers_core::options::Severity;
 use netfilter_helpers_core::render::{Backend, render};
+use netfilter_helpers_core::report::Severity;
 use netfilter_helpers_core::ruleset::{Ruleset, drift, escape, iptables_save, nft_json};
 use netfilter_helpers_core::site::Site;
 use netfilter_helpers_core::synth::synthesize;
