@@ -560,8 +560,14 @@ pub fn hazards(rs: &Ruleset, facts: &Facts<'_>) -> Vec<AuditFinding> {
     if !w.assigned.is_empty() {
         for (helper, ranges) in &w.assigned {
             let module = helper.module();
+            let default = helper.info().default_port;
             for port in facts.options.ports(module) {
-                if port != 0 && !ranges.iter().any(|(a, b)| (*a..=*b).contains(&port)) {
+                // The default port is registered whatever ports= says; only ports an
+                // administrator added are judged.
+                if port != 0
+                    && Some(port) != default
+                    && !ranges.iter().any(|(a, b)| (*a..=*b).contains(&port))
+                {
                     out.push(AuditFinding {
                         code: AuditCode::PortsMismatch,
                         severity: if facts.auto_assign { Severity::Warning } else { Severity::Info },

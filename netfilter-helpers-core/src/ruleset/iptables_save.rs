@@ -225,6 +225,22 @@ pub fn read(text: &str, family: Option<&str>) -> Ruleset {
             xt: false,
         });
     }
+    // Targets in capitals are extensions (`-j MASQUERADE`) unless a chain of the table has
+    // that name (firewalld's `-j PREROUTING_ZONES`).
+    let names: std::collections::HashSet<(String, String)> = rs
+        .chains
+        .iter()
+        .map(|c| (c.table.clone(), c.name.clone()))
+        .collect();
+    for c in &mut rs.chains {
+        for r in &mut c.rules {
+            if let Action::Opaque(t) = &r.action
+                && names.contains(&(c.table.clone(), t.clone()))
+            {
+                r.action = Action::Jump(t.clone());
+            }
+        }
+    }
     rs
 }
 
