@@ -262,6 +262,42 @@ impl HostSnapshot {
     }
 }
 
+impl HostSnapshot {
+    /// A snapshot of a host known only by its kernel release and module options (for
+    /// auditing a ruleset without reading the host): the options become `params`, the
+    /// expectation table is empty.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::audit::{audit, AuditCode, HostSnapshot};
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// let mut o = ModuleOptions::new();
+    /// o.set_assignment("ftp.loose=1").unwrap();
+    /// o.set_assignment("ftp.ports=21,2121").unwrap();
+    /// let snap = HostSnapshot::from_options(Some("6.12.0"), &o);
+    /// let r = audit(&snap, None);
+    /// assert_eq!(r.options, o);
+    /// assert_eq!(r.findings.iter().map(|f| f.code).collect::<Vec<_>>(), [AuditCode::DangerousOption]);
+    /// ```
+    pub fn from_options(kernel_release: Option<&str>, options: &ModuleOptions) -> HostSnapshot {
+        HostSnapshot {
+            kernel_release: kernel_release.map(str::to_string),
+            params: options
+                .explicit()
+                .map(|(p, v)| {
+                    let s = p.spec();
+                    (
+                        s.module.name().to_string(),
+                        s.name.to_string(),
+                        v.to_string(),
+                    )
+                })
+                .collect(),
+            expectations: Some(Vec::new()),
+            ..HostSnapshot::default()
+        }
+    }
+}
+
 fn param_path(module: &str, param: &str) -> String {
     format!("sys/module/{module}/parameters/{param}")
 }

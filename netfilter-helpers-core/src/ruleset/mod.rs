@@ -416,6 +416,41 @@ impl Ruleset {
     }
 }
 
+/// Reads rulesets from texts, each `nft -j list ruleset` output (it starts with `{`) or
+/// `iptables-save`/`ip6tables-save` text, and combines them ([`Ruleset::combine`]).
+///
+/// ```
+/// use netfilter_helpers_core::ruleset::read_texts;
+/// let rs = read_texts(["{\"nftables\": []}", "*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n"]).unwrap();
+/// assert_eq!(rs.chains.len(), 1);
+/// assert!(read_texts(["{ not json"]).is_err());
+/// ```
+///
+/// # Errors
+/// When a text that starts with `{` is not an nft JSON document.
+pub fn read_texts<'a>(
+    texts: impl IntoIterator<Item = &'a str>,
+) -> Result<Ruleset, nft_json::NftJsonError> {
+    let mut nft: Option<Ruleset> = None;
+    let mut ipt = Vec::new();
+    for t in texts {
+        if t.trim_start().starts_with('{') {
+            let rs = nft_json::read(t)?;
+            match &mut nft {
+                Some(n) => {
+                    n.chains.extend(rs.chains);
+                    n.helper_objects.extend(rs.helper_objects);
+                    n.notes.extend(rs.notes);
+                }
+                None => nft = Some(rs),
+            }
+        } else {
+            ipt.push(iptables_save::read(t, None));
+        }
+    }
+    Ok(Ruleset::combine(nft, ipt))
+}
+
 /// Escapes control characters (and backslashes) for messages.
 ///
 /// ```

@@ -206,7 +206,8 @@ fn live_sources() -> Sources {
     s
 }
 
-fn root_sources(root: &Path) -> Result<Sources, String> {
+/// Rulesets saved in a fixture tree; `None` when the tree holds none.
+fn root_sources(root: &Path) -> Result<Option<Sources>, String> {
     let mut s = Sources {
         nft: None,
         iptables: Vec::new(),
@@ -229,7 +230,8 @@ fn root_sources(root: &Path) -> Result<Sources, String> {
             }
         }
     }
-    Ok(s)
+    let empty = s.nft.is_none() && s.iptables.is_empty() && s.problems.is_empty();
+    Ok(if empty { None } else { Some(s) })
 }
 
 fn site_drift(path: &str, loaded: &Ruleset) -> Result<Vec<AuditFinding>, String> {
@@ -316,7 +318,7 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, Fail> {
     let ruleset = if no_ruleset {
         None
     } else {
-        let mut sources = if !rulesets.is_empty() {
+        let sources = if !rulesets.is_empty() {
             let mut s = Sources {
                 nft: None,
                 iptables: Vec::new(),
@@ -326,14 +328,16 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, Fail> {
                 let text = read_input(f)?;
                 read_ruleset_text(f, &text, &mut s)?;
             }
-            s
+            Some(s)
         } else if live {
-            live_sources()
+            Some(live_sources())
         } else {
             root_sources(&root_path)?
         };
-        snap.unreadable.append(&mut sources.problems);
-        Some(Ruleset::combine(sources.nft, sources.iptables))
+        sources.map(|mut s| {
+            snap.unreadable.append(&mut s.problems);
+            Ruleset::combine(s.nft, s.iptables)
+        })
     };
     let mut report = audit_with_ruleset(&snap, policy.as_ref(), ruleset.as_ref());
     if let Some(site) = &site {
