@@ -665,3 +665,36 @@ fn audit_ruleset_files_and_exit_codes() {
     );
     let _ = std::fs::remove_dir_all(&root);
 }
+
+/// The README's example: the sample host with the article's "before" rules.
+#[test]
+fn audit_of_the_sample_ruleset_host() {
+    let o = nfh(&["audit", "--root", &sample("host-ruleset")], None);
+    assert_eq!(o.status.code(), Some(1));
+    let out = text(&o.stdout);
+    let codes: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_once(" [")?.1.split_once(']').map(|(c, _)| c))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "dangerous-option",
+            "helper-unrestricted",
+            "dangerous-option-in-use",
+            "related-accept-no-address",
+            "related-accept-blanket",
+            "no-antispoofing",
+            "no-antispoofing"
+        ],
+        "{out}"
+    );
+    assert!(out.ends_with("7 finding(s)\n"), "{out}");
+    let readme = include_str!("../../README.md");
+    for line in out.lines() {
+        assert!(
+            readme.contains(line),
+            "README's example is out of date: {line}"
+        );
+    }
+}
