@@ -177,7 +177,7 @@ impl<'r, 'f> Walker<'r, 'f> {
         let f = AuditFinding {
             code,
             severity: sev,
-            subject: rule.location.to_string(),
+            subject: escape(&rule.location.to_string()),
             message: msg,
             rule: rule_ref(rule),
         };

@@ -162,8 +162,12 @@ static void test_errors(void) {
     const char *bad_utf8[] = {"\xff\xfe"};
     CHECK_RES(nfh_audit_ruleset(bad_utf8, 1, NULL, NULL, &a, NULL), NFH_RESULT_INVALID_UTF8,
               "invalid UTF-8");
-    CHECK_RES(nfh_audit_ruleset(NULL, 0, NULL, NULL, &a, NULL), NFH_RESULT_OK, "no text at all");
+    CHECK_RES(nfh_audit_ruleset(NULL, 0, "6.12.0", NULL, &a, NULL), NFH_RESULT_OK, "no text at all");
     CHECK(nfh_audit_finding_count(a) == 0 && !nfh_audit_has_problems(a), "nothing found");
+    nfh_audit_free(a);
+    CHECK_RES(nfh_audit_ruleset(NULL, 0, NULL, NULL, &a, NULL), NFH_RESULT_OK, "no kernel release");
+    CHECK(nfh_audit_finding_count(a) == 1 && text_is(nfh_audit_finding_code, a, 0, "kernel-unknown"),
+          "an unknown kernel is a finding");
     nfh_audit_free(a);
     CHECK(nfh_audit_finding_count(NULL) == 0 && !nfh_audit_has_problems(NULL), "NULL audit reads");
     nfh_audit_free(NULL);
