@@ -102,6 +102,13 @@ fn main() {
     let limit = Duration::from_secs(2);
     let mut ok = true;
     let ipt = iptables_text();
+    let (dr, rs) = best_of(3, || iptables_save::read(black_box(&ipt), None));
+    let (dh, _) = best_of(3, || hazards(&rs, &Facts::new(&options)).len());
+    println!(
+        "  iptables-save phases: read {:.0} ms, judge {:.0} ms",
+        dr.as_secs_f64() * 1e3,
+        dh.as_secs_f64() * 1e3
+    );
     let (d, (rules, findings)) = best_of(3, || {
         let rs = iptables_save::read(black_box(&ipt), None);
         let f = hazards(&rs, &Facts::new(&options));
@@ -114,6 +121,19 @@ fn main() {
     );
     ok &= d < limit;
     let nft = nft_text();
+    let (dr, rs) = best_of(3, || {
+        nft_json::read(black_box(&nft)).expect("generated JSON")
+    });
+    let (dh, _) = best_of(3, || hazards(&rs, &Facts::new(&options)).len());
+    let (dp, _) = best_of(3, || {
+        serde_json::from_str::<serde_json::Value>(black_box(&nft)).map(|_| ())
+    });
+    println!(
+        "  nft JSON phases: read {1:.0} ms, judge {2:.0} ms (serde_json::Value alone, for comparison: {0:.0} ms)",
+        dp.as_secs_f64() * 1e3,
+        dr.as_secs_f64() * 1e3,
+        dh.as_secs_f64() * 1e3
+    );
     let (d, (rules, findings)) = best_of(3, || {
         let rs = nft_json::read(black_box(&nft)).expect("generated JSON");
         let f = hazards(&rs, &Facts::new(&options));

@@ -115,8 +115,9 @@ pub fn read(text: &str, family: Option<&str>) -> Ruleset {
     let mut fam = family.unwrap_or("ip").to_string();
     let mut origin = Origin::IptablesLegacy;
     let mut table: Option<String> = None;
-    // Index of the first chain of the current table in rs.chains.
+    // Index of the first chain of the current table in rs.chains, and its chains by name.
     let mut first = 0;
+    let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
         let line = raw.trim();
@@ -137,6 +138,7 @@ pub fn read(text: &str, family: Option<&str>) -> Ruleset {
         if let Some(t) = line.strip_prefix('*') {
             table = Some(t.trim().to_string());
             first = rs.chains.len();
+            names.clear();
             continue;
         }
         if line == "COMMIT" {
@@ -161,6 +163,7 @@ pub fn read(text: &str, family: Option<&str>) -> Ruleset {
             };
             let hook = Hook::parse(&name).filter(|_| policy.is_some());
             let priority = hook.and_then(|h| builtin_priority(&tname, h));
+            names.insert(name.clone(), rs.chains.len());
             rs.chains.push(Chain {
                 origin,
                 family: fam.clone(),
@@ -187,9 +190,10 @@ pub fn read(text: &str, family: Option<&str>) -> Ruleset {
             continue;
         };
         let idx = match rs.chains[first..]
-            .iter()
-            .position(|c| c.name == chain)
-            .map(|p| p + first)
+            .last()
+            .filter(|c| c.name == chain)
+            .map(|_| rs.chains.len() - 1)
+            .or_else(|| names.get(chain).copied())
         {
             Some(p) => p,
             None => {
@@ -203,6 +207,7 @@ pub fn read(text: &str, family: Option<&str>) -> Ruleset {
                     policy: None,
                     rules: Vec::new(),
                 });
+                names.insert(chain.to_string(), rs.chains.len() - 1);
                 rs.chains.len() - 1
             }
         };

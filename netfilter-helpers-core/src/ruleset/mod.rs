@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub mod drift;
 pub mod hazards;
 pub mod iptables_save;
+mod json;
 pub mod nft_json;
 
 /// Where a ruleset was read from.

@@ -27,7 +27,7 @@
 
 use std::fmt;
 
-use serde_json::Value;
+use super::json::{J, NULL};
 
 use super::{
     Action, Chain, Cond, CtHelperObject, Hook, Location, Origin, ReadNote, Rule, Ruleset, escape,
@@ -65,8 +65,8 @@ const KNOWN_SKIPPED: &[&str] = &[
     "tunnel",
 ];
 
-fn s<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or("")
+fn s<'a>(v: &'a J<'_>, k: &str) -> &'a str {
+    v.get(k).and_then(J::as_str).unwrap_or("")
 }
 
 /// Reads `nft -j list ruleset` output.
@@ -75,12 +75,12 @@ fn s<'a>(v: &'a Value, k: &str) -> &'a str {
 /// Only when the text is not JSON or has no `nftables` array; anything inside that array
 /// the reader does not know is a note.
 pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| NftJsonError {
+    let doc: J<'_> = serde_json::from_str(text).map_err(|e| NftJsonError {
         message: e.to_string(),
     })?;
     let items = doc
         .get("nftables")
-        .and_then(Value::as_array)
+        .and_then(J::as_array)
         .ok_or_else(|| NftJsonError {
             message: "no top-level \"nftables\" array".into(),
         })?;
@@ -88,15 +88,16 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
     // (family, table, chain) -> index in rs.chains.
     let mut index: std::collections::HashMap<(String, String, String), usize> =
         std::collections::HashMap::new();
+    let mut last: Option<usize> = None;
     for (n, item) in items.iter().enumerate() {
         // The command form (`nft -j -f`, what `nfh render --backend nft-json` prints):
         // `{"add": {"rule": ...}}` is read as the item it adds; deletions are skipped.
-        let item = match item.as_object().and_then(|o| o.iter().next()) {
-            Some((k, inner)) if matches!(k.as_str(), "add" | "create" | "insert") => inner,
-            Some((k, _)) if matches!(k.as_str(), "delete" | "flush" | "destroy") => continue,
+        let item = match item.entry() {
+            Some(("add" | "create" | "insert", inner)) => inner,
+            Some(("delete" | "flush" | "destroy", _)) => continue,
             _ => item,
         };
-        let Some((kind, body)) = item.as_object().and_then(|o| o.iter().next()) else {
+        let Some((kind, body)) = item.entry() else {
             rs.notes.push(ReadNote {
                 place: format!("item {n}"),
                 message: "not an object, ignored".into(),
@@ -104,7 +105,7 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
             });
             continue;
         };
-        match kind.as_str() {
+        match kind {
             "table" => {}
             "chain" => {
                 let key = (
@@ -112,10 +113,7 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                     s(body, "table").to_string(),
                     s(body, "name").to_string(),
                 );
-                let hook = body
-                    .get("hook")
-                    .and_then(Value::as_str)
-                    .and_then(Hook::parse);
+                let hook = body.get("hook").and_then(J::as_str).and_then(Hook::parse);
                 let chain = Chain {
                     origin: Origin::Nft,
                     family: key.0.clone(),
@@ -124,9 +122,9 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                     hook,
                     priority: body
                         .get("prio")
-                        .and_then(Value::as_i64)
+                        .and_then(J::as_i64)
                         .and_then(|p| i32::try_from(p).ok()),
-                    policy: match body.get("policy").and_then(Value::as_str) {
+                    policy: match body.get("policy").and_then(J::as_str) {
                         Some("accept") => Some(Action::Accept),
                         Some("drop") => Some(Action::Drop),
                         _ if hook.is_some() => Some(Action::Accept),
@@ -146,24 +144,27 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                 }
             }
             "rule" => {
-                let key = (
-                    s(body, "family").to_string(),
-                    s(body, "table").to_string(),
-                    s(body, "chain").to_string(),
-                );
-                let i = *index.entry(key.clone()).or_insert_with(|| {
-                    rs.chains.push(Chain {
-                        origin: Origin::Nft,
-                        family: key.0.clone(),
-                        table: key.1.clone(),
-                        name: key.2.clone(),
-                        hook: None,
-                        priority: None,
-                        policy: None,
-                        rules: Vec::new(),
-                    });
-                    rs.chains.len() - 1
-                });
+                let (fam, table, chain) = (s(body, "family"), s(body, "table"), s(body, "chain"));
+                let same = |c: &Chain| c.family == fam && c.table == table && c.name == chain;
+                let key = (fam.to_string(), table.to_string(), chain.to_string());
+                // Rules come chain by chain: most need no lookup.
+                let i = match last {
+                    Some(i) if same(&rs.chains[i]) => i,
+                    _ => *index.entry(key.clone()).or_insert_with(|| {
+                        rs.chains.push(Chain {
+                            origin: Origin::Nft,
+                            family: key.0.clone(),
+                            table: key.1.clone(),
+                            name: key.2.clone(),
+                            hook: None,
+                            priority: None,
+                            policy: None,
+                            rules: Vec::new(),
+                        });
+                        rs.chains.len() - 1
+                    }),
+                };
+                last = Some(i);
                 let c = &mut rs.chains[i];
                 let location = Location {
                     origin: Origin::Nft,
@@ -171,7 +172,7 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                     table: key.1.clone(),
                     chain: key.2.clone(),
                     index: c.rules.len() + 1,
-                    handle: body.get("handle").and_then(Value::as_u64),
+                    handle: body.get("handle").and_then(J::as_u64),
                     line: None,
                 };
                 let rule = decode_rule(body, location);
@@ -206,22 +207,18 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
     Ok(rs)
 }
 
-fn decode_rule(body: &Value, location: Location) -> Rule {
+fn decode_rule(body: &J<'_>, location: Location) -> Rule {
     let mut conds = Vec::new();
     let mut action = Action::Continue;
     let mut xt = false;
     let mut text = Vec::new();
-    let exprs = body
-        .get("expr")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
+    let exprs = body.get("expr").and_then(J::as_array).unwrap_or(&[]);
     for e in exprs {
-        let Some((k, v)) = e.as_object().and_then(|o| o.iter().next()) else {
+        let Some((k, v)) = e.entry() else {
             text.push(format!("{e}"));
             continue;
         };
-        match k.as_str() {
+        match k {
             "match" => {
                 let t = match_text(v);
                 decode_match(v, &t, &mut conds);
@@ -255,7 +252,7 @@ fn decode_rule(body: &Value, location: Location) -> Rule {
                 let entries: Vec<(String, Action)> = v
                     .get("data")
                     .and_then(|d| d.get("set"))
-                    .and_then(Value::as_array)
+                    .and_then(J::as_array)
                     .map(|a| {
                         a.iter()
                             .filter_map(|pair| {
@@ -299,7 +296,7 @@ fn decode_rule(body: &Value, location: Location) -> Rule {
             "counter" => text.push("counter".into()),
             "log" | "limit" | "mangle" | "meta" | "ct timeout" | "ct expectation" | "quota"
             | "set" | "nat" | "snat" | "dnat" | "masquerade" | "redirect" => {
-                text.push(k.clone());
+                text.push(k.to_string());
             }
             other => {
                 text.push(other.to_string());
@@ -310,7 +307,7 @@ fn decode_rule(body: &Value, location: Location) -> Rule {
         }
     }
     let mut text = text.join(" ");
-    if let Some(c) = body.get("comment").and_then(Value::as_str) {
+    if let Some(c) = body.get("comment").and_then(J::as_str) {
         text.push_str(&format!(" comment {c:?}"));
     }
     Rule {
@@ -327,11 +324,11 @@ fn set(action: &mut Action, a: Action, text: &mut Vec<String>, t: &str) {
     text.push(t.to_string());
 }
 
-fn verdict_of(v: &Value) -> Action {
-    let Some((k, body)) = v.as_object().and_then(|o| o.iter().next()) else {
+fn verdict_of(v: &J<'_>) -> Action {
+    let Some((k, body)) = v.entry() else {
         return Action::Opaque(value_text(v));
     };
-    match k.as_str() {
+    match k {
         "accept" => Action::Accept,
         "drop" => Action::Drop,
         "return" => Action::Return,
@@ -354,33 +351,32 @@ fn action_text(a: &Action) -> String {
 }
 
 /// The nft text of an expression (left or right side of a match).
-fn value_text(v: &Value) -> String {
+fn value_text(v: &J<'_>) -> String {
+    let list = |a: &[J<'_>], sep: &str| a.iter().map(value_text).collect::<Vec<_>>().join(sep);
     match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => (if *b { "exists" } else { "missing" }).into(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => {
+        J::Null => "null".into(),
+        J::Bool(b) => (if *b { "exists" } else { "missing" }).into(),
+        J::Num(n) => n.to_string(),
+        J::Str(s) => {
             if s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.:/@".contains(c))
             {
-                s.clone()
+                s.to_string()
             } else {
-                format!("{s:?}")
+                format!("{:?}", s.as_ref())
             }
         }
-        Value::Array(a) => format!(
-            "{{ {} }}",
-            a.iter().map(value_text).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Object(o) => {
-            let Some((k, b)) = o.iter().next() else {
+        J::Arr(a) => format!("{{ {} }}", list(a, ", ")),
+        J::Obj(_) => {
+            let Some((k, b)) = v.entry() else {
                 return "{}".into();
             };
-            match k.as_str() {
+            let field = |name: &str| b.get(name).map(value_text).unwrap_or_default();
+            match k {
                 "payload" => {
                     let p = s(b, "protocol");
                     if p.is_empty() {
-                        format!("@{},{},{}", s(b, "base"), b["offset"], b["len"])
+                        format!("@{},{},{}", s(b, "base"), field("offset"), field("len"))
                     } else {
                         format!("{p} {}", s(b, "field"))
                     }
@@ -388,7 +384,7 @@ fn value_text(v: &Value) -> String {
                 "meta" => format!("meta {}", s(b, "key")),
                 "ct" => {
                     let mut t = "ct".to_string();
-                    if let Some(d) = b.get("dir").and_then(Value::as_str) {
+                    if let Some(d) = b.get("dir").and_then(J::as_str) {
                         t.push_str(&format!(" {d}"));
                     }
                     t.push_str(&format!(" {}", s(b, "key")));
@@ -397,34 +393,28 @@ fn value_text(v: &Value) -> String {
                 "fib" => format!(
                     "fib {} {}",
                     b.get("flags")
-                        .and_then(Value::as_array)
-                        .map(|f| f.iter().map(value_text).collect::<Vec<_>>().join(" . "))
+                        .and_then(J::as_array)
+                        .map(|f| list(f, " . "))
                         .unwrap_or_default(),
                     s(b, "result")
                 ),
                 "set" => match b {
-                    Value::Array(a) => format!(
-                        "{{ {} }}",
-                        a.iter().map(value_text).collect::<Vec<_>>().join(", ")
-                    ),
+                    J::Arr(a) => format!("{{ {} }}", list(a, ", ")),
                     other => value_text(other),
                 },
-                "prefix" => format!("{}/{}", value_text(&b["addr"]), b["len"]),
-                "range" => match b.as_array().map(Vec::as_slice) {
+                "prefix" => format!("{}/{}", field("addr"), field("len")),
+                "range" => match b.as_array() {
                     Some([a, z]) => format!("{}-{}", value_text(a), value_text(z)),
                     _ => format!("range {b}"),
                 },
-                "concat" => b
-                    .as_array()
-                    .map(|a| a.iter().map(value_text).collect::<Vec<_>>().join(" . "))
-                    .unwrap_or_default(),
+                "concat" => b.as_array().map(|a| list(a, " . ")).unwrap_or_default(),
                 other => format!("{other} {b}"),
             }
         }
     }
 }
 
-fn match_text(m: &Value) -> String {
+fn match_text(m: &J<'_>) -> String {
     let left = m.get("left").map(value_text).unwrap_or_default();
     let right = m.get("right").map(value_text).unwrap_or_default();
     let op = s(m, "op");
@@ -440,24 +430,24 @@ fn match_text(m: &Value) -> String {
 }
 
 /// Strings of a right-hand side: a string, an array or `{"set": [...]}`.
-fn strings(v: &Value) -> Vec<String> {
+fn strings(v: &J<'_>) -> Vec<String> {
     match v {
-        Value::String(s) => vec![s.clone()],
-        Value::Array(a) => a.iter().flat_map(strings).collect(),
-        Value::Object(o) => o.get("set").map(strings).unwrap_or_default(),
+        J::Str(s) => vec![s.to_string()],
+        J::Arr(a) => a.iter().flat_map(strings).collect(),
+        J::Obj(_) => v.get("set").map(strings).unwrap_or_default(),
         _ => Vec::new(),
     }
 }
 
-fn ports(v: &Value) -> Vec<(u16, u16)> {
-    let one = |n: &Value| n.as_u64().and_then(|n| u16::try_from(n).ok());
+fn ports(v: &J<'_>) -> Vec<(u16, u16)> {
+    let one = |n: &J<'_>| n.as_u64().and_then(|n| u16::try_from(n).ok());
     match v {
-        Value::Number(_) => one(v).map(|p| vec![(p, p)]).unwrap_or_default(),
-        Value::Array(a) => a.iter().flat_map(ports).collect(),
-        Value::Object(o) => {
-            if let Some(s) = o.get("set") {
+        J::Num(_) => one(v).map(|p| vec![(p, p)]).unwrap_or_default(),
+        J::Arr(a) => a.iter().flat_map(ports).collect(),
+        J::Obj(_) => {
+            if let Some(s) = v.get("set") {
                 ports(s)
-            } else if let Some(Value::Array(r)) = o.get("range") {
+            } else if let Some(J::Arr(r)) = v.get("range") {
                 match (r.first().and_then(one), r.get(1).and_then(one)) {
                     (Some(a), Some(b)) => vec![(a, b)],
                     _ => Vec::new(),
@@ -470,11 +460,11 @@ fn ports(v: &Value) -> Vec<(u16, u16)> {
     }
 }
 
-fn decode_match(m: &Value, text: &str, conds: &mut Vec<Cond>) {
+fn decode_match(m: &J<'_>, text: &str, conds: &mut Vec<Cond>) {
     let op = s(m, "op");
     let negated = op == "!=";
-    let left = m.get("left").unwrap_or(&Value::Null);
-    let right = m.get("right").unwrap_or(&Value::Null);
+    let left = m.get("left").unwrap_or(&NULL);
+    let right = m.get("right").unwrap_or(&NULL);
     let opaque = || Cond::Opaque { text: text.into() };
     if let Some(ct) = left.get("ct") {
         match s(ct, "key") {
@@ -549,10 +539,10 @@ fn decode_match(m: &Value, text: &str, conds: &mut Vec<Cond>) {
             _ => conds.push(opaque()),
         }
     } else if let Some(fib) = left.get("fib") {
-        let flags = strings(fib.get("flags").unwrap_or(&Value::Null));
+        let flags = strings(fib.get("flags").unwrap_or(&NULL));
         if s(fib, "result") == "oif" && flags.iter().any(|f| f == "saddr") {
             // `oif missing` (false) matches packets failing the check.
-            let missing = right == &Value::Bool(false) || right.as_u64() == Some(0);
+            let missing = matches!(right, J::Bool(false)) || right.as_u64() == Some(0);
             conds.push(Cond::RpFilter {
                 fails: missing != negated,
             });
