@@ -41,7 +41,7 @@ pub const EXPECT_TABLE: &str = "proc/net/nf_conntrack_expect";
 pub const AUTO_ASSIGN_SYSCTL: &str = "proc/sys/net/netfilter/nf_conntrack_helper";
 
 /// What was read from a host.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct HostSnapshot {
     /// The kernel release (`6.1.0-18-amd64`) or `/proc/version` text.
     pub kernel_release: Option<String>,
@@ -393,7 +393,7 @@ impl fmt::Display for AuditCode {
 }
 
 /// One audit finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AuditFinding {
     /// The stable code.
     pub code: AuditCode,
@@ -432,7 +432,7 @@ impl fmt::Display for AuditFinding {
 }
 
 /// What the ruleset audit read: counts per origin.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct RulesetSummary {
     /// Chains read.
     pub chains: usize,
@@ -445,7 +445,7 @@ pub struct RulesetSummary {
 }
 
 /// The verdict on one line of the expectation table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct LineVerdict {
     /// 1-based line number.
     pub line: usize,
@@ -456,7 +456,7 @@ pub struct LineVerdict {
 }
 
 /// The result of an audit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct AuditReport {
     /// The kernel version, when known.
     pub kernel: Option<KernelVersion>,
@@ -666,6 +666,32 @@ pub fn audit_with_ruleset(
         findings,
         expectations,
         ruleset: summary,
+    }
+}
+
+crate::spelling::spelling! {
+    AuditCode {
+        DangerousOption => "dangerous-option",
+        InvalidParameter => "invalid-parameter",
+        AutoAssignment => "auto-assignment",
+        KernelUnknown => "kernel-unknown",
+        Unreadable => "unreadable",
+        UnparsableLine => "unparsable-line",
+        Nonconforming => "nonconforming",
+        PolicyViolation => "policy-violation",
+        RelatedAcceptBlanket => "related-accept-blanket",
+        RelatedAcceptNoHelper => "related-accept-no-helper",
+        RelatedAcceptNoAddress => "related-accept-no-address",
+        HelperUnrestricted => "helper-unrestricted",
+        HelperUnsupported => "helper-unsupported",
+        HelperNotLoaded => "helper-not-loaded",
+        PortsMismatch => "ports-mismatch",
+        DangerousOptionInUse => "dangerous-option-in-use",
+        NoAntispoofing => "no-antispoofing",
+        OpaqueRule => "opaque-rule",
+        OpaqueItem => "opaque-item",
+        DriftMissing => "drift-missing",
+        DriftExtra => "drift-extra",
     }
 }
 

@@ -44,8 +44,9 @@ pub enum DefaultRule {
 }
 
 /// The policy for one helper's RELATED flows.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct HelperPolicy {
     /// Networks the expected connection may go to (the FTP servers, the phones); `None`: any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,8 +67,9 @@ pub struct HelperPolicy {
 }
 
 /// A site policy.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SitePolicy {
     /// What to do with helpers not listed.
     #[serde(default)]
@@ -94,7 +96,7 @@ impl SitePolicy {
     pub fn from_toml(text: &str) -> Result<SitePolicy, PolicyError> {
         let p: SitePolicy = toml::from_str(text).map_err(|e| PolicyError {
             syntax: true,
-            problems: vec![toml_problem(text, &e, "policy")],
+            problems: vec![crate::doc::toml_problem(text, &e, "policy")],
         })?;
         p.validate()?;
         Ok(p)
@@ -127,7 +129,10 @@ impl SitePolicy {
     /// use netfilter_helpers_core::policy::{HelperPolicy, SitePolicy};
     /// use netfilter_helpers_core::catalogue::{ExpectClass, Helper};
     /// let mut p = SitePolicy::default();
-    /// p.helpers.insert(Helper::Ftp, HelperPolicy { classes: Some(vec![ExpectClass::Audio]), destinations: Some(vec![]), ..Default::default() });
+    /// let mut ftp = HelperPolicy::default();
+    /// ftp.classes = Some(vec![ExpectClass::Audio]);
+    /// ftp.destinations = Some(vec![]);
+    /// p.helpers.insert(Helper::Ftp, ftp);
     /// let e = p.validate().unwrap_err();
     /// assert_eq!(e.problems.len(), 2);
     /// assert_eq!(e.problems[0].path, "helpers.ftp.destinations");
@@ -357,21 +362,10 @@ fn list(c: &[Cidr]) -> String {
         .join(", ")
 }
 
-/// A TOML syntax or type error as a problem located by line and column (`whole` names the
-/// document when the error has no position).
-pub(crate) fn toml_problem(text: &str, e: &toml::de::Error, whole: &str) -> Problem {
-    let path = match e.span() {
-        Some(span) => {
-            let before = &text.as_bytes()[..span.start.min(text.len())];
-            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-            let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-            format!("line {line}, column {col}")
-        }
-        None => whole.to_string(),
-    };
-    Problem {
-        path,
-        message: e.message().to_string(),
+crate::spelling::spelling! {
+    DefaultRule {
+        Deny => "deny",
+        Allow => "allow",
     }
 }
 

@@ -139,6 +139,7 @@ pub unsafe extern "C" fn nfh_judge_count(
             lines,
             conforming,
             unparsable,
+            ..
         } = j.inner.count_buffer(bytes, threads);
         // SAFETY: checked non-NULL; writable by the caller's contract.
         unsafe {

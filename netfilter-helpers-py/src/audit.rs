@@ -369,10 +369,7 @@ impl PyAuditReport {
             .map(|l| {
                 PyVerdict::of(
                     Some(l.line),
-                    Judgement {
-                        verdict: l.verdict.clone(),
-                        policy: l.policy.clone(),
-                    },
+                    Judgement::new(l.verdict.clone(), l.policy.clone()),
                 )
             })
             .collect()
