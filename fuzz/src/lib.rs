@@ -15,10 +15,10 @@ use std::sync::OnceLock;
 use netfilter_helpers_core::conform::Validator;
 use netfilter_helpers_core::kernel::KernelVersion;
 use netfilter_helpers_core::options::ModuleOptions;
-use netfilter_helpers_core::report::Severity;
 use netfilter_helpers_core::parse::{Format, ParsedLine, parse_line, parse_lines};
 use netfilter_helpers_core::policy::SitePolicy;
 use netfilter_helpers_core::render::{Backend, render};
+use netfilter_helpers_core::report::Severity;
 use netfilter_helpers_core::site::Site;
 use netfilter_helpers_core::synth::synthesize;
 
@@ -265,7 +265,11 @@ pub fn ruleset_iptables(data: &[u8]) {
         .lines()
         .map(str::trim)
         .filter(|l| {
-            !l.is_empty() && !l.starts_with('#') && !l.starts_with('*') && !l.starts_with(':') && *l != "COMMIT"
+            !l.is_empty()
+                && !l.starts_with('#')
+                && !l.starts_with('*')
+                && !l.starts_with(':')
+                && *l != "COMMIT"
         })
         .count();
     assert_eq!(placed, commands, "every command line is a rule or a note");
