@@ -135,6 +135,59 @@ fn article_before_examples() {
     );
 }
 
+/// The same rules loaded with iptables-legacy are read from `iptables-legacy-save` (not
+/// visible to nft at all) with the same findings, located in the legacy tables.
+#[test]
+fn article_before_examples_legacy() {
+    let _lock = require_lab!();
+    let ns = Netns::new("aud-leg").unwrap_or_else(|e| panic!("{e}"));
+    run_with_input(
+        &ns,
+        "iptables-legacy-restore",
+        &[],
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A PREROUTING -p tcp --dport 2121 -j CT --helper ftp\nCOMMIT\n\
+         *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let text = ns
+        .run("iptables-legacy-save", &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let json = ns
+        .run("nft", &["-j", "list", "ruleset"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rs = Ruleset::combine(
+        Some(nft_json::read(&json).unwrap_or_else(|e| panic!("{e}"))),
+        vec![iptables_save::read(&text, Some("ip"))],
+    );
+    let options = ModuleOptions::new();
+    let found = hazards(&rs, &Facts::new(&options));
+    // iptables-legacy-save prints the filter table before raw.
+    expect(
+        &found,
+        &[
+            (
+                RelatedAcceptBlanket,
+                Error,
+                "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+            ),
+            (
+                HelperUnrestricted,
+                Warning,
+                "-A PREROUTING -p tcp -m tcp --dport 2121 -j CT --helper ftp",
+            ),
+        ],
+    );
+    assert!(
+        found
+            .iter()
+            .all(|f| f.rule.as_ref().unwrap().location.origin
+                == netfilter_helpers_core::ruleset::Origin::IptablesLegacy),
+        "{found:#?}"
+    );
+}
+
 /// A blanket `ct state established,related accept` in nft, and the same accept mitigated by
 /// a second base chain on the forward hook that drops unlisted RELATED flows.
 #[test]
