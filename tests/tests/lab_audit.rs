@@ -425,4 +425,60 @@ fn drift_against_the_site() {
         ],
         "{d:#?}"
     );
+
+    // The iptables renderings, loaded with iptables-restore (iptables-nft) and read back
+    // with iptables-save: no drift; then one rule deleted and one appended.
+    use netfilter_helpers_core::ruleset::drift::drift_iptables;
+    let expected = Ruleset::combine(
+        None,
+        vec![
+            iptables_save::read(&r.iptables, Some("ip")),
+            iptables_save::read(&r.ip6tables, Some("ip6")),
+        ],
+    );
+    let ns = Netns::new("aud-dri").unwrap_or_else(|e| panic!("{e}"));
+    load_iptables(&ns, false, &r.iptables);
+    load_iptables(&ns, true, &r.ip6tables);
+    let d = drift_iptables(&expected, &live_ruleset(&ns, true), "nfh");
+    assert!(d.is_empty(), "{d:#?}");
+    ns.run("iptables", &["-t", "raw", "-D", "nfh-helpers-out", "1"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    ns.run(
+        "iptables",
+        &[
+            "-A",
+            "nfh-related-in",
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "RELATED",
+            "-j",
+            "ACCEPT",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let d = drift_iptables(&expected, &live_ruleset(&ns, true), "nfh");
+    let got: Vec<_> = d
+        .iter()
+        .map(|f| {
+            (
+                f.code,
+                f.rule.as_ref().map(|r| r.text.clone()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                DriftMissing,
+                "-A nfh-helpers-out -d 10.81.1.5/32 -p udp --dport 69 -m comment --comment tftp-boot -j CT --helper tftp".to_string()
+            ),
+            (
+                DriftExtra,
+                "-A nfh-related-in -m conntrack --ctstate RELATED -j ACCEPT".to_string()
+            ),
+        ],
+        "{d:#?}"
+    );
 }

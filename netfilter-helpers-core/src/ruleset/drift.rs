@@ -8,36 +8,44 @@
 //!
 //! ```
 //! use netfilter_helpers_core::audit::AuditCode;
-//! use netfilter_helpers_core::ruleset::{drift::drift, iptables_save};
-//! let want = iptables_save::read("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp -m tcp --dport 21 -j CT --helper ftp\nCOMMIT\n", None);
-//! let have = iptables_save::read("*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 21 -j CT --helper ftp\n-A PREROUTING -j ACCEPT\nCOMMIT\n", None);
-//! let d = drift(&want, &have, "raw");
+//! use netfilter_helpers_core::ruleset::{drift::drift_iptables, iptables_save};
+//! let want = iptables_save::read("*raw\n:nfh-pre - [0:0]\n-A nfh-pre -p tcp -m tcp --dport 21 -j CT --helper ftp\nCOMMIT\n", None);
+//! let have = iptables_save::read("*raw\n:nfh-pre - [0:0]\n-A nfh-pre -p tcp --dport 21 -j CT --helper ftp\n-A nfh-pre -j ACCEPT\nCOMMIT\n", None);
+//! let d = drift_iptables(&want, &have, "nfh");
 //! assert_eq!(d.len(), 1);
-//! assert_eq!((d[0].code, d[0].rule.as_ref().unwrap().text.as_str()), (AuditCode::DriftExtra, "-A PREROUTING -j ACCEPT"));
+//! assert_eq!((d[0].code, d[0].rule.as_ref().unwrap().text.as_str()), (AuditCode::DriftExtra, "-A nfh-pre -j ACCEPT"));
 //! ```
 
 use std::collections::HashMap;
 
-use super::{Action, Cond, Rule, Ruleset, escape};
+use super::{Action, Chain, Cond, Origin, Rule, Ruleset, escape};
 use crate::audit::{AuditCode, AuditFinding, RuleRef};
 use crate::report::Severity;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Sig {
+    family: String,
+    table: String,
     chain: String,
     conds: Vec<String>,
     action: String,
     comment: Option<String>,
 }
 
+/// The comment of a rule: the word after `--comment` (iptables-save), or the quoted text
+/// after `comment` (nft).
 fn comment_of(r: &Rule) -> Option<String> {
     let t = &r.text;
-    let i = t.find("comment ").or_else(|| t.find("--comment "))?;
-    let rest = t[i..].split_once(' ')?.1;
-    Some(rest.trim().trim_matches('"').to_string())
+    if t.contains("--comment") {
+        let words = super::iptables_save::split_words(t);
+        let i = words.iter().position(|w| w == "--comment")?;
+        return words.get(i + 1).cloned();
+    }
+    let rest = &t[t.rfind(" comment \"")? + " comment \"".len()..];
+    Some(rest.strip_suffix('"').unwrap_or(rest).to_string())
 }
 
-fn sig(chain: &str, r: &Rule) -> Sig {
+fn sig(c: &Chain, r: &Rule) -> Sig {
     let mut conds: Vec<String> = r
         .conds
         .iter()
@@ -54,20 +62,48 @@ fn sig(chain: &str, r: &Rule) -> Sig {
         a => format!("{a:?}"),
     };
     Sig {
-        chain: chain.to_string(),
+        family: c.family.clone(),
+        table: c.table.clone(),
+        chain: c.name.clone(),
         conds,
         action,
         comment: comment_of(r),
     }
 }
 
-/// Compares the chains of `table` in `expected` with those in `loaded`.
+/// Compares the chains of nft table `table` in `expected` with those in `loaded`.
 pub fn drift(expected: &Ruleset, loaded: &Ruleset, table: &str) -> Vec<AuditFinding> {
+    drift_chains(expected, loaded, |c| {
+        c.origin == Origin::Nft && c.table == table
+    })
+}
+
+/// Compares nfh's iptables chains (`PREFIX-…` in any table, IPv4 and IPv6) in `expected`
+/// (read from the `iptables`/`ip6tables` renderings) with those in `loaded`.
+///
+/// ```
+/// use netfilter_helpers_core::ruleset::{drift::drift_iptables, iptables_save, Ruleset};
+/// let want = iptables_save::read("*raw\n:nfh-x - [0:0]\n-A nfh-x -s 10.0.0.1/32 -m comment --comment a -j DROP\nCOMMIT\n", None);
+/// let have = iptables_save::read("*raw\n:PREROUTING ACCEPT [0:0]\n:nfh-x - [0:0]\n-A PREROUTING -j nfh-x\n-A nfh-x -s 10.0.0.1/32 -m comment --comment a -j DROP\nCOMMIT\n", None);
+/// assert!(drift_iptables(&want, &have, "nfh").is_empty());
+/// ```
+pub fn drift_iptables(expected: &Ruleset, loaded: &Ruleset, prefix: &str) -> Vec<AuditFinding> {
+    let p = format!("{prefix}-");
+    drift_chains(expected, loaded, |c| {
+        c.origin != Origin::Nft && c.name.starts_with(&p)
+    })
+}
+
+fn drift_chains(
+    expected: &Ruleset,
+    loaded: &Ruleset,
+    select: impl Fn(&Chain) -> bool,
+) -> Vec<AuditFinding> {
     let rules = |rs: &Ruleset| -> Vec<(Sig, Rule)> {
         rs.chains
             .iter()
-            .filter(|c| c.table == table)
-            .flat_map(|c| c.rules.iter().map(|r| (sig(&c.name, r), r.clone())))
+            .filter(|c| select(c))
+            .flat_map(|c| c.rules.iter().map(move |r| (sig(c, r), r.clone())))
             .collect()
     };
     let want = rules(expected);
@@ -85,7 +121,12 @@ pub fn drift(expected: &Ruleset, loaded: &Ruleset, table: &str) -> Vec<AuditFind
             out.push(AuditFinding {
                 code: AuditCode::DriftMissing,
                 severity: Severity::Warning,
-                subject: format!("table {} chain {}", escape(table), escape(&s.chain)),
+                subject: format!(
+                    "{} {} chain {}",
+                    escape(&s.family),
+                    escape(&s.table),
+                    escape(&s.chain)
+                ),
                 message: "the site renders this rule, but it is not loaded".into(),
                 rule: Some(RuleRef {
                     location: r.location.clone(),
@@ -101,7 +142,12 @@ pub fn drift(expected: &Ruleset, loaded: &Ruleset, table: &str) -> Vec<AuditFind
             out.push(AuditFinding {
                 code: AuditCode::DriftExtra,
                 severity: Severity::Warning,
-                subject: format!("table {} chain {}", escape(table), escape(&s.chain)),
+                subject: format!(
+                    "{} {} chain {}",
+                    escape(&s.family),
+                    escape(&s.table),
+                    escape(&s.chain)
+                ),
                 message: "this rule is loaded in the site's table, but the site does not render it"
                     .into(),
                 rule: Some(RuleRef {

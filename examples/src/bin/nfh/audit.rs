@@ -23,7 +23,7 @@ use netfilter_helpers_core::audit::{
 };
 use netfilter_helpers_core::render::{Backend, render};
 use netfilter_helpers_core::report::Severity;
-use netfilter_helpers_core::ruleset::{Ruleset, drift, escape, iptables_save, nft_json};
+use netfilter_helpers_core::ruleset::{Origin, Ruleset, drift, escape, iptables_save, nft_json};
 use netfilter_helpers_core::site::Site;
 use netfilter_helpers_core::synth::synthesize;
 
@@ -246,9 +246,30 @@ fn site_drift(path: &str, loaded: &Ruleset) -> Result<Vec<AuditFinding>, String>
             msg
         })?;
     let rs = synthesize(&valid);
+    let table = rs.table.as_str();
+    // The site is loaded with iptables when nfh's chains (`TABLE-…`) are there and its nft
+    // table is not; else it is compared with the nft table (everything missing when neither).
+    let prefix = format!("{table}-");
+    let in_nft = loaded
+        .chains
+        .iter()
+        .any(|c| c.origin == Origin::Nft && c.table == table);
+    let in_iptables = loaded
+        .chains
+        .iter()
+        .any(|c| c.origin != Origin::Nft && c.name.starts_with(&prefix));
+    if in_iptables && !in_nft {
+        let mut texts = Vec::new();
+        for (b, fam) in [(Backend::Iptables, "ip"), (Backend::Ip6tables, "ip6")] {
+            let t = render(&rs, b).map_err(|e| format!("{path}: {e}"))?;
+            texts.push(iptables_save::read(&t, Some(fam)));
+        }
+        let expected = Ruleset::combine(None, texts);
+        return Ok(drift::drift_iptables(&expected, loaded, table));
+    }
     let json = render(&rs, Backend::NftJson).map_err(|e| format!("{path}: {e}"))?;
     let expected = nft_json::read(&json).map_err(|e| format!("{path}: {e}"))?;
-    Ok(drift::drift(&expected, loaded, rs.table.as_str()))
+    Ok(drift::drift(&expected, loaded, table))
 }
 
 /// `nfh audit`.
