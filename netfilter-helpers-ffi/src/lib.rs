@@ -27,6 +27,7 @@
 // The C ABI needs raw pointers; every dereference is in `ffi.rs` helpers that check for NULL.
 #![allow(unsafe_code)]
 
+mod audit;
 mod catalogue;
 mod error;
 mod expect;
@@ -34,6 +35,7 @@ mod ffi;
 mod judge;
 mod site;
 
+pub use audit::*;
 pub use catalogue::*;
 pub use error::*;
 pub use expect::*;
