@@ -14,7 +14,8 @@ use std::sync::OnceLock;
 
 use netfilter_helpers_core::conform::Validator;
 use netfilter_helpers_core::kernel::KernelVersion;
-use netfilter_helpers_core::options::{ModuleOptions, Severity};
+use netfilter_helpers_core::options::ModuleOptions;
+use netfilter_helpers_core::report::Severity;
 use netfilter_helpers_core::parse::{Format, ParsedLine, parse_line, parse_lines};
 use netfilter_helpers_core::policy::SitePolicy;
 use netfilter_helpers_core::render::{Backend, render};

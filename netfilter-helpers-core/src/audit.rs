@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use crate::conform::{Finding, Verdict};
 use crate::judge::{Detail, Judge};
 use crate::kernel::{AutoAssignment, KernelVersion};
-use crate::options::{ModuleOptions, PARAMS, Severity};
+use crate::options::{ModuleOptions, PARAMS};
 use crate::policy::SitePolicy;
+use crate::report::Severity;
 
 /// Path of the kernel release, relative to the root.
 pub const OSRELEASE: &str = "proc/sys/kernel/osrelease";

@@ -3,12 +3,13 @@
 //!
 //! The data follow Linux 6.1–6.18 (`net/netfilter/nf_conntrack_*.c`); each [`HelperInfo`]
 //! names the source file it was read from. Names the kernel registers depend on the `ports=`
-//! module option (see [`registered_names`]): `ftp` and `sane` append the *port*
+//! module option (see `registry::registered_names`): `ftp` and `sane` append the *port*
 //! (`ftp-2121`), `irc`, `sip` and `tftp` append the *index* in `ports=` (`sip-1`), and the plain
 //! name exists only when the default port is among the configured ports.
 //!
 //! ```
-//! use netfilter_helpers_core::catalogue::{Family, Helper, L4Proto};
+//! use netfilter_helpers_core::net::{Family, L4Proto};
+//! use netfilter_helpers_core::catalogue::Helper;
 //!
 //! let ftp = Helper::Ftp.info();
 //! assert_eq!(ftp.module.name(), "nf_conntrack_ftp");
@@ -23,7 +24,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::options::ModuleOptions;
+use crate::net::Family;
+use crate::net::L4Proto;
 
 /// An error about a catalogue name: helper, class, module or protocol.
 ///
@@ -98,20 +100,9 @@ pub enum CatalogueError {
         /// The text that was given.
         name: String,
     },
-    /// The text names no address family.
-    #[error("unknown address family {name:?}: expected ipv4 or ipv6")]
-    UnknownFamily {
-        /// The text that was given.
-        name: String,
-    },
-    /// The text names no layer-4 protocol.
-    #[error(
-        "unknown layer-4 protocol {name:?}: expected tcp, udp, gre, sctp, dccp, udplite, icmp, icmpv6 or a number 0-255"
-    )]
-    UnknownProtocol {
-        /// The text that was given.
-        name: String,
-    },
+    /// An address family or protocol name is unknown.
+    #[error(transparent)]
+    Name(#[from] crate::net::NameError),
 }
 
 /// A conntrack helper as the kernel registers it.
@@ -431,233 +422,6 @@ impl FromStr for Module {
     }
 }
 
-/// An address family.
-///
-/// ```
-/// use netfilter_helpers_core::catalogue::Family;
-/// assert_eq!(Family::from_l3proto(10), Some(Family::Ipv6));
-/// assert_eq!(Family::Ipv4.l3proto(), 2);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Family {
-    /// IPv4 (`AF_INET`, 2).
-    Ipv4,
-    /// IPv6 (`AF_INET6`, 10).
-    Ipv6,
-}
-
-impl Family {
-    /// The `l3proto` number the kernel prints (`AF_INET` = 2, `AF_INET6` = 10).
-    ///
-    /// ```
-    /// use netfilter_helpers_core::catalogue::Family;
-    /// assert_eq!(Family::Ipv6.l3proto(), 10);
-    /// ```
-    pub const fn l3proto(self) -> u8 {
-        match self {
-            Family::Ipv4 => 2,
-            Family::Ipv6 => 10,
-        }
-    }
-
-    /// The family for an `l3proto` number, if it is IPv4 or IPv6.
-    ///
-    /// ```
-    /// use netfilter_helpers_core::catalogue::Family;
-    /// assert_eq!(Family::from_l3proto(2), Some(Family::Ipv4));
-    /// assert_eq!(Family::from_l3proto(7), None);
-    /// ```
-    pub const fn from_l3proto(n: u8) -> Option<Family> {
-        match n {
-            2 => Some(Family::Ipv4),
-            10 => Some(Family::Ipv6),
-            _ => None,
-        }
-    }
-
-    /// The family of an address.
-    ///
-    /// ```
-    /// use netfilter_helpers_core::catalogue::Family;
-    /// assert_eq!(Family::of(&"::1".parse().unwrap()), Family::Ipv6);
-    /// ```
-    pub const fn of(addr: &std::net::IpAddr) -> Family {
-        match addr {
-            std::net::IpAddr::V4(_) => Family::Ipv4,
-            std::net::IpAddr::V6(_) => Family::Ipv6,
-        }
-    }
-}
-
-impl fmt::Display for Family {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Family::Ipv4 => "ipv4",
-            Family::Ipv6 => "ipv6",
-        })
-    }
-}
-
-impl FromStr for Family {
-    type Err = CatalogueError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "ipv4" | "ip4" | "ip" | "inet" | "4" => Ok(Family::Ipv4),
-            "ipv6" | "ip6" | "inet6" | "6" => Ok(Family::Ipv6),
-            _ => Err(CatalogueError::UnknownFamily {
-                name: s.to_string(),
-            }),
-        }
-    }
-}
-
-/// A layer-4 protocol number; the value space is open, so unknown numbers are kept.
-///
-/// ```
-/// use netfilter_helpers_core::catalogue::L4Proto;
-/// assert_eq!(L4Proto::from(47), L4Proto::Gre);
-/// assert_eq!(u8::from(L4Proto::Udp), 17);
-/// assert_eq!(L4Proto::from(253), L4Proto::Unknown(253));
-/// assert_eq!("tcp".parse::<L4Proto>().unwrap(), L4Proto::Tcp);
-/// assert_eq!(L4Proto::Unknown(253).to_string(), "253");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum L4Proto {
-    /// ICMP (1).
-    Icmp,
-    /// TCP (6).
-    Tcp,
-    /// UDP (17).
-    Udp,
-    /// DCCP (33).
-    Dccp,
-    /// GRE (47).
-    Gre,
-    /// ICMPv6 (58).
-    Icmpv6,
-    /// SCTP (132).
-    Sctp,
-    /// UDP-Lite (136).
-    UdpLite,
-    /// Any other protocol number.
-    Unknown(u8),
-}
-
-impl L4Proto {
-    /// The protocol's name in rule text (`tcp`), or its number for unknown protocols.
-    ///
-    /// ```
-    /// use netfilter_helpers_core::catalogue::L4Proto;
-    /// assert_eq!(L4Proto::Icmpv6.name(), "icmpv6");
-    /// assert_eq!(L4Proto::Unknown(200).name(), "200");
-    /// ```
-    pub fn name(self) -> String {
-        match self {
-            L4Proto::Icmp => "icmp".into(),
-            L4Proto::Tcp => "tcp".into(),
-            L4Proto::Udp => "udp".into(),
-            L4Proto::Dccp => "dccp".into(),
-            L4Proto::Gre => "gre".into(),
-            L4Proto::Icmpv6 => "icmpv6".into(),
-            L4Proto::Sctp => "sctp".into(),
-            L4Proto::UdpLite => "udplite".into(),
-            L4Proto::Unknown(n) => n.to_string(),
-        }
-    }
-
-    /// Whether the protocol carries 16-bit ports the kernel prints as `sport=`/`dport=`.
-    ///
-    /// ```
-    /// use netfilter_helpers_core::catalogue::L4Proto;
-    /// assert!(L4Proto::Tcp.has_ports());
-    /// assert!(!L4Proto::Gre.has_ports());
-    /// ```
-    pub const fn has_ports(self) -> bool {
-        matches!(
-            self,
-            L4Proto::Tcp | L4Proto::Udp | L4Proto::Dccp | L4Proto::Sctp | L4Proto::UdpLite
-        )
-    }
-}
-
-impl From<u8> for L4Proto {
-    fn from(n: u8) -> Self {
-        match n {
-            1 => L4Proto::Icmp,
-            6 => L4Proto::Tcp,
-            17 => L4Proto::Udp,
-            33 => L4Proto::Dccp,
-            47 => L4Proto::Gre,
-            58 => L4Proto::Icmpv6,
-            132 => L4Proto::Sctp,
-            136 => L4Proto::UdpLite,
-            n => L4Proto::Unknown(n),
-        }
-    }
-}
-
-impl From<L4Proto> for u8 {
-    fn from(p: L4Proto) -> Self {
-        match p {
-            L4Proto::Icmp => 1,
-            L4Proto::Tcp => 6,
-            L4Proto::Udp => 17,
-            L4Proto::Dccp => 33,
-            L4Proto::Gre => 47,
-            L4Proto::Icmpv6 => 58,
-            L4Proto::Sctp => 132,
-            L4Proto::UdpLite => 136,
-            L4Proto::Unknown(n) => n,
-        }
-    }
-}
-
-impl From<L4Proto> for String {
-    fn from(p: L4Proto) -> Self {
-        p.name()
-    }
-}
-
-impl TryFrom<String> for L4Proto {
-    type Error = CatalogueError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl fmt::Display for L4Proto {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.name())
-    }
-}
-
-impl FromStr for L4Proto {
-    type Err = CatalogueError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let p = match s.to_ascii_lowercase().as_str() {
-            "icmp" => L4Proto::Icmp,
-            "tcp" => L4Proto::Tcp,
-            "udp" => L4Proto::Udp,
-            "dccp" => L4Proto::Dccp,
-            "gre" => L4Proto::Gre,
-            "icmpv6" | "ipv6-icmp" => L4Proto::Icmpv6,
-            "sctp" => L4Proto::Sctp,
-            "udplite" => L4Proto::UdpLite,
-            other => match other.parse::<u8>() {
-                Ok(n) => L4Proto::from(n),
-                Err(_) => {
-                    return Err(CatalogueError::UnknownProtocol {
-                        name: s.to_string(),
-                    });
-                }
-            },
-        };
-        Ok(p)
-    }
-}
-
 /// An expectation class: the index into a helper's expectation policies.
 ///
 /// Only SIP has named classes; every other helper uses class 0 (`default`).
@@ -802,7 +566,8 @@ pub enum Naming {
 /// The kernel facts about one helper.
 ///
 /// ```
-/// use netfilter_helpers_core::catalogue::{Helper, L4Proto, Module};
+/// use netfilter_helpers_core::catalogue::{Helper, Module};
+/// use netfilter_helpers_core::net::L4Proto;
 /// let sip = Helper::Sip.info();
 /// assert_eq!(sip.module, Module::Sip);
 /// assert_eq!(sip.master_protocols, &[L4Proto::Udp, L4Proto::Tcp]);
@@ -847,7 +612,8 @@ impl HelperInfo {
     /// Whether the helper is registered for this family.
     ///
     /// ```
-    /// use netfilter_helpers_core::catalogue::{Family, Helper};
+    /// use netfilter_helpers_core::net::Family;
+    /// use netfilter_helpers_core::catalogue::Helper;
     /// assert!(!Helper::Pptp.info().supports(Family::Ipv6));
     /// ```
     pub fn supports(&self, family: Family) -> bool {
@@ -862,7 +628,8 @@ impl HelperInfo {
     /// attached through the expectations Q.931 and RAS create, never usefully by a rule.
     ///
     /// ```
-    /// use netfilter_helpers_core::catalogue::{Helper, L4Proto};
+    /// use netfilter_helpers_core::catalogue::Helper;
+    /// use netfilter_helpers_core::net::L4Proto;
     /// assert_eq!(Helper::H245.info().registered_protocols(), &[L4Proto::Udp]);
     /// assert_eq!(Helper::Sip.info().registered_protocols(), &[L4Proto::Udp, L4Proto::Tcp]);
     /// ```
@@ -1123,110 +890,6 @@ impl FromStr for HelperName {
     }
 }
 
-/// One helper registration: the name a CT rule must use and the master it is registered for.
-///
-/// ```
-/// use netfilter_helpers_core::catalogue::{registered_names, Helper};
-/// use netfilter_helpers_core::options::ModuleOptions;
-/// let regs = registered_names(Helper::H245, &ModuleOptions::new());
-/// assert_eq!((regs[0].name.to_string(), regs[0].port), ("H.245".to_string(), None));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct Registration {
-    /// The registered name.
-    pub name: HelperName,
-    /// The master port of this registration (`None` for H.245).
-    pub port: Option<u16>,
-}
-
-/// The names the kernel registers for a helper with the module options in force.
-///
-/// Each name is registered once per family and master protocol in [`HelperInfo`].
-///
-/// ```
-/// use netfilter_helpers_core::catalogue::{registered_names, Helper};
-/// use netfilter_helpers_core::options::ModuleOptions;
-///
-/// let mut o = ModuleOptions::new();
-/// o.set_text("nf_conntrack_sip", "ports", "5060,5070").unwrap();
-/// o.set_text("nf_conntrack_ftp", "ports", "21,2121").unwrap();
-/// let names = |h| registered_names(h, &o).iter().map(|r| r.name.to_string()).collect::<Vec<_>>();
-/// assert_eq!(names(Helper::Sip), ["sip", "sip-1"]);
-/// assert_eq!(names(Helper::Ftp), ["ftp", "ftp-2121"]);
-/// assert_eq!(names(Helper::Pptp), ["pptp"]);
-/// ```
-pub fn registered_names(helper: Helper, options: &ModuleOptions) -> Vec<Registration> {
-    let info = helper.info();
-    let Some(default_port) = info.default_port else {
-        return vec![Registration {
-            name: HelperName {
-                helper,
-                suffix: None,
-            },
-            port: None,
-        }];
-    };
-    let ports = match info.naming {
-        Naming::Fixed => vec![default_port],
-        Naming::Port | Naming::Index => options.ports(info.module),
-    };
-    ports
-        .iter()
-        .enumerate()
-        .map(|(i, &port)| {
-            let suffix = if port == default_port {
-                None
-            } else {
-                match info.naming {
-                    Naming::Port => Some(port),
-                    // Index is bounded by the 8-port limit; `ports()` never returns more.
-                    _ => Some(u16::try_from(i).unwrap_or(u16::MAX)),
-                }
-            };
-            Registration {
-                name: HelperName { helper, suffix },
-                port: Some(port),
-            }
-        })
-        .collect()
-}
-
-/// Resolves a helper name (`ftp-2121`, `sip-1`) against the module options in force.
-///
-/// ```
-/// use netfilter_helpers_core::catalogue::{resolve_name, Helper};
-/// use netfilter_helpers_core::options::ModuleOptions;
-///
-/// let mut o = ModuleOptions::new();
-/// o.set_text("nf_conntrack_sip", "ports", "5060,5070").unwrap();
-/// let r = resolve_name("sip-1", &o).unwrap();
-/// assert_eq!((r.name.helper, r.port), (Helper::Sip, Some(5070)));
-/// assert!(resolve_name("sip-2", &o).is_err());
-/// assert!(resolve_name("ftp", &o).is_ok());
-/// ```
-pub fn resolve_name(name: &str, options: &ModuleOptions) -> Result<Registration, CatalogueError> {
-    let parsed: HelperName = name.parse()?;
-    let regs = registered_names(parsed.helper, options);
-    regs.iter()
-        .find(|r| r.name == parsed)
-        .cloned()
-        .ok_or_else(|| CatalogueError::NotRegistered {
-            name: name.to_string(),
-            module: parsed.helper.module(),
-            ports: options
-                .ports(parsed.helper.module())
-                .iter()
-                .map(u16::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-            registered: regs
-                .iter()
-                .map(|r| r.name.to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1256,34 +919,5 @@ mod tests {
             assert_eq!(u8::from(p), n);
             assert_eq!(p.to_string().parse::<L4Proto>().unwrap(), p);
         }
-    }
-
-    #[test]
-    fn suffixed_names() {
-        let o = ModuleOptions::new();
-        assert!(matches!(
-            "irc-x".parse::<HelperName>(),
-            Err(CatalogueError::UnknownHelper { .. })
-        ));
-        assert!(matches!(
-            "RAS-1".parse::<HelperName>(),
-            Err(CatalogueError::UnexpectedSuffix { .. })
-        ));
-        let e = resolve_name("ftp-2121", &o).unwrap_err().to_string();
-        assert!(e.contains("ports=21"), "{e}");
-        assert!(e.contains("registered names are ftp"), "{e}");
-    }
-
-    #[test]
-    fn ports_zero_renames() {
-        let mut o = ModuleOptions::new();
-        o.set_text("nf_conntrack_ftp", "ports", "0").unwrap();
-        o.set_text("nf_conntrack_irc", "ports", "6668").unwrap();
-        let r = registered_names(Helper::Ftp, &o);
-        assert_eq!(r[0].name.to_string(), "ftp-0");
-        assert_eq!(
-            registered_names(Helper::Irc, &o)[0].name.to_string(),
-            "irc-0"
-        );
     }
 }

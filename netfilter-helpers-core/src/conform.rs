@@ -31,11 +31,15 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{Helper, HelperName, L4Proto, resolve_name};
+use crate::catalogue::{Helper, HelperName};
 use crate::dof::{Attribute, CommandFrom, Endpoint, ExpectationRule, Freedom, PortRule, all_rules};
-use crate::expect::{ExpectFlags, Expectation, Tuple, full_mask, zero_addr};
-use crate::options::{ModuleOptions, Param, Severity, Value};
+use crate::expect::{ExpectFlags, Expectation, Tuple};
+use crate::net::L4Proto;
+use crate::net::{full_mask, zero_addr};
+use crate::options::{ModuleOptions, Param, Value};
 use crate::parse::{Format, ParsedLine};
+use crate::registry::resolve_name;
+use crate::report::Severity;
 
 /// Stable codes of conformance and policy findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -219,7 +223,7 @@ impl Validator {
     pub fn new(options: &ModuleOptions) -> Self {
         let names = Helper::ALL
             .iter()
-            .flat_map(|h| crate::catalogue::registered_names(*h, options))
+            .flat_map(|h| crate::registry::registered_names(*h, options))
             .map(|r| (r.name.to_string(), r.name))
             .collect();
         Validator {
@@ -254,7 +258,7 @@ impl Validator {
     /// ```
     /// use netfilter_helpers_core::conform::{Code, Validator};
     /// use netfilter_helpers_core::expect::Expectation;
-    /// use netfilter_helpers_core::catalogue::L4Proto;
+    /// use netfilter_helpers_core::net::L4Proto;
     /// use netfilter_helpers_core::options::ModuleOptions;
     /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 5000, L4Proto::Tcp).unwrap().with_helper("rpc", 0);
     /// let v = Validator::new(&ModuleOptions::new()).check(&e);
@@ -860,7 +864,7 @@ fn option_label(p: Param) -> String {
 /// ```
 /// use netfilter_helpers_core::conform::is_master_endpoint;
 /// use netfilter_helpers_core::expect::Tuple;
-/// use netfilter_helpers_core::catalogue::L4Proto;
+/// use netfilter_helpers_core::net::L4Proto;
 /// let m = Tuple::new("10.0.0.2".parse().unwrap(), 40000, "10.0.1.2".parse().unwrap(), 21, L4Proto::Tcp).unwrap();
 /// assert!(is_master_endpoint(&m, "10.0.1.2".parse().unwrap()));
 /// assert!(!is_master_endpoint(&m, "10.0.1.3".parse().unwrap()));

@@ -36,8 +36,10 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{ClassPolicy, ExpectClass, Family, Helper, L4Proto};
-use crate::expect::{ExpectFlags, Expectation, Tuple, TupleError, prefix_mask};
+use crate::catalogue::{ClassPolicy, ExpectClass, Helper};
+use crate::expect::{ExpectFlags, Expectation, Tuple, TupleError};
+use crate::net::prefix_mask;
+use crate::net::{Family, L4Proto};
 use crate::options::{ModuleOptions, Param};
 
 /// An endpoint of the master connection.
@@ -111,7 +113,8 @@ impl Freedom {
     /// `NET`, `H`, `tcp`, `P=M(l4)`).
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::L4Proto, dof::{Endpoint, Freedom}};
+    /// use netfilter_helpers_core::net::L4Proto;
+    /// use netfilter_helpers_core::dof::{Endpoint, Freedom};
     /// assert_eq!(Freedom::Master(Endpoint::Peer).code(), "M(peer)");
     /// assert_eq!(Freedom::Protocol(L4Proto::Tcp).code(), "tcp");
     /// ```
@@ -143,7 +146,8 @@ impl Freedom {
     /// `Iface Network`, or the protocol name).
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::L4Proto, dof::{Attribute, Freedom}};
+    /// use netfilter_helpers_core::net::L4Proto;
+    /// use netfilter_helpers_core::dof::{Attribute, Freedom};
     /// assert_eq!(Freedom::Wildcard.article_keyword(Attribute::SrcPort), "0-65535");
     /// assert_eq!(Freedom::Wildcard.article_keyword(Attribute::SrcAddr), "Full");
     /// assert_eq!(Freedom::Protocol(L4Proto::Udp).article_keyword(Attribute::L4), "UDP");
@@ -268,7 +272,8 @@ impl Freedoms {
     /// The freedom of one attribute.
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::L4Proto, options::ModuleOptions};
+    /// use netfilter_helpers_core::net::L4Proto;
+    /// use netfilter_helpers_core::options::ModuleOptions;
     /// use netfilter_helpers_core::dof::{rule, Attribute, ExpectationKind, Freedom};
     /// let f = rule(ExpectationKind::PptpGre, &ModuleOptions::new()).freedoms;
     /// assert_eq!(f.get(Attribute::L4), Freedom::Protocol(L4Proto::Gre));
@@ -1088,7 +1093,7 @@ impl ExpectationRule {
     /// ```
     /// use netfilter_helpers_core::dof::{rule, Announcement, ExpectationKind, Master, Side};
     /// use netfilter_helpers_core::options::ModuleOptions;
-    /// use netfilter_helpers_core::catalogue::L4Proto;
+    /// use netfilter_helpers_core::net::L4Proto;
     ///
     /// let o = ModuleOptions::new();
     /// let master = Master::new("ftp", "10.0.0.2:40000".parse().unwrap(), "10.0.1.2:21".parse().unwrap(), L4Proto::Tcp).unwrap();
@@ -1294,7 +1299,8 @@ fn endpoint_words(e: Endpoint) -> &'static str {
 /// Why the kernel creates no expectation for an announcement.
 ///
 /// ```
-/// use netfilter_helpers_core::{catalogue::L4Proto, options::ModuleOptions};
+/// use netfilter_helpers_core::net::L4Proto;
+/// use netfilter_helpers_core::options::ModuleOptions;
 /// use netfilter_helpers_core::dof::{rule, Announcement, ExpectationKind, Master, Side};
 /// let m = Master::new("irc", "10.0.0.2:40000".parse().unwrap(), "10.0.1.2:6667".parse().unwrap(), L4Proto::Tcp).unwrap();
 /// let dcc = rule(ExpectationKind::IrcDcc, &ModuleOptions::new());
@@ -1314,7 +1320,8 @@ pub struct Refusal {
 /// A side of the master connection.
 ///
 /// ```
-/// use netfilter_helpers_core::{catalogue::L4Proto, options::ModuleOptions};
+/// use netfilter_helpers_core::net::L4Proto;
+/// use netfilter_helpers_core::options::ModuleOptions;
 /// use netfilter_helpers_core::dof::{rule, Announcement, ExpectationKind, Master, Side};
 /// let m = Master::new("irc", "10.0.0.2:40000".parse().unwrap(), "10.0.1.2:6667".parse().unwrap(), L4Proto::Tcp).unwrap();
 /// let dcc = rule(ExpectationKind::IrcDcc, &ModuleOptions::new());
@@ -1333,7 +1340,8 @@ pub enum Side {
 /// A master connection: its ORIGINAL tuple and the helper name assigned to it.
 ///
 /// ```
-/// use netfilter_helpers_core::{catalogue::L4Proto, dof::Master};
+/// use netfilter_helpers_core::net::L4Proto;
+/// use netfilter_helpers_core::dof::Master;
 /// let m = Master::new("ftp-2121", "10.0.0.2:40000".parse().unwrap(), "10.0.1.2:2121".parse().unwrap(), L4Proto::Tcp).unwrap();
 /// assert_eq!(m.helper, "ftp-2121");
 /// assert_eq!((m.tuple.sport, m.tuple.dport), (40000, 2121));
@@ -1350,7 +1358,8 @@ impl Master {
     /// A master connection from its two socket addresses.
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::L4Proto, dof::Master};
+    /// use netfilter_helpers_core::net::L4Proto;
+    /// use netfilter_helpers_core::dof::Master;
     /// let m = Master::new("ftp", "10.0.0.2:40000".parse().unwrap(), "[::1]:21".parse().unwrap(), L4Proto::Tcp);
     /// assert!(m.is_err()); // the two addresses must be of one family
     /// ```
@@ -1384,7 +1393,8 @@ impl Master {
 /// What a command in the payload announced.
 ///
 /// ```
-/// use netfilter_helpers_core::{catalogue::L4Proto, options::ModuleOptions};
+/// use netfilter_helpers_core::net::L4Proto;
+/// use netfilter_helpers_core::options::ModuleOptions;
 /// use netfilter_helpers_core::dof::{rule, Announcement, ExpectationKind, Master, Side};
 /// let m = Master::new("pptp", "192.168.13.152:40000".parse().unwrap(), "192.168.13.118:1723".parse().unwrap(), L4Proto::Tcp).unwrap();
 /// // PPTP: the call ID goes in `port`, the peer call ID in `second_port`.

@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use netfilter_helpers_core::expect::{ExpectFlags, Expectation, Tuple};
-//! use netfilter_helpers_core::catalogue::L4Proto;
+//! use netfilter_helpers_core::net::L4Proto;
 //!
 //! let master = Tuple::new("192.168.1.10".parse().unwrap(), 51000, "198.51.100.7".parse().unwrap(), 21, L4Proto::Tcp).unwrap();
 //! let exp = Expectation::new(
@@ -29,11 +29,13 @@
 //! ```
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{Family, L4Proto};
+use crate::net::full_mask;
+use crate::net::zero_addr;
+use crate::net::{Family, L4Proto};
 
 bitflags::bitflags! {
     /// Expectation flags (`NF_CT_EXPECT_*`), as ctnetlink and `/proc` show them.
@@ -83,7 +85,7 @@ impl ExpectFlags {
 ///
 /// ```
 /// use netfilter_helpers_core::expect::{Tuple, TupleError};
-/// use netfilter_helpers_core::catalogue::L4Proto;
+/// use netfilter_helpers_core::net::L4Proto;
 /// let e = Tuple::new("10.0.0.1".parse().unwrap(), 1, "::1".parse().unwrap(), 2, L4Proto::Tcp).unwrap_err();
 /// assert!(matches!(e, TupleError::FamilyMismatch { .. }));
 /// assert!(e.to_string().starts_with("address family mix-up: 10.0.0.1 and ::1"));
@@ -106,7 +108,7 @@ pub enum TupleError {
 ///
 /// ```
 /// use netfilter_helpers_core::expect::Tuple;
-/// use netfilter_helpers_core::catalogue::L4Proto;
+/// use netfilter_helpers_core::net::L4Proto;
 /// let t = Tuple::new("10.0.0.1".parse().unwrap(), 1, "::1".parse().unwrap(), 2, L4Proto::Udp);
 /// assert!(t.is_err());
 /// ```
@@ -129,7 +131,7 @@ impl Tuple {
     ///
     /// ```
     /// use netfilter_helpers_core::expect::Tuple;
-    /// use netfilter_helpers_core::catalogue::L4Proto;
+    /// use netfilter_helpers_core::net::L4Proto;
     /// let t = Tuple::new("10.0.0.1".parse().unwrap(), 40000, "10.0.0.2".parse().unwrap(), 21, L4Proto::Tcp).unwrap();
     /// assert_eq!((t.sport, t.dport, t.l4), (40000, 21, L4Proto::Tcp));
     /// ```
@@ -154,7 +156,7 @@ impl Tuple {
     ///
     /// ```
     /// use netfilter_helpers_core::expect::Tuple;
-    /// use netfilter_helpers_core::catalogue::{Family, L4Proto};
+    /// use netfilter_helpers_core::net::{Family, L4Proto};
     /// let t = Tuple::new("2001:db8::1".parse().unwrap(), 5060, "2001:db8::2".parse().unwrap(), 5060, L4Proto::Udp).unwrap();
     /// assert_eq!(t.family(), Family::Ipv6);
     /// ```
@@ -166,7 +168,7 @@ impl Tuple {
     ///
     /// ```
     /// use netfilter_helpers_core::expect::Tuple;
-    /// use netfilter_helpers_core::catalogue::L4Proto;
+    /// use netfilter_helpers_core::net::L4Proto;
     /// let t = Tuple::new("10.0.0.1".parse().unwrap(), 1000, "10.0.0.2".parse().unwrap(), 21, L4Proto::Tcp).unwrap();
     /// assert_eq!(t.reversed().dport, 1000);
     /// ```
@@ -189,84 +191,12 @@ fn same_family(a: IpAddr, b: IpAddr) -> Result<(), TupleError> {
     }
 }
 
-/// The all-ones address of a family (an exact-match mask).
-///
-/// ```
-/// use netfilter_helpers_core::{catalogue::Family, expect::full_mask};
-/// assert_eq!(full_mask(Family::Ipv4).to_string(), "255.255.255.255");
-/// assert_eq!(full_mask(Family::Ipv6).to_string(), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
-/// ```
-pub fn full_mask(family: Family) -> IpAddr {
-    match family {
-        Family::Ipv4 => IpAddr::V4(Ipv4Addr::BROADCAST),
-        Family::Ipv6 => IpAddr::V6(Ipv6Addr::from(u128::MAX)),
-    }
-}
-
-/// The all-zero address of a family (a wildcard mask or address).
-///
-/// ```
-/// use netfilter_helpers_core::{catalogue::Family, expect::zero_addr};
-/// assert_eq!(zero_addr(Family::Ipv4).to_string(), "0.0.0.0");
-/// assert_eq!(zero_addr(Family::Ipv6).to_string(), "::");
-/// ```
-pub fn zero_addr(family: Family) -> IpAddr {
-    match family {
-        Family::Ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        Family::Ipv6 => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-    }
-}
-
-/// The mask of a prefix length (`/24` is `255.255.255.0`); lengths beyond the family's width
-/// saturate.
-///
-/// ```
-/// use netfilter_helpers_core::expect::prefix_mask;
-/// use netfilter_helpers_core::catalogue::Family;
-/// assert_eq!(prefix_mask(Family::Ipv4, 24).to_string(), "255.255.255.0");
-/// assert_eq!(prefix_mask(Family::Ipv6, 0).to_string(), "::");
-/// ```
-pub fn prefix_mask(family: Family, len: u8) -> IpAddr {
-    match family {
-        Family::Ipv4 => {
-            let len = u32::from(len.min(32));
-            let m = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-            IpAddr::V4(Ipv4Addr::from(m))
-        }
-        Family::Ipv6 => {
-            let len = u32::from(len.min(128));
-            let m = if len == 0 {
-                0
-            } else {
-                u128::MAX << (128 - len)
-            };
-            IpAddr::V6(Ipv6Addr::from(m))
-        }
-    }
-}
-
-/// Applies a mask to an address of the same family.
-///
-/// ```
-/// use netfilter_helpers_core::{catalogue::Family, expect::{apply_mask, prefix_mask}};
-/// let a = "192.168.1.77".parse().unwrap();
-/// assert_eq!(apply_mask(a, prefix_mask(Family::Ipv4, 24)).to_string(), "192.168.1.0");
-/// // A mask of the other family leaves the address unchanged.
-/// assert_eq!(apply_mask(a, "ffff::".parse().unwrap()), a);
-/// ```
-pub fn apply_mask(addr: IpAddr, mask: IpAddr) -> IpAddr {
-    match (addr, mask) {
-        (IpAddr::V4(a), IpAddr::V4(m)) => IpAddr::V4(Ipv4Addr::from(u32::from(a) & u32::from(m))),
-        (IpAddr::V6(a), IpAddr::V6(m)) => IpAddr::V6(Ipv6Addr::from(u128::from(a) & u128::from(m))),
-        _ => addr,
-    }
-}
-
 /// A conntrack expectation: the tuple a future connection must match, the source mask, and
 /// what the kernel reports about it.
 ///
 /// ```
-/// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+/// use netfilter_helpers_core::net::L4Proto;
+/// use netfilter_helpers_core::expect::Expectation;
 /// let e = Expectation::new(Some("10.0.1.2".parse().unwrap()), None, "10.0.0.2".parse().unwrap(), 50000, L4Proto::Tcp).unwrap();
 /// assert!(!e.src_addr_wildcard() && e.src_port_wildcard());
 /// assert_eq!((e.sport_mask, e.class, e.helper), (0, 0, None));
@@ -302,7 +232,7 @@ impl Expectation {
     ///
     /// ```
     /// use netfilter_helpers_core::expect::Expectation;
-    /// use netfilter_helpers_core::catalogue::L4Proto;
+    /// use netfilter_helpers_core::net::L4Proto;
     /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 5000, L4Proto::Tcp).unwrap();
     /// assert_eq!(e.src.to_string(), "0.0.0.0");
     /// assert_eq!(e.src_mask.to_string(), "0.0.0.0");
@@ -341,7 +271,8 @@ impl Expectation {
     /// is kept as given: the kernel prints the unmasked tuple.
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+    /// use netfilter_helpers_core::net::L4Proto;
+    /// use netfilter_helpers_core::expect::Expectation;
     /// let e = Expectation::new(Some("192.168.1.255".parse().unwrap()), Some(137), "192.168.1.10".parse().unwrap(), 137, L4Proto::Udp).unwrap();
     /// let e = e.with_src_mask("255.255.255.0".parse().unwrap()).unwrap();
     /// assert_eq!((e.src.to_string(), e.src_mask.to_string()), ("192.168.1.255".into(), "255.255.255.0".into()));
@@ -356,7 +287,8 @@ impl Expectation {
     /// Sets the master tuple.
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::{Expectation, Tuple}};
+    /// use netfilter_helpers_core::net::L4Proto;
+    /// use netfilter_helpers_core::expect::{Expectation, Tuple};
     /// let m = Tuple::new("10.0.0.2".parse().unwrap(), 40000, "10.0.1.2".parse().unwrap(), 21, L4Proto::Tcp).unwrap();
     /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 50000, L4Proto::Tcp).unwrap().with_master(m);
     /// assert_eq!(e.master, Some(m));
@@ -369,7 +301,8 @@ impl Expectation {
     /// Sets the helper name and class number.
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+    /// use netfilter_helpers_core::net::L4Proto;
+    /// use netfilter_helpers_core::expect::Expectation;
     /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 49170, L4Proto::Udp).unwrap().with_helper("sip", 1);
     /// assert_eq!((e.helper.as_deref(), e.class), (Some("sip"), 1));
     /// ```
@@ -382,7 +315,8 @@ impl Expectation {
     /// Sets the flags.
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::{ExpectFlags, Expectation}};
+    /// use netfilter_helpers_core::net::L4Proto;
+    /// use netfilter_helpers_core::expect::{ExpectFlags, Expectation};
     /// let e = Expectation::new(None, None, "10.0.0.2".parse().unwrap(), 137, L4Proto::Udp).unwrap().with_flags(ExpectFlags::PERMANENT);
     /// assert!(e.to_conntrack_line(None).ends_with("PERMANENT class=0"));
     /// ```
@@ -394,7 +328,8 @@ impl Expectation {
     /// The family.
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::{Family, L4Proto}, expect::Expectation};
+    /// use netfilter_helpers_core::net::{Family, L4Proto};
+    /// use netfilter_helpers_core::expect::Expectation;
     /// let e = Expectation::new(None, None, "2001:db8::1".parse().unwrap(), 40000, L4Proto::Tcp).unwrap();
     /// assert_eq!(e.family(), Family::Ipv6);
     /// ```
@@ -405,7 +340,8 @@ impl Expectation {
     /// Whether the source address is a full wildcard.
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+    /// use netfilter_helpers_core::net::L4Proto;
+    /// use netfilter_helpers_core::expect::Expectation;
     /// let dst = "10.0.0.2".parse().unwrap();
     /// assert!(Expectation::new(None, None, dst, 6000, L4Proto::Tcp).unwrap().src_addr_wildcard());
     /// assert!(!Expectation::new(Some("10.0.1.2".parse().unwrap()), None, dst, 6000, L4Proto::Tcp).unwrap().src_addr_wildcard());
@@ -417,7 +353,8 @@ impl Expectation {
     /// Whether the source port is a wildcard.
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+    /// use netfilter_helpers_core::net::L4Proto;
+    /// use netfilter_helpers_core::expect::Expectation;
     /// let dst = "10.0.0.2".parse().unwrap();
     /// assert!(Expectation::new(None, None, dst, 6000, L4Proto::Tcp).unwrap().src_port_wildcard());
     /// assert!(!Expectation::new(None, Some(20), dst, 6000, L4Proto::Tcp).unwrap().src_port_wildcard());
@@ -431,7 +368,8 @@ impl Expectation {
     /// policy name (`Some("audio")` gives `sip/audio`).
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+    /// use netfilter_helpers_core::net::L4Proto;
+    /// use netfilter_helpers_core::expect::Expectation;
     /// let e = Expectation::new(Some("203.0.113.5".parse().unwrap()), None, "192.168.1.10".parse().unwrap(), 49170, L4Proto::Udp).unwrap().with_helper("sip", 1);
     /// assert_eq!(e.to_proc_line(None, Some("audio")),
     ///            "- l3proto = 2 proto=17 src=203.0.113.5 dst=192.168.1.10 sport=0 dport=49170 sip/audio");
@@ -472,7 +410,8 @@ impl Expectation {
     /// remaining seconds when given. The master part is omitted when the master is unknown.
     ///
     /// ```
-    /// use netfilter_helpers_core::{catalogue::L4Proto, expect::Expectation};
+    /// use netfilter_helpers_core::net::L4Proto;
+    /// use netfilter_helpers_core::expect::Expectation;
     /// let e = Expectation::new(None, None, "192.168.1.10".parse().unwrap(), 6000, L4Proto::Tcp).unwrap();
     /// assert_eq!(e.to_conntrack_line(Some(10)),
     ///            "10 proto=6 src=0.0.0.0 dst=192.168.1.10 sport=0 dport=6000 mask-src=0.0.0.0 mask-dst=255.255.255.255 sport=0 dport=65535 class=0");
@@ -615,22 +554,5 @@ mod tests {
         assert!(e.to_conntrack_line(None).contains(
             "mask-src=255.255.255.255 mask-dst=255.255.255.255 srckey=0xffff dstkey=0xffff"
         ));
-    }
-
-    #[test]
-    fn masks() {
-        assert_eq!(
-            prefix_mask(Family::Ipv6, 64).to_string(),
-            "ffff:ffff:ffff:ffff::"
-        );
-        assert_eq!(prefix_mask(Family::Ipv4, 40).to_string(), "255.255.255.255");
-        assert_eq!(
-            apply_mask(
-                "192.168.1.77".parse().unwrap(),
-                prefix_mask(Family::Ipv4, 24)
-            )
-            .to_string(),
-            "192.168.1.0"
-        );
     }
 }

@@ -15,7 +15,7 @@
 //!
 //! ```
 //! use netfilter_helpers_core::ir::{Chain, ChainKind, Match, Rule, Ruleset, Target};
-//! use netfilter_helpers_core::catalogue::Family;
+//! use netfilter_helpers_core::net::Family;
 //! let mut rs = Ruleset::new("nfh".parse().unwrap());
 //! rs.chain_mut(ChainKind::RelatedForward).rules.push(Rule::new(Some(Family::Ipv4), vec![Match::Icmp], Target::Return));
 //! assert_eq!(rs.chain(ChainKind::RelatedForward).rules.len(), 1);
@@ -23,9 +23,11 @@
 
 use serde::Serialize;
 
-use crate::catalogue::{Family, HelperName, L4Proto};
-use crate::policy::Cidr;
-use crate::site::{IfName, RuleName};
+use crate::catalogue::HelperName;
+use crate::net::Cidr;
+use crate::net::{Family, L4Proto};
+use crate::net::{IfName, RpFilter, RuleName};
+use crate::options::ModuleOptions;
 
 /// The chains netfilter-helpers fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -232,7 +234,7 @@ impl Rule {
     ///
     /// ```
     /// use netfilter_helpers_core::ir::{Rule, Target};
-    /// use netfilter_helpers_core::catalogue::Family;
+    /// use netfilter_helpers_core::net::Family;
     /// assert!(Rule::new(None, vec![], Target::Drop).applies_to(Family::Ipv6));
     /// ```
     pub fn applies_to(&self, family: Family) -> bool {
@@ -264,7 +266,7 @@ impl HelperObject {
     ///
     /// ```
     /// use netfilter_helpers_core::ir::HelperObject;
-    /// use netfilter_helpers_core::catalogue::L4Proto;
+    /// use netfilter_helpers_core::net::L4Proto;
     /// let o = HelperObject { helper: "Q.931".parse().unwrap(), l4: L4Proto::Tcp };
     /// assert_eq!(o.object_name(), "Q_931_tcp");
     /// ```
@@ -288,10 +290,43 @@ pub struct Ruleset {
     pub chains: Vec<Chain>,
     /// The `ct helper` objects the helper chains use.
     pub helpers: Vec<HelperObject>,
-    /// sysctl settings (`net.ipv4.conf.eth0.rp_filter` = 1), in order.
-    pub sysctls: Vec<(String, String)>,
-    /// `modprobe.d` text for the module options.
-    pub modprobe: String,
+    /// The sysctl settings the rules rely on, in order (rendered by the `sysctl` backend).
+    pub sysctls: Vec<Sysctl>,
+    /// The module options the rules rely on (rendered by the `modprobe` backend).
+    pub options: ModuleOptions,
+}
+
+/// Where an IPv4 `conf` sysctl applies.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfScope {
+    /// `conf/all`: the kernel uses the maximum of `all` and the interface's own value.
+    All,
+    /// `conf/default`: the value interfaces created later start with.
+    Default,
+    /// One interface's own setting.
+    Interface(IfName),
+}
+
+/// A sysctl setting the rules rely on. The text form (`net.ipv4.conf.eth0.rp_filter = 1`) is
+/// the `sysctl` backend's business (`render::sysctl_pairs`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "sysctl")]
+#[non_exhaustive]
+pub enum Sysctl {
+    /// `net.ipv4.conf.<scope>.rp_filter`: reverse-path filtering.
+    RpFilter {
+        /// Which `conf` directory.
+        scope: ConfScope,
+        /// The mode.
+        mode: RpFilter,
+    },
+    /// `net.netfilter.nf_conntrack_helper` (kernels 3.5 to 5.19): automatic helper
+    /// assignment by port.
+    AutoAssign {
+        /// Whether it stays on (nfh always turns it off).
+        enabled: bool,
+    },
 }
 
 impl Ruleset {
@@ -299,7 +334,7 @@ impl Ruleset {
     pub fn new(table: RuleName) -> Ruleset {
         Ruleset {
             table,
-            kernel: crate::site::DEFAULT_KERNEL,
+            kernel: crate::kernel::DEFAULT_KERNEL,
             chains: ChainKind::ALL
                 .iter()
                 .map(|k| Chain {
@@ -309,7 +344,7 @@ impl Ruleset {
                 .collect(),
             helpers: Vec::new(),
             sysctls: Vec::new(),
-            modprobe: String::new(),
+            options: ModuleOptions::new(),
         }
     }
 

@@ -37,11 +37,12 @@ use serde::Serialize;
 
 use crate::conform::{Code, Finding, Validator, Verdict};
 use crate::expect::Expectation;
-use crate::options::{ModuleOptions, Severity};
+use crate::options::ModuleOptions;
 use crate::parse::{
     MAX_LINE, ParseError, ParseErrorKind, ParsedLine, find_newline, parse_line, trim,
 };
 use crate::policy::SitePolicy;
+use crate::report::Severity;
 
 /// Judges expectations by the model under a set of module options and, optionally, a site
 /// policy.

@@ -341,6 +341,9 @@ impl Capabilities {
     }
 }
 
+/// The kernel version assumed when a site (or an empty ruleset) names none.
+pub const DEFAULT_KERNEL: KernelVersion = KernelVersion::new(6, 1, 0);
+
 #[cfg(test)]
 mod tests {
     use super::*;

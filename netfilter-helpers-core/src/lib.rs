@@ -2,14 +2,23 @@
 #![deny(missing_docs)]
 //! netfilter-helpers-core: the pure model of Linux conntrack helpers.
 //!
-//! Values in, values out: no I/O, no `unsafe`, no FFI types. The modules follow the data flow
-//! described in `ARCHITECTURE.md`:
+//! Values in, values out: no I/O, no `unsafe`, no FFI types. The modules form layers that read
+//! bottom-up; each uses only the layers below it (and none uses another in a circle):
 //!
-//! * [`catalogue`]: every helper, its module, names, ports, families, classes and policies;
-//! * [`options`]: typed module parameters, parsed from `modprobe.d` and `/sys`, validated, rendered;
-//! * [`dof`]: the degree-of-freedom model, per helper, expectation and option setting;
-//! * [`kernel`]: kernel versions and the mechanisms each one offers;
-//! * [`expect`]: conntrack tuples and expectations, and their text forms.
+//! | layer | modules | what they hold |
+//! |---|---|---|
+//! | primitives | [`net`], [`report`], [`doc`], [`kernel`] | families and protocols, CIDRs and prefix math, masks, names safe in rule text; severities and located problems; TOML/JSON detection; kernel versions and the mechanisms each offers |
+//! | model | [`catalogue`], [`options`], [`registry`], [`dof`] | every helper, module, class and policy; typed module parameters (`modprobe.d`, `/sys`); the names helpers register under the options; the degree-of-freedom table |
+//! | expectations | [`expect`], [`parse`], [`conform`], [`policy`], [`judge`] | tuples and expectations; the `/proc` and `conntrack` line formats; the model's verdict; the site's policy; the one judging pipeline (line, stream, threaded buffer) |
+//! | rules | [`site`], [`ir`], [`synth`], [`render`] | the site description and its validation; the backend-neutral rules (no text); synthesis; one renderer per backend (iptables, nft, JSON, sysctl, modprobe) |
+//! | host | [`audit`] | a host snapshot (read by the caller) judged as a whole |
+//!
+//! Two data flows run through them:
+//!
+//! ```text
+//! expectation line ─parse─► Expectation ─judge (dof + options, policy)─► Judgement
+//! site TOML/JSON ─validate─► ValidSite ─synth─► ir::Ruleset ─render─► iptables / nft / sysctl / modprobe text
+//! ```
 //!
 //! ```
 //! use netfilter_helpers_core::{dof, options::ModuleOptions};
@@ -26,11 +35,13 @@ pub mod expect;
 pub mod ir;
 pub mod judge;
 pub mod kernel;
-pub mod nft_keywords;
+pub mod net;
 pub mod options;
 pub mod parse;
 pub mod policy;
+pub mod registry;
 pub mod render;
+pub mod report;
 pub mod site;
 #[cfg(any(test, feature = "proptest"))]
 pub mod strategies;

@@ -23,6 +23,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::Module;
+use crate::report::Severity;
 
 /// Most entries a `ports=` array accepts (`MAX_PORTS` in every helper).
 ///
@@ -898,35 +899,6 @@ pub enum OptionError {
         /// What is wrong.
         reason: String,
     },
-}
-
-/// How serious a finding is.
-///
-/// ```
-/// use netfilter_helpers_core::options::{ModuleOptions, Severity};
-/// let r = ModuleOptions::from_modprobe("options nf_conntrack_ftp ports=21,2121\n");
-/// assert_eq!(r.findings[0].severity, Severity::Info);
-/// assert!(Severity::Info < Severity::Warning && Severity::Warning < Severity::Error);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Noted, not a problem.
-    Info,
-    /// Valid, but weakens the firewall or has no effect.
-    Warning,
-    /// The kernel refuses it.
-    Error,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        })
-    }
 }
 
 /// Stable codes of module option findings.

@@ -26,8 +26,9 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{Family, L4Proto};
-use crate::expect::{ExpectFlags, Expectation, Tuple, full_mask, zero_addr};
+use crate::expect::{ExpectFlags, Expectation, Tuple};
+use crate::net::{Family, L4Proto};
+use crate::net::{full_mask, zero_addr};
 
 /// Which text form a line was in.
 ///

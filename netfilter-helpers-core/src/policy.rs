@@ -22,195 +22,15 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::net::IpAddr;
-use std::str::FromStr;
 
-use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{ExpectClass, Family, Helper, HelperName};
+use crate::catalogue::{ExpectClass, Helper, HelperName};
 use crate::conform::{Code, Finding, Sink, is_master_endpoint};
-use crate::expect::{Expectation, apply_mask, full_mask, zero_addr};
-
-/// A network in CIDR notation. The address is stored as written; [`Cidr::new`] refuses host
-/// bits outside the prefix (`192.0.2.10/24`), because such a typo usually hides an intent
-/// (`/32` or the network).
-///
-/// ```
-/// use netfilter_helpers_core::policy::Cidr;
-/// let c: Cidr = "192.0.2.0/24".parse().unwrap();
-/// assert!(c.contains("192.0.2.77".parse().unwrap()));
-/// assert!("192.0.2.10/24".parse::<Cidr>().is_err());
-/// assert_eq!("2001:db8::1".parse::<Cidr>().unwrap().to_string(), "2001:db8::1/128");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Cidr(IpNetwork);
-
-/// An error reading a CIDR.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum CidrError {
-    /// Not an address or address/prefix.
-    #[error("{text:?} is not an IP network (expected ADDRESS or ADDRESS/PREFIX)")]
-    Syntax {
-        /// The text.
-        text: String,
-    },
-    /// Host bits are set beyond the prefix.
-    #[error(
-        "{text:?} has host bits set beyond /{prefix}: did you mean {network}/{prefix} or {addr}/{full}?"
-    )]
-    HostBits {
-        /// The text.
-        text: String,
-        /// The prefix length.
-        prefix: u8,
-        /// The network address.
-        network: IpAddr,
-        /// The address as written.
-        addr: IpAddr,
-        /// The full prefix length of the family.
-        full: u8,
-    },
-}
-
-impl Cidr {
-    /// A network from an address and prefix length; host bits must be clear.
-    pub fn new(addr: IpAddr, prefix: u8) -> Result<Cidr, CidrError> {
-        let text = format!("{addr}/{prefix}");
-        let net =
-            IpNetwork::new(addr, prefix).map_err(|_| CidrError::Syntax { text: text.clone() })?;
-        if net.network() != addr {
-            return Err(CidrError::HostBits {
-                text,
-                prefix,
-                network: net.network(),
-                addr,
-                full: if addr.is_ipv4() { 32 } else { 128 },
-            });
-        }
-        Ok(Cidr(net))
-    }
-
-    /// The network address.
-    ///
-    /// ```
-    /// use netfilter_helpers_core::policy::Cidr;
-    /// assert_eq!("10.0.0.0/8".parse::<Cidr>().unwrap().addr().to_string(), "10.0.0.0");
-    /// ```
-    pub fn addr(&self) -> IpAddr {
-        self.0.ip()
-    }
-
-    /// The prefix length.
-    ///
-    /// ```
-    /// use netfilter_helpers_core::policy::Cidr;
-    /// assert_eq!("10.0.0.0/8".parse::<Cidr>().unwrap().prefix(), 8);
-    /// ```
-    pub fn prefix(&self) -> u8 {
-        self.0.prefix()
-    }
-
-    /// The family.
-    pub fn family(&self) -> Family {
-        Family::of(&self.addr())
-    }
-
-    /// Whether the network contains the address (an address of the other family is never
-    /// contained).
-    pub fn contains(&self, addr: IpAddr) -> bool {
-        self.0.contains(addr)
-    }
-
-    /// Whether the network contains the whole network `addr/mask`.
-    ///
-    /// ```
-    /// use netfilter_helpers_core::policy::Cidr;
-    /// let c: Cidr = "10.0.0.0/8".parse().unwrap();
-    /// assert!(c.contains_masked("10.1.2.0".parse().unwrap(), "255.255.255.0".parse().unwrap()));
-    /// assert!(!c.contains_masked("0.0.0.0".parse().unwrap(), "0.0.0.0".parse().unwrap()));
-    /// ```
-    pub fn contains_masked(&self, addr: IpAddr, mask: IpAddr) -> bool {
-        let len = match mask {
-            IpAddr::V4(m) => u32::from(m).leading_ones() as u8,
-            IpAddr::V6(m) => u128::from(m).leading_ones() as u8,
-        };
-        len >= self.prefix() && self.contains(apply_mask(addr, mask))
-    }
-}
-
-impl fmt::Display for Cidr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.0.ip(), self.0.prefix())
-    }
-}
-
-impl FromStr for Cidr {
-    type Err = CidrError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let syntax = || CidrError::Syntax {
-            text: s.to_string(),
-        };
-        match s.split_once('/') {
-            None => {
-                let a: IpAddr = s.parse().map_err(|_| syntax())?;
-                Cidr::new(a, if a.is_ipv4() { 32 } else { 128 })
-            }
-            Some((a, p)) => {
-                let a: IpAddr = a.parse().map_err(|_| syntax())?;
-                if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(syntax());
-                }
-                let p: u8 = p.parse().map_err(|_| syntax())?;
-                Cidr::new(a, p).map_err(|e| match e {
-                    CidrError::HostBits {
-                        prefix,
-                        network,
-                        addr,
-                        full,
-                        ..
-                    } => CidrError::HostBits {
-                        text: s.to_string(),
-                        prefix,
-                        network,
-                        addr,
-                        full,
-                    },
-                    CidrError::Syntax { .. } => syntax(),
-                })
-            }
-        }
-    }
-}
-
-impl TryFrom<String> for Cidr {
-    type Error = CidrError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<Cidr> for String {
-    fn from(c: Cidr) -> Self {
-        c.to_string()
-    }
-}
-
-impl From<Cidr> for IpNetwork {
-    fn from(c: Cidr) -> Self {
-        c.0
-    }
-}
-
-impl TryFrom<IpNetwork> for Cidr {
-    type Error = CidrError;
-    fn try_from(n: IpNetwork) -> Result<Self, Self::Error> {
-        Cidr::new(n.ip(), n.prefix())
-    }
-}
+use crate::expect::Expectation;
+use crate::net::Cidr;
+use crate::net::{apply_mask, full_mask, zero_addr};
+use crate::report::Problem;
 
 /// What the policy does with helpers it does not list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -256,21 +76,6 @@ pub struct SitePolicy {
     /// every registration of the helper (`ftp-2121`, `sip-1`).
     #[serde(default)]
     pub helpers: BTreeMap<Helper, HelperPolicy>,
-}
-
-/// One problem in a policy, with its path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    /// Where (`helpers.ftp.destinations[1]`, or `line 3, column 5` for syntax errors).
-    pub path: String,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
 }
 
 /// Every problem found in a policy.

@@ -39,201 +39,25 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::IpAddr;
 
 use ipnetwork::IpNetwork;
 use serde::{Deserialize, Serialize};
 
-use crate::catalogue::{Family, Helper, HelperName, registered_names};
+use crate::catalogue::{Helper, HelperName};
+use crate::kernel::DEFAULT_KERNEL;
 use crate::kernel::KernelVersion;
+use crate::net::Cidr;
+use crate::net::Family;
+use crate::net::IFNAME_MAX;
+use crate::net::IfName;
+use crate::net::RpFilter;
+use crate::net::RuleName;
+use crate::net::aggregate;
+use crate::net::span;
 use crate::options::ModuleOptions;
-use crate::policy::{Cidr, Problem};
-
-/// An interface name the kernel accepts and that every backend reads as the same literal
-/// name: 1 to 15 bytes of `A-Z a-z 0-9 _ . - @`, not `.`, `..`, `all` or `default` (the
-/// kernel refuses those two: they are the sysctl directories `conf/all` and `conf/default`),
-/// and not starting with `@` (nft's JSON reads `"@name"` as a set reference).
-///
-/// The kernel refuses `/`, `:`, whitespace and names of 16 bytes or more; this type also
-/// refuses `+` (iptables reads a trailing `+` as a prefix wildcard, nft as a literal: a
-/// wildcard is [`Interface::name_match`]), `*`, quotes, `;`, `#`, `$`, braces and every other
-/// character that would need quoting in iptables, nft or shell text.
-///
-/// ```
-/// use netfilter_helpers_core::site::IfName;
-/// assert!(IfName::new("eth0.100").is_ok());
-/// assert!(IfName::new("a-very-long-name0").is_err());
-/// assert!(IfName::new("eth0\"; drop").is_err());
-/// assert!(IfName::new("ppp+").is_err());
-/// assert!(IfName::new("default").is_err());
-/// assert!(IfName::new("@set").is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct IfName(String);
-
-/// Longest interface name (`IFNAMSIZ - 1`).
-pub const IFNAME_MAX: usize = 15;
-
-impl IfName {
-    /// Checks and wraps a name.
-    pub fn new(name: &str) -> Result<IfName, String> {
-        if name.is_empty() {
-            return Err("an interface name cannot be empty".into());
-        }
-        if name.len() > IFNAME_MAX {
-            return Err(format!(
-                "interface name {name:?} is {} bytes; the kernel accepts at most {IFNAME_MAX}",
-                name.len()
-            ));
-        }
-        if name == "." || name == ".." {
-            return Err(format!("{name:?} is not a valid interface name"));
-        }
-        if name == "all" || name == "default" {
-            return Err(format!(
-                "{name:?} is not a valid interface name: the kernel refuses it (net.ipv4.conf.{name} is the sysctl for every interface)"
-            ));
-        }
-        if name.contains('+') {
-            return Err(format!(
-                "interface name {name:?} contains '+': iptables reads a trailing '+' as a prefix wildcard and nft as a literal character; for a wildcard write the prefix with match = \"prefix\""
-            ));
-        }
-        if name.starts_with('@') {
-            return Err(format!(
-                "interface name {name:?} starts with '@': nft's JSON input reads \"@...\" as a set reference"
-            ));
-        }
-        if let Some(c) = name
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || "_.-@".contains(*c)))
-        {
-            return Err(format!(
-                "interface name {name:?} contains {c:?}: only letters, digits and _ . - @ are accepted (the kernel refuses '/', ':' and whitespace; other characters would need quoting in rule text)"
-            ));
-        }
-        Ok(IfName(name.to_string()))
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for IfName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for IfName {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        IfName::new(&s)
-    }
-}
-
-impl From<IfName> for String {
-    fn from(n: IfName) -> Self {
-        n.0
-    }
-}
-
-/// A name used in rule text (service names, table names): 1 to 32 bytes of
-/// `A-Z a-z 0-9 _ -`, starting with a letter.
-///
-/// ```
-/// use netfilter_helpers_core::site::RuleName;
-/// assert!(RuleName::new("ftp-in").is_ok());
-/// assert!(RuleName::new("ftp in").is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RuleName(String);
-
-impl RuleName {
-    /// Checks and wraps a name.
-    pub fn new(name: &str) -> Result<RuleName, String> {
-        let ok = !name.is_empty()
-            && name.len() <= 32
-            && name.starts_with(|c: char| c.is_ascii_alphabetic())
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if ok {
-            Ok(RuleName(name.to_string()))
-        } else {
-            Err(format!(
-                "name {name:?} must be 1 to 32 letters, digits, '_' or '-', starting with a letter"
-            ))
-        }
-    }
-
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for RuleName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::str::FromStr for RuleName {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        RuleName::new(s)
-    }
-}
-
-impl TryFrom<String> for RuleName {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        RuleName::new(&s)
-    }
-}
-
-impl From<RuleName> for String {
-    fn from(n: RuleName) -> Self {
-        n.0
-    }
-}
-
-/// Reverse-path filtering for an interface (`net.ipv4.conf.<if>.rp_filter`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum RpFilter {
-    /// 0: no source validation.
-    Off,
-    /// 2: the source must be reachable through some interface (asymmetric routing).
-    Loose,
-    /// 1: the source must be routed back through the arrival interface.
-    #[default]
-    Strict,
-}
-
-impl RpFilter {
-    /// The sysctl value.
-    ///
-    /// ```
-    /// use netfilter_helpers_core::site::RpFilter;
-    /// assert_eq!(RpFilter::Loose.sysctl(), 2);
-    /// ```
-    pub const fn sysctl(self) -> u8 {
-        match self {
-            RpFilter::Off => 0,
-            RpFilter::Strict => 1,
-            RpFilter::Loose => 2,
-        }
-    }
-}
+use crate::registry::registered_names;
+use crate::report::Problem;
 
 /// How an interface's `name` matches the kernel's interfaces.
 #[derive(
@@ -543,7 +367,7 @@ impl ValidInterface {
     ///
     /// ```
     /// use netfilter_helpers_core::site::Site;
-    /// use netfilter_helpers_core::catalogue::Family;
+    /// use netfilter_helpers_core::net::Family;
     /// let s = Site::from_toml("[[interfaces]]\nname = \"eth0\"\ndefault_route = true\nnetworks = [\"10.0.0.1/25\"]\nrouted = [\"10.0.0.128/25\"]\n").unwrap();
     /// let v = s.validate().unwrap();
     /// assert_eq!(v.interfaces[0].networks(Family::Ipv4)[0].to_string(), "10.0.0.0/24");
@@ -648,9 +472,6 @@ impl ValidSite {
 /// Longest table name: iptables chain names (at most 28 bytes) are `<table>-helpers-out`.
 pub const TABLE_MAX: usize = 16;
 
-/// The newest kernel behaviour assumed when a site names none.
-pub const DEFAULT_KERNEL: KernelVersion = KernelVersion::new(6, 1, 0);
-
 impl Site {
     /// Reads a site from TOML (syntax and type errors name line and column).
     pub fn from_toml(text: &str) -> Result<Site, SiteError> {
@@ -722,7 +543,7 @@ impl Site {
                 );
                 RuleName::new("nfh").expect("valid")
             }
-            Some(t) if crate::nft_keywords::is_nft_keyword(t) => {
+            Some(t) if crate::net::nft_keywords::is_nft_keyword(t) => {
                 p(
                     "table".into(),
                     format!(
@@ -1325,93 +1146,6 @@ fn parse_net(text: &str, lenient: bool) -> Result<Cidr, String> {
     } else {
         text.parse::<Cidr>().map_err(|e| e.to_string())
     }
-}
-
-/// (family, first, last address) of a network, as integers.
-pub(crate) fn span(c: &Cidr) -> (u8, u128, u128) {
-    match c.addr() {
-        IpAddr::V4(a) => {
-            let start = u128::from(u32::from(a));
-            let size = 1u128 << (32 - u32::from(c.prefix()));
-            (4, start, start + size - 1)
-        }
-        IpAddr::V6(a) => {
-            let start = u128::from(a);
-            let host = 128 - u32::from(c.prefix());
-            let size_minus_one = if host == 128 {
-                u128::MAX
-            } else {
-                (1u128 << host) - 1
-            };
-            (6, start, start.saturating_add(size_minus_one))
-        }
-    }
-}
-
-/// Aggregates networks: removes those contained in others and merges adjacent siblings
-/// (`10.0.0.0/25` + `10.0.0.128/25` = `10.0.0.0/24`), repeatedly. The result is sorted.
-///
-/// ```
-/// use netfilter_helpers_core::site::aggregate;
-/// use netfilter_helpers_core::policy::Cidr;
-/// let nets: Vec<Cidr> = ["10.0.0.0/25", "10.0.0.128/25", "10.0.1.0/24", "10.0.0.7", "192.0.2.0/24"]
-///     .iter().map(|s| s.parse().unwrap()).collect();
-/// let agg: Vec<String> = aggregate(nets).iter().map(ToString::to_string).collect();
-/// assert_eq!(agg, ["10.0.0.0/23", "192.0.2.0/24"]);
-/// ```
-pub fn aggregate(mut nets: Vec<Cidr>) -> Vec<Cidr> {
-    // Work on (family, start as u128, prefix) sorted by start then prefix.
-    let key = |c: &Cidr| -> (u8, u128, u8) {
-        match c.addr() {
-            IpAddr::V4(a) => (4, u128::from(u32::from(a)), c.prefix()),
-            IpAddr::V6(a) => (6, u128::from(a), c.prefix()),
-        }
-    };
-    nets.sort_by_key(key);
-    nets.dedup();
-    loop {
-        let mut out: Vec<Cidr> = Vec::with_capacity(nets.len());
-        let mut changed = false;
-        for n in nets {
-            if let Some(last) = out.last().copied() {
-                if last.family() == n.family()
-                    && last.contains(n.addr())
-                    && last.prefix() <= n.prefix()
-                {
-                    changed = true;
-                    continue;
-                }
-                if let Some(merged) = sibling_merge(&last, &n) {
-                    out.pop();
-                    out.push(merged);
-                    changed = true;
-                    continue;
-                }
-            }
-            out.push(n);
-        }
-        nets = out;
-        if !changed {
-            return nets;
-        }
-        nets.sort_by_key(key);
-    }
-}
-
-fn sibling_merge(a: &Cidr, b: &Cidr) -> Option<Cidr> {
-    if a.family() != b.family() || a.prefix() != b.prefix() || a.prefix() == 0 {
-        return None;
-    }
-    let parent = Cidr::new(
-        crate::expect::apply_mask(
-            a.addr(),
-            crate::expect::prefix_mask(a.family(), a.prefix() - 1),
-        ),
-        a.prefix() - 1,
-    )
-    .ok()?;
-    (parent.addr() == a.addr() && parent.contains(b.addr()) && a.addr() != b.addr())
-        .then_some(parent)
 }
 
 #[cfg(test)]

@@ -148,8 +148,8 @@ pub fn addr_of(v6: bool) -> BoxedStrategy<std::net::IpAddr> {
 /// An expectation as the kernel could show it: consistent masks (a wildcarded source is the
 /// zero address), a master tuple of the same family, a helper name, class and flags.
 pub fn expectation() -> impl Strategy<Value = crate::expect::Expectation> {
-    use crate::catalogue::L4Proto;
     use crate::expect::{ExpectFlags, Expectation, Tuple};
+    use crate::net::L4Proto;
     any::<bool>().prop_flat_map(|v6| {
         (
             proptest::option::of(addr_of(v6)),
@@ -306,7 +306,8 @@ mod parse_props {
 /// assert!(site.validate().is_ok());
 /// ```
 pub fn valid_site() -> impl Strategy<Value = crate::site::Site> {
-    use crate::site::{Direction, Interface, RpFilter, Service, Site};
+    use crate::net::RpFilter;
+    use crate::site::{Direction, Interface, Service, Site};
     let iface = (
         "[a-z][a-z0-9_]{0,6}",
         proptest::collection::vec((19u8..=27, any::<bool>()), 0..4),

@@ -43,18 +43,21 @@
 //! assert!(!rs.chain(ChainKind::RelatedForward).rules.is_empty());
 //! ```
 
-use crate::catalogue::{Family, Helper, HelperName, L4Proto, registered_names};
+use crate::catalogue::{Helper, HelperName};
+use crate::net::{Family, L4Proto};
+use crate::registry::registered_names;
 use std::collections::{BTreeSet, HashMap};
 
 use crate::dof::{CommandFrom, Endpoint, ExpectationRule, Freedom, PortRule, rules_for};
-use crate::ir::{ChainKind, Comment, HelperObject, Match, Rule, Ruleset, Target};
+use crate::ir::{
+    ChainKind, Comment, ConfScope, HelperObject, Match, Rule, Ruleset, Sysctl, Target,
+};
 use crate::kernel::AutoAssignment;
-use crate::policy::Cidr;
+use crate::net::Cidr;
 use std::net::IpAddr;
 
-use crate::site::{
-    IfName, RpFilter, UnknownInterfaces, ValidInterface, ValidService, ValidSite, aggregate,
-};
+use crate::net::{IfName, RpFilter, aggregate};
+use crate::site::{UnknownInterfaces, ValidInterface, ValidService, ValidSite};
 
 /// Builds the ruleset for a site.
 pub fn synthesize(site: &ValidSite) -> Ruleset {
@@ -64,7 +67,7 @@ pub fn synthesize(site: &ValidSite) -> Ruleset {
     assign_helpers(site, &mut rs);
     related(site, &mut rs);
     sysctls(site, &mut rs);
-    rs.modprobe = site.options.render_modprobe();
+    rs.options = site.options.clone();
     rs
 }
 
@@ -300,7 +303,7 @@ fn family_slot(f: Family) -> usize {
 
 /// The last address of a network, as an integer.
 fn span_end(c: &Cidr) -> u128 {
-    crate::site::span(c).2
+    crate::net::span(c).2
 }
 
 /// Every interface's networks of one family, sorted by first address, with their interface.
@@ -389,7 +392,7 @@ fn layered(
 }
 
 fn span_start(c: &Cidr) -> u128 {
-    crate::site::span(c).1
+    crate::net::span(c).1
 }
 
 fn default_route_rules(
@@ -809,20 +812,12 @@ fn push_related(
 }
 
 fn sysctls(site: &ValidSite, rs: &mut Ruleset) {
-    let key = |name: &str| {
-        // sysctl.d separates with '.'; a name containing '.' (VLANs) needs the '/' form.
-        if name.contains('.') {
-            format!("net/ipv4/conf/{name}/rp_filter")
-        } else {
-            format!("net.ipv4.conf.{name}.rp_filter")
-        }
-    };
     // The kernel uses the maximum of conf/all and conf/<if> (`IN_DEV_RPFILTER` is
-    // `IN_DEV_MAXCONF(in_dev, RP_FILTER)`): `all` is 0 when an interface (or the default for
-    // new ones) asks for no filtering, else 1, which leaves loose (2) loose; each described
-    // interface gets its own mode. Prefix interfaces have no keys before they exist: they
-    // start with `default`, which is the site's `rp_filter_default`, never the weakest mode
-    // of some other interface.
+    // `IN_DEV_MAXCONF(in_dev, RP_FILTER)`): `all` is off when an interface (or the default for
+    // new ones) asks for no filtering, else strict, which leaves loose (2) loose; each
+    // described interface gets its own mode. Prefix interfaces have no keys before they
+    // exist: they start with `default`, which is the site's `rp_filter_default`, never the
+    // weakest mode of some other interface.
     let exact = site.interfaces.iter().filter(|i| !i.prefix_match);
     let any_off = exact
         .clone()
@@ -830,26 +825,30 @@ fn sysctls(site: &ValidSite, rs: &mut Ruleset) {
         .chain([site.rp_filter_default])
         .any(|m| m == RpFilter::Off);
     let mut v = vec![
-        (
-            "net.ipv4.conf.all.rp_filter".to_string(),
-            if any_off { "0" } else { "1" }.to_string(),
-        ),
-        (
-            "net.ipv4.conf.default.rp_filter".to_string(),
-            site.rp_filter_default.sysctl().to_string(),
-        ),
+        Sysctl::RpFilter {
+            scope: ConfScope::All,
+            mode: if any_off {
+                RpFilter::Off
+            } else {
+                RpFilter::Strict
+            },
+        },
+        Sysctl::RpFilter {
+            scope: ConfScope::Default,
+            mode: site.rp_filter_default,
+        },
     ];
     for i in exact {
-        v.push((key(i.name.as_str()), i.rp_filter.sysctl().to_string()));
+        v.push(Sysctl::RpFilter {
+            scope: ConfScope::Interface(i.name.clone()),
+            mode: i.rp_filter,
+        });
     }
     if matches!(
         site.kernel.capabilities().auto_assignment,
         AutoAssignment::KnobDefaultOn | AutoAssignment::KnobDefaultOff
     ) {
-        v.push((
-            "net.netfilter.nf_conntrack_helper".to_string(),
-            "0".to_string(),
-        ));
+        v.push(Sysctl::AutoAssign { enabled: false });
     }
     rs.sysctls = v;
 }
@@ -999,8 +998,8 @@ routed = ["10.0.3.0/24"]
     fn sysctls_follow_modes_and_skip_prefix_interfaces() {
         let text = "[[interfaces]]\nname = \"wan\"\ndefault_route = true\nrp_filter = \"loose\"\n[[interfaces]]\nname = \"ppp\"\nmatch = \"prefix\"\n[[interfaces]]\nname = \"lan1\"\nrp_filter = \"off\"\n";
         let rs = synthesize(&Site::from_toml(text).unwrap().validate().unwrap());
-        let got: Vec<(&str, &str)> = rs
-            .sysctls
+        let pairs = crate::render::sysctl_pairs(&rs);
+        let got: Vec<(&str, &str)> = pairs
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
@@ -1019,7 +1018,13 @@ routed = ["10.0.3.0/24"]
                 .validate()
                 .unwrap(),
         );
-        assert_eq!(strict.sysctls[0].1, "1");
+        assert_eq!(
+            strict.sysctls[0],
+            Sysctl::RpFilter {
+                scope: ConfScope::All,
+                mode: RpFilter::Strict
+            }
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use netfilter_helpers_core::catalogue::Helper;
 use netfilter_helpers_core::doc::DocFormat;
 use netfilter_helpers_core::dof::{Endpoint, ExpectationKind};
-use netfilter_helpers_core::options::Severity;
+use netfilter_helpers_core::report::Severity;
 use netfilter_helpers_core::render::Backend;
 use netfilter_helpers_ffi::*;
 

@@ -1,8 +1,7 @@
 //! The helper catalogue: `HelperInfo`, `ClassPolicy`, `HelperName`, `Registration`.
 
-use netfilter_helpers_core::catalogue::{
-    ClassPolicy, HELPERS, Helper, HelperName, Registration, registered_names, resolve_name,
-};
+use netfilter_helpers_core::catalogue::{ClassPolicy, HELPERS, Helper, HelperName};
+use netfilter_helpers_core::registry::{Registration, registered_names, resolve_name};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyType};

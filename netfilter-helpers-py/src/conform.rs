@@ -12,7 +12,8 @@ use std::net::IpAddr;
 use netfilter_helpers_core::catalogue::Helper;
 use netfilter_helpers_core::conform::{Finding, Verdict, is_master_endpoint};
 use netfilter_helpers_core::judge::{Detail, Judge, Judgement};
-use netfilter_helpers_core::policy::{HelperPolicy, PolicyError, Problem, SitePolicy};
+use netfilter_helpers_core::policy::{HelperPolicy, PolicyError, SitePolicy};
+use netfilter_helpers_core::report::Problem;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
@@ -536,9 +537,8 @@ impl PyHelperPolicy {
     }
 
     fn __repr__(&self) -> String {
-        let nets = |v: &Vec<netfilter_helpers_core::policy::Cidr>| {
-            list_repr(v, |c| str_repr(&c.to_string()))
-        };
+        let nets =
+            |v: &Vec<netfilter_helpers_core::net::Cidr>| list_repr(v, |c| str_repr(&c.to_string()));
         let mut r = Repr::new("HelperPolicy");
         if let Some(d) = &self.0.destinations {
             r = r.kw("destinations", nets(d));

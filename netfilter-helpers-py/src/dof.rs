@@ -411,7 +411,7 @@ impl PyMaster {
         responder: (IpAddr, u16),
         l4: Option<L4Arg>,
     ) -> Result<Self> {
-        let l4 = l4.map_or(netfilter_helpers_core::catalogue::L4Proto::Tcp, |p| p.0);
+        let l4 = l4.map_or(netfilter_helpers_core::net::L4Proto::Tcp, |p| p.0);
         Ok(PyMaster(Master::new(
             helper,
             SocketAddr::new(initiator.0, initiator.1),

@@ -4,18 +4,21 @@
 //! member or as text.
 
 use netfilter_helpers_core::audit::AuditCode;
-use netfilter_helpers_core::catalogue::{ExpectClass, Family, Helper, L4Proto, Module, Naming};
+use netfilter_helpers_core::catalogue::{ExpectClass, Helper, Module, Naming};
 use netfilter_helpers_core::conform::Code;
 use netfilter_helpers_core::dof::{
     Attribute, CommandFrom, Endpoint, ExpectationKind, PortRule, Side,
 };
 use netfilter_helpers_core::ir::ChainKind;
 use netfilter_helpers_core::kernel::{AutoAssignment, PortsEffect};
-use netfilter_helpers_core::options::{OptionCode, Param, ParamKind, Severity};
+use netfilter_helpers_core::net::RpFilter;
+use netfilter_helpers_core::net::{Family, L4Proto};
+use netfilter_helpers_core::options::{OptionCode, Param, ParamKind};
 use netfilter_helpers_core::parse::{Event, Format};
 use netfilter_helpers_core::policy::DefaultRule;
 use netfilter_helpers_core::render::Backend;
-use netfilter_helpers_core::site::{Direction, Mode, NameMatch, RpFilter, UnknownInterfaces};
+use netfilter_helpers_core::report::Severity;
+use netfilter_helpers_core::site::{Direction, Mode, NameMatch, UnknownInterfaces};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyString, PyType};

@@ -8,11 +8,12 @@ use netfilter_helpers_core::catalogue::CatalogueError as CoreCatalogueError;
 use netfilter_helpers_core::dof::Refusal;
 use netfilter_helpers_core::expect::TupleError as CoreTupleError;
 use netfilter_helpers_core::kernel::KernelVersionError as CoreKernelVersionError;
+use netfilter_helpers_core::net::CidrError as CoreCidrError;
 use netfilter_helpers_core::options::{OptionCode, OptionError as CoreOptionError};
 use netfilter_helpers_core::parse::ParseError as CoreParseError;
-use netfilter_helpers_core::policy::Problem;
-use netfilter_helpers_core::policy::{CidrError as CoreCidrError, PolicyError as CorePolicyError};
+use netfilter_helpers_core::policy::PolicyError as CorePolicyError;
 use netfilter_helpers_core::render::RenderError as CoreRenderError;
+use netfilter_helpers_core::report::Problem;
 use netfilter_helpers_core::site::SiteError as CoreSiteError;
 use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -182,6 +183,12 @@ from_core!(
     Py(PyErr),
 );
 
+impl From<netfilter_helpers_core::net::NameError> for Error {
+    fn from(e: netfilter_helpers_core::net::NameError) -> Self {
+        Error::Catalogue(CoreCatalogueError::from(e))
+    }
+}
+
 impl From<CoreParseError> for Error {
     fn from(e: CoreParseError) -> Self {
         Error::Parse(e.clone(), vec![e])
@@ -238,8 +245,10 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
                 CoreCatalogueError::UnknownHelper { name }
                 | CoreCatalogueError::UnknownClass { name }
                 | CoreCatalogueError::UnknownModule { name }
-                | CoreCatalogueError::UnknownFamily { name }
-                | CoreCatalogueError::UnknownProtocol { name } => (Some(name.clone()), None, None),
+                | CoreCatalogueError::Name(
+                    netfilter_helpers_core::net::NameError::UnknownFamily { name }
+                    | netfilter_helpers_core::net::NameError::UnknownProtocol { name },
+                ) => (Some(name.clone()), None, None),
                 CoreCatalogueError::UnexpectedSuffix { name, helper } => {
                     (Some(name.clone()), Some(*helper), Some(helper.module()))
                 }

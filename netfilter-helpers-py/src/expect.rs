@@ -2,10 +2,9 @@
 
 use std::net::IpAddr;
 
-use netfilter_helpers_core::expect::{
-    ExpectFlags, Expectation, Tuple, apply_mask, full_mask, prefix_mask, zero_addr,
-};
+use netfilter_helpers_core::expect::{ExpectFlags, Expectation, Tuple};
 use netfilter_helpers_core::judge::{Detail, Judge};
+use netfilter_helpers_core::net::{apply_mask, full_mask, prefix_mask, zero_addr};
 use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::parse::{ParseError, ParseErrorKind, ParsedLine, parse_line};
 use pyo3::prelude::*;

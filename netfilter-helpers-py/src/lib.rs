@@ -102,7 +102,7 @@ pub mod _netfilter_helpers {
         m.add("MAX_ITEMS", crate::util::MAX_ITEMS)?;
         m.add("MAX_BATCH_BYTES", crate::util::MAX_BATCH_BYTES)?;
         m.add("InternalError", crate::error::internal_error_type(m.py())?)?;
-        m.add("IFNAME_MAX", netfilter_helpers_core::site::IFNAME_MAX)?;
+        m.add("IFNAME_MAX", netfilter_helpers_core::net::IFNAME_MAX)?;
         m.add("TABLE_MAX", netfilter_helpers_core::site::TABLE_MAX)?;
         m.add(
             "DEFAULT_LOG_RATE",
@@ -110,7 +110,7 @@ pub mod _netfilter_helpers {
         )?;
         m.add(
             "DEFAULT_KERNEL",
-            PyKernelVersion(netfilter_helpers_core::site::DEFAULT_KERNEL),
+            PyKernelVersion(netfilter_helpers_core::kernel::DEFAULT_KERNEL),
         )?;
         Ok(())
     }
@@ -196,10 +196,7 @@ mod tests {
                     py.get_type::<error::KernelVersionError>(),
                 ),
                 (
-                    "10.0.0.1/8"
-                        .parse::<core::policy::Cidr>()
-                        .unwrap_err()
-                        .into(),
+                    "10.0.0.1/8".parse::<core::net::Cidr>().unwrap_err().into(),
                     py.get_type::<error::CidrError>(),
                 ),
             ];

@@ -3,13 +3,14 @@
 
 use std::net::IpAddr;
 
-use netfilter_helpers_core::catalogue::{Family, HelperName};
+use netfilter_helpers_core::catalogue::HelperName;
 use netfilter_helpers_core::ir::{HelperObject, Ruleset};
-use netfilter_helpers_core::policy::{Cidr, Problem};
+use netfilter_helpers_core::net::Cidr;
+use netfilter_helpers_core::net::Family;
+use netfilter_helpers_core::net::{IfName, RuleName, aggregate};
 use netfilter_helpers_core::render::{Backend, render};
-use netfilter_helpers_core::site::{
-    IfName, RuleName, Site, SiteError, ValidInterface, ValidService, ValidSite, aggregate,
-};
+use netfilter_helpers_core::report::Problem;
+use netfilter_helpers_core::site::{Site, SiteError, ValidInterface, ValidService, ValidSite};
 use netfilter_helpers_core::synth::synthesize;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -640,13 +641,13 @@ impl PyRuleset {
     /// sysctl settings, in order.
     #[getter]
     fn sysctls(&self) -> Vec<(String, String)> {
-        self.ruleset.sysctls.clone()
+        netfilter_helpers_core::render::sysctl_pairs(&self.ruleset)
     }
 
     /// `modprobe.d` text for the module options.
     #[getter]
-    fn modprobe(&self) -> &str {
-        &self.ruleset.modprobe
+    fn modprobe(&self) -> String {
+        self.ruleset.options.render_modprobe()
     }
 
     /// The `ct helper` objects the helper chains use.

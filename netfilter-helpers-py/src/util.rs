@@ -18,8 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
-use netfilter_helpers_core::policy::Cidr;
-use netfilter_helpers_core::policy::{PolicyError, Problem};
+use netfilter_helpers_core::net::Cidr;
+use netfilter_helpers_core::policy::PolicyError;
+use netfilter_helpers_core::report::Problem;
 use netfilter_helpers_core::site::SiteError;
 use pyo3::conversion::FromPyObjectOwned;
 use pyo3::exceptions::PyTypeError;

@@ -3,10 +3,10 @@
 //! registered for the rule's family and protocol, so every (helper, family, protocol) triple
 //! tells whether the catalogue is right.
 
-use netfilter_helpers_core::catalogue::{
-    Family as CoreFamily, Helper, L4Proto, registered_names, resolve_name,
-};
+use netfilter_helpers_core::catalogue::Helper;
+use netfilter_helpers_core::net::{Family as CoreFamily, L4Proto};
 use netfilter_helpers_core::options::{ModuleOptions, PARAMS};
+use netfilter_helpers_core::registry::{registered_names, resolve_name};
 use netfilter_helpers_tests::netns::Netns;
 use netfilter_helpers_tests::require_lab;
 use netfilter_helpers_tests::sysparam::read_param;

@@ -13,12 +13,13 @@
 
 use std::net::IpAddr;
 
-use netfilter_helpers_core::catalogue::{ExpectClass, Family as CoreFamily, L4Proto};
+use netfilter_helpers_core::catalogue::ExpectClass;
 use netfilter_helpers_core::conform::Validator;
 use netfilter_helpers_core::dof::Freedom;
 use netfilter_helpers_core::dof::{Announcement, ExpectationKind, Master, Side, policy, rule};
 use netfilter_helpers_core::expect::Expectation;
-use netfilter_helpers_core::expect::{full_mask, zero_addr};
+use netfilter_helpers_core::net::{Family as CoreFamily, L4Proto};
+use netfilter_helpers_core::net::{full_mask, zero_addr};
 use netfilter_helpers_core::options::{ModuleOptions, PARAMS};
 use netfilter_helpers_core::parse::parse_line;
 use netfilter_helpers_tests::expect;

@@ -17,8 +17,9 @@ use std::process::ExitCode;
 use netfilter_helpers_core::audit::{HostSnapshot, audit as audit_host};
 use netfilter_helpers_core::dof::Table;
 use netfilter_helpers_core::kernel::KernelVersion;
-use netfilter_helpers_core::options::{ModuleOptions, Severity};
+use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::policy::SitePolicy;
+use netfilter_helpers_core::report::Severity;
 
 const USAGE: &str = "usage:
   nfh helpers [--set MODULE.PARAM=VALUE ...] [--precise] [--explain] [--json]

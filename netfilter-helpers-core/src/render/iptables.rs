@@ -25,9 +25,9 @@
 
 use std::fmt::Write as _;
 
-use crate::catalogue::{Family, L4Proto};
 use crate::ir::{ChainKind, Match, Rule, Ruleset, Target};
-use crate::policy::Cidr;
+use crate::net::Cidr;
+use crate::net::{Family, L4Proto};
 
 /// The most ports `-m multiport` takes in one rule.
 const MULTIPORT_MAX: usize = 15;

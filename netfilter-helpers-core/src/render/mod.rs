@@ -23,8 +23,12 @@ use serde::{Deserialize, Serialize};
 use crate::ir::Ruleset;
 
 mod iptables;
+mod modprobe;
 mod nft;
 mod nft_json;
+mod sysctl;
+
+pub use sysctl::sysctl_pairs;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -159,29 +163,16 @@ pub fn render(rs: &Ruleset, backend: Backend) -> Result<String, RenderError> {
         _ => {}
     }
     Ok(match backend {
-        Backend::Iptables => iptables::restore(rs, crate::catalogue::Family::Ipv4),
-        Backend::Ip6tables => iptables::restore(rs, crate::catalogue::Family::Ipv6),
+        Backend::Iptables => iptables::restore(rs, crate::net::Family::Ipv4),
+        Backend::Ip6tables => iptables::restore(rs, crate::net::Family::Ipv6),
         Backend::Commands => iptables::commands(rs),
         Backend::Nft => nft::script(rs),
         Backend::NftJson => nft_json::json(rs),
         Backend::IptablesHooks => iptables::hooks_script(rs),
         Backend::IptablesRemove => iptables::remove_script(rs),
         Backend::NftRemove => nft::remove(rs),
-        Backend::Sysctl => {
-            let mut out = String::from(HEADER);
-            for (k, v) in &rs.sysctls {
-                out.push_str(&format!("{k} = {v}\n"));
-            }
-            out
-        }
-        Backend::Modprobe => {
-            let mut out = String::from(HEADER);
-            if rs.modprobe.is_empty() {
-                out.push_str("# every helper module option is at its kernel default\n");
-            }
-            out.push_str(&rs.modprobe);
-            out
-        }
+        Backend::Sysctl => sysctl::text(rs),
+        Backend::Modprobe => modprobe::text(rs),
     })
 }
 

@@ -20,9 +20,9 @@
 
 use std::fmt::Write as _;
 
-use crate::catalogue::{Family, L4Proto};
 use crate::ir::{Chain, ChainKind, Match, Rule, Ruleset, Target};
-use crate::policy::Cidr;
+use crate::net::Cidr;
+use crate::net::{Family, L4Proto};
 
 pub(super) fn chain_name(kind: ChainKind) -> String {
     kind.suffix().replace('-', "_")

@@ -1,14 +1,14 @@
 //! libnftables JSON (`nft -j -f`), the same ruleset as the nft script.
 //!
 //! Written directly as text, one command per line: every string in the ruleset was validated
-//! to contain no character JSON would need to escape ([`crate::site::IfName`],
-//! [`crate::site::RuleName`], helper names), and numbers and addresses never do.
+//! to contain no character JSON would need to escape ([`crate::net::IfName`],
+//! [`crate::net::RuleName`], helper names), and numbers and addresses never do.
 
 use std::fmt::Write as _;
 
-use crate::catalogue::{Family, L4Proto};
 use crate::ir::{ChainKind, Match, Rule, Ruleset, Target};
-use crate::policy::Cidr;
+use crate::net::Cidr;
+use crate::net::{Family, L4Proto};
 
 use super::nft::{chain_name, hook, l4, priority as prio, proto_and_ports};
 

@@ -364,7 +364,7 @@ pub const NFT_KEYWORDS: &[&str] = &[
 /// Whether `word` is an nft keyword.
 ///
 /// ```
-/// use netfilter_helpers_core::nft_keywords::is_nft_keyword;
+/// use netfilter_helpers_core::net::nft_keywords::is_nft_keyword;
 /// assert!(is_nft_keyword("table"));
 /// assert!(!is_nft_keyword("nfh"));
 /// ```
