@@ -11,13 +11,13 @@ use pyo3::exceptions::{PyFileNotFoundError, PyNotADirectoryError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::conform::{PolicyArg, PyVerdict};
+use crate::document::from_json;
 use crate::enums::{PyAuditCode, PySeverity, enum_repr};
 use crate::error::Result;
 use crate::kernel::{KernelArg, PyKernelVersion};
 use crate::options::{OptionsArg, PyModuleOptions};
-use crate::util::{
-    ListArg, Repr, TextArg, from_json, guard, hash_of, list_repr, opt_repr, str_repr,
-};
+use crate::repr::{Repr, hash_of, list_repr, opt_repr, str_repr};
+use crate::util::{ListArg, TextArg, guard};
 
 /// What was read from a host: kernel release, module parameters, the automatic-assignment
 /// sysctl, the expectation table, and what could not be read.

@@ -11,7 +11,7 @@ use crate::enums::{
 };
 use crate::error::Result;
 use crate::options::OptionsArg;
-use crate::util::{Repr, opt_repr, str_repr};
+use crate::repr::{Repr, opt_repr, str_repr};
 
 /// The kernel facts about one helper (`Helper.FTP.info()`).
 #[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "HelperInfo")]

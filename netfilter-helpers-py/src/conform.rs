@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
 use crate::catalogue::PyHelperName;
+use crate::document::{DocKind, Source, from_json};
 use crate::enums::{
     PyAttribute, PyCode, PyDefaultRule, PyExpectClass, PyExpectationKind, PyHelper, PySeverity,
     enum_repr,
@@ -26,9 +27,9 @@ use crate::enums::{
 use crate::error::{Error, Result};
 use crate::expect::{PyConnTuple, PyExpectation, PyParsedLine};
 use crate::options::{OptionsArg, PyModuleOptions};
+use crate::repr::{Repr, bool_repr, list_repr, str_repr};
 use crate::util::{
-    CidrArg, DocKind, LineArg, Lines, ListArg, Repr, Source, batch_threads, bool_repr, cidrs_out,
-    from_json, guard, line_count, list_repr, run_batch, str_repr,
+    CidrArg, LineArg, Lines, ListArg, batch_threads, cidrs_out, guard, line_count, run_batch,
 };
 
 /// One finding about an expectation: a stable code, a severity, the attribute concerned and
@@ -253,9 +254,15 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PolicyArg {
         if let Ok(p) = obj.cast::<PySitePolicy>() {
             return Ok(PolicyArg(p.get().0.clone()));
         }
-        let source = Source::extract(&obj.to_owned(), DocKind::Policy)?;
+        let source = Source::extract(&obj.to_owned(), DocKind::Policy, helper_policy_json)?;
         Ok(PolicyArg(guard(|| policy_from_source(source))?))
     }
+}
+
+/// A `HelperPolicy` inside a policy document, as the JSON value it stands for.
+fn helper_policy_json(obj: &Bound<'_, PyAny>) -> Option<PyResult<serde_json::Value>> {
+    let p = obj.cast::<PyHelperPolicy>().ok()?;
+    Some(serde_json::to_value(&p.get().0).map_err(|e| PyValueError::new_err(e.to_string())))
 }
 
 fn policy_from_source(source: Source) -> Result<SitePolicy> {
@@ -617,7 +624,7 @@ impl PySitePolicy {
     /// objects, helpers `Helper` members).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, document: &Bound<'_, PyDict>) -> Result<Self> {
-        let source = Source::extract(document.as_any(), DocKind::Policy)?;
+        let source = Source::extract(document.as_any(), DocKind::Policy, helper_policy_json)?;
         Ok(PySitePolicy(guard(|| policy_from_source(source))?))
     }
 
@@ -661,7 +668,7 @@ impl PySitePolicy {
     }
 
     fn __hash__(&self) -> u64 {
-        crate::util::hash_of(&self.0.to_toml())
+        crate::repr::hash_of(&self.0.to_toml())
     }
 
     fn __repr__(&self) -> String {

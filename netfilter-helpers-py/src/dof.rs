@@ -19,7 +19,8 @@ use crate::enums::{
 use crate::error::Result;
 use crate::expect::{PyConnTuple, PyExpectFlags, PyExpectation};
 use crate::options::{OptionsArg, PyModuleOptions};
-use crate::util::{Repr, bool_repr, guard, hash_of, opt_repr, str_repr};
+use crate::repr::{Repr, bool_repr, hash_of, opt_repr, str_repr};
+use crate::util::guard;
 
 /// Where one expectation attribute comes from (`Freedom(FreedomKind.PAYLOAD)`,
 /// `Freedom(FreedomKind.MASTER, endpoint=Endpoint.PEER)`).

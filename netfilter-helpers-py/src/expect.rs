@@ -14,9 +14,8 @@ use crate::enums::{
     L4Arg, PyEvent, PyFamily, PyFormat, PyParseErrorKind, enum_repr, l4_out, l4_repr,
 };
 use crate::error::Result;
-use crate::util::{
-    LineArg, Lines, Repr, batch_threads, bool_repr, guard, opt_repr, run_batch, str_repr,
-};
+use crate::repr::{Repr, bool_repr, opt_repr, str_repr};
+use crate::util::{LineArg, Lines, batch_threads, guard, run_batch};
 
 /// Expectation flags (`NF_CT_EXPECT_*`): combine with `|`, test with `in`.
 #[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "ExpectFlags")]
@@ -511,7 +510,7 @@ impl PyParsedLine {
     }
 
     fn __hash__(&self) -> u64 {
-        let mut h = crate::util::hasher();
+        let mut h = crate::repr::hasher();
         hash_parsed(&self.0, &mut h);
         std::hash::Hasher::finish(&h)
     }

@@ -21,12 +21,16 @@ use pyo3::prelude::*;
 mod audit;
 mod catalogue;
 mod conform;
+mod document;
 mod dof;
 mod enums;
 mod error;
+mod exceptions;
 mod expect;
 mod kernel;
 mod options;
+mod raise;
+mod repr;
 mod site;
 mod util;
 
@@ -38,7 +42,7 @@ pub mod _netfilter_helpers {
     use pyo3::prelude::*;
 
     #[pymodule_export]
-    use crate::error::{
+    use crate::exceptions::{
         CatalogueError, CidrError, KernelVersionError, NetfilterHelpersError, OptionError,
         ParseError, PolicyError, RefusalError, RenderError, SiteError, TupleError,
     };
@@ -101,7 +105,10 @@ pub mod _netfilter_helpers {
         m.add("MAX_DOCUMENT_DEPTH", crate::util::MAX_DOCUMENT_DEPTH)?;
         m.add("MAX_ITEMS", crate::util::MAX_ITEMS)?;
         m.add("MAX_BATCH_BYTES", crate::util::MAX_BATCH_BYTES)?;
-        m.add("InternalError", crate::error::internal_error_type(m.py())?)?;
+        m.add(
+            "InternalError",
+            crate::exceptions::internal_error_type(m.py())?,
+        )?;
         m.add("IFNAME_MAX", netfilter_helpers_core::net::IFNAME_MAX)?;
         m.add("TABLE_MAX", netfilter_helpers_core::site::TABLE_MAX)?;
         m.add(
@@ -137,8 +144,8 @@ mod tests {
                 .unwrap()
                 .call1(("[[interfaces]]\nname = \"a b\"\n",))
                 .unwrap_err();
-            assert!(err.is_instance_of::<crate::error::SiteError>(py));
-            assert!(err.is_instance_of::<crate::error::NetfilterHelpersError>(py));
+            assert!(err.is_instance_of::<crate::exceptions::SiteError>(py));
+            assert!(err.is_instance_of::<crate::exceptions::NetfilterHelpersError>(py));
             assert!(err.is_instance_of::<pyo3::exceptions::PyValueError>(py));
             let problems: Vec<(String, String)> = err
                 .value(py)
@@ -152,7 +159,8 @@ mod tests {
 
     #[test]
     fn every_core_error_family_has_its_exception() {
-        use crate::error::{self, Error};
+        use crate::error::Error;
+        use crate::exceptions as error;
         use netfilter_helpers_core as core;
         Python::attach(|py| {
             let cases: Vec<(Error, Bound<'_, pyo3::types::PyType>)> = vec![

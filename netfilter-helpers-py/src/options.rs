@@ -12,9 +12,8 @@ use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyMapping, PyString, PyTuple, P
 
 use crate::enums::{PyHelperModule, PyOptionCode, PyParam, PyParamKind, PySeverity, enum_repr};
 use crate::error::Result;
-use crate::util::{
-    ListArg, Repr, bool_repr, check_signals_at, guard, list_repr, opt_repr, str_repr,
-};
+use crate::repr::{Repr, bool_repr, list_repr, opt_repr, str_repr};
+use crate::util::{ListArg, check_signals_at, guard};
 
 /// Most entries a `ports=` array accepts.
 pub(crate) const PY_MAX_PORTS: usize = MAX_PORTS;

@@ -17,6 +17,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
 use crate::catalogue::{HelperNameArg, PyHelperName};
+use crate::document::{DocKind, Source, from_json};
 use crate::enums::{
     L4Arg, PyBackend, PyChainKind, PyDirection, PyFamily, PyMode, PyNameMatch, PyRpFilter,
     PyUnknownInterfaces, enum_repr, l4_out, l4_repr,
@@ -24,10 +25,8 @@ use crate::enums::{
 use crate::error::{Result, problems};
 use crate::kernel::PyKernelVersion;
 use crate::options::PyModuleOptions;
-use crate::util::{
-    CidrArg, DocKind, ListArg, Repr, Source, bool_repr, cidrs_out, from_json, guard, hash_of,
-    list_repr, str_repr,
-};
+use crate::repr::{Repr, bool_repr, hash_of, list_repr, str_repr};
+use crate::util::{CidrArg, ListArg, cidrs_out, guard};
 
 fn site_error(path: &str, message: String) -> SiteError {
     SiteError {
@@ -87,7 +86,7 @@ impl PySite {
         if let Ok(s) = source.cast::<PySite>() {
             return Ok(s.get().clone());
         }
-        let source = Source::extract(source, DocKind::Site)?;
+        let source = Source::extract(source, DocKind::Site, |_| None)?;
         guard(|| Self::build(site_from_source(source)?))
     }
 
@@ -106,7 +105,7 @@ impl PySite {
     /// Reads and validates a dict.
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, document: &Bound<'_, PyDict>) -> Result<Self> {
-        let source = Source::extract(document.as_any(), DocKind::Site)?;
+        let source = Source::extract(document.as_any(), DocKind::Site, |_| None)?;
         guard(|| Self::build(site_from_source(source)?))
     }
 
@@ -389,7 +388,7 @@ impl PyInterface {
     fn __hash__(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let i = &self.0;
-        let mut h = crate::util::hasher();
+        let mut h = crate::repr::hasher();
         i.name.hash(&mut h);
         i.default_route.hash(&mut h);
         i.attached.hash(&mut h);
@@ -562,7 +561,7 @@ impl PyService {
     fn __hash__(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let s = &self.0;
-        let mut h = crate::util::hasher();
+        let mut h = crate::repr::hasher();
         s.name.hash(&mut h);
         s.helper.hash(&mut h);
         s.direction.hash(&mut h);
