@@ -14,18 +14,12 @@ use netfilter_helpers_core::synth::synthesize;
 /// A site with `n` interfaces of 100 IPv4 and IPv6 prefixes each (non-adjacent, so they do not
 /// aggregate), one default-route interface and a few services.
 pub fn big_site(n: usize) -> Site {
-    let mut site = Site {
-        rpfilter: true,
-        ..Site::default()
-    };
-    site.interfaces.push(Interface {
-        name: "wan0".into(),
-        default_route: true,
-        networks: vec!["198.51.100.2/24".into(), "2001:db8:ff::2/64".into()],
-        routed: vec![],
-        dhcp: false,
-        ..Interface::named("")
-    });
+    let mut site = Site::default();
+    site.rpfilter = true;
+    let mut wan = Interface::named("wan0");
+    wan.default_route = true;
+    wan.networks = vec!["198.51.100.2/24".into(), "2001:db8:ff::2/64".into()];
+    site.interfaces.push(wan);
     for i in 0..n {
         let mut nets = Vec::with_capacity(100);
         for j in 0..50u32 {
@@ -34,30 +28,20 @@ pub fn big_site(n: usize) -> Site {
             nets.push(format!("{}/28", std::net::Ipv4Addr::from(v4)));
             nets.push(format!("fd00:{:x}:{:x}::/64", i, j * 2));
         }
-        site.interfaces.push(Interface {
-            name: format!("if{i}"),
-            default_route: false,
-            networks: nets[..2].to_vec(),
-            routed: nets[2..].to_vec(),
-            dhcp: i % 2 == 0,
-            ..Interface::named("")
-        });
+        let mut lan = Interface::named(&format!("if{i}"));
+        lan.networks = nets[..2].to_vec();
+        lan.routed = nets[2..].to_vec();
+        lan.dhcp = i % 2 == 0;
+        site.interfaces.push(lan);
     }
     for (name, helper, servers) in [
         ("ftp", "ftp", vec!["10.0.0.16".to_string()]),
         ("sip", "sip", vec!["203.0.113.5".to_string()]),
         ("tftp", "tftp", vec!["10.0.0.48".to_string()]),
     ] {
-        site.services.push(Service {
-            name: name.into(),
-            helper: helper.into(),
-            direction: Direction::Inbound,
-            servers,
-            clients: vec![],
-            ports: vec![],
-            related: vec![],
-            ..Service::new("", "", Direction::Inbound)
-        });
+        let mut s = Service::new(name, helper, Direction::Inbound);
+        s.servers = servers;
+        site.services.push(s);
     }
     site
 }
@@ -66,34 +50,19 @@ pub fn big_site(n: usize) -> Site {
 /// two apart, so nothing aggregates), behind one LAN interface.
 pub fn services_site(n: usize) -> Site {
     let mut site = Site::default();
-    site.interfaces.push(Interface {
-        name: "wan0".into(),
-        default_route: true,
-        networks: vec!["198.51.100.2/24".into()],
-        routed: vec![],
-        dhcp: false,
-        ..Interface::named("")
-    });
-    site.interfaces.push(Interface {
-        name: "lan0".into(),
-        default_route: false,
-        networks: vec!["10.0.0.1/8".into()],
-        routed: vec![],
-        dhcp: false,
-        ..Interface::named("")
-    });
+    let mut wan = Interface::named("wan0");
+    wan.default_route = true;
+    wan.networks = vec!["198.51.100.2/24".into()];
+    site.interfaces.push(wan);
+    let mut lan = Interface::named("lan0");
+    lan.networks = vec!["10.0.0.1/8".into()];
+    site.interfaces.push(lan);
     let host = |base: u32, k: u32| std::net::Ipv4Addr::from(base + 2 * k).to_string();
     for k in 0..n as u32 {
-        site.services.push(Service {
-            name: format!("ftp{k}"),
-            helper: "ftp".into(),
-            direction: Direction::Inbound,
-            servers: (0..3).map(|j| host(10 << 24, k * 3 + j)).collect(),
-            clients: (0..50).map(|j| host(100 << 24, k * 50 + j)).collect(),
-            ports: vec![],
-            related: vec![],
-            ..Service::new("", "", Direction::Inbound)
-        });
+        let mut s = Service::new(&format!("ftp{k}"), "ftp", Direction::Inbound);
+        s.servers = (0..3).map(|j| host(10 << 24, k * 3 + j)).collect();
+        s.clients = (0..50).map(|j| host(100 << 24, k * 50 + j)).collect();
+        site.services.push(s);
     }
     site
 }

@@ -40,7 +40,7 @@ pub const EXPECT_TABLE: &str = "proc/net/nf_conntrack_expect";
 pub const AUTO_ASSIGN_SYSCTL: &str = "proc/sys/net/netfilter/nf_conntrack_helper";
 
 /// What was read from a host.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct HostSnapshot {
     /// The kernel release (`6.1.0-18-amd64`) or `/proc/version` text.
     pub kernel_release: Option<String>,
@@ -159,7 +159,7 @@ impl fmt::Display for AuditCode {
 }
 
 /// One audit finding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AuditFinding {
     /// The stable code.
     pub code: AuditCode,
@@ -182,7 +182,7 @@ impl fmt::Display for AuditFinding {
 }
 
 /// The verdict on one line of the expectation table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct LineVerdict {
     /// 1-based line number.
     pub line: usize,
@@ -193,7 +193,7 @@ pub struct LineVerdict {
 }
 
 /// The result of an audit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct AuditReport {
     /// The kernel version, when known.
     pub kernel: Option<KernelVersion>,
@@ -352,6 +352,19 @@ pub fn audit(snap: &HostSnapshot, policy: Option<&SitePolicy>) -> AuditReport {
         options,
         findings,
         expectations,
+    }
+}
+
+crate::spelling::spelling! {
+    AuditCode {
+        DangerousOption => "dangerous-option",
+        InvalidParameter => "invalid-parameter",
+        AutoAssignment => "auto-assignment",
+        KernelUnknown => "kernel-unknown",
+        Unreadable => "unreadable",
+        UnparsableLine => "unparsable-line",
+        Nonconforming => "nonconforming",
+        PolicyViolation => "policy-violation",
     }
 }
 

@@ -573,7 +573,8 @@ pub enum Naming {
 /// assert_eq!(sip.master_protocols, &[L4Proto::Udp, L4Proto::Tcp]);
 /// assert_eq!(sip.source, "net/netfilter/nf_conntrack_sip.c");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
 pub struct HelperInfo {
     /// The helper.
     pub helper: Helper,
@@ -887,6 +888,57 @@ impl FromStr for HelperName {
             helper,
             suffix: Some(suffix),
         })
+    }
+}
+
+crate::spelling::spelling! {
+    ExpectClass {
+        Default => "default",
+        Signalling => "signalling",
+        Audio => "audio",
+        Video => "video",
+        Image => "image",
+    }
+}
+
+crate::spelling::spelling! {
+    Helper {
+        Amanda => "amanda",
+        Ftp => "ftp",
+        Irc => "irc",
+        NetbiosNs => "netbios-ns",
+        Snmp => "snmp",
+        Pptp => "pptp",
+        Sane => "sane",
+        Sip => "sip",
+        Tftp => "tftp",
+        Ras => "RAS",
+        Q931 => "Q.931",
+        H245 => "H.245",
+    }
+}
+
+crate::spelling::spelling! {
+    Module {
+        Conntrack => "nf_conntrack",
+        Amanda => "nf_conntrack_amanda",
+        Ftp => "nf_conntrack_ftp",
+        H323 => "nf_conntrack_h323",
+        Irc => "nf_conntrack_irc",
+        NetbiosNs => "nf_conntrack_netbios_ns",
+        Pptp => "nf_conntrack_pptp",
+        Sane => "nf_conntrack_sane",
+        Sip => "nf_conntrack_sip",
+        Snmp => "nf_conntrack_snmp",
+        Tftp => "nf_conntrack_tftp",
+    }
+}
+
+crate::spelling::spelling! {
+    Naming {
+        Fixed => "fixed",
+        Port => "port",
+        Index => "index",
     }
 }
 

@@ -126,7 +126,8 @@ impl fmt::Display for Code {
 }
 
 /// One finding about an expectation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// The stable code.
     pub code: Code,
@@ -139,6 +140,28 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding (for callers that report their own, such as bindings rebuilding one).
+    ///
+    /// ```
+    /// use netfilter_helpers_core::conform::{Code, Finding};
+    /// use netfilter_helpers_core::report::Severity;
+    /// let f = Finding::new(Code::PolicyPort, Severity::Error, None, "port 80 is below 1024");
+    /// assert_eq!(f.code.as_str(), "policy-port");
+    /// ```
+    pub fn new(
+        code: Code,
+        severity: Severity,
+        attribute: Option<Attribute>,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Finding {
+        Finding {
+            code,
+            severity,
+            attribute,
+            message: message.into(),
+        }
+    }
+
     fn error(code: Code, attribute: Option<Attribute>, message: String) -> Self {
         Finding {
             code,
@@ -156,7 +179,7 @@ impl fmt::Display for Finding {
 }
 
 /// The verdict on one expectation.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct Verdict {
     /// The helper, when the name resolved.
     pub helper: Option<HelperName>,
@@ -180,6 +203,7 @@ impl Verdict {
 
 /// Checks expectations against the model under one set of module options.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Validator {
     options: ModuleOptions,
     rules: Vec<ExpectationRule>,
@@ -871,6 +895,30 @@ fn option_label(p: Param) -> String {
 /// ```
 pub fn is_master_endpoint(master: &Tuple, addr: IpAddr) -> bool {
     master.src == addr || master.dst == addr
+}
+
+crate::spelling::spelling! {
+    Code {
+        NoHelper => "no-helper",
+        UnknownHelper => "unknown-helper",
+        UnregisteredName => "unregistered-name",
+        FamilyUnsupported => "family-unsupported",
+        ClassMismatch => "class-mismatch",
+        Protocol => "protocol",
+        SourceAddress => "source-address",
+        SourcePort => "source-port",
+        DestinationAddress => "destination-address",
+        DestinationPort => "destination-port",
+        Flags => "flags",
+        Timeout => "timeout",
+        MasterUnknown => "master-unknown",
+        PolicyHelper => "policy-helper",
+        PolicyDestination => "policy-destination",
+        PolicySource => "policy-source",
+        PolicyPort => "policy-port",
+        PolicyThirdParty => "policy-third-party",
+        PolicyClass => "policy-class",
+    }
 }
 
 #[cfg(test)]

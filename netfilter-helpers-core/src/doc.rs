@@ -34,3 +34,10 @@ pub fn detect_format(name: Option<&str>, text: &str) -> DocFormat {
         _ => DocFormat::Toml,
     }
 }
+
+crate::spelling::spelling! {
+    DocFormat {
+        Toml => "toml",
+        Json => "json",
+    }
+}

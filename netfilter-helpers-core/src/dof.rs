@@ -459,7 +459,8 @@ pub enum PortRule {
 /// assert_eq!(r.option_text, "sip_direct_media = 1 (default)");
 /// assert!(r.risk.is_none());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
 pub struct ExpectationRule {
     /// The kind.
     pub kind: ExpectationKind,
@@ -1310,6 +1311,7 @@ fn endpoint_words(e: Endpoint) -> &'static str {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("{kind:?}: no expectation: {reason}")]
+#[non_exhaustive]
 pub struct Refusal {
     /// The kind of expectation.
     pub kind: ExpectationKind,
@@ -1347,6 +1349,7 @@ pub enum Side {
 /// assert_eq!((m.tuple.sport, m.tuple.dport), (40000, 2121));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Master {
     /// The helper name as assigned (`ftp`, `ftp-2121`, `sip-1`).
     pub helper: String,
@@ -1404,6 +1407,7 @@ impl Master {
 /// assert_eq!(gre.iter().map(|e| (e.sport, e.dport)).collect::<Vec<_>>(), [(0xa9a0, 0x6bd8), (0x6bd8, 0xa9a0)]);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Announcement {
     /// Which side sent it.
     pub from: Side,
@@ -1454,7 +1458,8 @@ impl Announcement {
 /// assert!(text.starts_with("Module"));
 /// assert!(text.lines().any(|l| l.starts_with("ftp") && l.contains("loose = 0 (default)")));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
 pub struct Table {
     /// The rows, in catalogue order.
     pub rows: Vec<ExpectationRule>,
@@ -1554,6 +1559,76 @@ impl Table {
                 "Helper", "Src addr", "Src port", "Dst addr", "Dst port", "L4", "Options",
             ],
         )
+    }
+}
+
+crate::spelling::spelling! {
+    Attribute {
+        SrcAddr => "src_addr",
+        SrcPort => "src_port",
+        DstAddr => "dst_addr",
+        DstPort => "dst_port",
+        L4 => "l4",
+    }
+}
+
+crate::spelling::spelling! {
+    CommandFrom {
+        Initiator => "initiator",
+        Responder => "responder",
+        Either => "either",
+    }
+}
+
+crate::spelling::spelling! {
+    Endpoint {
+        Initiator => "initiator",
+        Responder => "responder",
+        Sender => "sender",
+        Peer => "peer",
+    }
+}
+
+crate::spelling::spelling! {
+    ExpectationKind {
+        AmandaData => "amanda-data",
+        FtpData => "ftp-data",
+        IrcDcc => "irc-dcc",
+        NetbiosNsReply => "netbios-ns-reply",
+        SnmpReply => "snmp-reply",
+        PptpGre => "pptp-gre",
+        SaneData => "sane-data",
+        SipSignalling => "sip-signalling",
+        SipAudio => "sip-audio",
+        SipVideo => "sip-video",
+        SipImage => "sip-image",
+        TftpData => "tftp-data",
+        RasFromGcf => "ras-from-gcf",
+        Q931FromRrq => "q931-from-rrq",
+        Q931FromAcfLcf => "q931-from-acf-lcf",
+        H245FromQ931 => "h245-from-q931",
+        Q931CallForward => "q931-call-forward",
+        H323RtpRtcp => "h323-rtp-rtcp",
+        H323T120 => "h323-t120",
+    }
+}
+
+crate::spelling::spelling! {
+    PortRule {
+        Any => "any",
+        NonZero => "non-zero",
+        Unprivileged => "unprivileged",
+        SdpRtpPair => "sdp-rtp-pair",
+        H323RtpPair => "h323-rtp-pair",
+        GreCallIds => "gre-call-ids",
+        FromMaster => "from-master",
+    }
+}
+
+crate::spelling::spelling! {
+    Side {
+        Initiator => "initiator",
+        Responder => "responder",
     }
 }
 

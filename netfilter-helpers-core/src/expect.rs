@@ -113,6 +113,7 @@ pub enum TupleError {
 /// assert!(t.is_err());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Tuple {
     /// Source address.
     pub src: IpAddr,
@@ -202,6 +203,7 @@ fn same_family(a: IpAddr, b: IpAddr) -> Result<(), TupleError> {
 /// assert_eq!((e.sport_mask, e.class, e.helper), (0, 0, None));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Expectation {
     /// Source address of the expected connection (zero when wildcarded).
     pub src: IpAddr,

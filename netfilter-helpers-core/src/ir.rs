@@ -147,6 +147,7 @@ pub enum Target {
 
 /// One rule.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
 pub struct Rule {
     /// The family it applies to; `None`: both.
     pub family: Option<Family>,
@@ -243,7 +244,8 @@ impl Rule {
 }
 
 /// A chain and its rules.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
 pub struct Chain {
     /// Which chain.
     pub kind: ChainKind,
@@ -280,7 +282,8 @@ impl HelperObject {
 }
 
 /// A complete set of rules for one site.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
 pub struct Ruleset {
     /// The nft table name and iptables chain prefix.
     pub table: RuleName,
@@ -372,5 +375,16 @@ impl Ruleset {
     /// ```
     pub fn rule_count(&self) -> usize {
         self.chains.iter().map(|c| c.rules.len()).sum()
+    }
+}
+
+crate::spelling::spelling! {
+    ChainKind {
+        Antispoof => "antispoof",
+        HelpersIn => "helpers-in",
+        HelpersOut => "helpers-out",
+        RelatedForward => "related-forward",
+        RelatedInput => "related-input",
+        RelatedOutput => "related-output",
     }
 }

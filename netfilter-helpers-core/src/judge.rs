@@ -47,13 +47,15 @@ use crate::report::Severity;
 /// Judges expectations by the model under a set of module options and, optionally, a site
 /// policy.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Judge {
     validator: Validator,
     policy: Option<SitePolicy>,
 }
 
 /// The answer about one expectation.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize)]
+#[non_exhaustive]
 pub struct Judgement {
     /// The model's verdict: could the kernel's helper have made it, under these options?
     pub verdict: Verdict,
@@ -62,6 +64,11 @@ pub struct Judgement {
 }
 
 impl Judgement {
+    /// A judgement from its two parts (for bindings that rebuild one, such as unpickling).
+    pub fn new(verdict: Verdict, policy: Vec<Finding>) -> Judgement {
+        Judgement { verdict, policy }
+    }
+
     /// The one rule: the expectation conforms when neither the model nor the policy found
     /// anything worse than info.
     ///
@@ -123,7 +130,8 @@ pub enum Detail {
 }
 
 /// The result for one line of a stream or buffer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
 pub struct Judged {
     /// 1-based line number.
     pub line: usize,
@@ -494,7 +502,8 @@ impl Judge {
 }
 
 /// Line counts of a buffer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[non_exhaustive]
 pub struct Counts {
     /// Lines that carry an expectation or fail to parse (blank lines and the conntrack
     /// summary are not counted).
@@ -528,7 +537,8 @@ impl Counts {
 /// assert_eq!(s.lines, 1);
 /// assert_eq!(s.by_helper["irc"].failing, 1);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize)]
+#[non_exhaustive]
 pub struct Summary {
     /// Lines judged (parsed or not).
     pub lines: usize,
@@ -543,7 +553,8 @@ pub struct Summary {
 }
 
 /// The lines of one helper.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[non_exhaustive]
 pub struct HelperCounts {
     /// Conforming lines.
     pub conforming: usize,

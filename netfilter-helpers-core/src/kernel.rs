@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[non_exhaustive]
 pub struct KernelVersion {
     major: u32,
     minor: u32,
@@ -240,6 +241,7 @@ pub enum PortsEffect {
 /// assert_eq!(caps.version.to_string(), "2.6.32");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Capabilities {
     /// The version described.
     pub version: KernelVersion,
@@ -267,7 +269,8 @@ pub struct Capabilities {
 /// assert_eq!(r[0].code, "upgrade-for-ct");
 /// assert!(r[0].text.starts_with("2.6.32 predates the CT target"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Recommendation {
     /// Stable code.
     pub code: &'static str,
@@ -343,6 +346,22 @@ impl Capabilities {
 
 /// The kernel version assumed when a site (or an empty ruleset) names none.
 pub const DEFAULT_KERNEL: KernelVersion = KernelVersion::new(6, 1, 0);
+
+crate::spelling::spelling! {
+    AutoAssignment {
+        Always => "always",
+        KnobDefaultOn => "knob-default-on",
+        KnobDefaultOff => "knob-default-off",
+        Removed => "removed",
+    }
+}
+
+crate::spelling::spelling! {
+    PortsEffect {
+        NamesAndAutoAssignment => "names-and-auto-assignment",
+        NamesOnly => "names-only",
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -7,7 +7,7 @@
 //!
 //! | layer | modules | what they hold |
 //! |---|---|---|
-//! | primitives | [`net`], [`report`], [`doc`], [`kernel`] | families and protocols, CIDRs and prefix math, masks, names safe in rule text; severities and located problems; TOML/JSON detection; kernel versions and the mechanisms each offers |
+//! | primitives | [`spelling`], [`net`], [`report`], [`doc`], [`kernel`] | one canonical spelling per closed enum; families and protocols, CIDRs and prefix math, masks, names safe in rule text; severities and located problems; TOML/JSON detection; kernel versions and the mechanisms each offers |
 //! | model | [`catalogue`], [`options`], [`registry`], [`dof`] | every helper, module, class and policy; typed module parameters (`modprobe.d`, `/sys`); the names helpers register under the options; the degree-of-freedom table |
 //! | expectations | [`expect`], [`parse`], [`conform`], [`policy`], [`judge`] | tuples and expectations; the `/proc` and `conntrack` line formats; the model's verdict; the site's policy; the one judging pipeline (line, stream, threaded buffer) |
 //! | rules | [`site`], [`ir`], [`synth`], [`render`] | the site description and its validation; the backend-neutral rules (no text); synthesis; one renderer per backend (iptables, nft, JSON, sysctl, modprobe) |
@@ -100,6 +100,7 @@ pub mod registry;
 pub mod render;
 pub mod report;
 pub mod site;
+pub mod spelling;
 #[cfg(any(test, feature = "proptest"))]
 pub mod strategies;
 pub mod synth;

@@ -184,6 +184,7 @@ pub enum Param {
 /// assert_eq!(Param::SipDirectMedia.danger_of(&Value::Int(0)), Some(d.why));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Danger {
     /// The value is dangerous when the parameter is "true" (non-zero) rather than "false".
     pub when_true: bool,
@@ -199,7 +200,8 @@ pub struct Danger {
 /// assert_eq!((s.module, s.name, s.default), (Module::Irc, "dcc_timeout", "300"));
 /// assert!(!s.writable && s.danger.is_none());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
 pub struct ParamSpec {
     /// The parameter.
     pub param: Param,
@@ -1000,7 +1002,7 @@ impl From<&OptionError> for OptionCode {
 /// assert_eq!((f.line, f.param.as_deref(), f.value.as_deref()), (Some(1), Some("dcc_timeout"), Some("x")));
 /// assert_eq!(f.to_string(), "line 1: error [invalid-value]: nf_conntrack_irc dcc_timeout=\"x\": expected an unsigned integer");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct OptionFinding {
     /// How serious it is.
     pub severity: Severity,
@@ -1036,7 +1038,7 @@ impl fmt::Display for OptionFinding {
 /// assert!(r.options.ftp_loose()); // valid settings are kept,
 /// assert_eq!(r.options.ports(Module::Ftp), vec![21]); // invalid ones skipped
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize)]
 pub struct OptionsReport {
     /// The options that were accepted (invalid settings are left at their previous value).
     pub options: ModuleOptions,
@@ -1082,6 +1084,7 @@ impl OptionsReport {
 /// assert_eq!(o.render_modprobe(), "options nf_conntrack_ftp loose=1\n");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ModuleOptions {
     values: BTreeMap<Param, Value>,
 }
@@ -1747,6 +1750,60 @@ fn split_words(line: &str) -> Result<Vec<String>, String> {
         words.push(cur);
     }
     Ok(words)
+}
+
+crate::spelling::spelling! {
+    OptionCode {
+        MalformedLine => "malformed-line",
+        UnknownModule => "unknown-module",
+        UnknownParameter => "unknown-parameter",
+        InvalidValue => "invalid-value",
+        OutOfRange => "out-of-range",
+        TooManyValues => "too-many-values",
+        DuplicatePort => "duplicate-port",
+        MissingValue => "missing-value",
+        DuplicateSetting => "duplicate-setting",
+        DangerousOption => "dangerous-option",
+        RemovedParameter => "removed-parameter",
+        PortsRenameOnly => "ports-rename-only",
+        OtherModule => "other-module",
+        OtherDirective => "other-directive",
+    }
+}
+
+crate::spelling::spelling! {
+    Param {
+        ConntrackHelper => "nf_conntrack.nf_conntrack_helper",
+        AmandaMasterTimeout => "nf_conntrack_amanda.master_timeout",
+        AmandaTsAlgo => "nf_conntrack_amanda.ts_algo",
+        FtpPorts => "nf_conntrack_ftp.ports",
+        FtpLoose => "nf_conntrack_ftp.loose",
+        H323DefaultRrqTtl => "nf_conntrack_h323.default_rrq_ttl",
+        H323GkroutedOnly => "nf_conntrack_h323.gkrouted_only",
+        H323CallforwardFilter => "nf_conntrack_h323.callforward_filter",
+        IrcPorts => "nf_conntrack_irc.ports",
+        IrcMaxDccChannels => "nf_conntrack_irc.max_dcc_channels",
+        IrcDccTimeout => "nf_conntrack_irc.dcc_timeout",
+        NetbiosNsTimeout => "nf_conntrack_netbios_ns.timeout",
+        SanePorts => "nf_conntrack_sane.ports",
+        SipPorts => "nf_conntrack_sip.ports",
+        SipTimeout => "nf_conntrack_sip.sip_timeout",
+        SipDirectSignalling => "nf_conntrack_sip.sip_direct_signalling",
+        SipDirectMedia => "nf_conntrack_sip.sip_direct_media",
+        SipExternalMedia => "nf_conntrack_sip.sip_external_media",
+        SnmpTimeout => "nf_conntrack_snmp.timeout",
+        TftpPorts => "nf_conntrack_tftp.ports",
+    }
+}
+
+crate::spelling::spelling! {
+    ParamKind {
+        Bool => "bool",
+        Int => "int",
+        Uint => "uint",
+        Ports => "ports",
+        Text => "text",
+    }
 }
 
 #[cfg(test)]

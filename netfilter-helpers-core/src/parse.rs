@@ -73,7 +73,7 @@ pub enum Event {
 /// assert_eq!((l.timeout, l.policy_name.as_deref(), l.master_l4_known), (Some(179), Some("signalling"), false));
 /// assert_eq!(l.expectation.to_proc_line(l.timeout, l.policy_name.as_deref()), text);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ParsedLine {
     /// The format the line was in.
     pub format: Format,
@@ -101,7 +101,7 @@ pub struct ParsedLine {
 /// assert_eq!(e.kind, ParseErrorKind::Missing("dst"));
 /// assert_eq!(e.kind.to_string(), "missing field dst");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[non_exhaustive]
 pub enum ParseErrorKind {
     /// The line is empty.
@@ -140,8 +140,9 @@ impl fmt::Display for ParseErrorKind {
 /// let e = parse_line(b"300 l3proto = 2 proto=6 src=10.0.0.1 dst=10.0.0.2 sport=0 dport=99999 ftp").unwrap_err();
 /// assert_eq!(e.to_string(), "line 0: invalid value for dport (near \"99999\")");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error, Serialize)]
 #[error("line {line}: {kind} (near {near:?})")]
+#[non_exhaustive]
 pub struct ParseError {
     /// 1-based line number (0 when a single line was parsed).
     pub line: usize,
@@ -654,6 +655,21 @@ fn parse_conntrack(line: &[u8]) -> Result<ParsedLine, ParseError> {
         zone,
         expectation: exp,
     })
+}
+
+crate::spelling::spelling! {
+    Event {
+        New => "new",
+        Update => "update",
+        Destroy => "destroy",
+    }
+}
+
+crate::spelling::spelling! {
+    Format {
+        Proc => "proc",
+        Conntrack => "conntrack",
+    }
 }
 
 #[cfg(test)]

@@ -44,8 +44,9 @@ pub enum DefaultRule {
 }
 
 /// The policy for one helper's RELATED flows.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct HelperPolicy {
     /// Networks the expected connection may go to (the FTP servers, the phones); `None`: any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,8 +67,9 @@ pub struct HelperPolicy {
 }
 
 /// A site policy.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct SitePolicy {
     /// What to do with helpers not listed.
     #[serde(default)]
@@ -127,7 +129,10 @@ impl SitePolicy {
     /// use netfilter_helpers_core::policy::{HelperPolicy, SitePolicy};
     /// use netfilter_helpers_core::catalogue::{ExpectClass, Helper};
     /// let mut p = SitePolicy::default();
-    /// p.helpers.insert(Helper::Ftp, HelperPolicy { classes: Some(vec![ExpectClass::Audio]), destinations: Some(vec![]), ..Default::default() });
+    /// let mut ftp = HelperPolicy::default();
+    /// ftp.classes = Some(vec![ExpectClass::Audio]);
+    /// ftp.destinations = Some(vec![]);
+    /// p.helpers.insert(Helper::Ftp, ftp);
     /// let e = p.validate().unwrap_err();
     /// assert_eq!(e.problems.len(), 2);
     /// assert_eq!(e.problems[0].path, "helpers.ftp.destinations");
@@ -372,6 +377,13 @@ pub(crate) fn toml_problem(text: &str, e: &toml::de::Error, whole: &str) -> Prob
     Problem {
         path,
         message: e.message().to_string(),
+    }
+}
+
+crate::spelling::spelling! {
+    DefaultRule {
+        Deny => "deny",
+        Allow => "allow",
     }
 }
 

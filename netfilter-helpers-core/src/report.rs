@@ -43,7 +43,7 @@ impl fmt::Display for Severity {
 }
 
 /// One problem in an input document (a site, a policy), with its path.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Problem {
     /// Where (`helpers.ftp.destinations[1]`, or `line 3, column 5` for syntax errors).
     pub path: String,
@@ -64,5 +64,13 @@ impl Problem {
             path: path.into(),
             message: message.into(),
         }
+    }
+}
+
+crate::spelling::spelling! {
+    Severity {
+        Info => "info",
+        Warning => "warning",
+        Error => "error",
     }
 }

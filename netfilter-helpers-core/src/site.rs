@@ -104,8 +104,9 @@ pub enum Mode {
 }
 
 /// One interface of the firewall.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Interface {
     /// The kernel's interface name (checked by [`Site::validate`], see [`IfName`]); with
     /// `match = "prefix"`, the prefix of the names.
@@ -144,7 +145,8 @@ impl Interface {
     ///
     /// ```
     /// use netfilter_helpers_core::site::Interface;
-    /// let i = Interface { default_route: true, ..Interface::named("wan0") };
+    /// let mut i = Interface::named("wan0");
+    /// i.default_route = true;
     /// assert_eq!(i.name, "wan0");
     /// ```
     pub fn named(name: &str) -> Interface {
@@ -175,8 +177,9 @@ pub enum Direction {
 }
 
 /// A service whose connections need a helper.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Service {
     /// A name for the rules' comments (checked by [`Site::validate`], see [`RuleName`]).
     pub name: String,
@@ -221,7 +224,8 @@ impl Service {
     ///
     /// ```
     /// use netfilter_helpers_core::site::{Direction, Service};
-    /// let s = Service { servers: vec!["10.0.0.5".into()], ..Service::new("ftp-in", "ftp", Direction::Inbound) };
+    /// let mut s = Service::new("ftp-in", "ftp", Direction::Inbound);
+    /// s.servers = vec!["10.0.0.5".into()];
     /// assert_eq!(s.min_port, 1024);
     /// ```
     pub fn new(name: &str, helper: &str, direction: Direction) -> Service {
@@ -241,8 +245,9 @@ impl Service {
 }
 
 /// A site as written.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[non_exhaustive]
 pub struct Site {
     /// The kernel version the rules are for (default: current kernels).
     #[serde(default)]
@@ -309,7 +314,7 @@ pub mod toml_value {
     /// assert_eq!(Value::Int(1).to_string(), "1");
     /// assert_eq!(Value::Bool(true).to_string(), "1");
     /// ```
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
     #[serde(untagged)]
     pub enum Value {
         /// `true` / `false`.
@@ -340,7 +345,7 @@ pub struct SiteError {
 }
 
 /// A validated interface.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ValidInterface {
     /// The name.
     pub name: IfName,
@@ -385,7 +390,7 @@ impl ValidInterface {
 }
 
 /// A validated service.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct ValidService {
     /// The name.
     pub name: RuleName,
@@ -424,7 +429,8 @@ impl ValidService {
 /// A site whose every value is checked: names are safe in rule text, networks do not overlap
 /// across interfaces, exactly one interface carries the default route, helpers exist for the
 /// families used.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[non_exhaustive]
 pub struct ValidSite {
     /// The kernel version the rules are for.
     pub kernel: KernelVersion,
@@ -1145,6 +1151,36 @@ fn parse_net(text: &str, lenient: bool) -> Result<Cidr, String> {
         Cidr::new(n.network(), n.prefix()).map_err(|e| e.to_string())
     } else {
         text.parse::<Cidr>().map_err(|e| e.to_string())
+    }
+}
+
+crate::spelling::spelling! {
+    Direction {
+        Inbound => "inbound",
+        Outbound => "outbound",
+        Local => "local",
+    }
+}
+
+crate::spelling::spelling! {
+    Mode {
+        Enforce => "enforce",
+        LogOnly => "log-only",
+    }
+}
+
+crate::spelling::spelling! {
+    NameMatch {
+        Exact => "exact",
+        Prefix => "prefix",
+    }
+}
+
+crate::spelling::spelling! {
+    UnknownInterfaces {
+        Drop => "drop",
+        Rpfilter => "rpfilter",
+        Allow => "allow",
     }
 }
 

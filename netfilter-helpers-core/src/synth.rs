@@ -571,7 +571,7 @@ fn assign_helpers(site: &ValidSite, rs: &mut Ruleset) {
 }
 
 /// A party of an expected connection, as the site knows it.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Party {
     Clients,
     Servers,

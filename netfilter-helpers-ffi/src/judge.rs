@@ -133,6 +133,7 @@ pub unsafe extern "C" fn nfh_judge_count(
             lines,
             conforming,
             unparsable,
+            ..
         } = j.inner.count_buffer(bytes, threads);
         put!(
             out,

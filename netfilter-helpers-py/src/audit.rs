@@ -291,10 +291,7 @@ impl PyAuditReport {
             .map(|l| {
                 PyVerdict::of(
                     Some(l.line),
-                    Judgement {
-                        verdict: l.verdict.clone(),
-                        policy: l.policy.clone(),
-                    },
+                    Judgement::new(l.verdict.clone(), l.policy.clone()),
                 )
             })
             .collect()

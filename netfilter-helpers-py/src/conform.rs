@@ -66,12 +66,12 @@ impl PyFinding {
         message: String,
         attribute: Option<PyAttribute>,
     ) -> Self {
-        PyFinding(Finding {
-            code: code.into(),
-            severity: severity.into(),
-            attribute: attribute.map(Into::into),
-            message: message.into(),
-        })
+        PyFinding(Finding::new(
+            code.into(),
+            severity.into(),
+            attribute.map(Into::into),
+            message,
+        ))
     }
 
     /// The stable code (`Code.DESTINATION_ADDRESS`, whose value is `destination-address`).
@@ -136,14 +136,14 @@ impl PyVerdict {
     ) -> Self {
         PyVerdict {
             line,
-            judgement: Judgement {
-                verdict: Verdict {
+            judgement: Judgement::new(
+                Verdict {
                     helper: helper.map(|h| h.0),
                     kind: kind.map(Into::into),
                     findings: findings.0.iter().map(|f| f.0.clone()).collect(),
                 },
-                policy: policy_findings.0.iter().map(|f| f.0.clone()).collect(),
-            },
+                policy_findings.0.iter().map(|f| f.0.clone()).collect(),
+            ),
         }
     }
 
@@ -223,7 +223,9 @@ impl PyVerdict {
     }
 
     pub(crate) fn repr(&self) -> String {
-        let Judgement { verdict, policy } = &self.judgement;
+        let Judgement {
+            verdict, policy, ..
+        } = &self.judgement;
         let mut r = Repr::new("Verdict");
         if let Some(h) = verdict.helper {
             r = r.kw(
@@ -487,13 +489,13 @@ impl PyHelperPolicy {
         allow_third_party: bool,
         classes: Option<ListArg<PyExpectClass>>,
     ) -> Self {
-        PyHelperPolicy(HelperPolicy {
-            destinations: destinations.map(|v| v.0.into_iter().map(|c| c.0).collect()),
-            sources: sources.map(|v| v.0.into_iter().map(|c| c.0).collect()),
-            min_port,
-            allow_third_party,
-            classes: classes.map(|v| v.0.into_iter().map(Into::into).collect()),
-        })
+        let mut p = HelperPolicy::default();
+        p.destinations = destinations.map(|v| v.0.into_iter().map(|c| c.0).collect());
+        p.sources = sources.map(|v| v.0.into_iter().map(|c| c.0).collect());
+        p.min_port = min_port;
+        p.allow_third_party = allow_third_party;
+        p.classes = classes.map(|v| v.0.into_iter().map(Into::into).collect());
+        PyHelperPolicy(p)
     }
 
     /// Networks the expected connection may go to (None: any).

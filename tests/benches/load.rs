@@ -14,44 +14,26 @@ use netfilter_helpers_core::synth::synthesize;
 use netfilter_helpers_tests::netns::Netns;
 
 fn site(n: usize, prefixes: usize) -> Site {
-    let mut site = Site {
-        rpfilter: true,
-        ..Site::default()
-    };
-    site.interfaces.push(Interface {
-        name: "wan0".into(),
-        default_route: true,
-        networks: vec!["198.51.100.2/24".into()],
-        routed: vec![],
-        dhcp: false,
-        ..Interface::named("")
-    });
+    let mut site = Site::default();
+    site.rpfilter = true;
+    let mut wan = Interface::named("wan0");
+    wan.default_route = true;
+    wan.networks = vec!["198.51.100.2/24".into()];
+    site.interfaces.push(wan);
     for i in 0..n {
-        let nets = (0..prefixes)
+        let mut lan = Interface::named(&format!("if{i}"));
+        lan.routed = (0..prefixes)
             .map(|j| {
                 let k = (i * prefixes + j) as u32;
                 format!("{}/28", std::net::Ipv4Addr::from((10u32 << 24) | (k << 5)))
             })
             .collect();
-        site.interfaces.push(Interface {
-            name: format!("if{i}"),
-            default_route: false,
-            networks: vec![],
-            routed: nets,
-            dhcp: false,
-            ..Interface::named("")
-        });
+        site.interfaces.push(lan);
     }
-    site.services.push(Service {
-        name: "ftp".into(),
-        helper: "ftp".into(),
-        direction: Direction::Inbound,
-        servers: vec!["10.0.0.16".into()],
-        clients: vec![],
-        ports: vec![21, 2121],
-        related: vec![],
-        ..Service::new("", "", Direction::Inbound)
-    });
+    let mut ftp = Service::new("ftp", "ftp", Direction::Inbound);
+    ftp.servers = vec!["10.0.0.16".into()];
+    ftp.ports = vec![21, 2121];
+    site.services.push(ftp);
     site
 }
 

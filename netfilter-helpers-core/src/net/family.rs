@@ -256,3 +256,10 @@ impl FromStr for L4Proto {
         Ok(p)
     }
 }
+
+crate::spelling::spelling! {
+    Family {
+        Ipv4 => "ipv4",
+        Ipv6 => "ipv6",
+    }
+}

@@ -32,3 +32,11 @@ impl RpFilter {
         }
     }
 }
+
+crate::spelling::spelling! {
+    RpFilter {
+        Off => "off",
+        Loose => "loose",
+        Strict => "strict",
+    }
+}

@@ -182,3 +182,18 @@ pub(crate) const HEADER: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     "; do not edit by hand.\n"
 );
+
+crate::spelling::spelling! {
+    Backend {
+        Iptables => "iptables",
+        Ip6tables => "ip6tables",
+        Commands => "commands",
+        Nft => "nft",
+        NftJson => "nft-json",
+        Sysctl => "sysctl",
+        Modprobe => "modprobe",
+        IptablesHooks => "iptables-hooks",
+        IptablesRemove => "iptables-remove",
+        NftRemove => "nft-remove",
+    }
+}
