@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 
 use crate::conform::{PolicyArg, PyVerdict};
 use crate::document::from_json;
-use crate::enums::{PyAuditCode, PySeverity, enum_repr};
+use crate::enums::{CoreEnum, PyAuditCode, PySeverity, core_repr, enum_repr};
 use crate::error::Result;
 use crate::kernel::{KernelArg, PyKernelVersion};
 use crate::options::{OptionsArg, PyModuleOptions};
@@ -162,7 +162,7 @@ pub(crate) struct PyAuditFinding(pub(crate) AuditFinding);
 
 fn audit_finding_repr(f: &AuditFinding) -> String {
     Repr::new("AuditFinding")
-        .arg(enum_repr(PyAuditCode::from(f.code)))
+        .arg(core_repr::<PyAuditCode>(f.code))
         .arg(enum_repr(PySeverity::from(f.severity)))
         .arg(str_repr(&f.subject))
         .arg(str_repr(&f.message))
@@ -190,8 +190,8 @@ impl PyAuditFinding {
 
     /// The stable code.
     #[getter]
-    fn code(&self) -> PyAuditCode {
-        self.0.code.into()
+    fn code(&self) -> Result<PyAuditCode> {
+        PyAuditCode::from_core(self.0.code)
     }
 
     /// How serious it is.

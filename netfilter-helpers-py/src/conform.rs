@@ -19,9 +19,10 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
 use crate::catalogue::PyHelperName;
+use crate::catalogue::{PyExpectClass, PyHelper};
 use crate::document::{DocKind, Source, from_json};
 use crate::enums::{
-    PyAttribute, PyCode, PyDefaultRule, PyExpectClass, PyExpectationKind, PyHelper, PySeverity,
+    CoreEnum, PyAttribute, PyCode, PyDefaultRule, PyExpectationKind, PySeverity, core_repr,
     enum_repr,
 };
 use crate::error::{Error, Result};
@@ -47,7 +48,7 @@ pub(crate) fn hash_finding<H: Hasher>(f: &Finding, h: &mut H) {
 
 fn finding_repr(f: &Finding) -> String {
     let mut r = Repr::new("Finding")
-        .arg(enum_repr(PyCode::from(f.code)))
+        .arg(core_repr::<PyCode>(f.code))
         .arg(enum_repr(PySeverity::from(f.severity)))
         .arg(str_repr(&f.message));
     if let Some(a) = f.attribute {
@@ -76,8 +77,8 @@ impl PyFinding {
 
     /// The stable code (`Code.DESTINATION_ADDRESS`, whose value is `destination-address`).
     #[getter]
-    fn code(&self) -> PyCode {
-        self.0.code.into()
+    fn code(&self) -> Result<PyCode> {
+        PyCode::from_core(self.0.code)
     }
 
     /// How serious it is.
@@ -161,8 +162,12 @@ impl PyVerdict {
 
     /// The kind of expectation it matched or came closest to.
     #[getter]
-    fn kind(&self) -> Option<PyExpectationKind> {
-        self.judgement.verdict.kind.map(Into::into)
+    fn kind(&self) -> Result<Option<PyExpectationKind>> {
+        self.judgement
+            .verdict
+            .kind
+            .map(PyExpectationKind::from_core)
+            .transpose()
     }
 
     /// Every conformance finding (empty when it conforms fully).
@@ -197,8 +202,11 @@ impl PyVerdict {
 
     /// The codes of every finding, conformance then policy.
     #[getter]
-    fn codes(&self) -> Vec<PyCode> {
-        self.judgement.findings().map(|f| f.code.into()).collect()
+    fn codes(&self) -> Result<Vec<PyCode>> {
+        self.judgement
+            .findings()
+            .map(|f| PyCode::from_core(f.code))
+            .collect()
     }
 
     fn __hash__(&self) -> u64 {
@@ -234,7 +242,7 @@ impl PyVerdict {
             );
         }
         if let Some(k) = verdict.kind {
-            r = r.kw("kind", enum_repr(PyExpectationKind::from(k)));
+            r = r.kw("kind", core_repr::<PyExpectationKind>(k));
         }
         r = r.kw("findings", list_repr(&verdict.findings, finding_repr));
         if !policy.is_empty() {
@@ -641,7 +649,7 @@ impl PySitePolicy {
     fn helpers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         for (h, p) in &self.0.helpers {
-            d.set_item(PyHelper::from(*h), PyHelperPolicy(p.clone()))?;
+            d.set_item(PyHelper::from_core(*h)?, PyHelperPolicy(p.clone()))?;
         }
         Ok(d)
     }

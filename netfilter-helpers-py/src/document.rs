@@ -10,11 +10,11 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
 
-use crate::catalogue::PyHelperName;
+use crate::catalogue::{PyExpectClass, PyHelper, PyHelperModule, PyHelperName};
 use crate::enums::*;
 use crate::error::{Error, Result};
 use crate::kernel::PyKernelVersion;
-use crate::options::PyModuleOptions;
+use crate::options::{PyModuleOptions, PyParam};
 use crate::util::{MAX_DOCUMENT_DEPTH, MAX_ITEMS, TextArg, check_signals_at};
 
 /// The `ipaddress` classes whose text form a site or policy document takes.

@@ -12,12 +12,14 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::catalogue::PyClassPolicy;
+use crate::catalogue::{PyExpectClass, PyHelper};
 use crate::enums::{
-    L4Arg, PyAttribute, PyCommandFrom, PyEndpoint, PyExpectClass, PyExpectationKind, PyFreedomKind,
-    PyHelper, PyL4Proto, PyParam, PyPortRule, PySide, enum_repr, l4_out, l4_repr,
+    CoreEnum, L4Arg, PyAttribute, PyCommandFrom, PyEndpoint, PyExpectationKind, PyFreedomKind,
+    PyL4Proto, PyPortRule, PySide, core_repr, enum_repr, l4_out, l4_repr,
 };
 use crate::error::Result;
 use crate::expect::{PyConnTuple, PyExpectFlags, PyExpectation};
+use crate::options::PyParam;
 use crate::options::{OptionsArg, PyModuleOptions};
 use crate::repr::{Repr, bool_repr, hash_of, opt_repr, str_repr};
 use crate::util::guard;
@@ -255,7 +257,7 @@ fn rule_hash(r: &ExpectationRule) -> u64 {
 }
 
 fn rule_repr(r: &ExpectationRule, options: &ModuleOptions) -> String {
-    let mut repr = Repr::new("ExpectationRule").arg(enum_repr(PyExpectationKind::from(r.kind)));
+    let mut repr = Repr::new("ExpectationRule").arg(core_repr::<PyExpectationKind>(r.kind));
     if options.explicit().next().is_some() {
         repr = repr.arg(PyModuleOptions::repr_of(options));
     }
@@ -278,14 +280,14 @@ impl PyExpectationRule {
 
     /// The kind.
     #[getter]
-    fn kind(&self) -> PyExpectationKind {
-        self.rule.kind.into()
+    fn kind(&self) -> Result<PyExpectationKind> {
+        PyExpectationKind::from_core(self.rule.kind)
     }
 
     /// The helper that creates it.
     #[getter]
-    fn helper(&self) -> PyHelper {
-        self.rule.helper.into()
+    fn helper(&self) -> Result<PyHelper> {
+        PyHelper::from_core(self.rule.helper)
     }
 
     /// The expectation class.
@@ -338,8 +340,12 @@ impl PyExpectationRule {
 
     /// The module parameters that change this rule.
     #[getter]
-    fn options(&self) -> Vec<PyParam> {
-        self.rule.options.iter().map(|p| (*p).into()).collect()
+    fn options(&self) -> Result<Vec<PyParam>> {
+        self.rule
+            .options
+            .iter()
+            .map(|p| PyParam::from_core(*p))
+            .collect()
     }
 
     /// The module options the rule was built under.
@@ -649,10 +655,10 @@ pub(crate) fn py_all_rules(options: Option<OptionsArg>) -> Vec<PyExpectationRule
 
 /// The kinds of expectation a helper creates.
 #[pyfunction(name = "kinds_of")]
-pub(crate) fn py_kinds_of(helper: PyHelper) -> Vec<PyExpectationKind> {
+pub(crate) fn py_kinds_of(helper: PyHelper) -> Result<Vec<PyExpectationKind>> {
     kinds_of(helper.into())
         .into_iter()
-        .map(Into::into)
+        .map(PyExpectationKind::from_core)
         .collect()
 }
 

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use netfilter_helpers_core::expect::{ExpectFlags, Expectation, Tuple};
 use netfilter_helpers_core::judge::{Detail, Judge};
-use netfilter_helpers_core::net::{apply_mask, full_mask, prefix_mask, zero_addr};
+use netfilter_helpers_core::net::{full_mask, zero_addr};
 use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::parse::{ParseError, ParseErrorKind, ParsedLine, parse_line};
 use pyo3::prelude::*;
@@ -656,28 +656,4 @@ pub(crate) fn py_parse_lines(py: Python<'_>, lines: Lines<'_>) -> Result<ParsedL
             (ok, bad)
         })?;
     Ok((ok, bad.iter().map(PyLineError::from_core).collect()))
-}
-
-/// The all-ones address of a family (an exact-match mask).
-#[pyfunction(name = "full_mask")]
-pub(crate) fn py_full_mask(family: PyFamily) -> IpAddr {
-    full_mask(family.into())
-}
-
-/// The all-zero address of a family (a wildcard).
-#[pyfunction(name = "zero_addr")]
-pub(crate) fn py_zero_addr(family: PyFamily) -> IpAddr {
-    zero_addr(family.into())
-}
-
-/// The mask of a prefix length (`/24` is `255.255.255.0`).
-#[pyfunction(name = "prefix_mask")]
-pub(crate) fn py_prefix_mask(family: PyFamily, length: u8) -> IpAddr {
-    prefix_mask(family.into(), length)
-}
-
-/// Applies a mask to an address of the same family.
-#[pyfunction(name = "apply_mask")]
-pub(crate) fn py_apply_mask(address: IpAddr, mask: IpAddr) -> IpAddr {
-    apply_mask(address, mask)
 }

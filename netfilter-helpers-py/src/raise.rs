@@ -10,7 +10,8 @@ use netfilter_helpers_core::options::{OptionCode, OptionError as CoreOptionError
 use netfilter_helpers_core::render::RenderError as CoreRenderError;
 use pyo3::prelude::*;
 
-use crate::enums::{PyBackend, PyExpectationKind, PyHelper, PyHelperModule, PyOptionCode};
+use crate::catalogue::{PyHelper, PyHelperModule};
+use crate::enums::{CoreEnum, PyBackend, PyExpectationKind, PyOptionCode};
 use crate::error::{Error, problems};
 use crate::exceptions::{
     CatalogueError, CidrError, KernelVersionError, NetfilterHelpersError, OptionError, ParseError,
@@ -84,12 +85,15 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
                     ("name", name.into_pyobject(py)?.into_any()),
                     (
                         "helper",
-                        helper.map(PyHelper::from).into_pyobject(py)?.into_any(),
+                        helper
+                            .and_then(|h| PyHelper::from_core(h).ok())
+                            .into_pyobject(py)?
+                            .into_any(),
                     ),
                     (
                         "module",
                         module
-                            .map(PyHelperModule::from)
+                            .and_then(|m| PyHelperModule::from_core(m).ok())
                             .into_pyobject(py)?
                             .into_any(),
                     ),
@@ -106,7 +110,8 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
                 vec![
                     (
                         "code",
-                        PyOptionCode::from(OptionCode::from(&e))
+                        PyOptionCode::from_core(OptionCode::from(&e))
+                            .ok()
                             .into_pyobject(py)?
                             .into_any(),
                     ),
@@ -180,7 +185,7 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
                     ..
                 } => (
                     None,
-                    Some(PyBackend::from(*backend)),
+                    PyBackend::from_core(*backend).ok(),
                     Some(*needs),
                     Some(kernel.clone()),
                 ),
@@ -235,7 +240,8 @@ fn build(py: Python<'_>, e: Error) -> PyResult<PyErr> {
                 vec![
                     (
                         "kind",
-                        PyExpectationKind::from(e.kind)
+                        PyExpectationKind::from_core(e.kind)
+                            .ok()
                             .into_pyobject(py)?
                             .into_any(),
                     ),

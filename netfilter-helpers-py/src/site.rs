@@ -8,7 +8,7 @@ use netfilter_helpers_core::ir::{HelperObject, Ruleset};
 use netfilter_helpers_core::net::Cidr;
 use netfilter_helpers_core::net::Family;
 use netfilter_helpers_core::net::{IfName, RuleName, aggregate};
-use netfilter_helpers_core::render::{Backend, render};
+use netfilter_helpers_core::render::render;
 use netfilter_helpers_core::report::Problem;
 use netfilter_helpers_core::site::{Site, SiteError, ValidInterface, ValidService, ValidSite};
 use netfilter_helpers_core::synth::synthesize;
@@ -19,8 +19,8 @@ use pyo3::types::{PyDict, PyType};
 use crate::catalogue::{HelperNameArg, PyHelperName};
 use crate::document::{DocKind, Source, from_json};
 use crate::enums::{
-    L4Arg, PyBackend, PyChainKind, PyDirection, PyFamily, PyMode, PyNameMatch, PyRpFilter,
-    PyUnknownInterfaces, enum_repr, l4_out, l4_repr,
+    CoreEnum, L4Arg, PyBackend, PyChainKind, PyDirection, PyEnum, PyFamily, PyMode, PyNameMatch,
+    PyRpFilter, PyUnknownInterfaces, enum_repr, l4_out, l4_repr,
 };
 use crate::error::{Result, problems};
 use crate::kernel::PyKernelVersion;
@@ -241,9 +241,9 @@ impl PySite {
         let out = py.detach(|| {
             guard(|| {
                 let rs = synthesize(valid);
-                Ok(Backend::ALL
+                Ok(<PyBackend as PyEnum>::MEMBERS
                     .iter()
-                    .map(|b| render(&rs, *b).map(|text| (PyBackend::from(*b), text)))
+                    .map(|b| render(&rs, b.to_core()).map(|text| (*b, text)))
                     .collect::<std::result::Result<Vec<_>, _>>()?)
             })
         })?;
