@@ -1,8 +1,6 @@
 //! Host audit: `HostSnapshot` (read here, at the binding's edge), `AuditFinding`,
 //! `AuditReport` and `audit()`.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
 use netfilter_helpers_core::audit::{AuditFinding, AuditReport, HostSnapshot, LineVerdict, audit};
@@ -16,13 +14,13 @@ use crate::enums::{CoreEnum, PyAuditCode, PySeverity, core_repr, enum_repr};
 use crate::error::Result;
 use crate::kernel::{KernelArg, PyKernelVersion};
 use crate::options::{OptionsArg, PyModuleOptions};
-use crate::repr::{Repr, hash_of, list_repr, opt_repr, str_repr};
+use crate::repr::{Repr, list_repr, opt_repr, str_repr};
 use crate::util::{ListArg, TextArg, guard};
 
 /// What was read from a host: kernel release, module parameters, the automatic-assignment
 /// sysctl, the expectation table, and what could not be read.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "HostSnapshot")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "HostSnapshot")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyHostSnapshot(pub(crate) HostSnapshot);
 
 fn read_root(root: &std::path::Path) -> HostSnapshot {
@@ -115,17 +113,6 @@ impl PyHostSnapshot {
         self.0.unreadable.clone()
     }
 
-    fn __hash__(&self) -> u64 {
-        let s = &self.0;
-        let mut h = DefaultHasher::new();
-        s.kernel_release.hash(&mut h);
-        s.params.hash(&mut h);
-        s.auto_assign_sysctl.hash(&mut h);
-        s.expectations.hash(&mut h);
-        s.unreadable.hash(&mut h);
-        h.finish()
-    }
-
     fn __repr__(&self) -> String {
         let s = &self.0;
         let pair = |(a, b): &(String, String)| format!("({}, {})", str_repr(a), str_repr(b));
@@ -156,8 +143,8 @@ impl PyHostSnapshot {
 }
 
 /// One audit finding.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "AuditFinding")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "AuditFinding")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyAuditFinding(pub(crate) AuditFinding);
 
 fn audit_finding_repr(f: &AuditFinding) -> String {
@@ -167,13 +154,6 @@ fn audit_finding_repr(f: &AuditFinding) -> String {
         .arg(str_repr(&f.subject))
         .arg(str_repr(&f.message))
         .finish()
-}
-
-fn hash_audit_finding<H: Hasher>(f: &AuditFinding, h: &mut H) {
-    f.code.hash(h);
-    f.severity.hash(h);
-    f.subject.hash(h);
-    f.message.hash(h);
 }
 
 #[pymethods]
@@ -212,12 +192,6 @@ impl PyAuditFinding {
         &self.0.message
     }
 
-    fn __hash__(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        hash_audit_finding(&self.0, &mut h);
-        h.finish()
-    }
-
     fn __str__(&self) -> String {
         self.0.to_string()
     }
@@ -229,8 +203,8 @@ impl PyAuditFinding {
 
 /// The result of an audit: kernel, options in force, findings, and one verdict per
 /// expectation of the table (with its line number and policy findings).
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "AuditReport")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "AuditReport")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyAuditReport(pub(crate) AuditReport);
 
 #[pymethods]
@@ -306,10 +280,6 @@ impl PyAuditReport {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let v = serde_json::to_value(&self.0).map_err(|e| PyValueError::new_err(e.to_string()))?;
         from_json(py, &v)
-    }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&serde_json::to_string(&self.0).unwrap_or_default())
     }
 
     fn __repr__(&self) -> String {

@@ -5,8 +5,7 @@
 //! wraps a core `Judgement` (whose `conforms` is the one rule), and the batches hand the whole
 //! buffer to the `Judge`, which splits it into lines and spreads it over threads.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+use std::hash::{Hash as _, Hasher as _};
 use std::net::IpAddr;
 
 use netfilter_helpers_core::catalogue::Helper;
@@ -35,16 +34,9 @@ use crate::util::{
 
 /// One finding about an expectation: a stable code, a severity, the attribute concerned and
 /// a message naming values and the options that decide.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Finding")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Finding")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyFinding(pub(crate) Finding);
-
-pub(crate) fn hash_finding<H: Hasher>(f: &Finding, h: &mut H) {
-    f.code.hash(h);
-    f.severity.hash(h);
-    f.attribute.hash(h);
-    f.message.hash(h);
-}
 
 fn finding_repr(f: &Finding) -> String {
     let mut r = Repr::new("Finding")
@@ -99,12 +91,6 @@ impl PyFinding {
         &self.0.message
     }
 
-    fn __hash__(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        hash_finding(&self.0, &mut h);
-        h.finish()
-    }
-
     fn __str__(&self) -> String {
         self.0.to_string()
     }
@@ -117,8 +103,8 @@ impl PyFinding {
 /// The verdict on one expectation: the helper and kind it matched (or came closest to), every
 /// conformance finding, the policy findings (when a policy was given) and the line number
 /// (for batches and audits).
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Verdict")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Verdict")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyVerdict {
     pub(crate) line: Option<usize>,
     pub(crate) judgement: Judgement,
@@ -207,17 +193,6 @@ impl PyVerdict {
             .findings()
             .map(|f| PyCode::from_core(f.code))
             .collect()
-    }
-
-    fn __hash__(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        self.line.hash(&mut h);
-        self.judgement.verdict.helper.hash(&mut h);
-        self.judgement.verdict.kind.hash(&mut h);
-        for f in self.judgement.findings() {
-            hash_finding(f, &mut h);
-        }
-        h.finish()
     }
 
     fn __repr__(&self) -> String {
@@ -453,9 +428,9 @@ impl PyValidator {
     }
 
     fn __hash__(&self) -> u64 {
-        let mut h = DefaultHasher::new();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
         self.judge.validator().options().hash(&mut h);
-        self.judge.policy().map(SitePolicy::to_toml).hash(&mut h);
+        self.judge.policy().hash(&mut h);
         h.finish()
     }
 
@@ -473,17 +448,9 @@ impl PyValidator {
 }
 
 /// The policy for one helper's RELATED flows.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "HelperPolicy")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "HelperPolicy")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyHelperPolicy(pub(crate) HelperPolicy);
-
-fn hash_helper_policy<H: Hasher>(p: &HelperPolicy, h: &mut H) {
-    p.destinations.hash(h);
-    p.sources.hash(h);
-    p.min_port.hash(h);
-    p.allow_third_party.hash(h);
-    p.classes.hash(h);
-}
 
 #[pymethods]
 impl PyHelperPolicy {
@@ -547,12 +514,6 @@ impl PyHelperPolicy {
             .map(|c| c.iter().map(|x| (*x).into()).collect())
     }
 
-    fn __hash__(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        hash_helper_policy(&self.0, &mut h);
-        h.finish()
-    }
-
     fn __repr__(&self) -> String {
         let nets =
             |v: &Vec<netfilter_helpers_core::net::Cidr>| list_repr(v, |c| str_repr(&c.to_string()));
@@ -581,8 +542,8 @@ impl PyHelperPolicy {
 
 /// A site policy for RELATED flows, from TOML or JSON text or a dict (validated: every
 /// problem is reported with its path in `PolicyError.problems`).
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "SitePolicy")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "SitePolicy")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PySitePolicy(pub(crate) SitePolicy);
 
 fn policy_repr(p: &SitePolicy) -> String {
@@ -675,10 +636,6 @@ impl PySitePolicy {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let v = serde_json::to_value(&self.0).map_err(|e| PyValueError::new_err(e.to_string()))?;
         from_json(py, &v)
-    }
-
-    fn __hash__(&self) -> u64 {
-        crate::repr::hash_of(&self.0.to_toml())
     }
 
     fn __repr__(&self) -> String {

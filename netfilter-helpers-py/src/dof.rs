@@ -21,7 +21,7 @@ use crate::error::Result;
 use crate::expect::{PyConnTuple, PyExpectFlags, PyExpectation};
 use crate::options::PyParam;
 use crate::options::{OptionsArg, PyModuleOptions};
-use crate::repr::{Repr, bool_repr, hash_of, opt_repr, str_repr};
+use crate::repr::{Repr, bool_repr, opt_repr, str_repr};
 use crate::util::guard;
 
 /// Where one expectation attribute comes from (`Freedom(FreedomKind.PAYLOAD)`,
@@ -230,7 +230,13 @@ impl PyFreedoms {
 
 /// One kind of expectation under given module options: where each attribute comes from,
 /// the port rule, flags, policy, notes and risk (`ExpectationRule(ExpectationKind.FTP_DATA)`).
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "ExpectationRule")]
+#[pyclass(
+    frozen,
+    eq,
+    hash,
+    module = "netfilter_helpers",
+    name = "ExpectationRule"
+)]
 #[derive(Debug, Clone)]
 pub(crate) struct PyExpectationRule {
     rule: ExpectationRule,
@@ -243,6 +249,13 @@ impl PartialEq for PyExpectationRule {
     }
 }
 
+/// The hash of what `==` compares (the core's `Hash`).
+impl std::hash::Hash for PyExpectationRule {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.rule.hash(state);
+    }
+}
+
 impl PyExpectationRule {
     pub(crate) fn new_from(rule: ExpectationRule, options: &ModuleOptions) -> Self {
         PyExpectationRule {
@@ -250,10 +263,6 @@ impl PyExpectationRule {
             options: options.clone(),
         }
     }
-}
-
-fn rule_hash(r: &ExpectationRule) -> u64 {
-    hash_of(&serde_json::to_string(r).unwrap_or_default())
 }
 
 fn rule_repr(r: &ExpectationRule, options: &ModuleOptions) -> String {
@@ -390,10 +399,6 @@ impl PyExpectationRule {
                 .map(PyExpectation)
                 .collect(),
         )
-    }
-
-    fn __hash__(&self) -> u64 {
-        rule_hash(&self.rule)
     }
 
     fn __repr__(&self) -> String {
@@ -558,7 +563,7 @@ impl PyAnnouncement {
 
 /// The degree-of-freedom table under a set of module options (`Table()`,
 /// `Table({'ftp.loose': True})`), in the article's and the precise notation.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Table")]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Table")]
 #[derive(Debug, Clone)]
 pub(crate) struct PyTable {
     table: Table,
@@ -568,6 +573,13 @@ pub(crate) struct PyTable {
 impl PartialEq for PyTable {
     fn eq(&self, other: &Self) -> bool {
         self.table == other.table
+    }
+}
+
+/// The hash of what `==` compares (the core's `Hash`).
+impl std::hash::Hash for PyTable {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.table.hash(state);
     }
 }
 
@@ -605,10 +617,6 @@ impl PyTable {
 
     fn __str__(&self) -> String {
         self.table.to_precise_text()
-    }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&serde_json::to_string(&self.table).unwrap_or_default())
     }
 
     fn __repr__(&self) -> String {

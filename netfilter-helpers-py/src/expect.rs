@@ -405,20 +405,9 @@ impl PyExpectation {
 }
 
 /// One parsed expectation line.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "ParsedLine")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "ParsedLine")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyParsedLine(pub(crate) ParsedLine);
-
-fn hash_parsed<H: std::hash::Hasher>(p: &ParsedLine, h: &mut H) {
-    use std::hash::Hash;
-    p.format.hash(h);
-    p.event.hash(h);
-    p.timeout.hash(h);
-    p.policy_name.hash(h);
-    p.master_l4_known.hash(h);
-    p.zone.hash(h);
-    p.expectation.hash(h);
-}
 
 pub(crate) fn parsed_repr(p: &ParsedLine) -> String {
     let mut r = Repr::new("ParsedLine")
@@ -507,12 +496,6 @@ impl PyParsedLine {
     #[getter]
     fn expectation(&self) -> PyExpectation {
         PyExpectation(self.0.expectation.clone())
-    }
-
-    fn __hash__(&self) -> u64 {
-        let mut h = crate::repr::hasher();
-        hash_parsed(&self.0, &mut h);
-        std::hash::Hasher::finish(&h)
     }
 
     fn __repr__(&self) -> String {

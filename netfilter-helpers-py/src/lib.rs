@@ -234,17 +234,11 @@ mod tests {
         Python::attach(|py| {
             let cases: Vec<(Error, Bound<'_, pyo3::types::PyType>)> = vec![
                 (
-                    "bogus"
-                        .parse::<Helper>()
-                        .unwrap_err()
-                        .into(),
+                    "bogus".parse::<Helper>().unwrap_err().into(),
                     py.get_type::<error::CatalogueError>(),
                 ),
                 (
-                    Param::FtpPorts
-                        .parse_value("21,21")
-                        .unwrap_err()
-                        .into(),
+                    Param::FtpPorts.parse_value("21,21").unwrap_err().into(),
                     py.get_type::<error::OptionError>(),
                 ),
                 (

@@ -1,7 +1,7 @@
 //! Module options: the enum `Param`, `ModuleOptions` (immutable: every change returns new
 //! options), `ParamSpec`, `Danger`, `OptionFinding`, `OptionsReport`.
 
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 
 use netfilter_helpers_core::options::{
     MAX_CHARP, MAX_PORTS, ModuleOptions, OptionFinding, OptionsReport, PARAMS, Param, Value,
@@ -494,19 +494,9 @@ impl PyDanger {
 }
 
 /// One finding about module options.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "OptionFinding")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "OptionFinding")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyOptionFinding(pub(crate) OptionFinding);
-
-pub(crate) fn hash_option_finding<H: Hasher>(f: &OptionFinding, h: &mut H) {
-    f.severity.hash(h);
-    f.code.hash(h);
-    f.line.hash(h);
-    f.module.hash(h);
-    f.param.hash(h);
-    f.value.hash(h);
-    f.message.hash(h);
-}
 
 #[pymethods]
 impl PyOptionFinding {
@@ -574,12 +564,6 @@ impl PyOptionFinding {
         &self.0.message
     }
 
-    fn __hash__(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        hash_option_finding(&self.0, &mut h);
-        h.finish()
-    }
-
     fn __str__(&self) -> String {
         self.0.to_string()
     }
@@ -602,8 +586,8 @@ fn option_finding_repr(f: &OptionFinding) -> String {
 }
 
 /// The result of reading module options: the options accepted and every finding.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "OptionsReport")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "OptionsReport")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyOptionsReport(pub(crate) OptionsReport);
 
 #[pymethods]
@@ -642,15 +626,6 @@ impl PyOptionsReport {
     /// Whether any finding is a warning or an error.
     fn has_problems(&self) -> bool {
         self.0.has_problems()
-    }
-
-    fn __hash__(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.0.options.hash(&mut h);
-        for f in &self.0.findings {
-            hash_option_finding(f, &mut h);
-        }
-        h.finish()
     }
 
     fn __repr__(&self) -> String {

@@ -1,8 +1,5 @@
-//! `repr` and hashing helpers for the value classes. A leaf module: it imports nothing from
+//! `repr` helpers for the value classes. A leaf module: it imports nothing from
 //! this crate.
-
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 
 /// Builds `Name(arg, key=value, ...)`.
 pub(crate) struct Repr {
@@ -90,16 +87,4 @@ pub(crate) fn list_repr<T>(items: impl IntoIterator<Item = T>, f: impl Fn(T) -> 
 /// The repr of a bool.
 pub(crate) fn bool_repr(b: bool) -> &'static str {
     if b { "True" } else { "False" }
-}
-
-/// A fresh hasher (for the hand-written `__hash__` of values whose core type has no `Hash`).
-pub(crate) fn hasher() -> DefaultHasher {
-    DefaultHasher::new()
-}
-
-/// A 64-bit hash of a value.
-pub(crate) fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
-    let mut h = DefaultHasher::new();
-    v.hash(&mut h);
-    h.finish()
 }

@@ -25,7 +25,7 @@ use crate::enums::{
 use crate::error::{Result, problems};
 use crate::kernel::PyKernelVersion;
 use crate::options::PyModuleOptions;
-use crate::repr::{Repr, bool_repr, hash_of, list_repr, str_repr};
+use crate::repr::{Repr, bool_repr, list_repr, str_repr};
 use crate::util::{CidrArg, ListArg, cidrs_out, guard};
 
 fn site_error(path: &str, message: String) -> SiteError {
@@ -53,7 +53,7 @@ fn json_text<T: serde::Serialize>(v: &T) -> String {
 /// A site: interfaces, services, kernel and module options, validated when it is built
 /// (from TOML or JSON text or a dict). An invalid site raises SiteError listing every
 /// problem with its path.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Site")]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Site")]
 #[derive(Debug, Clone)]
 pub(crate) struct PySite {
     source: Site,
@@ -63,6 +63,13 @@ pub(crate) struct PySite {
 impl PartialEq for PySite {
     fn eq(&self, other: &Self) -> bool {
         self.valid == other.valid
+    }
+}
+
+/// The hash of what `==` compares (the core's `Hash`).
+impl std::hash::Hash for PySite {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.valid.hash(state);
     }
 }
 
@@ -266,10 +273,6 @@ impl PySite {
         json_text(&self.source)
     }
 
-    fn __hash__(&self) -> u64 {
-        hash_of(&json_text(&self.valid))
-    }
-
     fn __repr__(&self) -> String {
         Self::repr_of(&self.source)
     }
@@ -281,8 +284,8 @@ impl PySite {
 }
 
 /// A validated interface of a site.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Interface")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Interface")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyInterface(pub(crate) ValidInterface);
 
 #[pymethods]
@@ -385,22 +388,6 @@ impl PyInterface {
         cidrs_out(py, &self.0.networks(Family::from(family)))
     }
 
-    fn __hash__(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let i = &self.0;
-        let mut h = crate::repr::hasher();
-        i.name.hash(&mut h);
-        i.default_route.hash(&mut h);
-        i.attached.hash(&mut h);
-        i.routed.hash(&mut h);
-        i.dhcp.hash(&mut h);
-        i.rp_filter.hash(&mut h);
-        i.addresses.hash(&mut h);
-        i.prefix_match.hash(&mut h);
-        i.rp_filter_mark.hash(&mut h);
-        h.finish()
-    }
-
     fn __repr__(&self) -> String {
         let i = &self.0;
         let nets = |v: &Vec<Cidr>| list_repr(v, |c| str_repr(&c.to_string()));
@@ -438,8 +425,8 @@ impl PyInterface {
 }
 
 /// A validated service of a site.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Service")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Service")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyService(pub(crate) ValidService);
 
 #[pymethods]
@@ -558,25 +545,6 @@ impl PyService {
         self.0.clients_local()
     }
 
-    fn __hash__(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let s = &self.0;
-        let mut h = crate::repr::hasher();
-        s.name.hash(&mut h);
-        s.helper.hash(&mut h);
-        s.direction.hash(&mut h);
-        s.servers.hash(&mut h);
-        s.clients.hash(&mut h);
-        s.ports.hash(&mut h);
-        s.related.hash(&mut h);
-        s.min_port.hash(&mut h);
-        s.families.hash(&mut h);
-        s.public.hash(&mut h);
-        s.public_ports.hash(&mut h);
-        s.servers_local.hash(&mut h);
-        h.finish()
-    }
-
     fn __repr__(&self) -> String {
         let s = &self.0;
         let nets = |v: &Vec<Cidr>| list_repr(v, |c| str_repr(&c.to_string()));
@@ -604,7 +572,7 @@ impl PyService {
 }
 
 /// The rules synthesised for a site (`site.rules()`).
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Ruleset")]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Ruleset")]
 #[derive(Debug, Clone)]
 pub(crate) struct PyRuleset {
     ruleset: Ruleset,
@@ -614,6 +582,13 @@ pub(crate) struct PyRuleset {
 impl PartialEq for PyRuleset {
     fn eq(&self, other: &Self) -> bool {
         self.ruleset == other.ruleset
+    }
+}
+
+/// The hash of what `==` compares (the core's `Hash`).
+impl std::hash::Hash for PyRuleset {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.ruleset.hash(state);
     }
 }
 
@@ -686,10 +661,6 @@ impl PyRuleset {
 
     fn __len__(&self) -> usize {
         self.ruleset.rule_count()
-    }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&json_text(&self.ruleset))
     }
 
     fn __repr__(&self) -> String {
