@@ -239,15 +239,19 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PolicyArg {
         if let Ok(p) = obj.cast::<PySitePolicy>() {
             return Ok(PolicyArg(p.get().0.clone()));
         }
-        let source = Source::extract(&obj.to_owned(), DocKind::Policy, helper_policy_json)?;
+        let source = Source::extract(&obj.to_owned(), DocKind::Policy, in_policy)?;
         Ok(PolicyArg(guard(|| policy_from_source(source))?))
     }
 }
 
-/// A `HelperPolicy` inside a policy document, as the JSON value it stands for.
-fn helper_policy_json(obj: &Bound<'_, PyAny>) -> Option<PyResult<serde_json::Value>> {
-    let p = obj.cast::<PyHelperPolicy>().ok()?;
-    Some(serde_json::to_value(&p.get().0).map_err(|e| PyValueError::new_err(e.to_string())))
+/// A value in a policy document: a `HelperPolicy` as its table, or one a site may hold.
+fn in_policy(obj: &Bound<'_, PyAny>) -> Option<PyResult<serde_json::Value>> {
+    if let Ok(p) = obj.cast::<PyHelperPolicy>() {
+        return Some(
+            serde_json::to_value(&p.get().0).map_err(|e| PyValueError::new_err(e.to_string())),
+        );
+    }
+    crate::values::in_site(obj)
 }
 
 fn policy_from_source(source: Source) -> Result<SitePolicy> {
@@ -595,7 +599,7 @@ impl PySitePolicy {
     /// objects, helpers `Helper` members).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, document: &Bound<'_, PyDict>) -> Result<Self> {
-        let source = Source::extract(document.as_any(), DocKind::Policy, helper_policy_json)?;
+        let source = Source::extract(document.as_any(), DocKind::Policy, in_policy)?;
         Ok(PySitePolicy(guard(|| policy_from_source(source))?))
     }
 

@@ -1,5 +1,6 @@
 //! Documents (sites and policies) given as Python objects: their conversion into the JSON
-//! value the core reads, within limits (depth, cycles, item count; see `util.rs`), and JSON
+//! value the core reads (the binding's own values through a hook its caller passes, so that
+//! this module imports no binding class), within limits (depth, cycles, item count; see `util.rs`), and JSON
 //! values back into Python objects.
 
 use netfilter_helpers_core::policy::PolicyError;
@@ -10,11 +11,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple};
 
-use crate::catalogue::{PyExpectClass, PyHelper, PyHelperModule, PyHelperName};
-use crate::enums::*;
 use crate::error::{Error, Result};
-use crate::kernel::PyKernelVersion;
-use crate::options::{PyModuleOptions, PyParam};
 use crate::util::{MAX_DOCUMENT_DEPTH, MAX_ITEMS, TextArg, check_signals_at};
 
 /// The `ipaddress` classes whose text form a site or policy document takes.
@@ -67,7 +64,8 @@ fn doc_path(path: &str) -> &str {
 }
 
 /// Converts a Python document (dicts and other mappings, lists, tuples, str, int, float,
-/// bool, None; `ipaddress` objects and this module's enums and values become their text) into
+/// bool, None; `ipaddress` objects become their text, the binding's values what `embedded`
+/// makes of them) into
 /// a JSON value. It recurses at most [`MAX_DOCUMENT_DEPTH`] levels, and remembers every
 /// container on the way down by identity, so a document nested too deep or containing itself
 /// is an error naming the path where it does, never a stack overflow.
@@ -82,9 +80,10 @@ pub(crate) fn to_json(
     .value(obj, "")
 }
 
-/// Converts binding values defined above this module that may stand in a document (a
-/// `HelperPolicy` in a policy): `None` when the object is none of them. The module that
-/// defines them passes it, so that this module need not know them.
+/// Converts the binding's own values that may stand in a document (enum members, helper
+/// names and kernel versions as their text, `ModuleOptions` as a table, a `HelperPolicy` in a
+/// policy): `None` when the object is none of them. The caller passes it (see `values.rs`),
+/// so that this module knows no binding class.
 pub(crate) type Embedded = fn(&Bound<'_, PyAny>) -> Option<PyResult<serde_json::Value>>;
 
 struct ToJson {
@@ -121,12 +120,16 @@ impl ToJson {
         )
     }
 
-    fn key(k: &Bound<'_, PyAny>, path: &str) -> std::result::Result<String, DocError> {
+    fn key(&self, k: &Bound<'_, PyAny>, path: &str) -> std::result::Result<String, DocError> {
         if let Ok(s) = k.cast::<PyString>() {
             return Ok(s.to_cow()?.into_owned());
         }
-        if is_text_value(k)? {
+        // Keys that stand for their text: `ipaddress` objects, the binding's text-like values.
+        if k.is_instance(ipaddress_types(k.py())?)? {
             return Ok(k.str()?.to_cow()?.into_owned());
+        }
+        if let Some(serde_json::Value::String(s)) = (self.embedded)(k).transpose()? {
+            return Ok(s);
         }
         Err(PyTypeError::new_err(format!(
             "{}: keys must be str, got {}",
@@ -149,7 +152,7 @@ impl ToJson {
             }
             let (k, v) = item?;
             check_signals_at(k.py(), i)?;
-            let key = Self::key(&k, path)?;
+            let key = self.key(&k, path)?;
             let child = self.value(&v, &json_path(path, &key))?;
             map.insert(key, child);
         }
@@ -216,14 +219,7 @@ impl ToJson {
         if let Some(v) = (self.embedded)(obj) {
             return Ok(v?);
         }
-        if let Ok(o) = obj.cast::<PyModuleOptions>() {
-            let mut map = serde_json::Map::new();
-            for (p, v) in o.get().0.explicit() {
-                map.insert(p.to_string(), Value::String(v.to_string()));
-            }
-            return Ok(Value::Object(map));
-        }
-        if is_text_value(obj)? {
+        if obj.is_instance(ipaddress_types(obj.py())?)? {
             return Ok(Value::String(obj.str()?.to_cow()?.into_owned()));
         }
         if obj.cast::<PyMapping>().is_ok() {
@@ -244,28 +240,6 @@ impl ToJson {
         ))
         .into())
     }
-}
-
-/// Whether an object stands for its text in documents: `ipaddress` objects and this module's
-/// enums and text-like values.
-fn is_text_value(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
-    let py = obj.py();
-    Ok(obj.is_instance(ipaddress_types(py)?)?
-        || obj.is_instance_of::<PyHelper>()
-        || obj.is_instance_of::<PyHelperModule>()
-        || obj.is_instance_of::<PyFamily>()
-        || obj.is_instance_of::<PyL4Proto>()
-        || obj.is_instance_of::<PyExpectClass>()
-        || obj.is_instance_of::<PyParam>()
-        || obj.is_instance_of::<PyDirection>()
-        || obj.is_instance_of::<PyRpFilter>()
-        || obj.is_instance_of::<PyNameMatch>()
-        || obj.is_instance_of::<PyUnknownInterfaces>()
-        || obj.is_instance_of::<PyMode>()
-        || obj.is_instance_of::<PyDefaultRule>()
-        || obj.is_instance_of::<PyBackend>()
-        || obj.is_instance_of::<PyHelperName>()
-        || obj.is_instance_of::<PyKernelVersion>())
 }
 
 /// Converts a JSON value into Python objects.

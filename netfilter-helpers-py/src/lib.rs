@@ -25,7 +25,9 @@
 //!   own: their text is the core's [`Spelling`](netfilter_helpers_core::spelling::Spelling));
 //! * `catalogue` (`Helper`, `Module`, `ExpectClass` and the classes they refer to), `kernel`,
 //!   `expect`, `options` (`Param` and module options), `registry`;
-//! * `document` (dicts to JSON and back), `dof`, `conform`, `audit`, `site`;
+//! * `document` (dicts to JSON and back; it knows no binding class: the caller passes a hook),
+//!   `values` (that hook: the binding's values inside a document), `dof`, `conform`, `audit`,
+//!   `site`;
 //! * `raise` (each error as the exception of its family, with its attributes), imported by
 //!   nobody: it holds the `From<Error> for PyErr` that `?` uses.
 
@@ -47,6 +49,7 @@ mod registry;
 mod repr;
 mod site;
 mod util;
+mod values;
 
 /// Conntrack helpers, safely: the helper catalogue, the degree-of-freedom model, module
 /// options, expectation parsing and validation, site policies, host audits, and rules for a

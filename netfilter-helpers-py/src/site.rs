@@ -93,7 +93,7 @@ impl PySite {
         if let Ok(s) = source.cast::<PySite>() {
             return Ok(s.get().clone());
         }
-        let source = Source::extract(source, DocKind::Site, |_| None)?;
+        let source = Source::extract(source, DocKind::Site, crate::values::in_site)?;
         guard(|| Self::build(site_from_source(source)?))
     }
 
@@ -112,7 +112,7 @@ impl PySite {
     /// Reads and validates a dict.
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, document: &Bound<'_, PyDict>) -> Result<Self> {
-        let source = Source::extract(document.as_any(), DocKind::Site, |_| None)?;
+        let source = Source::extract(document.as_any(), DocKind::Site, crate::values::in_site)?;
         guard(|| Self::build(site_from_source(source)?))
     }
 
