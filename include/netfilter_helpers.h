@@ -36,7 +36,7 @@ enum nfh_result
    */
   NFH_RESULT_NULL_PARAMETER = 7001,
   /*
-   An integer argument was out of range (an unknown enum value, an index past the end).
+   An integer argument was out of range (an unknown enum number, an index past the end).
    */
   NFH_RESULT_INVALID_PARAMETER = 7002,
   /*
@@ -115,7 +115,7 @@ typedef uint32_t nfh_severity;
 #endif // __cplusplus
 
 /*
- Formats of the degree-of-freedom table.
+ Formats of the degree-of-freedom table (`nfh_dof_table`).
  */
 enum nfh_table_format
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -144,7 +144,7 @@ typedef uint32_t nfh_table_format;
 #endif // __cplusplus
 
 /*
- Where an expectation attribute comes from.
+ Where an expectation attribute comes from (`nfh_freedom.kind`).
  */
 enum nfh_freedom_kind
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -193,7 +193,7 @@ typedef uint32_t nfh_freedom_kind;
 #endif // __cplusplus
 
 /*
- Endpoints of the master connection.
+ Endpoints of the master connection (`nfh_freedom.endpoint`).
  */
 enum nfh_endpoint
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -230,9 +230,9 @@ typedef uint32_t nfh_endpoint;
 #endif // __cplusplus
 
 /*
- Text formats of policies and sites.
+ Formats of documents: sites (`nfh_ruleset_from_site`) and policies (`nfh_policy_parse`).
  */
-enum nfh_format
+enum nfh_doc_format
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -240,23 +240,22 @@ enum nfh_format
   /*
    TOML.
    */
-  NFH_FORMAT_TOML = 0,
+  NFH_DOC_FORMAT_TOML = 0,
   /*
    JSON.
    */
-  NFH_FORMAT_JSON = 1,
+  NFH_DOC_FORMAT_JSON = 1,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
-typedef enum nfh_format nfh_format;
+typedef enum nfh_doc_format nfh_doc_format;
 #else
-typedef uint32_t nfh_format;
+typedef uint32_t nfh_doc_format;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
 /*
- Output formats of `nfh_site_render`. The numbers are fixed: new backends are added at the
- end.
+ Output formats of `nfh_ruleset_render`.
  */
 enum nfh_backend
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -315,6 +314,165 @@ typedef uint32_t nfh_backend;
 #endif // __cplusplus
 
 /*
+ The conntrack helpers.
+ */
+enum nfh_helper
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Amanda backup (`amanda`, `nf_conntrack_amanda`).
+   */
+  NFH_HELPER_AMANDA = 1,
+  /*
+   FTP (`ftp`, `nf_conntrack_ftp`).
+   */
+  NFH_HELPER_FTP = 2,
+  /*
+   IRC DCC (`irc`, `nf_conntrack_irc`).
+   */
+  NFH_HELPER_IRC = 3,
+  /*
+   NetBIOS name service broadcasts (`netbios-ns`, `nf_conntrack_netbios_ns`).
+   */
+  NFH_HELPER_NETBIOS_NS = 4,
+  /*
+   SNMP broadcasts (`snmp`, `nf_conntrack_snmp`).
+   */
+  NFH_HELPER_SNMP = 5,
+  /*
+   PPTP and its GRE data channel (`pptp`, `nf_conntrack_pptp`).
+   */
+  NFH_HELPER_PPTP = 6,
+  /*
+   SANE network scanning (`sane`, `nf_conntrack_sane`).
+   */
+  NFH_HELPER_SANE = 7,
+  /*
+   SIP signalling and SDP media (`sip`, `nf_conntrack_sip`).
+   */
+  NFH_HELPER_SIP = 8,
+  /*
+   TFTP (`tftp`, `nf_conntrack_tftp`).
+   */
+  NFH_HELPER_TFTP = 9,
+  /*
+   H.323 registration, admission and status (`RAS`, `nf_conntrack_h323`).
+   */
+  NFH_HELPER_RAS = 10,
+  /*
+   H.323 call signalling (`Q.931`, `nf_conntrack_h323`).
+   */
+  NFH_HELPER_Q931 = 11,
+  /*
+   H.323 control channel, attached only through expectations (`H.245`,
+   `nf_conntrack_h323`).
+   */
+  NFH_HELPER_H245 = 12,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nfh_helper nfh_helper;
+#else
+typedef uint32_t nfh_helper;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ The kinds of expectation the helpers create (the rows of the degree-of-freedom table).
+ */
+enum nfh_expectation_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Amanda DATA/MESG/INDEX/STATE connections.
+   */
+  NFH_EXPECTATION_KIND_AMANDA_DATA = 1,
+  /*
+   FTP data connection (active or passive).
+   */
+  NFH_EXPECTATION_KIND_FTP_DATA = 2,
+  /*
+   IRC DCC connection to the client.
+   */
+  NFH_EXPECTATION_KIND_IRC_DCC = 3,
+  /*
+   NetBIOS name service broadcast replies.
+   */
+  NFH_EXPECTATION_KIND_NETBIOS_NS_REPLY = 4,
+  /*
+   SNMP broadcast replies.
+   */
+  NFH_EXPECTATION_KIND_SNMP_REPLY = 5,
+  /*
+   PPTP GRE tunnel (two expectations, one per direction).
+   */
+  NFH_EXPECTATION_KIND_PPTP_GRE = 6,
+  /*
+   SANE data connection.
+   */
+  NFH_EXPECTATION_KIND_SANE_DATA = 7,
+  /*
+   SIP incoming signalling to a registered contact.
+   */
+  NFH_EXPECTATION_KIND_SIP_SIGNALLING = 8,
+  /*
+   SIP audio RTP and RTCP.
+   */
+  NFH_EXPECTATION_KIND_SIP_AUDIO = 9,
+  /*
+   SIP video RTP and RTCP.
+   */
+  NFH_EXPECTATION_KIND_SIP_VIDEO = 10,
+  /*
+   SIP image (T.38) RTP and RTCP.
+   */
+  NFH_EXPECTATION_KIND_SIP_IMAGE = 11,
+  /*
+   TFTP data from the server's new port.
+   */
+  NFH_EXPECTATION_KIND_TFTP_DATA = 12,
+  /*
+   H.323 RAS channel announced in a GCF.
+   */
+  NFH_EXPECTATION_KIND_RAS_FROM_GCF = 13,
+  /*
+   H.323 Q.931 call signalling to an endpoint registered by RRQ.
+   */
+  NFH_EXPECTATION_KIND_Q931_FROM_RRQ = 14,
+  /*
+   H.323 Q.931 call signalling announced in an ACF or LCF.
+   */
+  NFH_EXPECTATION_KIND_Q931_FROM_ACF_LCF = 15,
+  /*
+   H.323 H.245 control channel announced in Q.931.
+   */
+  NFH_EXPECTATION_KIND_H245_FROM_Q931 = 16,
+  /*
+   H.323 Q.931 call forwarding (Facility, callForwarded).
+   */
+  NFH_EXPECTATION_KIND_Q931_CALL_FORWARD = 17,
+  /*
+   H.323 RTP and RTCP media (H.245 logical channels or Q.931 fastStart).
+   */
+  NFH_EXPECTATION_KIND_H323_RTP_RTCP = 18,
+  /*
+   H.323 T.120 data channel.
+   */
+  NFH_EXPECTATION_KIND_H323T120 = 19,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nfh_expectation_kind nfh_expectation_kind;
+#else
+typedef uint32_t nfh_expectation_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
  The result of an audit: findings in order, each with a stable code, a severity, a
  subject, a message and, for ruleset findings, the rule's location and text. Immutable:
  safe to share between threads.
@@ -366,10 +524,11 @@ typedef struct nfh_options_report nfh_options_report;
 typedef struct nfh_policy nfh_policy;
 
 /*
- A validated site and the rules synthesised from it. Immutable: safe to share between
+ The rules synthesised from a validated site, with the warnings its validation gave. Made
+ by `nfh_ruleset_from_site`, freed by `nfh_ruleset_free`. Immutable: safe to share between
  threads.
  */
-typedef struct nfh_site nfh_site;
+typedef struct nfh_ruleset nfh_ruleset;
 
 /*
  Judges expectations against the model under fixed module options. Immutable: one
@@ -384,31 +543,36 @@ typedef struct nfh_validator nfh_validator;
 typedef struct nfh_verdict nfh_verdict;
 
 /*
- One attribute's freedom.
+ One attribute's freedom, as C reads it.
  */
 typedef struct nfh_freedom {
   /*
-   An `nfh_freedom_kind` value.
+   Where the attribute comes from: an `nfh_freedom_kind` number.
    */
   uint32_t kind;
   /*
-   An `nfh_endpoint` value (for `MASTER` and `PAYLOAD_CHECKED`).
+   Whose value it is, for `NFH_FREEDOM_KIND_MASTER` and `NFH_FREEDOM_KIND_PAYLOAD_CHECKED`:
+   an `nfh_endpoint` number; `NFH_ENDPOINT_NONE` otherwise.
    */
   uint32_t endpoint;
   /*
-   The IP protocol number (for `PROTOCOL`), else 0.
+   The IP protocol number, for `NFH_FREEDOM_KIND_PROTOCOL`; 0 otherwise.
    */
   uint8_t protocol;
 } nfh_freedom;
 
 /*
- One kind of expectation a helper creates, under given options.
+ One kind of expectation a helper creates, under given options (`nfh_dof_rule`).
  */
-typedef struct nfh_rule {
+typedef struct nfh_dof_rule_info {
   /*
-   Index of the creating helper (see `nfh_helper_name`).
+   The kind of expectation: an `nfh_expectation_kind` number.
    */
-  size_t helper;
+  uint32_t kind;
+  /*
+   The helper that creates it: an `nfh_helper` number.
+   */
+  uint32_t helper;
   /*
    The expectation class number (`class=` in conntrack output).
    */
@@ -422,38 +586,38 @@ typedef struct nfh_rule {
    */
   uint32_t flags;
   /*
-   Per-master limit.
+   How many expectations of this class one master connection may hold at once.
    */
   uint32_t max_expected;
   /*
-   Lifetime in seconds.
+   Seconds an unused expectation lives.
    */
   uint32_t timeout;
   /*
-   Source address.
+   Where the source address comes from.
    */
   struct nfh_freedom src_addr;
   /*
-   Source port.
+   Where the source port comes from.
    */
   struct nfh_freedom src_port;
   /*
-   Destination address.
+   Where the destination address comes from.
    */
   struct nfh_freedom dst_addr;
   /*
-   Destination port.
+   Where the destination port comes from.
    */
   struct nfh_freedom dst_port;
   /*
-   Protocol.
+   Where the layer-4 protocol comes from.
    */
   struct nfh_freedom l4;
   /*
    Whether, with these options, the payload can open a hole (see `nfh_dof_rule_explain`).
    */
   bool risky;
-} nfh_rule;
+} nfh_dof_rule_info;
 
 /*
  Line counts of a buffer (`nfh_judge_count`).
@@ -614,20 +778,27 @@ nfh_result nfh_audit_json(const struct nfh_audit *audit, char *buf, size_t len, 
 void nfh_audit_free(struct nfh_audit *audit);
 
 /*
- The number of helpers in the catalogue.
+ Writes the number (`nfh_helper`) of every helper in the catalogue into `out`: on success
+ `*out_n` is the count written; on `NFH_RESULT_INSUFFICIENT_SIZE` it is the count needed
+ and nothing is written (call with `len` 0 to learn it).
+
+ # Safety
+ `out` must be NULL or point to `len` writable `uint32_t`s; `out_n` must point to a `size_t`.
  */
-size_t nfh_helper_count(void);
+nfh_result nfh_helper_list(uint32_t *out, size_t len, size_t *out_n);
 
 /*
- Writes the kernel name of helper `index` (0 to `nfh_helper_count() - 1`) into `buf`.
+ Writes the kernel name of a helper (`nfh_helper`: `"Q.931"` for `NFH_HELPER_Q931`) into
+ `buf`; `NFH_RESULT_INVALID_PARAMETER` for a number that is not a helper.
 
  # Safety
  `buf` must be NULL or point to `len` writable bytes; `out_n` must point to a `size_t`.
  */
-nfh_result nfh_helper_name(size_t index, char *buf, size_t len, size_t *out_n);
+nfh_result nfh_helper_name(uint32_t helper, char *buf, size_t len, size_t *out_n);
 
 /*
- Module options at the kernel defaults. Free with `nfh_options_free`.
+ Module options at the kernel defaults. Free with `nfh_options_free`. NULL only if a panic
+ was caught.
  */
 struct nfh_options *nfh_options_new(void);
 
@@ -741,35 +912,44 @@ nfh_result nfh_dof_table(const struct nfh_options *opts,
                          size_t *out_n);
 
 /*
- The number of expectation kinds the model knows (rules are indexed 0 to this - 1).
+ Writes the number (`nfh_expectation_kind`) of every kind of expectation the model knows
+ into `out`, in table order: on success `*out_n` is the count written; on
+ `NFH_RESULT_INSUFFICIENT_SIZE` it is the count needed and nothing is written (call with
+ `len` 0 to learn it).
+
+ # Safety
+ `out` must be NULL or point to `len` writable `uint32_t`s; `out_n` must point to a `size_t`.
  */
-size_t nfh_dof_rule_count(void);
+nfh_result nfh_expectation_kind_list(uint32_t *out, size_t len, size_t *out_n);
 
 /*
- Fills `*out` with rule `index` under `opts` (NULL: kernel defaults).
+ Fills `*out` with the rule for an expectation kind (`nfh_expectation_kind`) under `opts`
+ (NULL: kernel defaults); `NFH_RESULT_INVALID_PARAMETER` for a number that is not a kind.
 
  # Safety
  `opts` NULL or live; `out` writable.
  */
-nfh_result nfh_dof_rule(const struct nfh_options *opts, size_t index, struct nfh_rule *out);
+nfh_result nfh_dof_rule(const struct nfh_options *opts,
+                        uint32_t kind,
+                        struct nfh_dof_rule_info *out);
 
 /*
- Writes rule `index`'s label (`ftp data`, `sip audio`) into `buf`.
+ Writes an expectation kind's label (`ftp data`, `sip audio`) into `buf`.
 
  # Safety
  `buf` NULL or `len` writable bytes; `out_n` valid.
  */
-nfh_result nfh_dof_rule_label(size_t index, char *buf, size_t len, size_t *out_n);
+nfh_result nfh_dof_rule_label(uint32_t kind, char *buf, size_t len, size_t *out_n);
 
 /*
- Writes rule `index`'s explanation under `opts` (NULL: defaults), one sentence per line,
- into `buf`.
+ Writes the explanation of an expectation kind's rule (`nfh_expectation_kind`) under
+ `opts` (NULL: defaults), one sentence per line, into `buf`.
 
  # Safety
  `opts` NULL or live; `buf` NULL or `len` writable bytes; `out_n` valid.
  */
 nfh_result nfh_dof_rule_explain(const struct nfh_options *opts,
-                                size_t index,
+                                uint32_t kind,
                                 char *buf,
                                 size_t len,
                                 size_t *out_n);
@@ -844,7 +1024,7 @@ struct nfh_validator *nfh_validator_new(const struct nfh_options *opts);
 void nfh_validator_free(struct nfh_validator *v);
 
 /*
- Reads a policy from TOML or JSON text (`nfh_format`). On failure `*err` (if `err` is not
+ Reads a policy from TOML or JSON text (`nfh_doc_format`). On failure `*err` (if `err` is not
  NULL) lists every problem with its path.
 
  # Safety
@@ -1185,67 +1365,71 @@ nfh_result nfh_judged_finding(const struct nfh_judged *judged,
 nfh_result nfh_judged_text(const struct nfh_judged *judged, char *buf, size_t len, size_t *out_n);
 
 /*
- Reads a site from TOML or JSON text (`nfh_format`) and validates it. On failure `*err` (if
- `err` is not NULL) lists every problem with its path (`nfh_error_problem`).
+ Reads a site from TOML or JSON text (`format`: an `nfh_doc_format` number), validates it
+ and synthesises its rules into `*out` (free them with `nfh_ruleset_free`). A site that
+ does not parse gives `NFH_RESULT_PARSE_ERROR`, one that is invalid
+ `NFH_RESULT_INVALID_VALUE`; either way `*err` (if `err` is not NULL) lists every problem
+ with its path (`nfh_error_problem`).
 
  # Safety
  `text` NUL-terminated; `out` writable; `err` NULL or writable.
  */
-nfh_result nfh_site_parse(const char *text,
-                          uint32_t format,
-                          struct nfh_site **out,
-                          struct nfh_error **err);
+nfh_result nfh_ruleset_from_site(const char *text,
+                                 uint32_t format,
+                                 struct nfh_ruleset **out,
+                                 struct nfh_error **err);
 
 /*
- Renders the site's rules for a backend (`nfh_backend`) into `buf`. Outputs can be large:
- call with `len` 0 to learn the size.
+ Renders the rules for a backend (`backend`: an `nfh_backend` number) into `buf`. Outputs
+ can be large: call with `len` 0 to learn the size. A backend the site's kernel cannot run
+ gives `NFH_RESULT_RENDER_ERROR` and, when `err` is not NULL, an error saying why.
 
  # Safety
- `site` live; `buf` NULL or `len` writable bytes; `out_n` valid; `err` NULL or writable.
+ `rules` live; `buf` NULL or `len` writable bytes; `out_n` valid; `err` NULL or writable.
  */
-nfh_result nfh_site_render(const struct nfh_site *site,
-                           uint32_t backend,
-                           char *buf,
-                           size_t len,
-                           size_t *out_n,
-                           struct nfh_error **err);
+nfh_result nfh_ruleset_render(const struct nfh_ruleset *rules,
+                              uint32_t backend,
+                              char *buf,
+                              size_t len,
+                              size_t *out_n,
+                              struct nfh_error **err);
 
 /*
- The number of rules synthesised for the site (0 for NULL).
+ The number of rules synthesised (0 for NULL).
 
  # Safety
- `site` must be NULL or live.
+ `rules` must be NULL or live.
  */
-size_t nfh_site_rule_count(const struct nfh_site *site);
+size_t nfh_ruleset_rule_count(const struct nfh_ruleset *rules);
 
 /*
  The number of warnings the site's validation gave: risky but valid choices (0 for NULL).
 
  # Safety
- `site` must be NULL or live.
+ `rules` must be NULL or live.
  */
-size_t nfh_site_warning_count(const struct nfh_site *site);
+size_t nfh_ruleset_warning_count(const struct nfh_ruleset *rules);
 
 /*
- Writes warning `index`'s path and message (`path: message`, as `nfh_error_problem` writes
- a problem) into `buf`.
+ Writes the site's warning `index` (`path: message`, as `nfh_error_problem` writes a
+ problem) into `buf`.
 
  # Safety
- `site` must be NULL or live; `buf` NULL or `len` writable bytes; `out_n` valid.
+ `rules` must be NULL or live; `buf` NULL or `len` writable bytes; `out_n` valid.
  */
-nfh_result nfh_site_warning(const struct nfh_site *site,
-                            size_t index,
-                            char *buf,
-                            size_t len,
-                            size_t *out_n);
+nfh_result nfh_ruleset_warning(const struct nfh_ruleset *rules,
+                               size_t index,
+                               char *buf,
+                               size_t len,
+                               size_t *out_n);
 
 /*
- Frees a site; NULL is a no-op.
+ Frees rules; NULL is a no-op.
 
  # Safety
- `site` must be NULL or a site not freed before, no longer used by any thread.
+ `rules` must be NULL or rules not freed before, no longer used by any thread.
  */
-void nfh_site_free(struct nfh_site *site);
+void nfh_ruleset_free(struct nfh_ruleset *rules);
 
 #ifdef __cplusplus
 }  // extern "C"

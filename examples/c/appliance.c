@@ -83,13 +83,13 @@ static char *error_problem(const nfh_error *err, size_t i) {
     return NULL;
 }
 
-static char *site_render(const nfh_site *site, uint32_t backend, nfh_error **err) {
+static char *render_text(const nfh_ruleset *rules, uint32_t backend, nfh_error **err) {
     size_t n = 0;
-    nfh_result r = nfh_site_render(site, backend, NULL, 0, &n, err);
+    nfh_result r = nfh_ruleset_render(rules, backend, NULL, 0, &n, err);
     if (r != NFH_RESULT_INSUFFICIENT_SIZE)
         return NULL; /* *err says why (NFH_RESULT_RENDER_ERROR: kernel too old) */
     char *buf = malloc(n + 1);
-    if (buf && nfh_site_render(site, backend, buf, n + 1, &n, err) == NFH_RESULT_OK)
+    if (buf && nfh_ruleset_render(rules, backend, buf, n + 1, &n, err) == NFH_RESULT_OK)
         return buf;
     free(buf);
     return NULL;
@@ -153,14 +153,14 @@ static int has_suffix(const char *s, const char *suffix) {
 }
 
 /* Loads and validates a site; NULL after printing every problem. */
-static nfh_site *load_site(const char *path) {
+static nfh_ruleset *load_site(const char *path) {
     char *text = read_file(path, NULL);
     if (!text)
         return NULL;
-    nfh_site *site = NULL;
+    nfh_ruleset *rules = NULL;
     nfh_error *err = NULL;
-    uint32_t format = has_suffix(path, ".json") ? NFH_FORMAT_JSON : NFH_FORMAT_TOML;
-    nfh_result r = nfh_site_parse(text, format, &site, &err);
+    uint32_t format = has_suffix(path, ".json") ? NFH_DOC_FORMAT_JSON : NFH_DOC_FORMAT_TOML;
+    nfh_result r = nfh_ruleset_from_site(text, format, &rules, &err);
     free(text);
     if (r != NFH_RESULT_OK) {
         if (err)
@@ -171,14 +171,14 @@ static nfh_site *load_site(const char *path) {
         nfh_error_free(err);
         return NULL;
     }
-    return site;
+    return rules;
 }
 
 /* The validator must judge under the module options the site sets: they come out of the
  * site as modprobe.d text, which the API reads back into options. */
-static nfh_validator *site_validator(const nfh_site *site) {
+static nfh_validator *site_validator(const nfh_ruleset *rules) {
     nfh_error *err = NULL;
-    char *modprobe = site_render(site, NFH_BACKEND_MODPROBE, &err);
+    char *modprobe = render_text(rules, NFH_BACKEND_MODPROBE, &err);
     nfh_error_free(err);
     nfh_options_report *report = NULL;
     nfh_options *opts = NULL;
@@ -191,7 +191,7 @@ static nfh_validator *site_validator(const nfh_site *site) {
     return v;
 }
 
-static int render_all(const nfh_site *site, const char *dir) {
+static int render_all(const nfh_ruleset *rules, const char *dir) {
     static const struct {
         uint32_t backend;
         const char *name, *file;
@@ -203,7 +203,7 @@ static int render_all(const nfh_site *site, const char *dir) {
     int rendered = 0;
     for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
         nfh_error *err = NULL;
-        char *text = site_render(site, outputs[i].backend, &err);
+        char *text = render_text(rules, outputs[i].backend, &err);
         if (!text) {
             print_error(outputs[i].name, err); /* e.g. a kernel too old for nft */
             nfh_error_free(err);
@@ -307,12 +307,12 @@ int main(int argc, char **argv) {
         return 2;
     }
 
-    nfh_site *site = load_site(site_path);
-    if (!site)
+    nfh_ruleset *rules = load_site(site_path);
+    if (!rules)
         return 2;
-    fprintf(stderr, "%s: %s: %zu rules\n", progname, site_path, nfh_site_rule_count(site));
-    if (render_all(site, dir) < 0) {
-        nfh_site_free(site);
+    fprintf(stderr, "%s: %s: %zu rules\n", progname, site_path, nfh_ruleset_rule_count(rules));
+    if (render_all(rules, dir) < 0) {
+        nfh_ruleset_free(rules);
         return 2;
     }
 
@@ -321,8 +321,8 @@ int main(int argc, char **argv) {
         char *text = read_file(policy_path, NULL);
         nfh_error *err = NULL;
         nfh_result r = text ? nfh_policy_parse(text, has_suffix(policy_path, ".json")
-                                                         ? NFH_FORMAT_JSON
-                                                         : NFH_FORMAT_TOML,
+                                                         ? NFH_DOC_FORMAT_JSON
+                                                         : NFH_DOC_FORMAT_TOML,
                                                &policy, &err)
                             : NFH_RESULT_NULL_PARAMETER;
         free(text);
@@ -330,16 +330,16 @@ int main(int argc, char **argv) {
             if (err)
                 print_error(policy_path, err);
             nfh_error_free(err);
-            nfh_site_free(site);
+            nfh_ruleset_free(rules);
             return 2;
         }
     }
 
-    nfh_validator *v = site_validator(site);
+    nfh_validator *v = site_validator(rules);
     long bad = judge(v, policy, expect_path);
     nfh_validator_free(v);
     nfh_policy_free(policy);
-    nfh_site_free(site);
+    nfh_ruleset_free(rules);
     if (bad < 0)
         return 2;
     return bad > 0 ? 1 : 0;

@@ -7,11 +7,12 @@ use netfilter_helpers_core::audit::{AuditFinding, AuditReport, HostSnapshot, aud
 use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::ruleset::read_texts;
 
-use crate::catalogue::{nfh_options, nfh_severity, severity};
-use crate::error::{nfh_error, nfh_result};
+use crate::catalogue::nfh_options;
+use crate::enums::nfh_severity;
 use crate::ffi::{
-    boundary, boundary_or, give, obj, put, set_error, str_arg, take, tri, write_text,
+    boundary, free, give_out, opt_ref, set_error, try_bytes, try_ref, try_str, write_text,
 };
+use crate::result::{nfh_error, nfh_result};
 
 /// The result of an audit: findings in order, each with a stable code, a severity, a
 /// subject, a message and, for ruleset findings, the rule's location and text. Immutable:
@@ -42,40 +43,30 @@ pub unsafe extern "C" fn nfh_audit_ruleset(
     err: *mut *mut nfh_error,
 ) -> nfh_result {
     boundary(|| {
-        if out.is_null() || (texts.is_null() && n_texts > 0) {
-            return nfh_result::NullParameter;
-        }
-        let mut owned = Vec::with_capacity(n_texts);
-        for i in 0..n_texts {
-            // SAFETY: `texts` has `n_texts` readable pointers by the caller's contract.
-            let p = unsafe { *texts.add(i) };
-            // SAFETY: forwarded caller contract.
-            owned.push(tri!(unsafe { str_arg(p) }));
+        let pointers = try_bytes!(texts, n_texts);
+        let mut owned = Vec::with_capacity(pointers.len());
+        for p in pointers {
+            owned.push(try_str!(*p));
         }
         let release = if kernel_release.is_null() {
             None
         } else {
-            // SAFETY: forwarded caller contract.
-            Some(tri!(unsafe { str_arg(kernel_release) }))
+            Some(try_str!(kernel_release))
         };
         let defaults = ModuleOptions::new();
-        let options = if opts.is_null() {
-            &defaults
-        } else {
-            // SAFETY: forwarded caller contract.
-            &tri!(unsafe { obj(opts) }).inner
-        };
+        let options = opt_ref!(opts).map_or(&defaults, |o| &o.inner);
+        if out.is_null() {
+            return nfh_result::NullParameter;
+        }
         let rules = match read_texts(owned.iter().copied()) {
             Ok(r) => r,
-            // SAFETY: forwarded caller contract.
-            Err(e) => unsafe {
-                return set_error(err, nfh_error::new(nfh_result::ParseError, e.to_string()));
-            },
+            Err(e) => {
+                return set_error!(err, nfh_error::new(nfh_result::ParseError, e.to_string()));
+            }
         };
         let snap = HostSnapshot::from_options(release, options);
         let report = audit_with_ruleset(&snap, None, Some(&rules));
-        // SAFETY: checked non-NULL.
-        unsafe { put(out, give(nfh_audit { report })) }
+        give_out!(out, nfh_audit { report })
     })
 }
 
@@ -85,10 +76,7 @@ pub unsafe extern "C" fn nfh_audit_ruleset(
 /// `audit` must be NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_audit_finding_count(audit: *const nfh_audit) -> usize {
-    // SAFETY: forwarded caller contract.
-    boundary_or(0, || {
-        unsafe { obj(audit) }.map_or(0, |a| a.report.findings.len())
-    })
+    boundary(|| try_ref!(audit).report.findings.len())
 }
 
 /// Whether any finding is a warning or an error (false for NULL): `nfh audit` exits 1.
@@ -97,10 +85,7 @@ pub unsafe extern "C" fn nfh_audit_finding_count(audit: *const nfh_audit) -> usi
 /// `audit` must be NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_audit_has_problems(audit: *const nfh_audit) -> bool {
-    // SAFETY: forwarded caller contract.
-    boundary_or(false, || {
-        unsafe { obj(audit) }.is_ok_and(|a| a.report.has_problems())
-    })
+    boundary(|| try_ref!(audit).report.has_problems())
 }
 
 /// The severity of finding `index` (`NFH_SEVERITY_INFO` for NULL or an index out of range).
@@ -112,12 +97,10 @@ pub unsafe extern "C" fn nfh_audit_finding_severity(
     audit: *const nfh_audit,
     index: usize,
 ) -> nfh_severity {
-    boundary_or(nfh_severity::Info, || {
-        // SAFETY: forwarded caller contract.
-        unsafe { obj(audit) }
-            .ok()
+    boundary(|| {
+        opt_ref!(audit)
             .and_then(|a| a.report.findings.get(index))
-            .map_or(nfh_severity::Info, |f| severity(f.severity))
+            .map_or(nfh_severity::Info, |f| nfh_severity::from_core(f.severity))
     })
 }
 
@@ -134,13 +117,11 @@ unsafe fn finding_text(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let a = tri!(unsafe { obj(audit) });
+        let a = try_ref!(audit);
         let Some(f) = a.report.findings.get(index) else {
             return nfh_result::InvalidParameter;
         };
-        // SAFETY: forwarded caller contract.
-        unsafe { write_text(pick(f), buf, len, out_n) }
+        write_text!(pick(f), buf, len, out_n)
     })
 }
 
@@ -231,11 +212,9 @@ pub unsafe extern "C" fn nfh_audit_json(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let a = tri!(unsafe { obj(audit) });
+        let a = try_ref!(audit);
         match serde_json::to_string(&a.report) {
-            // SAFETY: forwarded caller contract.
-            Ok(t) => unsafe { write_text(&t, buf, len, out_n) },
+            Ok(t) => write_text!(&t, buf, len, out_n),
             Err(_) => nfh_result::Panic,
         }
     })
@@ -247,6 +226,5 @@ pub unsafe extern "C" fn nfh_audit_json(
 /// `audit` must be NULL or an audit not freed before, no longer used by any thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_audit_free(audit: *mut nfh_audit) {
-    // SAFETY: forwarded caller contract.
-    boundary_or((), || unsafe { take(audit) })
+    boundary(|| free!(audit))
 }

@@ -2,15 +2,15 @@
 
 use std::ffi::c_char;
 
-use netfilter_helpers_core::catalogue::Helper;
-use netfilter_helpers_core::dof::{Endpoint, ExpectationKind, Freedom, Table, rule};
-use netfilter_helpers_core::options::{ModuleOptions, OptionsReport};
-use netfilter_helpers_core::report::Severity;
+use netfilter_helpers_core::dof::{Table, rule};
+use netfilter_helpers_core::options::{ModuleOptions, OptionError, OptionsReport, Param};
 
-use crate::error::{nfh_error, nfh_result};
+use crate::enums::{nfh_expectation_kind, nfh_freedom, nfh_helper, nfh_severity, nfh_table_format};
 use crate::ffi::{
-    boundary, boundary_or, give, obj, obj_mut, put, set_error, str_arg, take, tri, write_text,
+    boundary, free, give, give_out, opt_ref, put, set_error, try_enum, try_mut, try_ref, try_str,
+    write_numbers, write_text,
 };
+use crate::result::{nfh_error, nfh_result};
 
 /// Module options: explicit values over the kernel defaults. Created with `nfh_options_new`,
 /// freed with `nfh_options_free`. Not thread-safe while being changed; reading from several
@@ -26,170 +26,79 @@ pub struct nfh_options_report {
     inner: OptionsReport,
 }
 
-/// How serious a finding is.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum nfh_severity {
-    /// Noted, not a problem.
-    Info = 0,
-    /// Valid, but weakens the firewall, breaks the model or policy, or has no effect.
-    Warning = 1,
-    /// The kernel refuses it, or the kernel could not have made it.
-    Error = 2,
-}
-
-pub(crate) fn severity(s: Severity) -> nfh_severity {
-    match s {
-        Severity::Info => nfh_severity::Info,
-        Severity::Warning => nfh_severity::Warning,
-        Severity::Error => nfh_severity::Error,
-    }
-}
-
-/// Formats of the degree-of-freedom table.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum nfh_table_format {
-    /// The 2012 article's keywords (Fixed, In CMD, Full, 0-65535, Iface Network).
-    Article = 0,
-    /// The precise codes (M(peer), P=M(sender), P, *, NET, H).
-    Precise = 1,
-    /// JSON: every rule with its freedoms, policy, notes and risk.
-    Json = 2,
-}
-
-/// Where an expectation attribute comes from.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum nfh_freedom_kind {
-    /// Copied from the master connection (see the endpoint).
-    Master = 0,
-    /// Parsed from the payload but required to equal the master's value (see the endpoint).
-    PayloadChecked = 1,
-    /// Parsed freely from the payload: forgeable.
-    Payload = 2,
-    /// Wildcard.
-    Wildcard = 3,
-    /// Any host of the interface's network.
-    InterfaceNetwork = 4,
-    /// The helper's registered port.
-    HelperPort = 5,
-    /// A protocol the helper always uses (see the protocol).
-    Protocol = 6,
-    /// The master connection's protocol.
-    MasterProtocol = 7,
-}
-
-/// Endpoints of the master connection.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum nfh_endpoint {
-    /// Not applicable.
-    None = 0,
-    /// The host that opened the master connection.
-    Initiator = 1,
-    /// The host it was opened to.
-    Responder = 2,
-    /// The host that sent the command.
-    Sender = 3,
-    /// The other end.
-    Peer = 4,
-}
-
-/// One attribute's freedom.
+/// One kind of expectation a helper creates, under given options (`nfh_dof_rule`).
 #[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct nfh_freedom {
-    /// An `nfh_freedom_kind` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct nfh_dof_rule_info {
+    /// The kind of expectation: an `nfh_expectation_kind` number.
     pub kind: u32,
-    /// An `nfh_endpoint` value (for `MASTER` and `PAYLOAD_CHECKED`).
-    pub endpoint: u32,
-    /// The IP protocol number (for `PROTOCOL`), else 0.
-    pub protocol: u8,
-}
-
-/// One kind of expectation a helper creates, under given options.
-#[repr(C)]
-#[derive(Debug, Clone, Copy)]
-pub struct nfh_rule {
-    /// Index of the creating helper (see `nfh_helper_name`).
-    pub helper: usize,
+    /// The helper that creates it: an `nfh_helper` number.
+    pub helper: u32,
     /// The expectation class number (`class=` in conntrack output).
     pub class_number: u8,
     /// Expectations created per announcement.
     pub count: u8,
     /// Flags set on creation (1 PERMANENT, 2 INACTIVE).
     pub flags: u32,
-    /// Per-master limit.
+    /// How many expectations of this class one master connection may hold at once.
     pub max_expected: u32,
-    /// Lifetime in seconds.
+    /// Seconds an unused expectation lives.
     pub timeout: u32,
-    /// Source address.
+    /// Where the source address comes from.
     pub src_addr: nfh_freedom,
-    /// Source port.
+    /// Where the source port comes from.
     pub src_port: nfh_freedom,
-    /// Destination address.
+    /// Where the destination address comes from.
     pub dst_addr: nfh_freedom,
-    /// Destination port.
+    /// Where the destination port comes from.
     pub dst_port: nfh_freedom,
-    /// Protocol.
+    /// Where the layer-4 protocol comes from.
     pub l4: nfh_freedom,
     /// Whether, with these options, the payload can open a hole (see `nfh_dof_rule_explain`).
     pub risky: bool,
 }
 
-fn freedom(f: Freedom) -> nfh_freedom {
-    let ep = |e: Endpoint| match e {
-        Endpoint::Initiator => nfh_endpoint::Initiator,
-        Endpoint::Responder => nfh_endpoint::Responder,
-        Endpoint::Sender => nfh_endpoint::Sender,
-        Endpoint::Peer => nfh_endpoint::Peer,
-    } as u32;
-    let (kind, endpoint, protocol) = match f {
-        Freedom::Master(e) => (nfh_freedom_kind::Master, ep(e), 0),
-        Freedom::PayloadChecked(e) => (nfh_freedom_kind::PayloadChecked, ep(e), 0),
-        Freedom::Payload => (nfh_freedom_kind::Payload, 0, 0),
-        Freedom::Wildcard => (nfh_freedom_kind::Wildcard, 0, 0),
-        Freedom::InterfaceNetwork => (nfh_freedom_kind::InterfaceNetwork, 0, 0),
-        Freedom::HelperPort => (nfh_freedom_kind::HelperPort, 0, 0),
-        Freedom::Protocol(p) => (nfh_freedom_kind::Protocol, 0, u8::from(p)),
-        Freedom::MasterProtocol => (nfh_freedom_kind::MasterProtocol, 0, 0),
-    };
-    nfh_freedom {
-        kind: kind as u32,
-        endpoint,
-        protocol,
-    }
-}
-
-/// The number of helpers in the catalogue.
+/// Writes the number (`nfh_helper`) of every helper in the catalogue into `out`: on success
+/// `*out_n` is the count written; on `NFH_RESULT_INSUFFICIENT_SIZE` it is the count needed
+/// and nothing is written (call with `len` 0 to learn it).
+///
+/// # Safety
+/// `out` must be NULL or point to `len` writable `uint32_t`s; `out_n` must point to a `size_t`.
 #[unsafe(no_mangle)]
-pub extern "C" fn nfh_helper_count() -> usize {
-    Helper::ALL.len()
+pub unsafe extern "C" fn nfh_helper_list(
+    out: *mut u32,
+    len: usize,
+    out_n: *mut usize,
+) -> nfh_result {
+    boundary(|| {
+        let numbers: Vec<u32> = nfh_helper::ALL.iter().map(|h| *h as u32).collect();
+        write_numbers!(&numbers, out, len, out_n)
+    })
 }
 
-/// Writes the kernel name of helper `index` (0 to `nfh_helper_count() - 1`) into `buf`.
+/// Writes the kernel name of a helper (`nfh_helper`: `"Q.931"` for `NFH_HELPER_Q931`) into
+/// `buf`; `NFH_RESULT_INVALID_PARAMETER` for a number that is not a helper.
 ///
 /// # Safety
 /// `buf` must be NULL or point to `len` writable bytes; `out_n` must point to a `size_t`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_helper_name(
-    index: usize,
+    helper: u32,
     buf: *mut c_char,
     len: usize,
     out_n: *mut usize,
 ) -> nfh_result {
-    boundary(|| match Helper::ALL.get(index) {
-        // SAFETY: forwarded caller contract.
-        Some(h) => unsafe { write_text(h.name(), buf, len, out_n) },
-        None => nfh_result::InvalidParameter,
+    boundary(|| {
+        let h = try_enum!(nfh_helper, helper).to_core();
+        write_text!(h.name(), buf, len, out_n)
     })
 }
 
-/// Module options at the kernel defaults. Free with `nfh_options_free`.
+/// Module options at the kernel defaults. Free with `nfh_options_free`. NULL only if a panic
+/// was caught.
 #[unsafe(no_mangle)]
 pub extern "C" fn nfh_options_new() -> *mut nfh_options {
-    boundary_or(std::ptr::null_mut(), || give(nfh_options::default()))
+    boundary(|| give(nfh_options::default()))
 }
 
 /// Frees options; NULL is a no-op.
@@ -198,8 +107,7 @@ pub extern "C" fn nfh_options_new() -> *mut nfh_options {
 /// `opts` must be NULL or options not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_options_free(opts: *mut nfh_options) {
-    // SAFETY: forwarded caller contract.
-    boundary_or((), || unsafe { take(opts) })
+    boundary(|| free!(opts))
 }
 
 /// Sets one option from `MODULE.PARAM=VALUE` text (`"ftp.loose=1"`,
@@ -216,22 +124,18 @@ pub unsafe extern "C" fn nfh_options_set(
     err: *mut *mut nfh_error,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let o = tri!(unsafe { obj_mut(opts) });
-        // SAFETY: forwarded caller contract.
-        let text = tri!(unsafe { str_arg(assignment) });
+        let o = try_mut!(opts);
+        let text = try_str!(assignment);
         match o.inner.set_assignment(text) {
             Ok(()) => nfh_result::Ok,
             Err(e) => {
                 let code = match e {
-                    netfilter_helpers_core::options::OptionError::UnknownModule { .. }
-                    | netfilter_helpers_core::options::OptionError::UnknownParameter { .. } => {
+                    OptionError::UnknownModule { .. } | OptionError::UnknownParameter { .. } => {
                         nfh_result::UnknownName
                     }
                     _ => nfh_result::InvalidValue,
                 };
-                // SAFETY: forwarded caller contract.
-                unsafe { set_error(err, nfh_error::new(code, e.to_string())) }
+                set_error!(err, nfh_error::new(code, e.to_string()))
             }
         }
     })
@@ -251,15 +155,11 @@ pub unsafe extern "C" fn nfh_options_get(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let o = tri!(unsafe { obj(opts) });
-        // SAFETY: forwarded caller contract.
-        let name = tri!(unsafe { str_arg(name) });
-        let Ok(p) = name.parse::<netfilter_helpers_core::options::Param>() else {
+        let o = try_ref!(opts);
+        let Ok(p) = try_str!(name).parse::<Param>() else {
             return nfh_result::UnknownName;
         };
-        // SAFETY: forwarded caller contract.
-        unsafe { write_text(&o.inner.get(p).to_string(), buf, len, out_n) }
+        write_text!(&o.inner.get(p).to_string(), buf, len, out_n)
     })
 }
 
@@ -274,12 +174,7 @@ pub unsafe extern "C" fn nfh_options_render_modprobe(
     len: usize,
     out_n: *mut usize,
 ) -> nfh_result {
-    boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let o = tri!(unsafe { obj(opts) });
-        // SAFETY: forwarded caller contract.
-        unsafe { write_text(&o.inner.render_modprobe(), buf, len, out_n) }
-    })
+    boundary(|| write_text!(&try_ref!(opts).inner.render_modprobe(), buf, len, out_n))
 }
 
 /// Reads `modprobe.d` text: `*out` receives a report with the options and every finding
@@ -294,14 +189,12 @@ pub unsafe extern "C" fn nfh_options_parse_modprobe(
     out: *mut *mut nfh_options_report,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let text = tri!(unsafe { str_arg(text) });
+        let text = try_str!(text);
         if out.is_null() {
             return nfh_result::NullParameter;
         }
         let report = ModuleOptions::from_modprobe(text);
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        unsafe { put(out, give(nfh_options_report { inner: report })) }
+        give_out!(out, nfh_options_report { inner: report })
     })
 }
 
@@ -313,10 +206,7 @@ pub unsafe extern "C" fn nfh_options_parse_modprobe(
 pub unsafe extern "C" fn nfh_options_report_finding_count(
     report: *const nfh_options_report,
 ) -> usize {
-    // SAFETY: forwarded caller contract.
-    boundary_or(0, || {
-        unsafe { obj(report) }.map_or(0, |r| r.inner.findings.len())
-    })
+    boundary(|| try_ref!(report).inner.findings.len())
 }
 
 /// Reads finding `index`: its severity (`nfh_severity`), its 1-based line (0 when none) and
@@ -336,22 +226,16 @@ pub unsafe extern "C" fn nfh_options_report_finding(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let r = tri!(unsafe { obj(report) });
-        let Some(f) = r.inner.findings.get(index) else {
+        let Some(f) = try_ref!(report).inner.findings.get(index) else {
             return nfh_result::InvalidParameter;
         };
         if severity_out.is_null() || line.is_null() {
             return nfh_result::NullParameter;
         }
-        // SAFETY: forwarded caller contract.
-        let res = unsafe { write_text(&format!("[{}] {}", f.code, f.message), buf, len, out_n) };
+        let res = write_text!(&format!("[{}] {}", f.code, f.message), buf, len, out_n);
         if res == nfh_result::Ok {
-            // SAFETY: checked non-NULL; writable by the caller's contract.
-            unsafe {
-                *severity_out = severity(f.severity) as u32;
-                *line = f.line.unwrap_or(0);
-            }
+            put!(severity_out, nfh_severity::from_core(f.severity) as u32);
+            put!(line, f.line.unwrap_or(0));
         }
         res
     })
@@ -366,14 +250,10 @@ pub unsafe extern "C" fn nfh_options_report_finding(
 pub unsafe extern "C" fn nfh_options_report_options(
     report: *const nfh_options_report,
 ) -> *mut nfh_options {
-    boundary_or(std::ptr::null_mut(), || {
-        // SAFETY: forwarded caller contract.
-        match unsafe { obj(report) } {
-            Ok(r) => give(nfh_options {
-                inner: r.inner.options.clone(),
-            }),
-            Err(_) => std::ptr::null_mut(),
-        }
+    boundary(|| {
+        give(nfh_options {
+            inner: try_ref!(report).inner.options.clone(),
+        })
     })
 }
 
@@ -383,8 +263,15 @@ pub unsafe extern "C" fn nfh_options_report_options(
 /// `report` must be NULL or a report not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_options_report_free(report: *mut nfh_options_report) {
-    // SAFETY: forwarded caller contract.
-    boundary_or((), || unsafe { take(report) })
+    boundary(|| free!(report))
+}
+
+/// The options in force: `opts`, or the kernel defaults for NULL.
+fn options_or_defaults(opts: Option<&nfh_options>) -> std::borrow::Cow<'_, ModuleOptions> {
+    opts.map_or_else(
+        || std::borrow::Cow::Owned(ModuleOptions::new()),
+        |o| std::borrow::Cow::Borrowed(&o.inner),
+    )
 }
 
 /// Writes the degree-of-freedom table under `opts` (NULL: kernel defaults) in a format
@@ -401,109 +288,110 @@ pub unsafe extern "C" fn nfh_dof_table(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        let defaults = ModuleOptions::new();
-        // SAFETY: forwarded caller contract.
-        let o = unsafe { opts.as_ref() }.map_or(&defaults, |o| &o.inner);
-        let table = Table::build(o);
+        let format = try_enum!(nfh_table_format, format);
+        let table = Table::build(&options_or_defaults(opt_ref!(opts)));
         let text = match format {
-            0 => table.to_article_text(),
-            1 => table.to_precise_text(),
-            2 => serde_json::to_string(&table.rows).unwrap_or_default(),
-            _ => return nfh_result::InvalidParameter,
+            nfh_table_format::Article => table.to_article_text(),
+            nfh_table_format::Precise => table.to_precise_text(),
+            nfh_table_format::Json => serde_json::to_string(&table.rows).unwrap_or_default(),
         };
-        // SAFETY: forwarded caller contract.
-        unsafe { write_text(&text, buf, len, out_n) }
+        write_text!(&text, buf, len, out_n)
     })
 }
 
-/// The number of expectation kinds the model knows (rules are indexed 0 to this - 1).
+/// Writes the number (`nfh_expectation_kind`) of every kind of expectation the model knows
+/// into `out`, in table order: on success `*out_n` is the count written; on
+/// `NFH_RESULT_INSUFFICIENT_SIZE` it is the count needed and nothing is written (call with
+/// `len` 0 to learn it).
+///
+/// # Safety
+/// `out` must be NULL or point to `len` writable `uint32_t`s; `out_n` must point to a `size_t`.
 #[unsafe(no_mangle)]
-pub extern "C" fn nfh_dof_rule_count() -> usize {
-    ExpectationKind::ALL.len()
+pub unsafe extern "C" fn nfh_expectation_kind_list(
+    out: *mut u32,
+    len: usize,
+    out_n: *mut usize,
+) -> nfh_result {
+    boundary(|| {
+        let numbers: Vec<u32> = nfh_expectation_kind::ALL
+            .iter()
+            .map(|k| *k as u32)
+            .collect();
+        write_numbers!(&numbers, out, len, out_n)
+    })
 }
 
-fn kind_at(index: usize) -> Result<ExpectationKind, nfh_result> {
-    ExpectationKind::ALL
-        .get(index)
-        .copied()
-        .ok_or(nfh_result::InvalidParameter)
-}
-
-/// Fills `*out` with rule `index` under `opts` (NULL: kernel defaults).
+/// Fills `*out` with the rule for an expectation kind (`nfh_expectation_kind`) under `opts`
+/// (NULL: kernel defaults); `NFH_RESULT_INVALID_PARAMETER` for a number that is not a kind.
 ///
 /// # Safety
 /// `opts` NULL or live; `out` writable.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_dof_rule(
     opts: *const nfh_options,
-    index: usize,
-    out: *mut nfh_rule,
+    kind: u32,
+    out: *mut nfh_dof_rule_info,
 ) -> nfh_result {
     boundary(|| {
-        let kind = tri!(kind_at(index));
-        let defaults = ModuleOptions::new();
-        // SAFETY: forwarded caller contract.
-        let o = unsafe { opts.as_ref() }.map_or(&defaults, |o| &o.inner);
-        let r = rule(kind, o);
-        let helper = Helper::ALL.iter().position(|h| *h == r.helper).unwrap_or(0);
-        let info = nfh_rule {
-            helper,
+        let c_kind = try_enum!(nfh_expectation_kind, kind);
+        let r = rule(c_kind.to_core(), &options_or_defaults(opt_ref!(opts)));
+        let helper = nfh_helper::from_core(r.helper)
+            .expect("every core helper has a C number (tests/abi_numbers.rs)");
+        let info = nfh_dof_rule_info {
+            kind: c_kind as u32,
+            helper: helper as u32,
             class_number: r.class.number(),
             count: r.count,
             flags: r.flags.bits(),
             max_expected: r.policy.max_expected,
             timeout: r.policy.timeout_secs,
-            src_addr: freedom(r.freedoms.src_addr),
-            src_port: freedom(r.freedoms.src_port),
-            dst_addr: freedom(r.freedoms.dst_addr),
-            dst_port: freedom(r.freedoms.dst_port),
-            l4: freedom(r.freedoms.l4),
+            src_addr: nfh_freedom::from_core(r.freedoms.src_addr),
+            src_port: nfh_freedom::from_core(r.freedoms.src_port),
+            dst_addr: nfh_freedom::from_core(r.freedoms.dst_addr),
+            dst_port: nfh_freedom::from_core(r.freedoms.dst_port),
+            l4: nfh_freedom::from_core(r.freedoms.l4),
             risky: r.risk.is_some(),
         };
-        // SAFETY: forwarded caller contract.
-        unsafe { put(out, info) }
+        put!(out, info)
     })
 }
 
-/// Writes rule `index`'s label (`ftp data`, `sip audio`) into `buf`.
+/// Writes an expectation kind's label (`ftp data`, `sip audio`) into `buf`.
 ///
 /// # Safety
 /// `buf` NULL or `len` writable bytes; `out_n` valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_dof_rule_label(
-    index: usize,
+    kind: u32,
     buf: *mut c_char,
     len: usize,
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        let kind = tri!(kind_at(index));
+        let kind = try_enum!(nfh_expectation_kind, kind).to_core();
         let r = rule(kind, &ModuleOptions::new());
-        // SAFETY: forwarded caller contract.
-        unsafe { write_text(&format!("{} {}", r.helper, kind.label()), buf, len, out_n) }
+        write_text!(&format!("{} {}", r.helper, kind.label()), buf, len, out_n)
     })
 }
 
-/// Writes rule `index`'s explanation under `opts` (NULL: defaults), one sentence per line,
-/// into `buf`.
+/// Writes the explanation of an expectation kind's rule (`nfh_expectation_kind`) under
+/// `opts` (NULL: defaults), one sentence per line, into `buf`.
 ///
 /// # Safety
 /// `opts` NULL or live; `buf` NULL or `len` writable bytes; `out_n` valid.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_dof_rule_explain(
     opts: *const nfh_options,
-    index: usize,
+    kind: u32,
     buf: *mut c_char,
     len: usize,
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        let kind = tri!(kind_at(index));
-        let defaults = ModuleOptions::new();
-        // SAFETY: forwarded caller contract.
-        let o = unsafe { opts.as_ref() }.map_or(&defaults, |o| &o.inner);
-        let text = rule(kind, o).explain().join("\n");
-        // SAFETY: forwarded caller contract.
-        unsafe { write_text(&text, buf, len, out_n) }
+        let kind = try_enum!(nfh_expectation_kind, kind).to_core();
+        let text = rule(kind, &options_or_defaults(opt_ref!(opts)))
+            .explain()
+            .join("\n");
+        write_text!(&text, buf, len, out_n)
     })
 }

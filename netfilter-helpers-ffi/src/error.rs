@@ -1,123 +1,9 @@
-//! Result codes and error objects.
+//! Reading result codes and error objects.
 
 use std::ffi::c_char;
 
-use crate::ffi::{boundary, boundary_or, obj, take, tri, write_text};
-
-/// Result codes. The numbers are fixed and never reused; a retired code stays listed here as
-/// a comment.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum nfh_result {
-    /// Success.
-    Ok = 0,
-    /// A required pointer argument was NULL.
-    NullParameter = 7001,
-    /// An integer argument was out of range (an unknown enum value, an index past the end).
-    InvalidParameter = 7002,
-    /// The caller's buffer is too small: `*out_n` holds the size needed, without the NUL.
-    InsufficientSize = 7003,
-    /// A panic was caught at the API boundary: a bug in netfilter-helpers.
-    Panic = 7004,
-    /// A text argument was not valid UTF-8.
-    InvalidUtf8 = 7005,
-    /// The caller's callback returned non-zero: the call stopped early, as asked.
-    Stopped = 7006,
-    /// A name (helper, module, parameter, backend) is not known.
-    UnknownName = 7101,
-    /// A value is invalid (module option value, policy, site): see the error object.
-    InvalidValue = 7102,
-    /// Text could not be parsed (expectation lines, TOML, JSON): see the error object.
-    ParseError = 7103,
-    /// The rules cannot be rendered for this backend (kernel too old).
-    RenderError = 7104,
-    /// The caller's read callback reported an error (a negative return) or returned more bytes
-    /// than asked for.
-    ReadError = 7105,
-}
-
-impl nfh_result {
-    /// The fixed description of a code.
-    fn text(self) -> &'static str {
-        match self {
-            nfh_result::Ok => "success",
-            nfh_result::NullParameter => "a required pointer argument was NULL",
-            nfh_result::InvalidParameter => "an integer argument was out of range",
-            nfh_result::InsufficientSize => "the buffer is too small",
-            nfh_result::Panic => "a panic was caught (a bug in netfilter-helpers)",
-            nfh_result::InvalidUtf8 => "a text argument was not valid UTF-8",
-            nfh_result::Stopped => "stopped early by the callback",
-            nfh_result::UnknownName => "unknown name",
-            nfh_result::InvalidValue => "invalid value",
-            nfh_result::ParseError => "parse error",
-            nfh_result::RenderError => "cannot render for this backend",
-            nfh_result::ReadError => "the read callback failed",
-        }
-    }
-
-    /// The code for a number; unknown numbers map to `InvalidParameter`.
-    pub fn from_u32(n: u32) -> nfh_result {
-        [
-            nfh_result::Ok,
-            nfh_result::NullParameter,
-            nfh_result::InvalidParameter,
-            nfh_result::InsufficientSize,
-            nfh_result::Panic,
-            nfh_result::InvalidUtf8,
-            nfh_result::Stopped,
-            nfh_result::UnknownName,
-            nfh_result::InvalidValue,
-            nfh_result::ParseError,
-            nfh_result::RenderError,
-            nfh_result::ReadError,
-        ]
-        .into_iter()
-        .find(|c| *c as u32 == n)
-        .unwrap_or(nfh_result::InvalidParameter)
-    }
-}
-
-/// One problem inside an error, with where it is (a path such as `interfaces[1].name`, or
-/// `line 3`).
-#[derive(Debug, Clone)]
-pub(crate) struct Problem {
-    pub(crate) path: String,
-    pub(crate) message: String,
-}
-
-/// An error with detail: a code, a message, and every problem found. Owned by the caller,
-/// freed with `nfh_error_free`. Immutable: safe to read from several threads.
-#[derive(Debug, Clone)]
-pub struct nfh_error {
-    pub(crate) code: nfh_result,
-    pub(crate) message: String,
-    pub(crate) problems: Vec<Problem>,
-}
-
-impl nfh_error {
-    pub(crate) fn new(code: nfh_result, message: impl Into<String>) -> Self {
-        nfh_error {
-            code,
-            message: message.into(),
-            problems: Vec::new(),
-        }
-    }
-
-    pub(crate) fn with_problems(
-        code: nfh_result,
-        message: impl Into<String>,
-        problems: impl IntoIterator<Item = (String, String)>,
-    ) -> Self {
-        nfh_error {
-            code,
-            message: message.into(),
-            problems: problems
-                .into_iter()
-                .map(|(path, message)| Problem { path, message })
-                .collect(),
-        }
-    }
-}
+use crate::ffi::{boundary, free, try_ref, write_text};
+use crate::result::{nfh_error, nfh_result};
 
 /// Writes the fixed description of a result code into `buf` (unknown codes describe
 /// `NFH_RESULT_INVALID_PARAMETER`).
@@ -131,8 +17,10 @@ pub unsafe extern "C" fn nfh_result_message(
     len: usize,
     out_n: *mut usize,
 ) -> nfh_result {
-    // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { write_text(nfh_result::from_u32(code).text(), buf, len, out_n) })
+    boundary(|| {
+        let code = nfh_result::from_u32(code).unwrap_or(nfh_result::InvalidParameter);
+        write_text!(code.text(), buf, len, out_n)
+    })
 }
 
 /// The code of an error; `NFH_RESULT_NULL_PARAMETER` for NULL.
@@ -141,8 +29,7 @@ pub unsafe extern "C" fn nfh_result_message(
 /// `err` must be NULL or a live error.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_error_code(err: *const nfh_error) -> nfh_result {
-    // SAFETY: forwarded caller contract.
-    boundary(|| unsafe { obj(err) }.map_or(nfh_result::NullParameter, |e| e.code))
+    boundary(|| try_ref!(err).code)
 }
 
 /// Writes an error's message, which names the input and every problem, into `buf`.
@@ -156,12 +43,7 @@ pub unsafe extern "C" fn nfh_error_message(
     len: usize,
     out_n: *mut usize,
 ) -> nfh_result {
-    boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let e = tri!(unsafe { obj(err) });
-        // SAFETY: forwarded caller contract.
-        unsafe { write_text(&e.message, buf, len, out_n) }
-    })
+    boundary(|| write_text!(&try_ref!(err).message, buf, len, out_n))
 }
 
 /// The number of problems an error lists (0 for NULL).
@@ -170,8 +52,7 @@ pub unsafe extern "C" fn nfh_error_message(
 /// `err` must be NULL or a live error.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_error_problem_count(err: *const nfh_error) -> usize {
-    // SAFETY: forwarded caller contract.
-    boundary_or(0, || unsafe { obj(err) }.map_or(0, |e| e.problems.len()))
+    boundary(|| try_ref!(err).problems.len())
 }
 
 /// Writes problem `index`'s path and message (`path: message`) into `buf`.
@@ -187,13 +68,10 @@ pub unsafe extern "C" fn nfh_error_problem(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let e = tri!(unsafe { obj(err) });
-        let Some(p) = e.problems.get(index) else {
+        let Some(p) = try_ref!(err).problems.get(index) else {
             return nfh_result::InvalidParameter;
         };
-        // SAFETY: forwarded caller contract.
-        unsafe { write_text(&format!("{}: {}", p.path, p.message), buf, len, out_n) }
+        write_text!(&format!("{}: {}", p.path, p.message), buf, len, out_n)
     })
 }
 
@@ -203,6 +81,5 @@ pub unsafe extern "C" fn nfh_error_problem(
 /// `err` must be NULL or an error not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_error_free(err: *mut nfh_error) {
-    // SAFETY: forwarded caller contract.
-    boundary_or((), || unsafe { take(err) })
+    boundary(|| free!(err))
 }

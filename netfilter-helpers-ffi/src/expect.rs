@@ -8,21 +8,15 @@ use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::parse::{ParseError, ParsedLine, parse_line, parse_lines};
 use netfilter_helpers_core::policy::SitePolicy;
 
-use crate::catalogue::{nfh_options, severity};
-use crate::error::{nfh_error, nfh_result};
-use crate::ffi::{
-    boundary, boundary_or, bytes_arg, give, obj, put, set_error, str_arg, take, tri, write_text,
-};
+use netfilter_helpers_core::doc::DocFormat;
 
-/// Text formats of policies and sites.
-#[repr(u32)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum nfh_format {
-    /// TOML.
-    Toml = 0,
-    /// JSON.
-    Json = 1,
-}
+use crate::catalogue::nfh_options;
+use crate::enums::{nfh_doc_format, nfh_severity};
+use crate::ffi::{
+    boundary, free, give, give_out, opt_ref, put, set_error, try_bytes, try_enum, try_ref, try_str,
+    write_text,
+};
+use crate::result::{nfh_error, nfh_result};
 
 /// Judges expectations against the model under fixed module options. Immutable: one
 /// validator may be used from several threads at once.
@@ -57,10 +51,9 @@ pub struct nfh_verdict {
 /// `opts` must be NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_validator_new(opts: *const nfh_options) -> *mut nfh_validator {
-    boundary_or(std::ptr::null_mut(), || {
+    boundary(|| {
         let defaults = ModuleOptions::new();
-        // SAFETY: forwarded caller contract.
-        let o = unsafe { opts.as_ref() }.map_or(&defaults, |o| &o.inner);
+        let o = opt_ref!(opts).map_or(&defaults, |o| &o.inner);
         give(nfh_validator {
             inner: Validator::new(o),
         })
@@ -73,11 +66,10 @@ pub unsafe extern "C" fn nfh_validator_new(opts: *const nfh_options) -> *mut nfh
 /// `v` must be NULL or a validator not freed before, no longer used by any thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_validator_free(v: *mut nfh_validator) {
-    // SAFETY: forwarded caller contract.
-    boundary_or((), || unsafe { take(v) })
+    boundary(|| free!(v))
 }
 
-/// Reads a policy from TOML or JSON text (`nfh_format`). On failure `*err` (if `err` is not
+/// Reads a policy from TOML or JSON text (`nfh_doc_format`). On failure `*err` (if `err` is not
 /// NULL) lists every problem with its path.
 ///
 /// # Safety
@@ -90,19 +82,16 @@ pub unsafe extern "C" fn nfh_policy_parse(
     err: *mut *mut nfh_error,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let text = tri!(unsafe { str_arg(text) });
+        let text = try_str!(text);
         if out.is_null() {
             return nfh_result::NullParameter;
         }
-        let parsed = match format {
-            0 => SitePolicy::from_toml(text),
-            1 => SitePolicy::from_json(text),
-            _ => return nfh_result::InvalidParameter,
+        let parsed = match try_enum!(nfh_doc_format, format).to_core() {
+            DocFormat::Toml => SitePolicy::from_toml(text),
+            DocFormat::Json => SitePolicy::from_json(text),
         };
         match parsed {
-            // SAFETY: checked non-NULL.
-            Ok(p) => unsafe { put(out, give(nfh_policy { inner: p })) },
+            Ok(p) => give_out!(out, nfh_policy { inner: p }),
             Err(e) => {
                 let code = if e.syntax {
                     nfh_result::ParseError
@@ -113,8 +102,7 @@ pub unsafe extern "C" fn nfh_policy_parse(
                     .problems
                     .iter()
                     .map(|p| (p.path.clone(), p.message.clone()));
-                // SAFETY: forwarded caller contract.
-                unsafe { set_error(err, nfh_error::with_problems(code, e.to_string(), problems)) }
+                set_error!(err, nfh_error::with_problems(code, e.to_string(), problems))
             }
         }
     })
@@ -126,8 +114,7 @@ pub unsafe extern "C" fn nfh_policy_parse(
 /// `p` must be NULL or a policy not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_policy_free(p: *mut nfh_policy) {
-    // SAFETY: forwarded caller contract.
-    boundary_or((), || unsafe { take(p) })
+    boundary(|| free!(p))
 }
 
 /// Judges one line (`/proc/net/nf_conntrack_expect` or `conntrack -L/-E expect` format)
@@ -146,25 +133,18 @@ pub unsafe extern "C" fn nfh_validator_check_line(
     err: *mut *mut nfh_error,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let v = tri!(unsafe { obj(v) });
-        // SAFETY: forwarded caller contract.
-        let line = tri!(unsafe { str_arg(line) });
+        let v = try_ref!(v);
+        let line = try_str!(line);
         if out.is_null() {
             return nfh_result::NullParameter;
         }
-        // SAFETY: forwarded caller contract.
-        let policy = unsafe { policy.as_ref() }.map(|p| &p.inner);
+        let policy = opt_ref!(policy).map(|p| &p.inner);
         match parse_line(line.as_bytes()) {
             Ok(parsed) => {
                 let inner = Judgement::of(&v.inner, policy, &parsed);
-                // SAFETY: checked non-NULL.
-                unsafe { put(out, give(nfh_verdict { inner })) }
+                give_out!(out, nfh_verdict { inner })
             }
-            // SAFETY: forwarded caller contract.
-            Err(e) => unsafe {
-                set_error(err, nfh_error::new(nfh_result::ParseError, e.to_string()))
-            },
+            Err(e) => set_error!(err, nfh_error::new(nfh_result::ParseError, e.to_string())),
         }
     })
 }
@@ -175,10 +155,7 @@ pub unsafe extern "C" fn nfh_validator_check_line(
 /// `verdict` must be NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_verdict_conforms(verdict: *const nfh_verdict) -> bool {
-    boundary_or(false, || {
-        // SAFETY: forwarded caller contract.
-        unsafe { obj(verdict) }.is_ok_and(|v| v.inner.conforms())
-    })
+    boundary(|| try_ref!(verdict).inner.conforms())
 }
 
 /// The number of findings in a verdict (0 for NULL).
@@ -187,10 +164,7 @@ pub unsafe extern "C" fn nfh_verdict_conforms(verdict: *const nfh_verdict) -> bo
 /// `verdict` must be NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_verdict_finding_count(verdict: *const nfh_verdict) -> usize {
-    // SAFETY: forwarded caller contract.
-    boundary_or(0, || {
-        unsafe { obj(verdict) }.map_or(0, |v| finding_count(Some(&v.inner)))
-    })
+    boundary(|| finding_count(Some(&try_ref!(verdict).inner)))
 }
 
 /// Reads finding `index`: severity (`nfh_severity`) and text `[code] message` into `buf`.
@@ -207,9 +181,8 @@ pub unsafe extern "C" fn nfh_verdict_finding(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let v = tri!(unsafe { obj(verdict) });
-        // SAFETY: forwarded caller contract.
+        let v = try_ref!(verdict);
+        // SAFETY: forwarded caller contract (the same pointer arguments).
         unsafe { write_finding(Some(&v.inner), index, severity_out, buf, len, out_n) }
     })
 }
@@ -220,8 +193,7 @@ pub unsafe extern "C" fn nfh_verdict_finding(
 /// `verdict` must be NULL or a verdict not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_verdict_free(verdict: *mut nfh_verdict) {
-    // SAFETY: forwarded caller contract.
-    boundary_or((), || unsafe { take(verdict) })
+    boundary(|| free!(verdict))
 }
 
 /// Parses a buffer of expectation lines (either format, mixed; blank lines and conntrack's
@@ -237,14 +209,12 @@ pub unsafe extern "C" fn nfh_expectations_parse(
     out: *mut *mut nfh_expectations,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let bytes = tri!(unsafe { bytes_arg(buf, len) });
+        let bytes = try_bytes!(buf, len);
         if out.is_null() {
             return nfh_result::NullParameter;
         }
         let (lines, errors) = parse_lines(bytes);
-        // SAFETY: checked non-NULL.
-        unsafe { put(out, give(nfh_expectations { lines, errors })) }
+        give_out!(out, nfh_expectations { lines, errors })
     })
 }
 
@@ -254,8 +224,7 @@ pub unsafe extern "C" fn nfh_expectations_parse(
 /// `e` must be NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_expectations_count(e: *const nfh_expectations) -> usize {
-    // SAFETY: forwarded caller contract.
-    boundary_or(0, || unsafe { obj(e) }.map_or(0, |e| e.lines.len()))
+    boundary(|| try_ref!(e).lines.len())
 }
 
 /// The 1-based input line of expectation `index` (0 when out of range or NULL).
@@ -264,13 +233,7 @@ pub unsafe extern "C" fn nfh_expectations_count(e: *const nfh_expectations) -> u
 /// `e` must be NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_expectations_line(e: *const nfh_expectations, index: usize) -> usize {
-    boundary_or(0, || {
-        // SAFETY: forwarded caller contract.
-        unsafe { obj(e) }
-            .ok()
-            .and_then(|e| e.lines.get(index))
-            .map_or(0, |(n, _)| *n)
-    })
+    boundary(|| try_ref!(e).lines.get(index).map_or(0, |(n, _)| *n))
 }
 
 /// The number of lines that did not parse (0 for NULL).
@@ -279,8 +242,7 @@ pub unsafe extern "C" fn nfh_expectations_line(e: *const nfh_expectations, index
 /// `e` must be NULL or live.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_expectations_error_count(e: *const nfh_expectations) -> usize {
-    // SAFETY: forwarded caller contract.
-    boundary_or(0, || unsafe { obj(e) }.map_or(0, |e| e.errors.len()))
+    boundary(|| try_ref!(e).errors.len())
 }
 
 /// Writes parse error `index` (`line N: what (near "...")`) into `buf`.
@@ -296,13 +258,11 @@ pub unsafe extern "C" fn nfh_expectations_error(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let e = tri!(unsafe { obj(e) });
+        let e = try_ref!(e);
         let Some(err) = e.errors.get(index) else {
             return nfh_result::InvalidParameter;
         };
-        // SAFETY: forwarded caller contract.
-        unsafe { write_text(&err.to_string(), buf, len, out_n) }
+        write_text!(&err.to_string(), buf, len, out_n)
     })
 }
 
@@ -312,8 +272,7 @@ pub unsafe extern "C" fn nfh_expectations_error(
 /// `e` must be NULL or expectations not freed before.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_expectations_free(e: *mut nfh_expectations) {
-    // SAFETY: forwarded caller contract.
-    boundary_or((), || unsafe { take(e) })
+    boundary(|| free!(e))
 }
 
 /// Whether expectation `index` conforms to the model and, if `policy` is not NULL, the
@@ -330,17 +289,13 @@ pub unsafe extern "C" fn nfh_validator_conforms(
     out: *mut bool,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let v = tri!(unsafe { obj(v) });
-        // SAFETY: forwarded caller contract.
-        let e = tri!(unsafe { obj(e) });
+        let v = try_ref!(v);
+        let e = try_ref!(e);
         let Some((_, line)) = e.lines.get(index) else {
             return nfh_result::InvalidParameter;
         };
-        // SAFETY: forwarded caller contract.
-        let policy = unsafe { policy.as_ref() }.map(|p| &p.inner);
-        // SAFETY: forwarded caller contract.
-        unsafe { put(out, Judgement::conforms_of(&v.inner, policy, line)) }
+        let policy = opt_ref!(policy).map(|p| &p.inner);
+        put!(out, Judgement::conforms_of(&v.inner, policy, line))
     })
 }
 
@@ -357,21 +312,17 @@ pub unsafe extern "C" fn nfh_validator_verdict(
     out: *mut *mut nfh_verdict,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let v = tri!(unsafe { obj(v) });
-        // SAFETY: forwarded caller contract.
-        let e = tri!(unsafe { obj(e) });
+        let v = try_ref!(v);
+        let e = try_ref!(e);
         let Some((_, line)) = e.lines.get(index) else {
             return nfh_result::InvalidParameter;
         };
         if out.is_null() {
             return nfh_result::NullParameter;
         }
-        // SAFETY: forwarded caller contract.
-        let policy = unsafe { policy.as_ref() }.map(|p| &p.inner);
+        let policy = opt_ref!(policy).map(|p| &p.inner);
         let inner = Judgement::of(&v.inner, policy, line);
-        // SAFETY: checked non-NULL.
-        unsafe { put(out, give(nfh_verdict { inner })) }
+        give_out!(out, nfh_verdict { inner })
     })
 }
 
@@ -388,9 +339,8 @@ pub unsafe extern "C" fn nfh_verdict_text(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let v = tri!(unsafe { obj(verdict) });
-        // SAFETY: forwarded caller contract.
+        let v = try_ref!(verdict);
+        // SAFETY: forwarded caller contract (the same pointer arguments).
         unsafe { write_findings_text(Some(&v.inner), buf, len, out_n) }
     })
 }
@@ -422,11 +372,9 @@ pub(crate) unsafe fn write_finding(
     if severity_out.is_null() {
         return nfh_result::NullParameter;
     }
-    // SAFETY: forwarded caller contract.
-    let r = unsafe { write_text(&format!("[{}] {}", f.code, f.message), buf, len, out_n) };
+    let r = write_text!(&format!("[{}] {}", f.code, f.message), buf, len, out_n);
     if r == nfh_result::Ok {
-        // SAFETY: checked non-NULL.
-        unsafe { *severity_out = severity(f.severity) as u32 };
+        put!(severity_out, nfh_severity::from_core(f.severity) as u32);
     }
     r
 }
@@ -446,6 +394,5 @@ pub(crate) unsafe fn write_findings_text(
         .flat_map(Judgement::findings)
         .map(ToString::to_string)
         .collect();
-    // SAFETY: forwarded caller contract.
-    unsafe { write_text(&text.join("\n"), buf, len, out_n) }
+    write_text!(&text.join("\n"), buf, len, out_n)
 }

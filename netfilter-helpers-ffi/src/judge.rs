@@ -12,9 +12,11 @@ use netfilter_helpers_core::judge::{Counts, Detail, Judge, Judged, Judgement};
 use netfilter_helpers_core::options::ModuleOptions;
 
 use crate::catalogue::nfh_options;
-use crate::error::nfh_result;
 use crate::expect::{finding_count, nfh_policy, write_finding, write_findings_text};
-use crate::ffi::{boundary, boundary_or, bytes_arg, give, obj, put, take, tri, write_text};
+use crate::ffi::{
+    boundary, free, give, opt_ref, put, tri, try_bytes, try_callback, try_ref, write_text,
+};
+use crate::result::nfh_result;
 
 /// The largest `threads` argument accepted by the batch calls (0 means one thread per core).
 pub const NFH_MAX_THREADS: usize = 1024;
@@ -76,12 +78,10 @@ pub unsafe extern "C" fn nfh_judge_new(
     opts: *const nfh_options,
     policy: *const nfh_policy,
 ) -> *mut nfh_judge {
-    boundary_or(std::ptr::null_mut(), || {
+    boundary(|| {
         let defaults = ModuleOptions::new();
-        // SAFETY: forwarded caller contract.
-        let o = unsafe { opts.as_ref() }.map_or(&defaults, |o| &o.inner);
-        // SAFETY: forwarded caller contract.
-        let p = unsafe { policy.as_ref() }.map(|p| p.inner.clone());
+        let o = opt_ref!(opts).map_or(&defaults, |o| &o.inner);
+        let p = opt_ref!(policy).map(|p| p.inner.clone());
         give(nfh_judge {
             inner: Judge::new(o, p),
         })
@@ -94,8 +94,7 @@ pub unsafe extern "C" fn nfh_judge_new(
 /// `judge` must be NULL or a judge not freed before, no longer used by any thread.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_judge_free(judge: *mut nfh_judge) {
-    // SAFETY: forwarded caller contract.
-    boundary_or((), || unsafe { take(judge) })
+    boundary(|| free!(judge))
 }
 
 fn threads_arg(threads: usize) -> Result<usize, nfh_result> {
@@ -127,31 +126,23 @@ pub unsafe extern "C" fn nfh_judge_count(
     out: *mut nfh_counts,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let j = tri!(unsafe { obj(judge) });
-        // SAFETY: forwarded caller contract.
-        let bytes = tri!(unsafe { bytes_arg(buf, len) });
+        let j = try_ref!(judge);
+        let bytes = try_bytes!(buf, len);
         let threads = tri!(threads_arg(threads));
-        if out.is_null() {
-            return nfh_result::NullParameter;
-        }
         let Counts {
             lines,
             conforming,
             unparsable,
             ..
         } = j.inner.count_buffer(bytes, threads);
-        // SAFETY: checked non-NULL; writable by the caller's contract.
-        unsafe {
-            put(
-                out,
-                nfh_counts {
-                    lines,
-                    conforming,
-                    unparsable,
-                },
-            )
-        }
+        put!(
+            out,
+            nfh_counts {
+                lines,
+                conforming,
+                unparsable,
+            }
+        )
     })
 }
 
@@ -222,14 +213,10 @@ pub unsafe extern "C" fn nfh_judge_buffer(
     ctx: *mut c_void,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let j = tri!(unsafe { obj(judge) });
-        // SAFETY: forwarded caller contract.
-        let bytes = tri!(unsafe { bytes_arg(buf, len) });
+        let j = try_ref!(judge);
+        let bytes = try_bytes!(buf, len);
         let threads = tri!(threads_arg(threads));
-        let Some(callback) = callback else {
-            return nfh_result::NullParameter;
-        };
+        let callback = try_callback!(callback);
         let stopped = AtomicBool::new(false);
         deliver(callback, ctx, &stopped, |each| {
             j.inner
@@ -296,12 +283,10 @@ pub unsafe extern "C" fn nfh_judge_read(
     ctx: *mut c_void,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let j = tri!(unsafe { obj(judge) });
+        let j = try_ref!(judge);
         let threads = tri!(threads_arg(threads));
-        let (Some(read), Some(callback)) = (read, callback) else {
-            return nfh_result::NullParameter;
-        };
+        let read = try_callback!(read);
+        let callback = try_callback!(callback);
         let stopped = AtomicBool::new(false);
         let mut reader = CallbackReader {
             read,
@@ -330,8 +315,7 @@ pub unsafe extern "C" fn nfh_judge_read(
 /// `judged` must be NULL or the view handed to a running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_judged_line(judged: *const nfh_judged) -> usize {
-    // SAFETY: forwarded caller contract.
-    boundary_or(0, || unsafe { obj(judged) }.map_or(0, |j| j.inner.line))
+    boundary(|| try_ref!(judged).inner.line)
 }
 
 /// Whether the line conforms: nothing worse than info from the model or the policy (false for
@@ -341,10 +325,7 @@ pub unsafe extern "C" fn nfh_judged_line(judged: *const nfh_judged) -> usize {
 /// `judged` must be NULL or the view handed to a running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_judged_conforms(judged: *const nfh_judged) -> bool {
-    // SAFETY: forwarded caller contract.
-    boundary_or(false, || {
-        unsafe { obj(judged) }.is_ok_and(|j| j.inner.conforms)
-    })
+    boundary(|| try_ref!(judged).inner.conforms)
 }
 
 /// Whether the line parsed (false for NULL). A line that did not parse has an error
@@ -354,10 +335,7 @@ pub unsafe extern "C" fn nfh_judged_conforms(judged: *const nfh_judged) -> bool 
 /// `judged` must be NULL or the view handed to a running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_judged_parsed(judged: *const nfh_judged) -> bool {
-    // SAFETY: forwarded caller contract.
-    boundary_or(false, || {
-        unsafe { obj(judged) }.is_ok_and(|j| j.inner.outcome.is_ok())
-    })
+    boundary(|| try_ref!(judged).inner.outcome.is_ok())
 }
 
 /// Writes why the line did not parse (`line N: what (near "...")`, as
@@ -374,14 +352,12 @@ pub unsafe extern "C" fn nfh_judged_error(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let j = tri!(unsafe { obj(judged) });
+        let j = try_ref!(judged);
         let text = match &j.inner.outcome {
             Ok(_) => String::new(),
             Err(e) => e.to_string(),
         };
-        // SAFETY: forwarded caller contract.
-        unsafe { write_text(&text, buf, len, out_n) }
+        write_text!(&text, buf, len, out_n)
     })
 }
 
@@ -399,10 +375,8 @@ pub unsafe extern "C" fn nfh_judged_helper(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let j = tri!(unsafe { obj(judged) });
-        // SAFETY: forwarded caller contract.
-        unsafe { write_text(j.inner.helper_name().unwrap_or(""), buf, len, out_n) }
+        let j = try_ref!(judged);
+        write_text!(j.inner.helper_name().unwrap_or(""), buf, len, out_n)
     })
 }
 
@@ -419,10 +393,7 @@ fn judgement(j: &nfh_judged) -> Option<&Judgement> {
 /// `judged` must be NULL or the view handed to a running callback.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn nfh_judged_finding_count(judged: *const nfh_judged) -> usize {
-    boundary_or(0, || {
-        // SAFETY: forwarded caller contract.
-        unsafe { obj(judged) }.map_or(0, |j| finding_count(judgement(j)))
-    })
+    boundary(|| finding_count(judgement(try_ref!(judged))))
 }
 
 /// Reads finding `index` of a result, as `nfh_verdict_finding`: severity (`nfh_severity`) and
@@ -441,9 +412,8 @@ pub unsafe extern "C" fn nfh_judged_finding(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let j = tri!(unsafe { obj(judged) });
-        // SAFETY: forwarded caller contract.
+        let j = try_ref!(judged);
+        // SAFETY: forwarded caller contract (the same pointer arguments).
         unsafe { write_finding(judgement(j), index, severity_out, buf, len, out_n) }
     })
 }
@@ -462,9 +432,8 @@ pub unsafe extern "C" fn nfh_judged_text(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        // SAFETY: forwarded caller contract.
-        let j = tri!(unsafe { obj(judged) });
-        // SAFETY: forwarded caller contract.
+        let j = try_ref!(judged);
+        // SAFETY: forwarded caller contract (the same pointer arguments).
         unsafe { write_findings_text(judgement(j), buf, len, out_n) }
     })
 }

@@ -15,32 +15,49 @@
 //!   `*out_n` is the length written (without the NUL that follows it); on
 //!   `NFH_RESULT_INSUFFICIENT_SIZE` it is the length needed (again without the NUL) and nothing
 //!   is written, so a call with `len` 0 is a size query;
-//! * text inputs are NUL-terminated UTF-8 (`NFH_RESULT_INVALID_UTF8` otherwise); enum-like
-//!   arguments are `uint32_t` and checked (`NFH_RESULT_INVALID_PARAMETER`);
+//! * text inputs are NUL-terminated UTF-8 (`NFH_RESULT_INVALID_UTF8` otherwise);
+//! * every enum that crosses the ABI (`nfh_backend`, `nfh_helper`, `nfh_expectation_kind`,
+//!   `nfh_doc_format`, ...) has its numbers written in its declaration (`enums.rs`), fixed
+//!   and never reused; C passes them as `uint32_t`, decoded by a `match` on those numbers
+//!   (`NFH_RESULT_INVALID_PARAMETER` for any other); `tests/abi_numbers.rs` pins every number;
 //! * every export runs behind a panic boundary (`NFH_RESULT_PANIC`, or NULL / 0 / false);
 //! * callbacks (`nfh_judged_fn`, `nfh_read_fn`) run on the calling thread and get the
 //!   caller's `void *ctx`; a view handed to a callback is borrowed for that call only;
 //! * thread safety is stated per type: options are mutable and not to be shared while being
-//!   changed; validators, judges, policies, expectations, verdicts, sites and errors are
+//!   changed; validators, judges, policies, expectations, verdicts, rulesets and errors are
 //!   immutable and may be read from several threads at once.
+//!
+//! Modules, bottom up (each imports only from those before it): `c_enum` (how enum numbers
+//! are decoded), `result` (`nfh_result`, the error object's type), `ffi` (every cast, NULL
+//! check, buffer copy and the panic boundary, as macros that hold the crate's `unsafe`),
+//! `enums` (the C enums and their mapping to the core), `error` (reading errors),
+//! `catalogue` (helpers, module options, the degree-of-freedom model), `expect`
+//! (expectations, validators, policies, verdicts), `judge` (batch judging), `ruleset` (sites
+//! and rendering).
 #![allow(non_camel_case_types)]
-// The C ABI needs raw pointers; every dereference is in `ffi.rs` helpers that check for NULL.
+// The C ABI needs raw pointers; every dereference is in `ffi.rs` helpers and macros that
+// check for NULL.
 #![allow(unsafe_code)]
 
 mod audit;
+mod c_enum;
 mod catalogue;
+mod enums;
 mod error;
 mod expect;
 mod ffi;
 mod judge;
-mod site;
+mod result;
+mod ruleset;
 
 pub use audit::*;
 pub use catalogue::*;
+pub use enums::*;
 pub use error::*;
 pub use expect::*;
 pub use judge::*;
-pub use site::*;
+pub use result::*;
+pub use ruleset::*;
 
 /// Writes the library version (`"0.1.0"`) into `buf`.
 ///
@@ -52,6 +69,5 @@ pub unsafe extern "C" fn nfh_version(
     len: usize,
     out_n: *mut usize,
 ) -> nfh_result {
-    // SAFETY: forwarded caller contract.
-    ffi::boundary(|| unsafe { ffi::write_text(env!("CARGO_PKG_VERSION"), buf, len, out_n) })
+    ffi::boundary(|| ffi::write_text!(env!("CARGO_PKG_VERSION"), buf, len, out_n))
 }

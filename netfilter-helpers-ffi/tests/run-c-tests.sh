@@ -13,6 +13,7 @@
 #   * test_alloc: the documented allocation-free fast path (nfh_validator_conforms)
 #   * install.sh into target/c-tests/prefix, the C example built with pkg-config and run on
 #     examples/site.toml + examples/samples/expectations.txt; the example under ASan too
+#   * the README's C example ("Use it"), built with pkg-config and run; under ASan too
 #
 # Objects, programs and logs go to target/c-tests/. Nothing is installed, except that when gcc
 # or valgrind is missing and the user is root, `apt-get install -y valgrind gcc` is run.
@@ -287,6 +288,40 @@ if command -v pkg-config >/dev/null 2>&1; then
     fi
 else
     fail "examples/c/appliance.c built with pkg-config" "pkg-config is not installed"
+fi
+
+# The README's C example: the one ```c block of its "Use it" section, built as the README says
+# (pkg-config against the installed library) and under ASan+UBSan against the static one. It
+# judges a bounce line (conforms: no) and prints the nft rules of a small site.
+readme_c="$out/readme.c"
+awk '/^## Use it$/ { inside = 1; next } /^## / { inside = 0 }
+     inside && /^```c$/ { code = 1; next } code && /^```$/ { code = 0; next } code' \
+    "$root/README.md" >"$readme_c"
+check_readme() {
+    "$1" >"$1.out" 2>"$1.err" && grep -q '^conforms: no$' "$1.out" &&
+        grep -q '^table inet nfh {$' "$1.out" && grep -q 'ct helper set' "$1.out" &&
+        ! grep -qE 'ERROR: |runtime error:' "$1.err"
+}
+if ! grep -q 'nfh_ruleset_from_site' "$readme_c"; then
+    fail "README.md \"Use it\" has a C example" "nothing extracted into $readme_c"
+elif [ -n "${pcflags:-}" ]; then
+    # shellcheck disable=SC2086 # pkg-config output is a list of flags
+    if "$CC" "${warn[@]}" "$readme_c" $pcflags -o "$out/readme" && check_readme "$out/readme"; then
+        pass "README's C example: built with pkg-config, judges the bounce line, renders nft"
+    else
+        sed 's/^/      /' "$out/readme.err" 2>/dev/null | head -10
+        fail "README's C example: built with pkg-config, judges the bounce line, renders nft" \
+            "source: $readme_c"
+    fi
+    if "$CC" "${cflags[@]}" "${san[@]}" "$readme_c" "$lib" "${libs[@]}" -o "$out/readme-asan" &&
+        ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 check_readme "$out/readme-asan"; then
+        pass "README's C example under ASan+UBSan: no memory error, no leak"
+    else
+        sed 's/^/      /' "$out/readme-asan.err" 2>/dev/null | head -10
+        fail "README's C example under ASan+UBSan: no memory error, no leak" "source: $readme_c"
+    fi
+else
+    fail "README's C example built with pkg-config" "no pkg-config flags"
 fi
 
 # The example against the debug static library under ASan: same output, no leak; an invalid

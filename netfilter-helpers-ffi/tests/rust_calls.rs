@@ -17,16 +17,29 @@ fn text(f: impl Fn(*mut c_char, usize, *mut usize) -> nfh_result) -> String {
 
 #[test]
 fn catalogue_and_options() {
-    assert_eq!(nfh_helper_count(), 12);
-    assert_eq!(
-        text(|b, l, n| unsafe { nfh_helper_name(10, b, l, n) }),
-        "Q.931"
-    );
     let mut n = 0;
     assert_eq!(
-        unsafe { nfh_helper_name(12, null_mut(), 0, &mut n) },
-        nfh_result::InvalidParameter
+        unsafe { nfh_helper_list(null_mut(), 0, &mut n) },
+        nfh_result::InsufficientSize
     );
+    assert_eq!(n, 12);
+    let mut helpers = vec![0u32; n];
+    assert_eq!(
+        unsafe { nfh_helper_list(helpers.as_mut_ptr(), helpers.len(), &mut n) },
+        nfh_result::Ok
+    );
+    assert_eq!(helpers[0], nfh_helper::Amanda as u32);
+    assert!(helpers.contains(&(nfh_helper::Q931 as u32)));
+    assert_eq!(
+        text(|b, l, n| unsafe { nfh_helper_name(nfh_helper::Q931 as u32, b, l, n) }),
+        "Q.931"
+    );
+    for bad in [0, 13, u32::MAX] {
+        assert_eq!(
+            unsafe { nfh_helper_name(bad, null_mut(), 0, &mut n) },
+            nfh_result::InvalidParameter
+        );
+    }
     let opts = nfh_options_new();
     let set = CString::new("ftp.loose=1").unwrap();
     assert_eq!(
@@ -46,21 +59,43 @@ fn catalogue_and_options() {
         text(|b, l, n| unsafe { nfh_options_render_modprobe(opts, b, l, n) }),
         "options nf_conntrack_ftp loose=1\n"
     );
-    let table = text(|b, l, n| unsafe { nfh_dof_table(opts, 1, b, l, n) });
+    let table =
+        text(|b, l, n| unsafe { nfh_dof_table(opts, nfh_table_format::Precise as u32, b, l, n) });
     assert!(
         table
             .lines()
             .any(|l| l.starts_with("ftp ") && l.contains(" P ")),
         "{table}"
     );
-    let mut rule = std::mem::MaybeUninit::<nfh_rule>::uninit();
+    let mut rule = std::mem::MaybeUninit::<nfh_dof_rule_info>::uninit();
+    let ftp_data = nfh_expectation_kind::FtpData as u32;
     assert_eq!(
-        unsafe { nfh_dof_rule(opts, 1, rule.as_mut_ptr()) },
+        unsafe { nfh_dof_rule(opts, ftp_data, rule.as_mut_ptr()) },
         nfh_result::Ok
     );
     let rule = unsafe { rule.assume_init() };
+    assert_eq!(rule.kind, ftp_data);
+    assert_eq!(rule.helper, nfh_helper::Ftp as u32);
     assert_eq!(rule.dst_addr.kind, nfh_freedom_kind::Payload as u32);
     assert!(rule.risky);
+    let mut out = std::mem::MaybeUninit::<nfh_dof_rule_info>::uninit();
+    for bad in [0, 20, u32::MAX] {
+        assert_eq!(
+            unsafe { nfh_dof_rule(opts, bad, out.as_mut_ptr()) },
+            nfh_result::InvalidParameter
+        );
+    }
+    assert_eq!(
+        text(|b, l, n| unsafe { nfh_dof_rule_label(ftp_data, b, l, n) }),
+        "ftp data"
+    );
+    let mut kinds = vec![0u32; 32];
+    assert_eq!(
+        unsafe { nfh_expectation_kind_list(kinds.as_mut_ptr(), kinds.len(), &mut n) },
+        nfh_result::Ok
+    );
+    assert_eq!(n, 19);
+    assert_eq!(kinds[1], ftp_data);
     assert_eq!(
         unsafe { nfh_dof_table(opts, 9, null_mut(), 0, &mut n) },
         nfh_result::InvalidParameter
@@ -92,38 +127,40 @@ fn expectations_and_sites() {
     unsafe { nfh_error_free(err) };
 
     let site = CString::new("[[interfaces]]\nname = \"eth0\"\ndefault_route = true\n[[interfaces]]\nname = \"eth1\"\nnetworks = [\"10.0.0.1/24\"]\n").unwrap();
-    let mut s: *mut nfh_site = null_mut();
+    let mut s: *mut nfh_ruleset = null_mut();
     assert_eq!(
-        unsafe { nfh_site_parse(site.as_ptr(), 0, &mut s, null_mut()) },
+        unsafe { nfh_ruleset_from_site(site.as_ptr(), 0, &mut s, null_mut()) },
         nfh_result::Ok
     );
-    let nft = text(|b, l, n| unsafe { nfh_site_render(s, 3, b, l, n, null_mut()) });
+    let nft = text(|b, l, n| unsafe {
+        nfh_ruleset_render(s, nfh_backend::Nft as u32, b, l, n, null_mut())
+    });
     assert!(nft.contains("table inet nfh") && !nft.contains("ct mark"));
     let remove = text(|b, l, n| unsafe {
-        nfh_site_render(s, nfh_backend::NftRemove as u32, b, l, n, null_mut())
+        nfh_ruleset_render(s, nfh_backend::NftRemove as u32, b, l, n, null_mut())
     });
     assert!(remove.contains("delete table inet nfh"), "{remove}");
     let mut n = 0;
     assert_eq!(
-        unsafe { nfh_site_render(s, 10, null_mut(), 0, &mut n, null_mut()) },
+        unsafe { nfh_ruleset_render(s, 10, null_mut(), 0, &mut n, null_mut()) },
         nfh_result::InvalidParameter
     );
-    assert_eq!(unsafe { nfh_site_warning_count(s) }, 0);
-    unsafe { nfh_site_free(s) };
+    assert_eq!(unsafe { nfh_ruleset_warning_count(s) }, 0);
+    unsafe { nfh_ruleset_free(s) };
     let risky = CString::new("[[interfaces]]\nname = \"eth0\"\ndefault_route = true\n[[services]]\nname = \"chat\"\nhelper = \"irc\"\ndirection = \"outbound\"\nservers = [\"192.0.2.6\"]\n").unwrap();
     assert_eq!(
-        unsafe { nfh_site_parse(risky.as_ptr(), 0, &mut s, null_mut()) },
+        unsafe { nfh_ruleset_from_site(risky.as_ptr(), 0, &mut s, null_mut()) },
         nfh_result::Ok
     );
-    assert_eq!(unsafe { nfh_site_warning_count(s) }, 1);
-    let w = text(|b, l, n| unsafe { nfh_site_warning(s, 0, b, l, n) });
+    assert_eq!(unsafe { nfh_ruleset_warning_count(s) }, 1);
+    let w = text(|b, l, n| unsafe { nfh_ruleset_warning(s, 0, b, l, n) });
     assert!(w.starts_with("services[0].related: "), "{w}");
-    unsafe { nfh_site_free(s) };
+    unsafe { nfh_ruleset_free(s) };
     let bad =
         CString::new("[[interfaces]]\nname = \"a b\"\n[[interfaces]]\nname = \"c/d\"\n").unwrap();
     let mut err: *mut nfh_error = null_mut();
     assert_eq!(
-        unsafe { nfh_site_parse(bad.as_ptr(), 0, &mut s, &mut err) },
+        unsafe { nfh_ruleset_from_site(bad.as_ptr(), 0, &mut s, &mut err) },
         nfh_result::InvalidValue
     );
     assert_eq!(unsafe { nfh_error_problem_count(err) }, 3);

@@ -1,8 +1,6 @@
 //! Host audit: `HostSnapshot` (read here, at the binding's edge), `AuditFinding`,
 //! `AuditReport` and `audit()`.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
 use netfilter_helpers_core::audit::{
@@ -14,18 +12,18 @@ use pyo3::exceptions::{PyFileNotFoundError, PyNotADirectoryError, PyValueError};
 use pyo3::prelude::*;
 
 use crate::conform::{PolicyArg, PyVerdict};
-use crate::enums::{PyAuditCode, PySeverity, enum_repr};
+use crate::document::from_json;
+use crate::enums::{CoreEnum, PyAuditCode, PySeverity, core_repr, enum_repr};
 use crate::error::Result;
 use crate::kernel::{KernelArg, PyKernelVersion};
 use crate::options::{OptionsArg, PyModuleOptions};
-use crate::util::{
-    ListArg, Repr, TextArg, from_json, guard, hash_of, list_repr, opt_repr, str_repr,
-};
+use crate::repr::{Repr, list_repr, opt_repr, str_repr};
+use crate::util::{ListArg, TextArg, guard};
 
 /// What was read from a host: kernel release, module parameters, the automatic-assignment
 /// sysctl, the expectation table, and what could not be read.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "HostSnapshot")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "HostSnapshot")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyHostSnapshot(pub(crate) HostSnapshot);
 
 fn read_root(root: &std::path::Path) -> HostSnapshot {
@@ -155,20 +153,6 @@ impl PyHostSnapshot {
         self.0.rp_filter_all.as_deref()
     }
 
-    fn __hash__(&self) -> u64 {
-        let s = &self.0;
-        let mut h = DefaultHasher::new();
-        s.kernel_release.hash(&mut h);
-        s.params.hash(&mut h);
-        s.auto_assign_sysctl.hash(&mut h);
-        s.expectations.hash(&mut h);
-        s.unreadable.hash(&mut h);
-        s.loaded_modules.hash(&mut h);
-        s.interfaces.hash(&mut h);
-        s.rp_filter_all.hash(&mut h);
-        h.finish()
-    }
-
     fn __repr__(&self) -> String {
         let s = &self.0;
         let pair = |(a, b): &(String, String)| format!("({}, {})", str_repr(a), str_repr(b));
@@ -220,24 +204,17 @@ impl PyHostSnapshot {
 }
 
 /// One audit finding.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "AuditFinding")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "AuditFinding")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyAuditFinding(pub(crate) AuditFinding);
 
 fn audit_finding_repr(f: &AuditFinding) -> String {
     Repr::new("AuditFinding")
-        .arg(enum_repr(PyAuditCode::from(f.code)))
+        .arg(core_repr::<PyAuditCode>(f.code))
         .arg(enum_repr(PySeverity::from(f.severity)))
         .arg(str_repr(&f.subject))
         .arg(str_repr(&f.message))
         .finish()
-}
-
-fn hash_audit_finding<H: Hasher>(f: &AuditFinding, h: &mut H) {
-    f.code.hash(h);
-    f.severity.hash(h);
-    f.subject.hash(h);
-    f.message.hash(h);
 }
 
 #[pymethods]
@@ -255,8 +232,8 @@ impl PyAuditFinding {
 
     /// The stable code.
     #[getter]
-    fn code(&self) -> PyAuditCode {
-        self.0.code.into()
+    fn code(&self) -> Result<PyAuditCode> {
+        PyAuditCode::from_core(self.0.code)
     }
 
     /// How serious it is.
@@ -289,12 +266,6 @@ impl PyAuditFinding {
         self.0.rule.as_ref().map(|r| r.location.to_string())
     }
 
-    fn __hash__(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        hash_audit_finding(&self.0, &mut h);
-        h.finish()
-    }
-
     fn __str__(&self) -> String {
         self.0.to_string()
     }
@@ -306,8 +277,8 @@ impl PyAuditFinding {
 
 /// The result of an audit: kernel, options in force, findings, and one verdict per
 /// expectation of the table (with its line number and policy findings).
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "AuditReport")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "AuditReport")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyAuditReport(pub(crate) AuditReport);
 
 #[pymethods]
@@ -384,10 +355,6 @@ impl PyAuditReport {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let v = serde_json::to_value(&self.0).map_err(|e| PyValueError::new_err(e.to_string()))?;
         from_json(py, &v)
-    }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&serde_json::to_string(&self.0).unwrap_or_default())
     }
 
     fn __repr__(&self) -> String {

@@ -1,17 +1,121 @@
-//! The helper catalogue: `HelperInfo`, `ClassPolicy`, `HelperName`, `Registration`.
+//! The helper catalogue: the enums `Helper`, `Module` and `ExpectClass` (which refer to each
+//! other and to `HelperInfo`), `HelperInfo`, `ClassPolicy`, `HelperName`, `Registration`.
 
-use netfilter_helpers_core::catalogue::{ClassPolicy, HELPERS, Helper, HelperName};
-use netfilter_helpers_core::registry::{Registration, registered_names, resolve_name};
+use netfilter_helpers_core::catalogue::{
+    ClassPolicy, ExpectClass, HELPERS, Helper, HelperName, Module,
+};
+use netfilter_helpers_core::registry::Registration;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyType};
 
 use crate::enums::{
-    PyExpectClass, PyFamily, PyHelper, PyHelperModule, PyNaming, enum_repr, l4_out,
+    CoreEnum, PyExpectationKind, PyFamily, PyNaming, core_parse, core_repr, enum_repr, l4_out,
+    py_enum,
 };
 use crate::error::Result;
-use crate::options::OptionsArg;
-use crate::util::{Repr, opt_repr, str_repr};
+use crate::repr::{Repr, opt_repr, str_repr};
+
+py_enum! {
+    /// A conntrack helper as the kernel registers it (`Helper('ftp')`, `Helper('Q.931')`).
+    PyHelper("Helper") <=> #[non_exhaustive] Helper, alias = (core_parse::<PyHelper>) {
+        AMANDA <=> Amanda,
+        FTP <=> Ftp,
+        IRC <=> Irc,
+        NETBIOS_NS <=> NetbiosNs,
+        SNMP <=> Snmp,
+        PPTP <=> Pptp,
+        SANE <=> Sane,
+        SIP <=> Sip,
+        TFTP <=> Tftp,
+        RAS <=> Ras,
+        Q931 <=> Q931,
+        H245 <=> H245,
+    }
+    methods {
+        /// The kernel facts about this helper.
+        fn info(&self) -> PyHelperInfo {
+            PyHelperInfo(Helper::from(*self))
+        }
+
+        /// The module that registers this helper.
+        #[getter]
+        fn module(&self) -> Result<PyHelperModule> {
+            PyHelperModule::from_core(Helper::from(*self).module())
+        }
+
+        /// The kinds of expectation this helper creates.
+        fn kinds(&self) -> Result<Vec<PyExpectationKind>> {
+            netfilter_helpers_core::dof::kinds_of((*self).into())
+                .into_iter()
+                .map(PyExpectationKind::from_core)
+                .collect()
+        }
+    }
+}
+
+py_enum! {
+    /// A kernel module that registers helpers (`Module('nf_conntrack_ftp')`, `Module('ftp')`).
+    PyHelperModule("Module") <=> #[non_exhaustive] Module, alias = (core_parse::<PyHelperModule>) {
+        CONNTRACK <=> Conntrack,
+        AMANDA <=> Amanda,
+        FTP <=> Ftp,
+        H323 <=> H323,
+        IRC <=> Irc,
+        NETBIOS_NS <=> NetbiosNs,
+        PPTP <=> Pptp,
+        SANE <=> Sane,
+        SIP <=> Sip,
+        SNMP <=> Snmp,
+        TFTP <=> Tftp,
+    }
+    methods {
+        /// The short name (`ftp`, `h323`, `conntrack`).
+        #[getter]
+        fn short_name(&self) -> &'static str {
+            Module::from(*self).short_name()
+        }
+
+        /// The helpers this module registers.
+        fn helpers(&self) -> Result<Vec<PyHelper>> {
+            Module::from(*self)
+                .helpers()
+                .into_iter()
+                .map(PyHelper::from_core)
+                .collect()
+        }
+    }
+}
+
+py_enum! {
+    /// An expectation class (`class=` in conntrack lines, `/audio` in `/proc` lines).
+    PyExpectClass("ExpectClass") <=> ExpectClass, alias = (core_parse::<PyExpectClass>) {
+        DEFAULT <=> Default,
+        SIGNALLING <=> Signalling,
+        AUDIO <=> Audio,
+        VIDEO <=> Video,
+        IMAGE <=> Image,
+    }
+    methods {
+        /// The class number the kernel prints as `class=`.
+        #[getter]
+        fn number(&self) -> u8 {
+            ExpectClass::from(*self).number()
+        }
+
+        /// The policy name `/proc` appends (`audio`), None for the default class.
+        #[getter]
+        fn policy_name(&self) -> Option<&'static str> {
+            ExpectClass::from(*self).policy_name()
+        }
+
+        /// The class with this number for this helper.
+        #[staticmethod]
+        fn from_number(helper: PyHelper, number: u8) -> Result<PyExpectClass> {
+            Ok(ExpectClass::from_number(helper.into(), number)?.into())
+        }
+    }
+}
 
 /// The kernel facts about one helper (`Helper.FTP.info()`).
 #[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "HelperInfo")]
@@ -28,14 +132,14 @@ impl PyHelperInfo {
 
     /// The helper.
     #[getter]
-    fn helper(&self) -> PyHelper {
-        self.0.into()
+    fn helper(&self) -> Result<PyHelper> {
+        PyHelper::from_core(self.0)
     }
 
     /// The module that registers it.
     #[getter]
-    fn module(&self) -> PyHelperModule {
-        self.0.info().module.into()
+    fn module(&self) -> Result<PyHelperModule> {
+        PyHelperModule::from_core(self.0.info().module)
     }
 
     /// Master connection protocols it is registered for.
@@ -115,7 +219,7 @@ impl PyHelperInfo {
     }
 
     fn __repr__(&self) -> String {
-        format!("{}.info()", enum_repr(PyHelper::from(self.0)))
+        format!("{}.info()", core_repr::<PyHelper>(self.0))
     }
 }
 
@@ -219,8 +323,8 @@ impl PyHelperName {
 
     /// The helper.
     #[getter]
-    fn helper(&self) -> PyHelper {
-        self.0.helper.into()
+    fn helper(&self) -> Result<PyHelper> {
+        PyHelper::from_core(self.0.helper)
     }
 
     /// The port (ftp, sane) or index (irc, sip, tftp) suffix, or None.
@@ -282,27 +386,4 @@ impl PyRegistration {
 #[pyfunction]
 pub(crate) fn helpers() -> Vec<PyHelperInfo> {
     HELPERS.iter().map(|i| PyHelperInfo(i.helper)).collect()
-}
-
-/// The names the kernel registers for a helper under the module options in force.
-#[pyfunction(name = "registered_names")]
-#[pyo3(signature = (helper, options=None))]
-pub(crate) fn py_registered_names(
-    helper: PyHelper,
-    options: Option<OptionsArg>,
-) -> Vec<PyRegistration> {
-    let options = options.map(|o| o.0).unwrap_or_default();
-    registered_names(helper.into(), &options)
-        .into_iter()
-        .map(PyRegistration)
-        .collect()
-}
-
-/// Resolves a helper name (`ftp-2121`, `sip-1`) against the module options in force; raises
-/// CatalogueError when the kernel registers no such name.
-#[pyfunction(name = "resolve_name")]
-#[pyo3(signature = (name, options=None))]
-pub(crate) fn py_resolve_name(name: &str, options: Option<OptionsArg>) -> Result<PyRegistration> {
-    let options = options.map(|o| o.0).unwrap_or_default();
-    Ok(PyRegistration(resolve_name(name, &options)?))
 }

@@ -5,8 +5,7 @@
 //! wraps a core `Judgement` (whose `conforms` is the one rule), and the batches hand the whole
 //! buffer to the `Judge`, which splits it into lines and spreads it over threads.
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
+use std::hash::{Hash as _, Hasher as _};
 use std::net::IpAddr;
 
 use netfilter_helpers_core::catalogue::Helper;
@@ -19,34 +18,29 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
 use crate::catalogue::PyHelperName;
+use crate::catalogue::{PyExpectClass, PyHelper};
+use crate::document::{DocKind, Source, from_json};
 use crate::enums::{
-    PyAttribute, PyCode, PyDefaultRule, PyExpectClass, PyExpectationKind, PyHelper, PySeverity,
+    CoreEnum, PyAttribute, PyCode, PyDefaultRule, PyExpectationKind, PySeverity, core_repr,
     enum_repr,
 };
 use crate::error::{Error, Result};
 use crate::expect::{PyConnTuple, PyExpectation, PyParsedLine};
 use crate::options::{OptionsArg, PyModuleOptions};
+use crate::repr::{Repr, bool_repr, list_repr, str_repr};
 use crate::util::{
-    CidrArg, DocKind, LineArg, Lines, ListArg, Repr, Source, batch_threads, bool_repr, cidrs_out,
-    from_json, guard, line_count, list_repr, run_batch, str_repr,
+    CidrArg, LineArg, Lines, ListArg, batch_threads, cidrs_out, guard, line_count, run_batch,
 };
 
 /// One finding about an expectation: a stable code, a severity, the attribute concerned and
 /// a message naming values and the options that decide.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Finding")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Finding")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyFinding(pub(crate) Finding);
-
-pub(crate) fn hash_finding<H: Hasher>(f: &Finding, h: &mut H) {
-    f.code.hash(h);
-    f.severity.hash(h);
-    f.attribute.hash(h);
-    f.message.hash(h);
-}
 
 fn finding_repr(f: &Finding) -> String {
     let mut r = Repr::new("Finding")
-        .arg(enum_repr(PyCode::from(f.code)))
+        .arg(core_repr::<PyCode>(f.code))
         .arg(enum_repr(PySeverity::from(f.severity)))
         .arg(str_repr(&f.message));
     if let Some(a) = f.attribute {
@@ -75,8 +69,8 @@ impl PyFinding {
 
     /// The stable code (`Code.DESTINATION_ADDRESS`, whose value is `destination-address`).
     #[getter]
-    fn code(&self) -> PyCode {
-        self.0.code.into()
+    fn code(&self) -> Result<PyCode> {
+        PyCode::from_core(self.0.code)
     }
 
     /// How serious it is.
@@ -97,12 +91,6 @@ impl PyFinding {
         &self.0.message
     }
 
-    fn __hash__(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        hash_finding(&self.0, &mut h);
-        h.finish()
-    }
-
     fn __str__(&self) -> String {
         self.0.to_string()
     }
@@ -115,8 +103,8 @@ impl PyFinding {
 /// The verdict on one expectation: the helper and kind it matched (or came closest to), every
 /// conformance finding, the policy findings (when a policy was given) and the line number
 /// (for batches and audits).
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Verdict")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Verdict")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyVerdict {
     pub(crate) line: Option<usize>,
     pub(crate) judgement: Judgement,
@@ -160,8 +148,12 @@ impl PyVerdict {
 
     /// The kind of expectation it matched or came closest to.
     #[getter]
-    fn kind(&self) -> Option<PyExpectationKind> {
-        self.judgement.verdict.kind.map(Into::into)
+    fn kind(&self) -> Result<Option<PyExpectationKind>> {
+        self.judgement
+            .verdict
+            .kind
+            .map(PyExpectationKind::from_core)
+            .transpose()
     }
 
     /// Every conformance finding (empty when it conforms fully).
@@ -196,19 +188,11 @@ impl PyVerdict {
 
     /// The codes of every finding, conformance then policy.
     #[getter]
-    fn codes(&self) -> Vec<PyCode> {
-        self.judgement.findings().map(|f| f.code.into()).collect()
-    }
-
-    fn __hash__(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        self.line.hash(&mut h);
-        self.judgement.verdict.helper.hash(&mut h);
-        self.judgement.verdict.kind.hash(&mut h);
-        for f in self.judgement.findings() {
-            hash_finding(f, &mut h);
-        }
-        h.finish()
+    fn codes(&self) -> Result<Vec<PyCode>> {
+        self.judgement
+            .findings()
+            .map(|f| PyCode::from_core(f.code))
+            .collect()
     }
 
     fn __repr__(&self) -> String {
@@ -233,7 +217,7 @@ impl PyVerdict {
             );
         }
         if let Some(k) = verdict.kind {
-            r = r.kw("kind", enum_repr(PyExpectationKind::from(k)));
+            r = r.kw("kind", core_repr::<PyExpectationKind>(k));
         }
         r = r.kw("findings", list_repr(&verdict.findings, finding_repr));
         if !policy.is_empty() {
@@ -255,9 +239,19 @@ impl<'a, 'py> FromPyObject<'a, 'py> for PolicyArg {
         if let Ok(p) = obj.cast::<PySitePolicy>() {
             return Ok(PolicyArg(p.get().0.clone()));
         }
-        let source = Source::extract(&obj.to_owned(), DocKind::Policy)?;
+        let source = Source::extract(&obj.to_owned(), DocKind::Policy, in_policy)?;
         Ok(PolicyArg(guard(|| policy_from_source(source))?))
     }
+}
+
+/// A value in a policy document: a `HelperPolicy` as its table, or one a site may hold.
+fn in_policy(obj: &Bound<'_, PyAny>) -> Option<PyResult<serde_json::Value>> {
+    if let Ok(p) = obj.cast::<PyHelperPolicy>() {
+        return Some(
+            serde_json::to_value(&p.get().0).map_err(|e| PyValueError::new_err(e.to_string())),
+        );
+    }
+    crate::values::in_site(obj)
 }
 
 fn policy_from_source(source: Source) -> Result<SitePolicy> {
@@ -438,9 +432,9 @@ impl PyValidator {
     }
 
     fn __hash__(&self) -> u64 {
-        let mut h = DefaultHasher::new();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
         self.judge.validator().options().hash(&mut h);
-        self.judge.policy().map(SitePolicy::to_toml).hash(&mut h);
+        self.judge.policy().hash(&mut h);
         h.finish()
     }
 
@@ -458,17 +452,9 @@ impl PyValidator {
 }
 
 /// The policy for one helper's RELATED flows.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "HelperPolicy")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "HelperPolicy")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyHelperPolicy(pub(crate) HelperPolicy);
-
-fn hash_helper_policy<H: Hasher>(p: &HelperPolicy, h: &mut H) {
-    p.destinations.hash(h);
-    p.sources.hash(h);
-    p.min_port.hash(h);
-    p.allow_third_party.hash(h);
-    p.classes.hash(h);
-}
 
 #[pymethods]
 impl PyHelperPolicy {
@@ -532,12 +518,6 @@ impl PyHelperPolicy {
             .map(|c| c.iter().map(|x| (*x).into()).collect())
     }
 
-    fn __hash__(&self) -> u64 {
-        let mut h = DefaultHasher::new();
-        hash_helper_policy(&self.0, &mut h);
-        h.finish()
-    }
-
     fn __repr__(&self) -> String {
         let nets =
             |v: &Vec<netfilter_helpers_core::net::Cidr>| list_repr(v, |c| str_repr(&c.to_string()));
@@ -566,8 +546,8 @@ impl PyHelperPolicy {
 
 /// A site policy for RELATED flows, from TOML or JSON text or a dict (validated: every
 /// problem is reported with its path in `PolicyError.problems`).
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "SitePolicy")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "SitePolicy")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PySitePolicy(pub(crate) SitePolicy);
 
 fn policy_repr(p: &SitePolicy) -> String {
@@ -619,7 +599,7 @@ impl PySitePolicy {
     /// objects, helpers `Helper` members).
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, document: &Bound<'_, PyDict>) -> Result<Self> {
-        let source = Source::extract(document.as_any(), DocKind::Policy)?;
+        let source = Source::extract(document.as_any(), DocKind::Policy, in_policy)?;
         Ok(PySitePolicy(guard(|| policy_from_source(source))?))
     }
 
@@ -634,7 +614,7 @@ impl PySitePolicy {
     fn helpers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         for (h, p) in &self.0.helpers {
-            d.set_item(PyHelper::from(*h), PyHelperPolicy(p.clone()))?;
+            d.set_item(PyHelper::from_core(*h)?, PyHelperPolicy(p.clone()))?;
         }
         Ok(d)
     }
@@ -660,10 +640,6 @@ impl PySitePolicy {
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let v = serde_json::to_value(&self.0).map_err(|e| PyValueError::new_err(e.to_string()))?;
         from_json(py, &v)
-    }
-
-    fn __hash__(&self) -> u64 {
-        crate::util::hash_of(&self.0.to_toml())
     }
 
     fn __repr__(&self) -> String {

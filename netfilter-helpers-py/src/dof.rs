@@ -12,14 +12,17 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::catalogue::PyClassPolicy;
+use crate::catalogue::{PyExpectClass, PyHelper};
 use crate::enums::{
-    L4Arg, PyAttribute, PyCommandFrom, PyEndpoint, PyExpectClass, PyExpectationKind, PyFreedomKind,
-    PyHelper, PyL4Proto, PyParam, PyPortRule, PySide, enum_repr, l4_out, l4_repr,
+    CoreEnum, L4Arg, PyAttribute, PyCommandFrom, PyEndpoint, PyExpectationKind, PyFreedomKind,
+    PyL4Proto, PyPortRule, PySide, core_repr, enum_repr, l4_out, l4_repr,
 };
 use crate::error::Result;
 use crate::expect::{PyConnTuple, PyExpectFlags, PyExpectation};
+use crate::options::PyParam;
 use crate::options::{OptionsArg, PyModuleOptions};
-use crate::util::{Repr, bool_repr, guard, hash_of, opt_repr, str_repr};
+use crate::repr::{Repr, bool_repr, opt_repr, str_repr};
+use crate::util::guard;
 
 /// Where one expectation attribute comes from (`Freedom(FreedomKind.PAYLOAD)`,
 /// `Freedom(FreedomKind.MASTER, endpoint=Endpoint.PEER)`).
@@ -227,7 +230,13 @@ impl PyFreedoms {
 
 /// One kind of expectation under given module options: where each attribute comes from,
 /// the port rule, flags, policy, notes and risk (`ExpectationRule(ExpectationKind.FTP_DATA)`).
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "ExpectationRule")]
+#[pyclass(
+    frozen,
+    eq,
+    hash,
+    module = "netfilter_helpers",
+    name = "ExpectationRule"
+)]
 #[derive(Debug, Clone)]
 pub(crate) struct PyExpectationRule {
     rule: ExpectationRule,
@@ -240,6 +249,13 @@ impl PartialEq for PyExpectationRule {
     }
 }
 
+/// The hash of what `==` compares (the core's `Hash`).
+impl std::hash::Hash for PyExpectationRule {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.rule.hash(state);
+    }
+}
+
 impl PyExpectationRule {
     pub(crate) fn new_from(rule: ExpectationRule, options: &ModuleOptions) -> Self {
         PyExpectationRule {
@@ -249,12 +265,8 @@ impl PyExpectationRule {
     }
 }
 
-fn rule_hash(r: &ExpectationRule) -> u64 {
-    hash_of(&serde_json::to_string(r).unwrap_or_default())
-}
-
 fn rule_repr(r: &ExpectationRule, options: &ModuleOptions) -> String {
-    let mut repr = Repr::new("ExpectationRule").arg(enum_repr(PyExpectationKind::from(r.kind)));
+    let mut repr = Repr::new("ExpectationRule").arg(core_repr::<PyExpectationKind>(r.kind));
     if options.explicit().next().is_some() {
         repr = repr.arg(PyModuleOptions::repr_of(options));
     }
@@ -277,14 +289,14 @@ impl PyExpectationRule {
 
     /// The kind.
     #[getter]
-    fn kind(&self) -> PyExpectationKind {
-        self.rule.kind.into()
+    fn kind(&self) -> Result<PyExpectationKind> {
+        PyExpectationKind::from_core(self.rule.kind)
     }
 
     /// The helper that creates it.
     #[getter]
-    fn helper(&self) -> PyHelper {
-        self.rule.helper.into()
+    fn helper(&self) -> Result<PyHelper> {
+        PyHelper::from_core(self.rule.helper)
     }
 
     /// The expectation class.
@@ -337,8 +349,12 @@ impl PyExpectationRule {
 
     /// The module parameters that change this rule.
     #[getter]
-    fn options(&self) -> Vec<PyParam> {
-        self.rule.options.iter().map(|p| (*p).into()).collect()
+    fn options(&self) -> Result<Vec<PyParam>> {
+        self.rule
+            .options
+            .iter()
+            .map(|p| PyParam::from_core(*p))
+            .collect()
     }
 
     /// The module options the rule was built under.
@@ -383,10 +399,6 @@ impl PyExpectationRule {
                 .map(PyExpectation)
                 .collect(),
         )
-    }
-
-    fn __hash__(&self) -> u64 {
-        rule_hash(&self.rule)
     }
 
     fn __repr__(&self) -> String {
@@ -551,7 +563,7 @@ impl PyAnnouncement {
 
 /// The degree-of-freedom table under a set of module options (`Table()`,
 /// `Table({'ftp.loose': True})`), in the article's and the precise notation.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Table")]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Table")]
 #[derive(Debug, Clone)]
 pub(crate) struct PyTable {
     table: Table,
@@ -561,6 +573,13 @@ pub(crate) struct PyTable {
 impl PartialEq for PyTable {
     fn eq(&self, other: &Self) -> bool {
         self.table == other.table
+    }
+}
+
+/// The hash of what `==` compares (the core's `Hash`).
+impl std::hash::Hash for PyTable {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.table.hash(state);
     }
 }
 
@@ -598,10 +617,6 @@ impl PyTable {
 
     fn __str__(&self) -> String {
         self.table.to_precise_text()
-    }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&serde_json::to_string(&self.table).unwrap_or_default())
     }
 
     fn __repr__(&self) -> String {
@@ -648,10 +663,10 @@ pub(crate) fn py_all_rules(options: Option<OptionsArg>) -> Vec<PyExpectationRule
 
 /// The kinds of expectation a helper creates.
 #[pyfunction(name = "kinds_of")]
-pub(crate) fn py_kinds_of(helper: PyHelper) -> Vec<PyExpectationKind> {
+pub(crate) fn py_kinds_of(helper: PyHelper) -> Result<Vec<PyExpectationKind>> {
     kinds_of(helper.into())
         .into_iter()
-        .map(Into::into)
+        .map(PyExpectationKind::from_core)
         .collect()
 }
 

@@ -4,7 +4,7 @@
 //! member or as text.
 
 use netfilter_helpers_core::audit::AuditCode;
-use netfilter_helpers_core::catalogue::{ExpectClass, Helper, Module, Naming};
+use netfilter_helpers_core::catalogue::Naming;
 use netfilter_helpers_core::conform::Code;
 use netfilter_helpers_core::dof::{
     Attribute, CommandFrom, Endpoint, ExpectationKind, PortRule, Side,
@@ -13,7 +13,7 @@ use netfilter_helpers_core::ir::ChainKind;
 use netfilter_helpers_core::kernel::{AutoAssignment, PortsEffect};
 use netfilter_helpers_core::net::RpFilter;
 use netfilter_helpers_core::net::{Family, L4Proto};
-use netfilter_helpers_core::options::{OptionCode, Param, ParamKind};
+use netfilter_helpers_core::options::{OptionCode, ParamKind};
 use netfilter_helpers_core::parse::{Event, Format};
 use netfilter_helpers_core::policy::DefaultRule;
 use netfilter_helpers_core::render::Backend;
@@ -23,6 +23,8 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyInt, PyString, PyType};
 
+use netfilter_helpers_core::spelling::Spelling;
+
 use crate::error::{Error, Result};
 
 /// What every binding enum offers: its members, canonical text and parsing.
@@ -31,7 +33,7 @@ pub(crate) trait PyEnum: Sized + Copy + 'static {
     const CLASS: &'static str;
     /// Every member, in declaration order.
     const MEMBERS: &'static [Self];
-    /// The canonical text (the core's spelling).
+    /// The canonical text (the core's spelling, for enums over a core enum).
     fn value(self) -> &'static str;
     /// The member's Python name (`FTP`).
     fn member_name(self) -> &'static str;
@@ -64,60 +66,94 @@ pub(crate) trait PyEnum: Sized + Copy + 'static {
     }
 }
 
+/// A binding enum over a closed core enum: the member of each core value and back. The
+/// member's text is the core's canonical spelling ([`Spelling`]): the binding keeps no second
+/// table of spellings.
+pub(crate) trait CoreEnum: PyEnum {
+    /// The core enum.
+    type Core: Spelling + std::fmt::Debug;
+
+    /// The core value of a member (an exhaustive `match` over the members).
+    fn to_core(self) -> Self::Core;
+
+    /// The member of a core value. For an exhaustive core enum the `From` impl is an
+    /// exhaustive `match`, so a new core value does not compile until it has a member; for a
+    /// `#[non_exhaustive]` one (which no other crate can match exhaustively) a core value
+    /// without a member is an `InternalError`, never a panic, and the test
+    /// `every_core_value_has_a_member` fails.
+    fn from_core(core: Self::Core) -> Result<Self> {
+        Self::MEMBERS
+            .iter()
+            .copied()
+            .find(|m| m.to_core() == core)
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "the core's {} {:?} has no member in netfilter_helpers.{}",
+                    Self::CLASS,
+                    core.as_str(),
+                    Self::CLASS
+                ))
+            })
+    }
+
+    /// The core values that have no member (empty in a tested build).
+    #[cfg(test)]
+    fn core_values_without_member() -> Vec<&'static str> {
+        <Self::Core as Spelling>::VALUES
+            .iter()
+            .filter(|c| Self::from_core(**c).is_err())
+            .map(|c| c.as_str())
+            .collect()
+    }
+}
+
 /// What `__reduce__` returns for an enum member.
-type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyType>, &'static str));
+pub(crate) type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyType>, &'static str));
 
 /// `(getattr, (cls, name))`: how an enum member pickles.
-fn reduce_member<'py>(cls: Bound<'py, PyType>, name: &'static str) -> PyResult<Reduced<'py>> {
+pub(crate) fn reduce_member<'py>(
+    cls: Bound<'py, PyType>,
+    name: &'static str,
+) -> PyResult<Reduced<'py>> {
     let getattr = cls.py().import("builtins")?.getattr("getattr")?;
     Ok((getattr, (cls, name)))
 }
 
-/// A Python enum class: the pyclass, `PyEnum`, extraction from the member or its text, and
-/// the common methods (`value`, `name`, `members`, `str`, `hash`, `repr`, pickling).
-macro_rules! py_enum_class {
+/// The pyclass of an enum, its extraction from a member or its text, and the common methods
+/// (`value`, `name`, `members`, `str`, `hash`, `repr`, pickling). `PyEnum` is implemented by
+/// the caller ([`py_enum_class!`], [`py_enum!`]). Usable from any module of the crate.
+macro_rules! py_enum_pyclass {
     (
         $(#[doc = $doc:literal])*
         $py:ident($pyname:literal)
-        $(, alias = ($alias:expr))?
         {
-            $( $(#[doc = $vdoc:literal])* $var:ident $(= $disc:literal)? : $value:literal ),+ $(,)?
+            $( $(#[doc = $vdoc:literal])* $var:ident $(= $disc:literal)? ),+ $(,)?
         }
         $(methods { $($extra:tt)* })?
     ) => {
         $(#[doc = $doc])*
-        #[pyclass(eq, eq_int, ord, frozen, module = "netfilter_helpers", name = $pyname)]
+        #[::pyo3::pyclass(eq, eq_int, ord, frozen, module = "netfilter_helpers", name = $pyname)]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
         pub(crate) enum $py {
             $( $(#[doc = $vdoc])* $var $(= $disc)? ),+
         }
 
-        impl PyEnum for $py {
-            const CLASS: &'static str = $pyname;
-            const MEMBERS: &'static [Self] = &[$($py::$var),+];
-            fn value(self) -> &'static str {
-                match self { $($py::$var => $value),+ }
-            }
-            fn member_name(self) -> &'static str {
-                match self { $($py::$var => stringify!($var)),+ }
-            }
-            $(fn parse_alias(text: &str) -> Option<Result<Self>> {
-                let f: fn(&str) -> Option<Result<Self>> = $alias;
-                f(text)
-            })?
-        }
-
-        impl<'a, 'py> FromPyObject<'a, 'py> for $py {
-            type Error = PyErr;
-            fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        impl<'a, 'py> ::pyo3::FromPyObject<'a, 'py> for $py {
+            type Error = ::pyo3::PyErr;
+            fn extract(
+                obj: ::pyo3::Borrowed<'a, 'py, ::pyo3::PyAny>,
+            ) -> ::pyo3::PyResult<Self> {
+                use ::pyo3::types::PyAnyMethods as _;
+                use ::pyo3::types::PyStringMethods as _;
+                use ::pyo3::types::PyTypeMethods as _;
                 if let Ok(v) = obj.cast::<$py>() {
                     return Ok(*v.get());
                 }
-                if let Ok(s) = obj.cast::<PyString>() {
-                    return Ok(<$py as PyEnum>::parse_text(&s.to_cow()?)?);
+                if let Ok(s) = obj.cast::<::pyo3::types::PyString>() {
+                    return Ok(<$py as $crate::enums::PyEnum>::parse_text(&s.to_cow()?)?);
                 }
-                Err(PyTypeError::new_err(format!(
+                Err(::pyo3::exceptions::PyTypeError::new_err(format!(
                     "expected {} or str, got {}",
                     $pyname,
                     obj.get_type().name()?
@@ -125,7 +161,7 @@ macro_rules! py_enum_class {
             }
         }
 
-        #[pymethods]
+        #[::pyo3::pymethods]
         impl $py {
             /// The member whose value (or name) is the text, or the member itself.
             #[new]
@@ -136,23 +172,23 @@ macro_rules! py_enum_class {
             /// The canonical text (the spelling the kernel and the core use).
             #[getter(value)]
             fn py_value(&self) -> &'static str {
-                self.value()
+                $crate::enums::PyEnum::value(*self)
             }
 
             /// The member's name.
             #[getter(name)]
             fn py_name(&self) -> &'static str {
-                self.member_name()
+                $crate::enums::PyEnum::member_name(*self)
             }
 
             /// Every member, in declaration order.
             #[staticmethod]
             fn members() -> Vec<$py> {
-                <$py as PyEnum>::MEMBERS.to_vec()
+                <$py as $crate::enums::PyEnum>::MEMBERS.to_vec()
             }
 
             fn __str__(&self) -> &'static str {
-                self.value()
+                $crate::enums::PyEnum::value(*self)
             }
 
             /// The hash of the member's int, as members equal their int.
@@ -161,142 +197,147 @@ macro_rules! py_enum_class {
             }
 
             fn __repr__(&self) -> String {
-                format!("{}.{}", $pyname, self.member_name())
+                format!("{}.{}", $pyname, $crate::enums::PyEnum::member_name(*self))
             }
 
             fn __reduce__<'py>(
-                slf: &Bound<'py, Self>,
-            ) -> PyResult<Reduced<'py>> {
-                reduce_member(slf.as_any().get_type(), slf.get().member_name())
+                slf: &::pyo3::Bound<'py, Self>,
+            ) -> ::pyo3::PyResult<$crate::enums::Reduced<'py>> {
+                use ::pyo3::types::PyAnyMethods as _;
+                $crate::enums::reduce_member(
+                    slf.as_any().get_type(),
+                    $crate::enums::PyEnum::member_name(*slf.get()),
+                )
             }
 
             $($($extra)*)?
         }
     };
 }
+pub(crate) use py_enum_pyclass;
 
-/// A Python enum over a closed core set, with conversions both ways: [`py_enum_class!`]
-/// plus `From` impls.
-macro_rules! py_enum {
+/// A Python enum of the binding's own (no core enum behind it): its members' text is given
+/// here.
+macro_rules! py_enum_class {
     (
         $(#[doc = $doc:literal])*
-        $py:ident($pyname:literal) <=> $core:ident
-        $(, alias = ($alias:expr))?
+        $py:ident($pyname:literal)
         {
-            $( $(#[doc = $vdoc:literal])* $var:ident $(= $disc:literal)? <=> $corevar:ident : $value:literal ),+ $(,)?
+            $( $(#[doc = $vdoc:literal])* $var:ident $(= $disc:literal)? : $value:literal ),+ $(,)?
         }
         $(methods { $($extra:tt)* })?
     ) => {
-        py_enum_class! {
+        $crate::enums::py_enum_pyclass! {
             $(#[doc = $doc])*
-            $py($pyname) $(, alias = ($alias))?
+            $py($pyname)
             {
-                $( $(#[doc = $vdoc])* $var $(= $disc)? : $value ),+
+                $( $(#[doc = $vdoc])* $var $(= $disc)? ),+
             }
             $(methods { $($extra)* })?
         }
 
-        impl From<$py> for $core {
-            fn from(v: $py) -> $core {
-                match v { $($py::$var => $core::$corevar),+ }
+        impl $crate::enums::PyEnum for $py {
+            const CLASS: &'static str = $pyname;
+            const MEMBERS: &'static [Self] = &[$($py::$var),+];
+            fn value(self) -> &'static str {
+                match self { $($py::$var => $value),+ }
+            }
+            fn member_name(self) -> &'static str {
+                match self { $($py::$var => stringify!($var)),+ }
             }
         }
-
-        impl From<$core> for $py {
-            fn from(v: $core) -> $py {
-                #[allow(unreachable_patterns)]
-                match v {
-                    $($core::$corevar => $py::$var,)+
-                    other => unreachable!(
-                        "the core added {other:?} to {}: update netfilter-helpers-py",
-                        stringify!($core)
-                    ),
-                }
-            }
-        }
-
     };
 }
 
-fn core_parse<C: std::str::FromStr, P: From<C>>(text: &str) -> Option<Result<P>>
+/// A Python enum over a closed core enum: one member per core value, whose text is the core's
+/// spelling. `<=> Core` is for an exhaustive core enum (`From<Core>` is an exhaustive
+/// `match`: a new core value does not compile), `<=> #[non_exhaustive] Core` for one that is
+/// not (members come from core values through `CoreEnum::from_core`, checked by a test).
+macro_rules! py_enum {
+    (
+        $(#[doc = $doc:literal])*
+        $py:ident($pyname:literal) <=> $(#[$ne:ident])? $core:ident
+        $(, alias = ($alias:expr))?
+        {
+            $( $(#[doc = $vdoc:literal])* $var:ident $(= $disc:literal)? <=> $corevar:ident ),+ $(,)?
+        }
+        $(methods { $($extra:tt)* })?
+    ) => {
+        $crate::enums::py_enum_pyclass! {
+            $(#[doc = $doc])*
+            $py($pyname)
+            {
+                $( $(#[doc = $vdoc])* $var $(= $disc)? ),+
+            }
+            $(methods { $($extra)* })?
+        }
+
+        impl $crate::enums::PyEnum for $py {
+            const CLASS: &'static str = $pyname;
+            const MEMBERS: &'static [Self] = &[$($py::$var),+];
+            fn value(self) -> &'static str {
+                ::netfilter_helpers_core::spelling::Spelling::as_str($core::from(self))
+            }
+            fn member_name(self) -> &'static str {
+                match self { $($py::$var => stringify!($var)),+ }
+            }
+            $(fn parse_alias(text: &str) -> Option<$crate::error::Result<Self>> {
+                let f: fn(&str) -> Option<$crate::error::Result<Self>> = $alias;
+                f(text)
+            })?
+        }
+
+        impl $crate::enums::CoreEnum for $py {
+            type Core = $core;
+            fn to_core(self) -> $core {
+                match self { $($py::$var => $core::$corevar),+ }
+            }
+        }
+
+        impl From<$py> for $core {
+            fn from(v: $py) -> $core {
+                $crate::enums::CoreEnum::to_core(v)
+            }
+        }
+
+        $crate::enums::py_enum_from_core!($py, $(#[$ne])? $core { $($var <=> $corevar),+ });
+    };
+}
+pub(crate) use py_enum;
+
+/// `From<Core>` for a binding enum over an exhaustive core enum (an exhaustive `match`); none
+/// for a `#[non_exhaustive]` one (use `CoreEnum::from_core`).
+macro_rules! py_enum_from_core {
+    ($py:ident, #[non_exhaustive] $core:ident { $($var:ident <=> $corevar:ident),+ }) => {};
+    ($py:ident, $core:ident { $($var:ident <=> $corevar:ident),+ }) => {
+        impl From<$core> for $py {
+            fn from(v: $core) -> $py {
+                match v { $($core::$corevar => $py::$var),+ }
+            }
+        }
+    };
+}
+pub(crate) use py_enum_from_core;
+
+/// Parses text with the core's `FromStr` (which accepts aliases: `ras`, `nf-conntrack-ftp`).
+pub(crate) fn core_parse<P>(text: &str) -> Option<Result<P>>
 where
-    Error: From<C::Err>,
+    P: CoreEnum,
+    P::Core: std::str::FromStr,
+    Error: From<<P::Core as std::str::FromStr>::Err>,
 {
-    Some(text.parse::<C>().map(P::from).map_err(Error::from))
-}
-
-py_enum! {
-    /// A conntrack helper as the kernel registers it (`Helper('ftp')`, `Helper('Q.931')`).
-    PyHelper("Helper") <=> Helper, alias = (core_parse::<Helper, PyHelper>) {
-        AMANDA <=> Amanda: "amanda",
-        FTP <=> Ftp: "ftp",
-        IRC <=> Irc: "irc",
-        NETBIOS_NS <=> NetbiosNs: "netbios-ns",
-        SNMP <=> Snmp: "snmp",
-        PPTP <=> Pptp: "pptp",
-        SANE <=> Sane: "sane",
-        SIP <=> Sip: "sip",
-        TFTP <=> Tftp: "tftp",
-        RAS <=> Ras: "RAS",
-        Q931 <=> Q931: "Q.931",
-        H245 <=> H245: "H.245",
-    }
-    methods {
-        /// The kernel facts about this helper.
-        fn info(&self) -> crate::catalogue::PyHelperInfo {
-            crate::catalogue::PyHelperInfo(Helper::from(*self))
-        }
-
-        /// The module that registers this helper.
-        #[getter]
-        fn module(&self) -> PyHelperModule {
-            Helper::from(*self).module().into()
-        }
-
-        /// The kinds of expectation this helper creates.
-        fn kinds(&self) -> Vec<PyExpectationKind> {
-            netfilter_helpers_core::dof::kinds_of((*self).into())
-                .into_iter()
-                .map(Into::into)
-                .collect()
-        }
-    }
-}
-
-py_enum! {
-    /// A kernel module that registers helpers (`Module('nf_conntrack_ftp')`, `Module('ftp')`).
-    PyHelperModule("Module") <=> Module, alias = (core_parse::<Module, PyHelperModule>) {
-        CONNTRACK <=> Conntrack: "nf_conntrack",
-        AMANDA <=> Amanda: "nf_conntrack_amanda",
-        FTP <=> Ftp: "nf_conntrack_ftp",
-        H323 <=> H323: "nf_conntrack_h323",
-        IRC <=> Irc: "nf_conntrack_irc",
-        NETBIOS_NS <=> NetbiosNs: "nf_conntrack_netbios_ns",
-        PPTP <=> Pptp: "nf_conntrack_pptp",
-        SANE <=> Sane: "nf_conntrack_sane",
-        SIP <=> Sip: "nf_conntrack_sip",
-        SNMP <=> Snmp: "nf_conntrack_snmp",
-        TFTP <=> Tftp: "nf_conntrack_tftp",
-    }
-    methods {
-        /// The short name (`ftp`, `h323`, `conntrack`).
-        #[getter]
-        fn short_name(&self) -> &'static str {
-            Module::from(*self).short_name()
-        }
-
-        /// The helpers this module registers.
-        fn helpers(&self) -> Vec<PyHelper> {
-            Module::from(*self).helpers().into_iter().map(Into::into).collect()
-        }
-    }
+    Some(
+        text.parse::<P::Core>()
+            .map_err(Error::from)
+            .and_then(P::from_core),
+    )
 }
 
 py_enum! {
     /// An address family; the members equal the `ipaddress` version numbers (4 and 6).
-    PyFamily("Family") <=> Family, alias = (core_parse::<Family, PyFamily>) {
-        IPV4 = 4 <=> Ipv4: "ipv4",
-        IPV6 = 6 <=> Ipv6: "ipv6",
+    PyFamily("Family") <=> Family, alias = (core_parse::<PyFamily>) {
+        IPV4 = 4 <=> Ipv4,
+        IPV6 = 6 <=> Ipv6,
     }
     methods {
         /// The `l3proto` number the kernel prints (2 or 10).
@@ -320,52 +361,22 @@ py_enum! {
 }
 
 py_enum! {
-    /// An expectation class (`class=` in conntrack lines, `/audio` in `/proc` lines).
-    PyExpectClass("ExpectClass") <=> ExpectClass, alias = (core_parse::<ExpectClass, PyExpectClass>) {
-        DEFAULT <=> Default: "default",
-        SIGNALLING <=> Signalling: "signalling",
-        AUDIO <=> Audio: "audio",
-        VIDEO <=> Video: "video",
-        IMAGE <=> Image: "image",
-    }
-    methods {
-        /// The class number the kernel prints as `class=`.
-        #[getter]
-        fn number(&self) -> u8 {
-            ExpectClass::from(*self).number()
-        }
-
-        /// The policy name `/proc` appends (`audio`), None for the default class.
-        #[getter]
-        fn policy_name(&self) -> Option<&'static str> {
-            ExpectClass::from(*self).policy_name()
-        }
-
-        /// The class with this number for this helper.
-        #[staticmethod]
-        fn from_number(helper: PyHelper, number: u8) -> Result<PyExpectClass> {
-            Ok(ExpectClass::from_number(helper.into(), number)?.into())
-        }
-    }
-}
-
-py_enum! {
     /// How `ports=` names the extra registrations of a helper.
     PyNaming("Naming") <=> Naming {
-        FIXED <=> Fixed: "fixed",
-        PORT <=> Port: "port",
-        INDEX <=> Index: "index",
+        FIXED <=> Fixed,
+        PORT <=> Port,
+        INDEX <=> Index,
     }
 }
 
 py_enum! {
     /// The type of a module parameter.
     PyParamKind("ParamKind") <=> ParamKind {
-        BOOL <=> Bool: "bool",
-        INT <=> Int: "int",
-        UINT <=> Uint: "uint",
-        PORTS <=> Ports: "ports",
-        TEXT <=> Text: "text",
+        BOOL <=> Bool,
+        INT <=> Int,
+        UINT <=> Uint,
+        PORTS <=> Ports,
+        TEXT <=> Text,
     }
     methods {
         /// The kernel's name of the type (`ushort array`, `charp`).
@@ -377,117 +388,41 @@ py_enum! {
 }
 
 py_enum! {
-    /// A module parameter (`Param('nf_conntrack_ftp.loose')`, `Param('ftp.loose')`).
-    PyParam("Param") <=> Param, alias = (core_parse::<Param, PyParam>) {
-        CONNTRACK_HELPER <=> ConntrackHelper: "nf_conntrack.nf_conntrack_helper",
-        AMANDA_MASTER_TIMEOUT <=> AmandaMasterTimeout: "nf_conntrack_amanda.master_timeout",
-        AMANDA_TS_ALGO <=> AmandaTsAlgo: "nf_conntrack_amanda.ts_algo",
-        FTP_PORTS <=> FtpPorts: "nf_conntrack_ftp.ports",
-        FTP_LOOSE <=> FtpLoose: "nf_conntrack_ftp.loose",
-        H323_DEFAULT_RRQ_TTL <=> H323DefaultRrqTtl: "nf_conntrack_h323.default_rrq_ttl",
-        H323_GKROUTED_ONLY <=> H323GkroutedOnly: "nf_conntrack_h323.gkrouted_only",
-        H323_CALLFORWARD_FILTER <=> H323CallforwardFilter: "nf_conntrack_h323.callforward_filter",
-        IRC_PORTS <=> IrcPorts: "nf_conntrack_irc.ports",
-        IRC_MAX_DCC_CHANNELS <=> IrcMaxDccChannels: "nf_conntrack_irc.max_dcc_channels",
-        IRC_DCC_TIMEOUT <=> IrcDccTimeout: "nf_conntrack_irc.dcc_timeout",
-        NETBIOS_NS_TIMEOUT <=> NetbiosNsTimeout: "nf_conntrack_netbios_ns.timeout",
-        SANE_PORTS <=> SanePorts: "nf_conntrack_sane.ports",
-        SIP_PORTS <=> SipPorts: "nf_conntrack_sip.ports",
-        SIP_TIMEOUT <=> SipTimeout: "nf_conntrack_sip.sip_timeout",
-        SIP_DIRECT_SIGNALLING <=> SipDirectSignalling: "nf_conntrack_sip.sip_direct_signalling",
-        SIP_DIRECT_MEDIA <=> SipDirectMedia: "nf_conntrack_sip.sip_direct_media",
-        SIP_EXTERNAL_MEDIA <=> SipExternalMedia: "nf_conntrack_sip.sip_external_media",
-        SNMP_TIMEOUT <=> SnmpTimeout: "nf_conntrack_snmp.timeout",
-        TFTP_PORTS <=> TftpPorts: "nf_conntrack_tftp.ports",
-    }
-    methods {
-        /// The parameter's declaration.
-        fn spec(&self) -> crate::options::PyParamSpec {
-            crate::options::PyParamSpec(Param::from(*self))
-        }
-
-        /// The module the parameter belongs to.
-        #[getter]
-        fn module(&self) -> PyHelperModule {
-            Param::from(*self).spec().module.into()
-        }
-
-        /// The parameter's name in `modprobe.d` and `/sys` (`loose`).
-        #[getter]
-        fn param_name(&self) -> &'static str {
-            Param::from(*self).spec().name
-        }
-
-        /// Finds a parameter by module (`nf_conntrack_ftp`, `ftp`) and parameter name.
-        #[staticmethod]
-        fn lookup(module: &str, param: &str) -> Result<PyParam> {
-            Ok(Param::lookup(module, param)?.into())
-        }
-
-        /// Parses a value the way the kernel does and checks its range.
-        fn parse_value<'py>(&self, py: Python<'py>, text: &str) -> Result<Bound<'py, PyAny>> {
-            Ok(crate::options::value_out(py, &Param::from(*self).parse_value(text)?)?)
-        }
-
-        /// The kernel default.
-        fn default_value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-            crate::options::value_out(py, &Param::from(*self).default_value())
-        }
-
-        /// Checks a value (bool, int, list of ports or str) against the type and range;
-        /// raises OptionError when the kernel refuses it.
-        fn check(&self, value: &Bound<'_, PyAny>) -> Result<()> {
-            let p = Param::from(*self);
-            let v = p.parse_value(&crate::options::value_text(value)?)?;
-            p.check(&v)?;
-            Ok(())
-        }
-
-        /// Why a value is dangerous, or None.
-        fn danger_of(&self, value: &Bound<'_, PyAny>) -> Result<Option<&'static str>> {
-            let p = Param::from(*self);
-            let v = p.parse_value(&crate::options::value_text(value)?)?;
-            Ok(p.danger_of(&v))
-        }
-    }
-}
-
-py_enum! {
     /// How serious a finding is (ordered: INFO < WARNING < ERROR).
     PySeverity("Severity") <=> Severity {
-        INFO <=> Info: "info",
-        WARNING <=> Warning: "warning",
-        ERROR <=> Error: "error",
+        INFO <=> Info,
+        WARNING <=> Warning,
+        ERROR <=> Error,
     }
 }
 
 py_enum! {
     /// Stable codes of module option findings.
-    PyOptionCode("OptionCode") <=> OptionCode {
-        MALFORMED_LINE <=> MalformedLine: "malformed-line",
-        UNKNOWN_MODULE <=> UnknownModule: "unknown-module",
-        UNKNOWN_PARAMETER <=> UnknownParameter: "unknown-parameter",
-        INVALID_VALUE <=> InvalidValue: "invalid-value",
-        OUT_OF_RANGE <=> OutOfRange: "out-of-range",
-        TOO_MANY_VALUES <=> TooManyValues: "too-many-values",
-        DUPLICATE_PORT <=> DuplicatePort: "duplicate-port",
-        MISSING_VALUE <=> MissingValue: "missing-value",
-        DUPLICATE_SETTING <=> DuplicateSetting: "duplicate-setting",
-        DANGEROUS_OPTION <=> DangerousOption: "dangerous-option",
-        REMOVED_PARAMETER <=> RemovedParameter: "removed-parameter",
-        PORTS_RENAME_ONLY <=> PortsRenameOnly: "ports-rename-only",
-        OTHER_MODULE <=> OtherModule: "other-module",
-        OTHER_DIRECTIVE <=> OtherDirective: "other-directive",
+    PyOptionCode("OptionCode") <=> #[non_exhaustive] OptionCode {
+        MALFORMED_LINE <=> MalformedLine,
+        UNKNOWN_MODULE <=> UnknownModule,
+        UNKNOWN_PARAMETER <=> UnknownParameter,
+        INVALID_VALUE <=> InvalidValue,
+        OUT_OF_RANGE <=> OutOfRange,
+        TOO_MANY_VALUES <=> TooManyValues,
+        DUPLICATE_PORT <=> DuplicatePort,
+        MISSING_VALUE <=> MissingValue,
+        DUPLICATE_SETTING <=> DuplicateSetting,
+        DANGEROUS_OPTION <=> DangerousOption,
+        REMOVED_PARAMETER <=> RemovedParameter,
+        PORTS_RENAME_ONLY <=> PortsRenameOnly,
+        OTHER_MODULE <=> OtherModule,
+        OTHER_DIRECTIVE <=> OtherDirective,
     }
 }
 
 py_enum! {
     /// An endpoint of the master connection.
     PyEndpoint("Endpoint") <=> Endpoint {
-        INITIATOR <=> Initiator: "initiator",
-        RESPONDER <=> Responder: "responder",
-        SENDER <=> Sender: "sender",
-        PEER <=> Peer: "peer",
+        INITIATOR <=> Initiator,
+        RESPONDER <=> Responder,
+        SENDER <=> Sender,
+        PEER <=> Peer,
     }
 }
 
@@ -516,11 +451,11 @@ py_enum_class! {
 py_enum! {
     /// An expectation attribute.
     PyAttribute("Attribute") <=> Attribute {
-        SRC_ADDR <=> SrcAddr: "src_addr",
-        SRC_PORT <=> SrcPort: "src_port",
-        DST_ADDR <=> DstAddr: "dst_addr",
-        DST_PORT <=> DstPort: "dst_port",
-        L4 <=> L4: "l4",
+        SRC_ADDR <=> SrcAddr,
+        SRC_PORT <=> SrcPort,
+        DST_ADDR <=> DstAddr,
+        DST_PORT <=> DstPort,
+        L4 <=> L4,
     }
     methods {
         /// The attribute in words (`destination port`).
@@ -539,26 +474,26 @@ py_enum! {
 
 py_enum! {
     /// A kind of expectation a helper creates.
-    PyExpectationKind("ExpectationKind") <=> ExpectationKind {
-        AMANDA_DATA <=> AmandaData: "amanda-data",
-        FTP_DATA <=> FtpData: "ftp-data",
-        IRC_DCC <=> IrcDcc: "irc-dcc",
-        NETBIOS_NS_REPLY <=> NetbiosNsReply: "netbios-ns-reply",
-        SNMP_REPLY <=> SnmpReply: "snmp-reply",
-        PPTP_GRE <=> PptpGre: "pptp-gre",
-        SANE_DATA <=> SaneData: "sane-data",
-        SIP_SIGNALLING <=> SipSignalling: "sip-signalling",
-        SIP_AUDIO <=> SipAudio: "sip-audio",
-        SIP_VIDEO <=> SipVideo: "sip-video",
-        SIP_IMAGE <=> SipImage: "sip-image",
-        TFTP_DATA <=> TftpData: "tftp-data",
-        RAS_FROM_GCF <=> RasFromGcf: "ras-from-gcf",
-        Q931_FROM_RRQ <=> Q931FromRrq: "q931-from-rrq",
-        Q931_FROM_ACF_LCF <=> Q931FromAcfLcf: "q931-from-acf-lcf",
-        H245_FROM_Q931 <=> H245FromQ931: "h245-from-q931",
-        Q931_CALL_FORWARD <=> Q931CallForward: "q931-call-forward",
-        H323_RTP_RTCP <=> H323RtpRtcp: "h323-rtp-rtcp",
-        H323_T120 <=> H323T120: "h323-t120",
+    PyExpectationKind("ExpectationKind") <=> #[non_exhaustive] ExpectationKind {
+        AMANDA_DATA <=> AmandaData,
+        FTP_DATA <=> FtpData,
+        IRC_DCC <=> IrcDcc,
+        NETBIOS_NS_REPLY <=> NetbiosNsReply,
+        SNMP_REPLY <=> SnmpReply,
+        PPTP_GRE <=> PptpGre,
+        SANE_DATA <=> SaneData,
+        SIP_SIGNALLING <=> SipSignalling,
+        SIP_AUDIO <=> SipAudio,
+        SIP_VIDEO <=> SipVideo,
+        SIP_IMAGE <=> SipImage,
+        TFTP_DATA <=> TftpData,
+        RAS_FROM_GCF <=> RasFromGcf,
+        Q931_FROM_RRQ <=> Q931FromRrq,
+        Q931_FROM_ACF_LCF <=> Q931FromAcfLcf,
+        H245_FROM_Q931 <=> H245FromQ931,
+        Q931_CALL_FORWARD <=> Q931CallForward,
+        H323_RTP_RTCP <=> H323RtpRtcp,
+        H323_T120 <=> H323T120,
     }
     methods {
         /// A short label for tables (`data`, `dcc`, `audio`).
@@ -572,134 +507,134 @@ py_enum! {
 py_enum! {
     /// Which side's packets a helper parses for an expectation kind.
     PyCommandFrom("CommandFrom") <=> CommandFrom {
-        INITIATOR <=> Initiator: "initiator",
-        RESPONDER <=> Responder: "responder",
-        EITHER <=> Either: "either",
+        INITIATOR <=> Initiator,
+        RESPONDER <=> Responder,
+        EITHER <=> Either,
     }
 }
 
 py_enum! {
     /// What the kernel requires of, or does to, the announced destination port.
     PyPortRule("PortRule") <=> PortRule {
-        ANY <=> Any: "any",
-        NON_ZERO <=> NonZero: "non-zero",
-        UNPRIVILEGED <=> Unprivileged: "unprivileged",
-        SDP_RTP_PAIR <=> SdpRtpPair: "sdp-rtp-pair",
-        H323_RTP_PAIR <=> H323RtpPair: "h323-rtp-pair",
-        GRE_CALL_IDS <=> GreCallIds: "gre-call-ids",
-        FROM_MASTER <=> FromMaster: "from-master",
+        ANY <=> Any,
+        NON_ZERO <=> NonZero,
+        UNPRIVILEGED <=> Unprivileged,
+        SDP_RTP_PAIR <=> SdpRtpPair,
+        H323_RTP_PAIR <=> H323RtpPair,
+        GRE_CALL_IDS <=> GreCallIds,
+        FROM_MASTER <=> FromMaster,
     }
 }
 
 py_enum! {
     /// A side of the master connection.
     PySide("Side") <=> Side {
-        INITIATOR <=> Initiator: "initiator",
-        RESPONDER <=> Responder: "responder",
+        INITIATOR <=> Initiator,
+        RESPONDER <=> Responder,
     }
 }
 
 py_enum! {
     /// How a kernel attaches helpers no rule assigned.
     PyAutoAssignment("AutoAssignment") <=> AutoAssignment {
-        ALWAYS <=> Always: "always",
-        KNOB_DEFAULT_ON <=> KnobDefaultOn: "knob-default-on",
-        KNOB_DEFAULT_OFF <=> KnobDefaultOff: "knob-default-off",
-        REMOVED <=> Removed: "removed",
+        ALWAYS <=> Always,
+        KNOB_DEFAULT_ON <=> KnobDefaultOn,
+        KNOB_DEFAULT_OFF <=> KnobDefaultOff,
+        REMOVED <=> Removed,
     }
 }
 
 py_enum! {
     /// What `ports=` does on a kernel.
     PyPortsEffect("PortsEffect") <=> PortsEffect {
-        NAMES_AND_AUTO_ASSIGNMENT <=> NamesAndAutoAssignment: "names-and-auto-assignment",
-        NAMES_ONLY <=> NamesOnly: "names-only",
+        NAMES_AND_AUTO_ASSIGNMENT <=> NamesAndAutoAssignment,
+        NAMES_ONLY <=> NamesOnly,
     }
 }
 
 py_enum! {
     /// Which text form an expectation line was in.
     PyFormat("Format") <=> Format {
-        PROC <=> Proc: "proc",
-        CONNTRACK <=> Conntrack: "conntrack",
+        PROC <=> Proc,
+        CONNTRACK <=> Conntrack,
     }
 }
 
 py_enum! {
     /// A `conntrack -E` event.
     PyEvent("Event") <=> Event {
-        NEW <=> New: "new",
-        UPDATE <=> Update: "update",
-        DESTROY <=> Destroy: "destroy",
+        NEW <=> New,
+        UPDATE <=> Update,
+        DESTROY <=> Destroy,
     }
 }
 
 py_enum! {
     /// Stable codes of conformance and policy findings.
-    PyCode("Code") <=> Code {
-        NO_HELPER <=> NoHelper: "no-helper",
-        UNKNOWN_HELPER <=> UnknownHelper: "unknown-helper",
-        UNREGISTERED_NAME <=> UnregisteredName: "unregistered-name",
-        FAMILY_UNSUPPORTED <=> FamilyUnsupported: "family-unsupported",
-        CLASS_MISMATCH <=> ClassMismatch: "class-mismatch",
-        PROTOCOL <=> Protocol: "protocol",
-        SOURCE_ADDRESS <=> SourceAddress: "source-address",
-        SOURCE_PORT <=> SourcePort: "source-port",
-        DESTINATION_ADDRESS <=> DestinationAddress: "destination-address",
-        DESTINATION_PORT <=> DestinationPort: "destination-port",
-        FLAGS <=> Flags: "flags",
-        TIMEOUT <=> Timeout: "timeout",
-        MASTER_UNKNOWN <=> MasterUnknown: "master-unknown",
-        POLICY_HELPER <=> PolicyHelper: "policy-helper",
-        POLICY_DESTINATION <=> PolicyDestination: "policy-destination",
-        POLICY_SOURCE <=> PolicySource: "policy-source",
-        POLICY_PORT <=> PolicyPort: "policy-port",
-        POLICY_THIRD_PARTY <=> PolicyThirdParty: "policy-third-party",
-        POLICY_CLASS <=> PolicyClass: "policy-class",
+    PyCode("Code") <=> #[non_exhaustive] Code {
+        NO_HELPER <=> NoHelper,
+        UNKNOWN_HELPER <=> UnknownHelper,
+        UNREGISTERED_NAME <=> UnregisteredName,
+        FAMILY_UNSUPPORTED <=> FamilyUnsupported,
+        CLASS_MISMATCH <=> ClassMismatch,
+        PROTOCOL <=> Protocol,
+        SOURCE_ADDRESS <=> SourceAddress,
+        SOURCE_PORT <=> SourcePort,
+        DESTINATION_ADDRESS <=> DestinationAddress,
+        DESTINATION_PORT <=> DestinationPort,
+        FLAGS <=> Flags,
+        TIMEOUT <=> Timeout,
+        MASTER_UNKNOWN <=> MasterUnknown,
+        POLICY_HELPER <=> PolicyHelper,
+        POLICY_DESTINATION <=> PolicyDestination,
+        POLICY_SOURCE <=> PolicySource,
+        POLICY_PORT <=> PolicyPort,
+        POLICY_THIRD_PARTY <=> PolicyThirdParty,
+        POLICY_CLASS <=> PolicyClass,
     }
 }
 
 py_enum! {
     /// What a policy does with helpers it does not list.
     PyDefaultRule("DefaultRule") <=> DefaultRule {
-        DENY <=> Deny: "deny",
-        ALLOW <=> Allow: "allow",
+        DENY <=> Deny,
+        ALLOW <=> Allow,
     }
 }
 
 py_enum! {
     /// Stable codes of audit findings.
-    PyAuditCode("AuditCode") <=> AuditCode {
-        DANGEROUS_OPTION <=> DangerousOption: "dangerous-option",
-        INVALID_PARAMETER <=> InvalidParameter: "invalid-parameter",
-        AUTO_ASSIGNMENT <=> AutoAssignment: "auto-assignment",
-        KERNEL_UNKNOWN <=> KernelUnknown: "kernel-unknown",
-        UNREADABLE <=> Unreadable: "unreadable",
-        UNPARSABLE_LINE <=> UnparsableLine: "unparsable-line",
-        NONCONFORMING <=> Nonconforming: "nonconforming",
-        POLICY_VIOLATION <=> PolicyViolation: "policy-violation",
-        RELATED_ACCEPT_BLANKET <=> RelatedAcceptBlanket: "related-accept-blanket",
-        RELATED_ACCEPT_NO_HELPER <=> RelatedAcceptNoHelper: "related-accept-no-helper",
-        RELATED_ACCEPT_NO_ADDRESS <=> RelatedAcceptNoAddress: "related-accept-no-address",
-        HELPER_UNRESTRICTED <=> HelperUnrestricted: "helper-unrestricted",
-        HELPER_UNSUPPORTED <=> HelperUnsupported: "helper-unsupported",
-        HELPER_NOT_LOADED <=> HelperNotLoaded: "helper-not-loaded",
-        PORTS_MISMATCH <=> PortsMismatch: "ports-mismatch",
-        DANGEROUS_OPTION_IN_USE <=> DangerousOptionInUse: "dangerous-option-in-use",
-        NO_ANTISPOOFING <=> NoAntispoofing: "no-antispoofing",
-        OPAQUE_RULE <=> OpaqueRule: "opaque-rule",
-        OPAQUE_ITEM <=> OpaqueItem: "opaque-item",
-        DRIFT_MISSING <=> DriftMissing: "drift-missing",
-        DRIFT_EXTRA <=> DriftExtra: "drift-extra",
+    PyAuditCode("AuditCode") <=> #[non_exhaustive] AuditCode {
+        DANGEROUS_OPTION <=> DangerousOption,
+        INVALID_PARAMETER <=> InvalidParameter,
+        AUTO_ASSIGNMENT <=> AutoAssignment,
+        KERNEL_UNKNOWN <=> KernelUnknown,
+        UNREADABLE <=> Unreadable,
+        UNPARSABLE_LINE <=> UnparsableLine,
+        NONCONFORMING <=> Nonconforming,
+        POLICY_VIOLATION <=> PolicyViolation,
+        RELATED_ACCEPT_BLANKET <=> RelatedAcceptBlanket,
+        RELATED_ACCEPT_NO_HELPER <=> RelatedAcceptNoHelper,
+        RELATED_ACCEPT_NO_ADDRESS <=> RelatedAcceptNoAddress,
+        HELPER_UNRESTRICTED <=> HelperUnrestricted,
+        HELPER_UNSUPPORTED <=> HelperUnsupported,
+        HELPER_NOT_LOADED <=> HelperNotLoaded,
+        PORTS_MISMATCH <=> PortsMismatch,
+        DANGEROUS_OPTION_IN_USE <=> DangerousOptionInUse,
+        NO_ANTISPOOFING <=> NoAntispoofing,
+        OPAQUE_RULE <=> OpaqueRule,
+        OPAQUE_ITEM <=> OpaqueItem,
+        DRIFT_MISSING <=> DriftMissing,
+        DRIFT_EXTRA <=> DriftExtra,
     }
 }
 
 py_enum! {
     /// Reverse-path filtering of an interface (`rp_filter`).
     PyRpFilter("RpFilter") <=> RpFilter {
-        OFF <=> Off: "off",
-        LOOSE <=> Loose: "loose",
-        STRICT <=> Strict: "strict",
+        OFF <=> Off,
+        LOOSE <=> Loose,
+        STRICT <=> Strict,
     }
     methods {
         /// The sysctl value (0, 2 or 1).
@@ -714,9 +649,9 @@ py_enum! {
     /// How an interface's name matches the kernel's interfaces (`match` in a site).
     PyNameMatch("NameMatch") <=> NameMatch {
         /// The one interface of that name.
-        EXACT <=> Exact: "exact",
+        EXACT <=> Exact,
         /// Every interface whose name starts with it (`ppp+` for iptables, `"ppp*"` for nft).
-        PREFIX <=> Prefix: "prefix",
+        PREFIX <=> Prefix,
     }
 }
 
@@ -724,11 +659,11 @@ py_enum! {
     /// What happens to packets arriving on interfaces the site does not describe.
     PyUnknownInterfaces("UnknownInterfaces") <=> UnknownInterfaces {
         /// Dropped.
-        DROP <=> Drop: "drop",
+        DROP <=> Drop,
         /// Only a strict reverse-path check.
-        RPFILTER <=> Rpfilter: "rpfilter",
+        RPFILTER <=> Rpfilter,
         /// Passed unchecked.
-        ALLOW <=> Allow: "allow",
+        ALLOW <=> Allow,
     }
 }
 
@@ -736,46 +671,46 @@ py_enum! {
     /// Whether the rules drop, or only log what they would drop (`mode` in a site).
     PyMode("Mode") <=> Mode {
         /// Drop (and log too when the site's `log` is on).
-        ENFORCE <=> Enforce: "enforce",
+        ENFORCE <=> Enforce,
         /// Log, rate-limited, what enforcement would drop, and drop nothing.
-        LOG_ONLY <=> LogOnly: "log-only",
+        LOG_ONLY <=> LogOnly,
     }
 }
 
 py_enum! {
     /// Where a service's master connections go.
     PyDirection("Direction") <=> Direction {
-        INBOUND <=> Inbound: "inbound",
-        OUTBOUND <=> Outbound: "outbound",
-        LOCAL <=> Local: "local",
+        INBOUND <=> Inbound,
+        OUTBOUND <=> Outbound,
+        LOCAL <=> Local,
     }
 }
 
 py_enum! {
     /// An output format for rules (`Backend('nft-json')`).
-    PyBackend("Backend") <=> Backend, alias = (core_parse::<Backend, PyBackend>) {
-        IPTABLES <=> Iptables: "iptables",
-        IP6TABLES <=> Ip6tables: "ip6tables",
-        COMMANDS <=> Commands: "commands",
-        NFT <=> Nft: "nft",
-        NFT_JSON <=> NftJson: "nft-json",
-        SYSCTL <=> Sysctl: "sysctl",
-        MODPROBE <=> Modprobe: "modprobe",
-        IPTABLES_HOOKS <=> IptablesHooks: "iptables-hooks",
-        IPTABLES_REMOVE <=> IptablesRemove: "iptables-remove",
-        NFT_REMOVE <=> NftRemove: "nft-remove",
+    PyBackend("Backend") <=> #[non_exhaustive] Backend, alias = (core_parse::<PyBackend>) {
+        IPTABLES <=> Iptables,
+        IP6TABLES <=> Ip6tables,
+        COMMANDS <=> Commands,
+        NFT <=> Nft,
+        NFT_JSON <=> NftJson,
+        SYSCTL <=> Sysctl,
+        MODPROBE <=> Modprobe,
+        IPTABLES_HOOKS <=> IptablesHooks,
+        IPTABLES_REMOVE <=> IptablesRemove,
+        NFT_REMOVE <=> NftRemove,
     }
 }
 
 py_enum! {
     /// The chains a ruleset fills.
     PyChainKind("ChainKind") <=> ChainKind {
-        ANTISPOOF <=> Antispoof: "antispoof",
-        HELPERS_IN <=> HelpersIn: "helpers-in",
-        HELPERS_OUT <=> HelpersOut: "helpers-out",
-        RELATED_FORWARD <=> RelatedForward: "related-forward",
-        RELATED_INPUT <=> RelatedInput: "related-input",
-        RELATED_OUTPUT <=> RelatedOutput: "related-output",
+        ANTISPOOF <=> Antispoof,
+        HELPERS_IN <=> HelpersIn,
+        HELPERS_OUT <=> HelpersOut,
+        RELATED_FORWARD <=> RelatedForward,
+        RELATED_INPUT <=> RelatedInput,
+        RELATED_OUTPUT <=> RelatedOutput,
     }
     methods {
         /// The chain's name suffix (`related-fwd`).
@@ -1017,71 +952,47 @@ pub(crate) fn enum_repr<T: PyEnum>(v: T) -> String {
     format!("{}.{}", T::CLASS, v.member_name())
 }
 
+/// The repr of a core value as its member (`Helper.FTP`); for a core value without a member
+/// (see [`CoreEnum::from_core`]), the call that would build it (`Helper('newhelper')`).
+pub(crate) fn core_repr<T: CoreEnum>(v: T::Core) -> String {
+    match T::from_core(v) {
+        Ok(m) => enum_repr(m),
+        Err(_) => format!("{}({})", T::CLASS, crate::repr::str_repr(v.as_str())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    macro_rules! serde_name {
-        ($v:expr) => {
-            serde_json::to_value($v)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default()
-        };
-    }
-
     #[test]
-    fn values_are_the_core_spellings() {
-        for h in PyHelper::MEMBERS {
-            assert_eq!(h.value(), Helper::from(*h).name());
-        }
-        for m in PyHelperModule::MEMBERS {
-            assert_eq!(m.value(), Module::from(*m).name());
-        }
-        for p in PyParam::MEMBERS {
-            assert_eq!(p.value(), Param::from(*p).to_string());
-        }
-        for c in PyCode::MEMBERS {
-            assert_eq!(c.value(), Code::from(*c).as_str());
-        }
-        for c in PyOptionCode::MEMBERS {
-            assert_eq!(c.value(), OptionCode::from(*c).as_str());
-        }
-        for c in PyAuditCode::MEMBERS {
-            assert_eq!(c.value(), AuditCode::from(*c).as_str());
-        }
-        for k in PyExpectationKind::MEMBERS {
-            assert_eq!(k.value(), serde_name!(ExpectationKind::from(*k)));
-        }
-        for k in PyChainKind::MEMBERS {
-            assert_eq!(k.value(), serde_name!(ChainKind::from(*k)));
-        }
-        for k in PyPortRule::MEMBERS {
-            assert_eq!(k.value(), serde_name!(PortRule::from(*k)));
-        }
-        for k in PyAttribute::MEMBERS {
-            assert_eq!(k.value(), serde_name!(Attribute::from(*k)));
-        }
-        for k in PyAutoAssignment::MEMBERS {
-            assert_eq!(k.value(), serde_name!(AutoAssignment::from(*k)));
-        }
-        for k in PyPortsEffect::MEMBERS {
-            assert_eq!(k.value(), serde_name!(PortsEffect::from(*k)));
-        }
-        for k in PyParamKind::MEMBERS {
-            assert_eq!(k.value(), serde_name!(ParamKind::from(*k)));
-        }
-        for b in PyBackend::MEMBERS {
-            assert_eq!(b.value(), Backend::from(*b).name());
-        }
+    fn l4_protocols_are_the_core_numbers_and_names() {
         for p in PyL4Proto::MEMBERS {
             assert_eq!(p.value(), L4Proto::from(*p).name());
             assert_eq!(PyL4Proto::from_core(L4Proto::from(*p)), Some(*p));
         }
-        assert_eq!(PyHelper::MEMBERS.len(), Helper::ALL.len());
-        assert_eq!(PyHelperModule::MEMBERS.len(), Module::ALL.len());
-        assert_eq!(PyExpectationKind::MEMBERS.len(), ExpectationKind::ALL.len());
-        assert_eq!(PyBackend::MEMBERS.len(), Backend::ALL.len());
-        assert_eq!(PyParam::MEMBERS.len(), Param::all().count());
+    }
+
+    #[test]
+    fn text_parses_by_value_name_or_core_alias() {
+        assert_eq!(
+            PyBackend::parse_text("nft-json").unwrap(),
+            PyBackend::NFT_JSON
+        );
+        assert_eq!(
+            PyBackend::parse_text("NFT_JSON").unwrap(),
+            PyBackend::NFT_JSON
+        );
+        assert_eq!(
+            PyDirection::parse_text("local").unwrap(),
+            PyDirection::LOCAL
+        );
+        assert!(matches!(
+            PyDirection::parse_text("sideways"),
+            Err(Error::UnknownValue {
+                class: "Direction",
+                ..
+            })
+        ));
     }
 }

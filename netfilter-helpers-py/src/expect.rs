@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use netfilter_helpers_core::expect::{ExpectFlags, Expectation, Tuple};
 use netfilter_helpers_core::judge::{Detail, Judge};
-use netfilter_helpers_core::net::{apply_mask, full_mask, prefix_mask, zero_addr};
+use netfilter_helpers_core::net::{full_mask, zero_addr};
 use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::parse::{ParseError, ParseErrorKind, ParsedLine, parse_line};
 use pyo3::prelude::*;
@@ -14,9 +14,8 @@ use crate::enums::{
     L4Arg, PyEvent, PyFamily, PyFormat, PyParseErrorKind, enum_repr, l4_out, l4_repr,
 };
 use crate::error::Result;
-use crate::util::{
-    LineArg, Lines, Repr, batch_threads, bool_repr, guard, opt_repr, run_batch, str_repr,
-};
+use crate::repr::{Repr, bool_repr, opt_repr, str_repr};
+use crate::util::{LineArg, Lines, batch_threads, guard, run_batch};
 
 /// Expectation flags (`NF_CT_EXPECT_*`): combine with `|`, test with `in`.
 #[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "ExpectFlags")]
@@ -406,20 +405,9 @@ impl PyExpectation {
 }
 
 /// One parsed expectation line.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "ParsedLine")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "ParsedLine")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyParsedLine(pub(crate) ParsedLine);
-
-fn hash_parsed<H: std::hash::Hasher>(p: &ParsedLine, h: &mut H) {
-    use std::hash::Hash;
-    p.format.hash(h);
-    p.event.hash(h);
-    p.timeout.hash(h);
-    p.policy_name.hash(h);
-    p.master_l4_known.hash(h);
-    p.zone.hash(h);
-    p.expectation.hash(h);
-}
 
 pub(crate) fn parsed_repr(p: &ParsedLine) -> String {
     let mut r = Repr::new("ParsedLine")
@@ -508,12 +496,6 @@ impl PyParsedLine {
     #[getter]
     fn expectation(&self) -> PyExpectation {
         PyExpectation(self.0.expectation.clone())
-    }
-
-    fn __hash__(&self) -> u64 {
-        let mut h = crate::util::hasher();
-        hash_parsed(&self.0, &mut h);
-        std::hash::Hasher::finish(&h)
     }
 
     fn __repr__(&self) -> String {
@@ -657,28 +639,4 @@ pub(crate) fn py_parse_lines(py: Python<'_>, lines: Lines<'_>) -> Result<ParsedL
             (ok, bad)
         })?;
     Ok((ok, bad.iter().map(PyLineError::from_core).collect()))
-}
-
-/// The all-ones address of a family (an exact-match mask).
-#[pyfunction(name = "full_mask")]
-pub(crate) fn py_full_mask(family: PyFamily) -> IpAddr {
-    full_mask(family.into())
-}
-
-/// The all-zero address of a family (a wildcard).
-#[pyfunction(name = "zero_addr")]
-pub(crate) fn py_zero_addr(family: PyFamily) -> IpAddr {
-    zero_addr(family.into())
-}
-
-/// The mask of a prefix length (`/24` is `255.255.255.0`).
-#[pyfunction(name = "prefix_mask")]
-pub(crate) fn py_prefix_mask(family: PyFamily, length: u8) -> IpAddr {
-    prefix_mask(family.into(), length)
-}
-
-/// Applies a mask to an address of the same family.
-#[pyfunction(name = "apply_mask")]
-pub(crate) fn py_apply_mask(address: IpAddr, mask: IpAddr) -> IpAddr {
-    apply_mask(address, mask)
 }

@@ -7,7 +7,7 @@ use pyo3::types::{PyString, PyType};
 
 use crate::enums::{PyAutoAssignment, PyPortsEffect};
 use crate::error::Result;
-use crate::util::{Repr, str_repr};
+use crate::repr::{Repr, str_repr};
 
 /// A Linux kernel version (`KernelVersion(6, 1)`, `KernelVersion.parse('6.1.0-18-amd64')`),
 /// ordered.

@@ -15,20 +15,41 @@
 //!   checked for cycles, nothing is pre-allocated from `__len__`, list arguments and gathered
 //!   lines are bounded (`MAX_DOCUMENT_DEPTH`, `MAX_ITEMS`, `MAX_BATCH_BYTES`), and a panic is
 //!   raised as `InternalError` rather than pyo3's `PanicException`. See `util.rs`.
+//!
+//! Modules, bottom up; each imports only from those before it (no circle):
+//!
+//! * leaves: `error` (the binding's error type), `exceptions` (the exception classes),
+//!   `repr` (`repr` and hash helpers);
+//! * `util` (limits, text, line and list arguments, the batch runner, the panic boundary);
+//! * `enums` (the enum machinery, `py_enum!`, and the enums that refer to no class of their
+//!   own: their text is the core's [`Spelling`](netfilter_helpers_core::spelling::Spelling));
+//! * `catalogue` (`Helper`, `Module`, `ExpectClass` and the classes they refer to), `kernel`,
+//!   `expect`, `options` (`Param` and module options), `registry`;
+//! * `document` (dicts to JSON and back; it knows no binding class: the caller passes a hook),
+//!   `values` (that hook: the binding's values inside a document), `dof`, `conform`, `audit`,
+//!   `site`;
+//! * `raise` (each error as the exception of its family, with its attributes), imported by
+//!   nobody: it holds the `From<Error> for PyErr` that `?` uses.
 
 use pyo3::prelude::*;
 
 mod audit;
 mod catalogue;
 mod conform;
+mod document;
 mod dof;
 mod enums;
 mod error;
+mod exceptions;
 mod expect;
 mod kernel;
 mod options;
+mod raise;
+mod registry;
+mod repr;
 mod site;
 mod util;
+mod values;
 
 /// Conntrack helpers, safely: the helper catalogue, the degree-of-freedom model, module
 /// options, expectation parsing and validation, site policies, host audits, and rules for a
@@ -38,7 +59,7 @@ pub mod _netfilter_helpers {
     use pyo3::prelude::*;
 
     #[pymodule_export]
-    use crate::error::{
+    use crate::exceptions::{
         CatalogueError, CidrError, KernelVersionError, NetfilterHelpersError, OptionError,
         ParseError, PolicyError, RefusalError, RenderError, SiteError, TupleError,
     };
@@ -46,21 +67,24 @@ pub mod _netfilter_helpers {
     #[pymodule_export]
     use crate::enums::{
         PyAttribute, PyAuditCode, PyAutoAssignment, PyBackend, PyChainKind, PyCode, PyCommandFrom,
-        PyDefaultRule, PyDirection, PyEndpoint, PyEvent, PyExpectClass, PyExpectationKind,
-        PyFamily, PyFormat, PyFreedomKind, PyHelper, PyHelperModule, PyL4Proto, PyMode,
-        PyNameMatch, PyNaming, PyOptionCode, PyParam, PyParamKind, PyParseErrorKind, PyPortRule,
-        PyPortsEffect, PyRpFilter, PySeverity, PySide, PyUnknownInterfaces,
+        PyDefaultRule, PyDirection, PyEndpoint, PyEvent, PyExpectationKind, PyFamily, PyFormat,
+        PyFreedomKind, PyL4Proto, PyMode, PyNameMatch, PyNaming, PyOptionCode, PyParamKind,
+        PyParseErrorKind, PyPortRule, PyPortsEffect, PyRpFilter, PySeverity, PySide,
+        PyUnknownInterfaces,
     };
 
     #[pymodule_export]
     use crate::catalogue::{
-        PyClassPolicy, PyHelperInfo, PyHelperName, PyRegistration, helpers, py_registered_names,
-        py_resolve_name,
+        PyClassPolicy, PyExpectClass, PyHelper, PyHelperInfo, PyHelperModule, PyHelperName,
+        PyRegistration, helpers,
     };
 
     #[pymodule_export]
+    use crate::registry::{py_registered_names, py_resolve_name};
+
+    #[pymodule_export]
     use crate::options::{
-        PyDanger, PyModuleOptions, PyOptionFinding, PyOptionsReport, PyParamSpec, params,
+        PyDanger, PyModuleOptions, PyOptionFinding, PyOptionsReport, PyParam, PyParamSpec, params,
         parse_modprobe,
     };
 
@@ -75,8 +99,8 @@ pub mod _netfilter_helpers {
 
     #[pymodule_export]
     use crate::expect::{
-        PyConnTuple, PyExpectFlags, PyExpectation, PyLineError, PyParsedLine, py_apply_mask,
-        py_full_mask, py_parse_line, py_parse_lines, py_prefix_mask, py_zero_addr,
+        PyConnTuple, PyExpectFlags, PyExpectation, PyLineError, PyParsedLine, py_parse_line,
+        py_parse_lines,
     };
 
     #[pymodule_export]
@@ -101,7 +125,10 @@ pub mod _netfilter_helpers {
         m.add("MAX_DOCUMENT_DEPTH", crate::util::MAX_DOCUMENT_DEPTH)?;
         m.add("MAX_ITEMS", crate::util::MAX_ITEMS)?;
         m.add("MAX_BATCH_BYTES", crate::util::MAX_BATCH_BYTES)?;
-        m.add("InternalError", crate::error::internal_error_type(m.py())?)?;
+        m.add(
+            "InternalError",
+            crate::exceptions::internal_error_type(m.py())?,
+        )?;
         m.add("IFNAME_MAX", netfilter_helpers_core::net::IFNAME_MAX)?;
         m.add("TABLE_MAX", netfilter_helpers_core::site::TABLE_MAX)?;
         m.add(
@@ -120,6 +147,58 @@ pub mod _netfilter_helpers {
 mod tests {
     use pyo3::prelude::*;
 
+    use crate::catalogue::{PyHelper, PyHelperModule};
+    use crate::enums::{
+        CoreEnum, PyAuditCode, PyBackend, PyCode, PyEnum, PyExpectationKind, PyOptionCode,
+    };
+    use crate::options::PyParam;
+    use netfilter_helpers_core::catalogue::Helper;
+    use netfilter_helpers_core::options::Param;
+    use netfilter_helpers_core::spelling::Spelling;
+
+    /// The binding enums over `#[non_exhaustive]` core enums, which Rust cannot check at
+    /// compile time: every core value must have a member. (Those over exhaustive core enums
+    /// have an exhaustive `From<Core>` and do not compile when one lacks a member.)
+    #[test]
+    fn every_core_value_has_a_member() {
+        let missing: Vec<(&str, Vec<&str>)> = vec![
+            ("Helper", PyHelper::core_values_without_member()),
+            ("Module", PyHelperModule::core_values_without_member()),
+            ("Param", PyParam::core_values_without_member()),
+            ("OptionCode", PyOptionCode::core_values_without_member()),
+            (
+                "ExpectationKind",
+                PyExpectationKind::core_values_without_member(),
+            ),
+            ("Code", PyCode::core_values_without_member()),
+            ("Backend", PyBackend::core_values_without_member()),
+            ("AuditCode", PyAuditCode::core_values_without_member()),
+        ];
+        for (class, values) in missing {
+            assert!(
+                values.is_empty(),
+                "the core's {class} values {values:?} have no member in netfilter_helpers.{class}: add them"
+            );
+        }
+    }
+
+    #[test]
+    fn members_carry_the_core_spelling_and_map_back() {
+        for h in PyHelper::MEMBERS {
+            assert_eq!(PyHelper::from_core(h.to_core()).unwrap(), *h);
+            assert_eq!(h.value(), Helper::from(*h).name());
+        }
+        assert_eq!(PyHelper::MEMBERS.len(), Helper::VALUES.len());
+        assert_eq!(PyParam::MEMBERS.len(), Param::VALUES.len());
+        assert_eq!(PyParam::FTP_LOOSE.value(), "nf_conntrack_ftp.loose");
+        assert_eq!(PyHelper::parse_text("ras").unwrap(), PyHelper::RAS);
+        assert_eq!(PyHelper::parse_text("Q.931").unwrap(), PyHelper::Q931);
+        assert!(matches!(
+            PyHelper::parse_text("bogus"),
+            Err(crate::error::Error::Catalogue(_))
+        ));
+    }
+
     #[test]
     fn module_builds_and_maps_errors() {
         Python::attach(|py| {
@@ -137,8 +216,8 @@ mod tests {
                 .unwrap()
                 .call1(("[[interfaces]]\nname = \"a b\"\n",))
                 .unwrap_err();
-            assert!(err.is_instance_of::<crate::error::SiteError>(py));
-            assert!(err.is_instance_of::<crate::error::NetfilterHelpersError>(py));
+            assert!(err.is_instance_of::<crate::exceptions::SiteError>(py));
+            assert!(err.is_instance_of::<crate::exceptions::NetfilterHelpersError>(py));
             assert!(err.is_instance_of::<pyo3::exceptions::PyValueError>(py));
             let problems: Vec<(String, String)> = err
                 .value(py)
@@ -152,22 +231,17 @@ mod tests {
 
     #[test]
     fn every_core_error_family_has_its_exception() {
-        use crate::error::{self, Error};
+        use crate::error::Error;
+        use crate::exceptions as error;
         use netfilter_helpers_core as core;
         Python::attach(|py| {
             let cases: Vec<(Error, Bound<'_, pyo3::types::PyType>)> = vec![
                 (
-                    "bogus"
-                        .parse::<core::catalogue::Helper>()
-                        .unwrap_err()
-                        .into(),
+                    "bogus".parse::<Helper>().unwrap_err().into(),
                     py.get_type::<error::CatalogueError>(),
                 ),
                 (
-                    core::options::Param::FtpPorts
-                        .parse_value("21,21")
-                        .unwrap_err()
-                        .into(),
+                    Param::FtpPorts.parse_value("21,21").unwrap_err().into(),
                     py.get_type::<error::OptionError>(),
                 ),
                 (

@@ -1,7 +1,7 @@
-//! Module options: `ModuleOptions` (immutable: every change returns new options),
-//! `ParamSpec`, `Danger`, `OptionFinding`, `OptionsReport`.
+//! Module options: the enum `Param`, `ModuleOptions` (immutable: every change returns new
+//! options), `ParamSpec`, `Danger`, `OptionFinding`, `OptionsReport`.
 
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 
 use netfilter_helpers_core::options::{
     MAX_CHARP, MAX_PORTS, ModuleOptions, OptionFinding, OptionsReport, PARAMS, Param, Value,
@@ -10,11 +10,89 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyList, PyMapping, PyString, PyTuple, PyType};
 
-use crate::enums::{PyHelperModule, PyOptionCode, PyParam, PyParamKind, PySeverity, enum_repr};
-use crate::error::Result;
-use crate::util::{
-    ListArg, Repr, bool_repr, check_signals_at, guard, list_repr, opt_repr, str_repr,
+use crate::catalogue::PyHelperModule;
+use crate::enums::{
+    CoreEnum, PyOptionCode, PyParamKind, PySeverity, core_parse, core_repr, enum_repr, py_enum,
 };
+use crate::error::Result;
+use crate::repr::{Repr, bool_repr, list_repr, opt_repr, str_repr};
+use crate::util::{ListArg, check_signals_at, guard};
+
+py_enum! {
+    /// A module parameter (`Param('nf_conntrack_ftp.loose')`, `Param('ftp.loose')`).
+    PyParam("Param") <=> #[non_exhaustive] Param, alias = (core_parse::<PyParam>) {
+        CONNTRACK_HELPER <=> ConntrackHelper,
+        AMANDA_MASTER_TIMEOUT <=> AmandaMasterTimeout,
+        AMANDA_TS_ALGO <=> AmandaTsAlgo,
+        FTP_PORTS <=> FtpPorts,
+        FTP_LOOSE <=> FtpLoose,
+        H323_DEFAULT_RRQ_TTL <=> H323DefaultRrqTtl,
+        H323_GKROUTED_ONLY <=> H323GkroutedOnly,
+        H323_CALLFORWARD_FILTER <=> H323CallforwardFilter,
+        IRC_PORTS <=> IrcPorts,
+        IRC_MAX_DCC_CHANNELS <=> IrcMaxDccChannels,
+        IRC_DCC_TIMEOUT <=> IrcDccTimeout,
+        NETBIOS_NS_TIMEOUT <=> NetbiosNsTimeout,
+        SANE_PORTS <=> SanePorts,
+        SIP_PORTS <=> SipPorts,
+        SIP_TIMEOUT <=> SipTimeout,
+        SIP_DIRECT_SIGNALLING <=> SipDirectSignalling,
+        SIP_DIRECT_MEDIA <=> SipDirectMedia,
+        SIP_EXTERNAL_MEDIA <=> SipExternalMedia,
+        SNMP_TIMEOUT <=> SnmpTimeout,
+        TFTP_PORTS <=> TftpPorts,
+    }
+    methods {
+        /// The parameter's declaration.
+        fn spec(&self) -> PyParamSpec {
+            PyParamSpec(Param::from(*self))
+        }
+
+        /// The module the parameter belongs to.
+        #[getter]
+        fn module(&self) -> Result<PyHelperModule> {
+            PyHelperModule::from_core(Param::from(*self).spec().module)
+        }
+
+        /// The parameter's name in `modprobe.d` and `/sys` (`loose`).
+        #[getter]
+        fn param_name(&self) -> &'static str {
+            Param::from(*self).spec().name
+        }
+
+        /// Finds a parameter by module (`nf_conntrack_ftp`, `ftp`) and parameter name.
+        #[staticmethod]
+        fn lookup(module: &str, param: &str) -> Result<PyParam> {
+            PyParam::from_core(Param::lookup(module, param)?)
+        }
+
+        /// Parses a value the way the kernel does and checks its range.
+        fn parse_value<'py>(&self, py: Python<'py>, text: &str) -> Result<Bound<'py, PyAny>> {
+            Ok(value_out(py, &Param::from(*self).parse_value(text)?)?)
+        }
+
+        /// The kernel default.
+        fn default_value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+            value_out(py, &Param::from(*self).default_value())
+        }
+
+        /// Checks a value (bool, int, list of ports or str) against the type and range;
+        /// raises OptionError when the kernel refuses it.
+        fn check(&self, value: &Bound<'_, PyAny>) -> Result<()> {
+            let p = Param::from(*self);
+            let v = p.parse_value(&value_text(value)?)?;
+            p.check(&v)?;
+            Ok(())
+        }
+
+        /// Why a value is dangerous, or None.
+        fn danger_of(&self, value: &Bound<'_, PyAny>) -> Result<Option<&'static str>> {
+            let p = Param::from(*self);
+            let v = p.parse_value(&value_text(value)?)?;
+            Ok(p.danger_of(&v))
+        }
+    }
+}
 
 /// Most entries a `ports=` array accepts.
 pub(crate) const PY_MAX_PORTS: usize = MAX_PORTS;
@@ -193,7 +271,7 @@ impl PyModuleOptions {
     fn explicit<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         for (p, v) in self.0.explicit() {
-            d.set_item(PyParam::from(p), value_out(py, v)?)?;
+            d.set_item(PyParam::from_core(p)?, value_out(py, v)?)?;
         }
         Ok(d)
     }
@@ -209,11 +287,11 @@ impl PyModuleOptions {
     }
 
     /// Every setting in force that enables a dangerous feature, with the reason.
-    fn dangerous(&self) -> Vec<(PyParam, &'static str)> {
+    fn dangerous(&self) -> Result<Vec<(PyParam, &'static str)>> {
         self.0
             .dangerous()
             .into_iter()
-            .map(|(p, why)| (p.into(), why))
+            .map(|(p, why)| Ok((PyParam::from_core(p)?, why)))
             .collect()
     }
 
@@ -314,14 +392,14 @@ impl PyParamSpec {
 
     /// The parameter.
     #[getter]
-    fn param(&self) -> PyParam {
-        self.0.into()
+    fn param(&self) -> Result<PyParam> {
+        PyParam::from_core(self.0)
     }
 
     /// Its module.
     #[getter]
-    fn module(&self) -> PyHelperModule {
-        self.0.spec().module.into()
+    fn module(&self) -> Result<PyHelperModule> {
+        PyHelperModule::from_core(self.0.spec().module)
     }
 
     /// Its name in `modprobe.d` and `/sys`.
@@ -376,7 +454,7 @@ impl PyParamSpec {
     }
 
     fn __repr__(&self) -> String {
-        format!("{}.spec()", enum_repr(PyParam::from(self.0)))
+        format!("{}.spec()", core_repr::<PyParam>(self.0))
     }
 }
 
@@ -416,19 +494,9 @@ impl PyDanger {
 }
 
 /// One finding about module options.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "OptionFinding")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "OptionFinding")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyOptionFinding(pub(crate) OptionFinding);
-
-pub(crate) fn hash_option_finding<H: Hasher>(f: &OptionFinding, h: &mut H) {
-    f.severity.hash(h);
-    f.code.hash(h);
-    f.line.hash(h);
-    f.module.hash(h);
-    f.param.hash(h);
-    f.value.hash(h);
-    f.message.hash(h);
-}
 
 #[pymethods]
 impl PyOptionFinding {
@@ -462,8 +530,8 @@ impl PyOptionFinding {
 
     /// The stable code.
     #[getter]
-    fn code(&self) -> PyOptionCode {
-        self.0.code.into()
+    fn code(&self) -> Result<PyOptionCode> {
+        PyOptionCode::from_core(self.0.code)
     }
 
     /// The 1-based line of the input, when the options came from text.
@@ -496,12 +564,6 @@ impl PyOptionFinding {
         &self.0.message
     }
 
-    fn __hash__(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        hash_option_finding(&self.0, &mut h);
-        h.finish()
-    }
-
     fn __str__(&self) -> String {
         self.0.to_string()
     }
@@ -514,7 +576,7 @@ impl PyOptionFinding {
 fn option_finding_repr(f: &OptionFinding) -> String {
     Repr::new("OptionFinding")
         .arg(enum_repr(PySeverity::from(f.severity)))
-        .arg(enum_repr(PyOptionCode::from(f.code)))
+        .arg(core_repr::<PyOptionCode>(f.code))
         .arg(str_repr(&f.message))
         .kw("line", opt_repr(f.line, |l| l.to_string()))
         .kw("module", opt_repr(f.module.as_deref(), str_repr))
@@ -524,8 +586,8 @@ fn option_finding_repr(f: &OptionFinding) -> String {
 }
 
 /// The result of reading module options: the options accepted and every finding.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "OptionsReport")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "OptionsReport")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyOptionsReport(pub(crate) OptionsReport);
 
 #[pymethods]
@@ -564,15 +626,6 @@ impl PyOptionsReport {
     /// Whether any finding is a warning or an error.
     fn has_problems(&self) -> bool {
         self.0.has_problems()
-    }
-
-    fn __hash__(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.0.options.hash(&mut h);
-        for f in &self.0.findings {
-            hash_option_finding(f, &mut h);
-        }
-        h.finish()
     }
 
     fn __repr__(&self) -> String {

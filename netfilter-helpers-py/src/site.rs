@@ -8,7 +8,7 @@ use netfilter_helpers_core::ir::{HelperObject, Ruleset};
 use netfilter_helpers_core::net::Cidr;
 use netfilter_helpers_core::net::Family;
 use netfilter_helpers_core::net::{IfName, RuleName, aggregate};
-use netfilter_helpers_core::render::{Backend, render};
+use netfilter_helpers_core::render::render;
 use netfilter_helpers_core::report::Problem;
 use netfilter_helpers_core::site::{Site, SiteError, ValidInterface, ValidService, ValidSite};
 use netfilter_helpers_core::synth::synthesize;
@@ -17,17 +17,16 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 
 use crate::catalogue::{HelperNameArg, PyHelperName};
+use crate::document::{DocKind, Source, from_json};
 use crate::enums::{
-    L4Arg, PyBackend, PyChainKind, PyDirection, PyFamily, PyMode, PyNameMatch, PyRpFilter,
-    PyUnknownInterfaces, enum_repr, l4_out, l4_repr,
+    CoreEnum, L4Arg, PyBackend, PyChainKind, PyDirection, PyEnum, PyFamily, PyMode, PyNameMatch,
+    PyRpFilter, PyUnknownInterfaces, enum_repr, l4_out, l4_repr,
 };
 use crate::error::{Result, problems};
 use crate::kernel::PyKernelVersion;
 use crate::options::PyModuleOptions;
-use crate::util::{
-    CidrArg, DocKind, ListArg, Repr, Source, bool_repr, cidrs_out, from_json, guard, hash_of,
-    list_repr, str_repr,
-};
+use crate::repr::{Repr, bool_repr, list_repr, str_repr};
+use crate::util::{CidrArg, ListArg, cidrs_out, guard};
 
 fn site_error(path: &str, message: String) -> SiteError {
     SiteError {
@@ -54,7 +53,7 @@ fn json_text<T: serde::Serialize>(v: &T) -> String {
 /// A site: interfaces, services, kernel and module options, validated when it is built
 /// (from TOML or JSON text or a dict). An invalid site raises SiteError listing every
 /// problem with its path.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Site")]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Site")]
 #[derive(Debug, Clone)]
 pub(crate) struct PySite {
     source: Site,
@@ -64,6 +63,13 @@ pub(crate) struct PySite {
 impl PartialEq for PySite {
     fn eq(&self, other: &Self) -> bool {
         self.valid == other.valid
+    }
+}
+
+/// The hash of what `==` compares (the core's `Hash`).
+impl std::hash::Hash for PySite {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.valid.hash(state);
     }
 }
 
@@ -87,7 +93,7 @@ impl PySite {
         if let Ok(s) = source.cast::<PySite>() {
             return Ok(s.get().clone());
         }
-        let source = Source::extract(source, DocKind::Site)?;
+        let source = Source::extract(source, DocKind::Site, crate::values::in_site)?;
         guard(|| Self::build(site_from_source(source)?))
     }
 
@@ -106,7 +112,7 @@ impl PySite {
     /// Reads and validates a dict.
     #[classmethod]
     fn from_dict(_cls: &Bound<'_, PyType>, document: &Bound<'_, PyDict>) -> Result<Self> {
-        let source = Source::extract(document.as_any(), DocKind::Site)?;
+        let source = Source::extract(document.as_any(), DocKind::Site, crate::values::in_site)?;
         guard(|| Self::build(site_from_source(source)?))
     }
 
@@ -242,9 +248,9 @@ impl PySite {
         let out = py.detach(|| {
             guard(|| {
                 let rs = synthesize(valid);
-                Ok(Backend::ALL
+                Ok(<PyBackend as PyEnum>::MEMBERS
                     .iter()
-                    .map(|b| render(&rs, *b).map(|text| (PyBackend::from(*b), text)))
+                    .map(|b| render(&rs, b.to_core()).map(|text| (*b, text)))
                     .collect::<std::result::Result<Vec<_>, _>>()?)
             })
         })?;
@@ -267,10 +273,6 @@ impl PySite {
         json_text(&self.source)
     }
 
-    fn __hash__(&self) -> u64 {
-        hash_of(&json_text(&self.valid))
-    }
-
     fn __repr__(&self) -> String {
         Self::repr_of(&self.source)
     }
@@ -282,8 +284,8 @@ impl PySite {
 }
 
 /// A validated interface of a site.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Interface")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Interface")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyInterface(pub(crate) ValidInterface);
 
 #[pymethods]
@@ -386,22 +388,6 @@ impl PyInterface {
         cidrs_out(py, &self.0.networks(Family::from(family)))
     }
 
-    fn __hash__(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let i = &self.0;
-        let mut h = crate::util::hasher();
-        i.name.hash(&mut h);
-        i.default_route.hash(&mut h);
-        i.attached.hash(&mut h);
-        i.routed.hash(&mut h);
-        i.dhcp.hash(&mut h);
-        i.rp_filter.hash(&mut h);
-        i.addresses.hash(&mut h);
-        i.prefix_match.hash(&mut h);
-        i.rp_filter_mark.hash(&mut h);
-        h.finish()
-    }
-
     fn __repr__(&self) -> String {
         let i = &self.0;
         let nets = |v: &Vec<Cidr>| list_repr(v, |c| str_repr(&c.to_string()));
@@ -439,8 +425,8 @@ impl PyInterface {
 }
 
 /// A validated service of a site.
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Service")]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Service")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyService(pub(crate) ValidService);
 
 #[pymethods]
@@ -559,25 +545,6 @@ impl PyService {
         self.0.clients_local()
     }
 
-    fn __hash__(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let s = &self.0;
-        let mut h = crate::util::hasher();
-        s.name.hash(&mut h);
-        s.helper.hash(&mut h);
-        s.direction.hash(&mut h);
-        s.servers.hash(&mut h);
-        s.clients.hash(&mut h);
-        s.ports.hash(&mut h);
-        s.related.hash(&mut h);
-        s.min_port.hash(&mut h);
-        s.families.hash(&mut h);
-        s.public.hash(&mut h);
-        s.public_ports.hash(&mut h);
-        s.servers_local.hash(&mut h);
-        h.finish()
-    }
-
     fn __repr__(&self) -> String {
         let s = &self.0;
         let nets = |v: &Vec<Cidr>| list_repr(v, |c| str_repr(&c.to_string()));
@@ -605,7 +572,7 @@ impl PyService {
 }
 
 /// The rules synthesised for a site (`site.rules()`).
-#[pyclass(frozen, eq, module = "netfilter_helpers", name = "Ruleset")]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Ruleset")]
 #[derive(Debug, Clone)]
 pub(crate) struct PyRuleset {
     ruleset: Ruleset,
@@ -615,6 +582,13 @@ pub(crate) struct PyRuleset {
 impl PartialEq for PyRuleset {
     fn eq(&self, other: &Self) -> bool {
         self.ruleset == other.ruleset
+    }
+}
+
+/// The hash of what `==` compares (the core's `Hash`).
+impl std::hash::Hash for PyRuleset {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.ruleset.hash(state);
     }
 }
 
@@ -687,10 +661,6 @@ impl PyRuleset {
 
     fn __len__(&self) -> usize {
         self.ruleset.rule_count()
-    }
-
-    fn __hash__(&self) -> u64 {
-        hash_of(&json_text(&self.ruleset))
     }
 
     fn __repr__(&self) -> String {

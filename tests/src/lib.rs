@@ -178,3 +178,11 @@ macro_rules! require_lab {
         }
     };
 }
+
+/// The README, whose Rust example (section "Use it") runs as a doctest of this crate:
+/// `cargo test -p netfilter-helpers-tests --doc`. Its other code blocks (`sh`, `toml`, `c`,
+/// `python`) are not Rust and are checked elsewhere (`tests/readme.rs`, the C and Python test
+/// suites).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct Readme;

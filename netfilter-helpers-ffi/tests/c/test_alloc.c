@@ -84,7 +84,7 @@ int main(void) {
     nfh_expectations_parse((const uint8_t *)lines, strlen(lines), &e);
     nfh_validator *v = nfh_validator_new(NULL);
     nfh_policy *deny = NULL;
-    nfh_policy_parse("default = \"deny\"\n", NFH_FORMAT_TOML, &deny, NULL);
+    nfh_policy_parse("default = \"deny\"\n", NFH_DOC_FORMAT_TOML, &deny, NULL);
     if (nfh_expectations_count(e) != 3 || !v || !deny) {
         printf("setup failed\n");
         return 2;

@@ -142,7 +142,7 @@ static nfh_result t_version(const text_ctx *c, char *b, size_t l, size_t *n) {
     return nfh_version(b, l, n);
 }
 static nfh_result t_helper_name(const text_ctx *c, char *b, size_t l, size_t *n) {
-    return nfh_helper_name(c->index, b, l, n);
+    return nfh_helper_name(c->u, b, l, n);
 }
 static nfh_result t_options_get(const text_ctx *c, char *b, size_t l, size_t *n) {
     return nfh_options_get(c->obj, c->name, b, l, n);
@@ -157,10 +157,10 @@ static nfh_result t_dof_table(const text_ctx *c, char *b, size_t l, size_t *n) {
     return nfh_dof_table(c->obj, c->u, b, l, n);
 }
 static nfh_result t_rule_label(const text_ctx *c, char *b, size_t l, size_t *n) {
-    return nfh_dof_rule_label(c->index, b, l, n);
+    return nfh_dof_rule_label(c->u, b, l, n);
 }
 static nfh_result t_rule_explain(const text_ctx *c, char *b, size_t l, size_t *n) {
-    return nfh_dof_rule_explain(c->obj, c->index, b, l, n);
+    return nfh_dof_rule_explain(c->obj, c->u, b, l, n);
 }
 static nfh_result t_result_message(const text_ctx *c, char *b, size_t l, size_t *n) {
     return nfh_result_message(c->u, b, l, n);
@@ -180,11 +180,11 @@ static nfh_result t_expectations_error(const text_ctx *c, char *b, size_t l, siz
 static nfh_result t_verdict_text(const text_ctx *c, char *b, size_t l, size_t *n) {
     return nfh_verdict_text(c->obj, b, l, n);
 }
-static nfh_result t_site_render(const text_ctx *c, char *b, size_t l, size_t *n) {
-    return nfh_site_render(c->obj, c->u, b, l, n, NULL);
+static nfh_result t_ruleset_render(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_ruleset_render(c->obj, c->u, b, l, n, NULL);
 }
-static nfh_result t_site_warning(const text_ctx *c, char *b, size_t l, size_t *n) {
-    return nfh_site_warning(c->obj, c->index, b, l, n);
+static nfh_result t_ruleset_warning(const text_ctx *c, char *b, size_t l, size_t *n) {
+    return nfh_ruleset_warning(c->obj, c->index, b, l, n);
 }
 
 static int all_bytes(const char *p, size_t n, unsigned char v) {
@@ -322,16 +322,32 @@ static void test_version_and_results(void) {
 }
 
 static void test_helpers(void) {
-    size_t count = nfh_helper_count();
-    CHECK(count == 12, "nfh_helper_count is 12 (got %zu)", count);
-    text_ctx c = {.index = 1};
-    char *ftp = text_protocol("nfh_helper_name(1)", t_helper_name, &c);
-    CHECK(ftp && strcmp(ftp, "ftp") == 0, "nfh_helper_name(1) is \"ftp\"");
+    size_t count = SIZE_SENTINEL;
+    CHECK_RES(nfh_helper_list(NULL, 0, &count), NFH_RESULT_INSUFFICIENT_SIZE,
+              "nfh_helper_list(NULL, 0) is a size query");
+    CHECK(count == 12, "nfh_helper_list: 12 helpers (got %zu)", count);
+    uint32_t helpers[64];
+    for (size_t i = 0; i < 64; i++)
+        helpers[i] = 0xfeedu;
+    size_t n = SIZE_SENTINEL;
+    CHECK_RES(nfh_helper_list(helpers, 3, &n), NFH_RESULT_INSUFFICIENT_SIZE,
+              "nfh_helper_list: a short array gives INSUFFICIENT_SIZE");
+    CHECK(n == 12 && helpers[0] == 0xfeedu, "nfh_helper_list: count needed, nothing written");
+    CHECK_RES(nfh_helper_list(helpers, 64, &n), NFH_RESULT_OK, "nfh_helper_list fills the array");
+    CHECK(n == 12 && helpers[0] == NFH_HELPER_AMANDA && helpers[11] == NFH_HELPER_H245 &&
+              helpers[12] == 0xfeedu,
+          "nfh_helper_list: every helper number, nothing past them");
+    CHECK_RES(nfh_helper_list(helpers, 64, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_helper_list(out_n NULL) gives NULL_PARAMETER");
+
+    text_ctx c = {.u = NFH_HELPER_FTP};
+    char *ftp = text_protocol("nfh_helper_name(NFH_HELPER_FTP)", t_helper_name, &c);
+    CHECK(ftp && strcmp(ftp, "ftp") == 0, "nfh_helper_name(NFH_HELPER_FTP) is \"ftp\"");
     free(ftp);
     int ok = 1;
     char *names[64] = {0};
     for (size_t i = 0; i < count && i < 64; i++) {
-        c.index = i;
+        c.u = helpers[i];
         names[i] = text_get(t_helper_name, &c);
         if (!names[i] || !names[i][0])
             ok = 0;
@@ -339,18 +355,25 @@ static void test_helpers(void) {
             if (strcmp(names[i], names[j]) == 0)
                 ok = 0;
     }
-    CHECK(ok, "nfh_helper_name: every index below the count gives a distinct name");
-    CHECK(count > 10 && names[7] && names[10] && strcmp(names[7], "sip") == 0 &&
-              strcmp(names[10], "Q.931") == 0,
-          "nfh_helper_name: kernel spellings (7 \"sip\", 10 \"Q.931\")");
+    CHECK(ok, "nfh_helper_name: every listed helper has a distinct name");
     for (size_t i = 0; i < 64; i++)
         free(names[i]);
-    size_t n = SIZE_SENTINEL;
+    c.u = NFH_HELPER_SIP;
+    char *sip = text_get(t_helper_name, &c);
+    c.u = NFH_HELPER_Q931;
+    char *q931 = text_get(t_helper_name, &c);
+    CHECK(sip && q931 && strcmp(sip, "sip") == 0 && strcmp(q931, "Q.931") == 0,
+          "nfh_helper_name: kernel spellings (NFH_HELPER_SIP \"sip\", NFH_HELPER_Q931 \"Q.931\")");
+    free(sip);
+    free(q931);
+    n = SIZE_SENTINEL;
     char buf[32];
-    CHECK_RES(nfh_helper_name(count, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
-              "nfh_helper_name(count) gives INVALID_PARAMETER");
-    CHECK_RES(nfh_helper_name(SIZE_MAX, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
-              "nfh_helper_name(SIZE_MAX) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_helper_name(0, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_helper_name(0): 0 is no helper, INVALID_PARAMETER");
+    CHECK_RES(nfh_helper_name(NFH_HELPER_H245 + 1, buf, sizeof buf, &n),
+              NFH_RESULT_INVALID_PARAMETER, "nfh_helper_name(past the last) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_helper_name(UINT32_MAX, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_helper_name(UINT32_MAX) gives INVALID_PARAMETER");
     CHECK(n == SIZE_SENTINEL, "nfh_helper_name: *out_n untouched on INVALID_PARAMETER");
 }
 
@@ -569,23 +592,35 @@ static void test_modprobe_report(void) {
 }
 
 static void test_dof(void) {
-    size_t rules = nfh_dof_rule_count();
-    CHECK(rules == 19, "nfh_dof_rule_count is 19 (got %zu)", rules);
+    uint32_t kinds[64];
+    size_t rules = SIZE_SENTINEL;
+    CHECK_RES(nfh_expectation_kind_list(kinds, 64, &rules), NFH_RESULT_OK,
+              "nfh_expectation_kind_list fills the array");
+    CHECK(rules == 19 && kinds[0] == NFH_EXPECTATION_KIND_AMANDA_DATA &&
+              kinds[1] == NFH_EXPECTATION_KIND_FTP_DATA &&
+              kinds[18] == NFH_EXPECTATION_KIND_H323T120,
+          "nfh_expectation_kind_list: 19 kinds in table order (got %zu)", rules);
+    size_t need = SIZE_SENTINEL;
+    CHECK_RES(nfh_expectation_kind_list(NULL, 0, &need), NFH_RESULT_INSUFFICIENT_SIZE,
+              "nfh_expectation_kind_list(NULL, 0) is a size query");
+    CHECK(need == 19, "nfh_expectation_kind_list: the size query says 19");
 
     /* The ftp row under the defaults and with ftp.loose=1. */
-    nfh_rule def, loose;
+    nfh_dof_rule_info def, loose;
     memset(&def, 0xA5, sizeof def);
     memset(&loose, 0xA5, sizeof loose);
     nfh_options *o = nfh_options_new();
     nfh_options_set(o, "ftp.loose=1", NULL);
-    CHECK_RES(nfh_dof_rule(NULL, 1, &def), NFH_RESULT_OK,
-              "nfh_dof_rule(opts NULL = defaults, 1) succeeds");
-    CHECK_RES(nfh_dof_rule(o, 1, &loose), NFH_RESULT_OK, "nfh_dof_rule(ftp.loose=1, 1) succeeds");
-    text_ctx c = {.index = def.helper};
+    CHECK_RES(nfh_dof_rule(NULL, NFH_EXPECTATION_KIND_FTP_DATA, &def), NFH_RESULT_OK,
+              "nfh_dof_rule(opts NULL = defaults, FTP_DATA) succeeds");
+    CHECK_RES(nfh_dof_rule(o, NFH_EXPECTATION_KIND_FTP_DATA, &loose), NFH_RESULT_OK,
+              "nfh_dof_rule(ftp.loose=1, FTP_DATA) succeeds");
+    text_ctx c = {.u = def.helper};
     char *h = text_get(t_helper_name, &c);
-    CHECK(h && strcmp(h, "ftp") == 0 && def.class_number == 0 && def.count == 1 &&
+    CHECK(h && strcmp(h, "ftp") == 0 && def.kind == NFH_EXPECTATION_KIND_FTP_DATA &&
+              def.helper == NFH_HELPER_FTP && def.class_number == 0 && def.count == 1 &&
               def.flags == 0 && def.timeout == 300 && def.max_expected == 1,
-          "rule 1 is the ftp data rule (helper ftp, class 0, 1 per command, 300 s, max 1)");
+          "FTP_DATA is the ftp data rule (helper ftp, class 0, 1 per command, 300 s, max 1)");
     free(h);
     CHECK(def.dst_addr.kind == NFH_FREEDOM_KIND_PAYLOAD_CHECKED &&
               def.dst_addr.endpoint == NFH_ENDPOINT_SENDER && !def.risky,
@@ -604,8 +639,9 @@ static void test_dof(void) {
 
     int ok = 1;
     for (size_t i = 0; i < rules; i++) {
-        nfh_rule r;
-        if (nfh_dof_rule(NULL, i, &r) != NFH_RESULT_OK || r.helper >= nfh_helper_count())
+        nfh_dof_rule_info r;
+        if (nfh_dof_rule(NULL, kinds[i], &r) != NFH_RESULT_OK || r.kind != kinds[i] ||
+            r.helper < NFH_HELPER_AMANDA || r.helper > NFH_HELPER_H245)
             ok = 0;
         const nfh_freedom *fs[] = {&r.src_addr, &r.src_port, &r.dst_addr, &r.dst_port, &r.l4};
         for (size_t k = 0; k < 5 && ok; k++)
@@ -615,33 +651,38 @@ static void test_dof(void) {
         if (r.flags & ~3u)
             ok = 0;
     }
-    CHECK(ok, "nfh_dof_rule: every rule has a valid helper index, freedom kinds and flags");
-    nfh_rule sip_audio;
-    CHECK(nfh_dof_rule(NULL, 8, &sip_audio) == NFH_RESULT_OK && sip_audio.class_number == 1 &&
+    CHECK(ok, "nfh_dof_rule: every kind has its own number, a helper number, valid freedom "
+              "kinds and flags");
+    nfh_dof_rule_info sip_audio;
+    CHECK(nfh_dof_rule(NULL, NFH_EXPECTATION_KIND_SIP_AUDIO, &sip_audio) == NFH_RESULT_OK &&
+              sip_audio.helper == NFH_HELPER_SIP && sip_audio.class_number == 1 &&
               sip_audio.l4.protocol == 17,
-          "rule 8 (sip audio) is class 1 over udp");
+          "SIP_AUDIO is sip's class 1 over udp");
 
-    nfh_rule untouched;
+    nfh_dof_rule_info untouched;
     memset(&untouched, 0x5A, sizeof untouched);
-    CHECK_RES(nfh_dof_rule(NULL, rules, &untouched), NFH_RESULT_INVALID_PARAMETER,
-              "nfh_dof_rule(index = count) gives INVALID_PARAMETER");
-    CHECK_RES(nfh_dof_rule(o, SIZE_MAX, &untouched), NFH_RESULT_INVALID_PARAMETER,
-              "nfh_dof_rule(SIZE_MAX) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_dof_rule(NULL, 0, &untouched), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_dof_rule(0): 0 is no kind, INVALID_PARAMETER");
+    CHECK_RES(nfh_dof_rule(NULL, NFH_EXPECTATION_KIND_H323T120 + 1, &untouched),
+              NFH_RESULT_INVALID_PARAMETER, "nfh_dof_rule(past the last kind) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_dof_rule(o, UINT32_MAX, &untouched), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_dof_rule(UINT32_MAX) gives INVALID_PARAMETER");
     CHECK(all_bytes((const char *)&untouched, sizeof untouched, 0x5A),
           "nfh_dof_rule: *out untouched on failure");
-    CHECK_RES(nfh_dof_rule(NULL, 1, NULL), NFH_RESULT_NULL_PARAMETER,
+    CHECK_RES(nfh_dof_rule(NULL, NFH_EXPECTATION_KIND_FTP_DATA, NULL), NFH_RESULT_NULL_PARAMETER,
               "nfh_dof_rule(out NULL) gives NULL_PARAMETER");
 
     /* Labels. */
-    c.index = 8;
-    char *label = text_protocol("nfh_dof_rule_label(8)", t_rule_label, &c);
-    CHECK(label && strcmp(label, "sip audio") == 0, "nfh_dof_rule_label(8) is \"sip audio\"");
+    c.u = NFH_EXPECTATION_KIND_SIP_AUDIO;
+    char *label = text_protocol("nfh_dof_rule_label(SIP_AUDIO)", t_rule_label, &c);
+    CHECK(label && strcmp(label, "sip audio") == 0,
+          "nfh_dof_rule_label(SIP_AUDIO) is \"sip audio\"");
     free(label);
     ok = 1;
     for (size_t i = 0; i < rules; i++) {
-        nfh_rule r;
-        nfh_dof_rule(NULL, i, &r);
-        text_ctx hc = {.index = r.helper}, lc = {.index = i};
+        nfh_dof_rule_info r;
+        nfh_dof_rule(NULL, kinds[i], &r);
+        text_ctx hc = {.u = r.helper}, lc = {.u = kinds[i]};
         char *hn = text_get(t_helper_name, &hc), *lb = text_get(t_rule_label, &lc);
         if (!hn || !lb || !starts_with(lb, hn) || lb[strlen(hn)] != ' ')
             ok = 0;
@@ -651,23 +692,24 @@ static void test_dof(void) {
     CHECK(ok, "every rule label starts with its helper's name (\"ftp data\", \"RAS ras (GCF)\")");
     size_t n = SIZE_SENTINEL;
     char buf[64];
-    CHECK_RES(nfh_dof_rule_label(rules, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
-              "nfh_dof_rule_label(index = count) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_dof_rule_label(0, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_dof_rule_label(0) gives INVALID_PARAMETER");
 
     /* Explanations. */
     c.obj = NULL;
-    c.index = 1;
-    char *e_def = text_protocol("nfh_dof_rule_explain(defaults, 1)", t_rule_explain, &c);
+    c.u = NFH_EXPECTATION_KIND_FTP_DATA;
+    char *e_def = text_protocol("nfh_dof_rule_explain(defaults, FTP_DATA)", t_rule_explain, &c);
     c.obj = o;
-    char *e_loose = text_protocol("nfh_dof_rule_explain(ftp.loose=1, 1)", t_rule_explain, &c);
+    char *e_loose =
+        text_protocol("nfh_dof_rule_explain(ftp.loose=1, FTP_DATA)", t_rule_explain, &c);
     CHECK(e_def && e_loose && strchr(e_def, '\n') && !contains(e_def, "risk:") &&
               contains(e_loose, "risk: loose=1") && contains(e_loose, "bounce"),
           "nfh_dof_rule_explain: several lines; only ftp.loose=1 names the bounce risk");
     free(e_def);
     free(e_loose);
-    CHECK_RES(nfh_dof_rule_explain(NULL, rules, buf, sizeof buf, &n),
+    CHECK_RES(nfh_dof_rule_explain(NULL, UINT32_MAX, buf, sizeof buf, &n),
               NFH_RESULT_INVALID_PARAMETER,
-              "nfh_dof_rule_explain(index = count) gives INVALID_PARAMETER");
+              "nfh_dof_rule_explain(UINT32_MAX) gives INVALID_PARAMETER");
 
     /* Tables. */
     c.obj = NULL;
@@ -719,13 +761,13 @@ static void test_errors_null(void) {
 static void test_policy(void) {
     nfh_policy *p = NULL;
     nfh_error *err = NULL;
-    CHECK_RES(nfh_policy_parse(SAMPLE_POLICY, NFH_FORMAT_TOML, &p, &err), NFH_RESULT_OK,
+    CHECK_RES(nfh_policy_parse(SAMPLE_POLICY, NFH_DOC_FORMAT_TOML, &p, &err), NFH_RESULT_OK,
               "nfh_policy_parse reads the sample TOML policy");
     CHECK(p != NULL && err == NULL, "nfh_policy_parse: a policy, *err untouched");
     nfh_policy_free(p);
     p = NULL;
     CHECK(nfh_policy_parse("{\"default\": \"allow\", \"helpers\": {\"ftp\": {\"min_port\": 1024}}}",
-                           NFH_FORMAT_JSON, &p, NULL) == NFH_RESULT_OK &&
+                           NFH_DOC_FORMAT_JSON, &p, NULL) == NFH_RESULT_OK &&
               p != NULL,
           "nfh_policy_parse reads a JSON policy");
     nfh_policy_free(p);
@@ -738,7 +780,7 @@ static void test_policy(void) {
         "classes = [\"audio\"]\n";
     p = SENTINEL_PTR;
     err = NULL;
-    CHECK_RES(nfh_policy_parse(bad, NFH_FORMAT_TOML, &p, &err), NFH_RESULT_INVALID_VALUE,
+    CHECK_RES(nfh_policy_parse(bad, NFH_DOC_FORMAT_TOML, &p, &err), NFH_RESULT_INVALID_VALUE,
               "nfh_policy_parse: an invalid policy gives INVALID_VALUE");
     CHECK(p == SENTINEL_PTR, "nfh_policy_parse: *out untouched on failure");
     CHECK(nfh_error_code(err) == NFH_RESULT_INVALID_VALUE && nfh_error_problem_count(err) == 3,
@@ -766,12 +808,12 @@ static void test_policy(void) {
     CHECK_RES(nfh_error_problem(err, SIZE_MAX, buf, sizeof buf, &n),
               NFH_RESULT_INVALID_PARAMETER, "nfh_error_problem(SIZE_MAX) gives INVALID_PARAMETER");
     nfh_error_free(err);
-    CHECK_RES(nfh_policy_parse(bad, NFH_FORMAT_TOML, &p, NULL), NFH_RESULT_INVALID_VALUE,
+    CHECK_RES(nfh_policy_parse(bad, NFH_DOC_FORMAT_TOML, &p, NULL), NFH_RESULT_INVALID_VALUE,
               "nfh_policy_parse: err NULL is allowed on failure");
 
     /* An unknown helper: a type error that names the place. */
     err = NULL;
-    nfh_result r = nfh_policy_parse("[helpers.fpt]\n", NFH_FORMAT_TOML, &p, &err);
+    nfh_result r = nfh_policy_parse("[helpers.fpt]\n", NFH_DOC_FORMAT_TOML, &p, &err);
     char *pr = error_problem(err, 0);
     CHECK((r == NFH_RESULT_INVALID_VALUE || r == NFH_RESULT_PARSE_ERROR) &&
               nfh_error_code(err) == r && starts_with(pr, "line 1, column ") &&
@@ -781,21 +823,21 @@ static void test_policy(void) {
     nfh_error_free(err);
 
     /* Text that is not TOML / JSON at all: PARSE_ERROR is for "text [that] could not be
-     * parsed (expectation lines, TOML, JSON)", as nfh_site_parse gives it for the same input
+     * parsed (expectation lines, TOML, JSON)", as nfh_ruleset_from_site gives it for the same input
      * (INVALID_VALUE is for a policy that parses but is invalid). */
     err = NULL;
-    r = nfh_policy_parse("default = ", NFH_FORMAT_TOML, &p, &err);
+    r = nfh_policy_parse("default = ", NFH_DOC_FORMAT_TOML, &p, &err);
     CHECK_RES(r, NFH_RESULT_PARSE_ERROR,
               "nfh_policy_parse: TOML that does not parse gives PARSE_ERROR (as "
-              "nfh_site_parse does)");
+              "nfh_ruleset_from_site does)");
     CHECK(err && nfh_error_problem_count(err) == 1 && nfh_error_code(err) == r,
           "nfh_policy_parse: the TOML syntax error is one problem, with the returned code");
     nfh_error_free(err);
     err = NULL;
-    r = nfh_policy_parse("{bad", NFH_FORMAT_JSON, &p, &err);
+    r = nfh_policy_parse("{bad", NFH_DOC_FORMAT_JSON, &p, &err);
     CHECK_RES(r, NFH_RESULT_PARSE_ERROR,
               "nfh_policy_parse: JSON that does not parse gives PARSE_ERROR (as "
-              "nfh_site_parse does)");
+              "nfh_ruleset_from_site does)");
     pr = error_problem(err, 0);
     CHECK(starts_with(pr, "line 1, column 2: "), "the JSON syntax error names line and column");
     free(pr);
@@ -807,11 +849,11 @@ static void test_policy(void) {
     CHECK_RES(nfh_policy_parse(SAMPLE_POLICY, UINT32_MAX, &p, NULL),
               NFH_RESULT_INVALID_PARAMETER,
               "nfh_policy_parse(format UINT32_MAX) gives INVALID_PARAMETER");
-    CHECK_RES(nfh_policy_parse(NULL, NFH_FORMAT_TOML, &p, NULL), NFH_RESULT_NULL_PARAMETER,
+    CHECK_RES(nfh_policy_parse(NULL, NFH_DOC_FORMAT_TOML, &p, NULL), NFH_RESULT_NULL_PARAMETER,
               "nfh_policy_parse(text NULL) gives NULL_PARAMETER");
-    CHECK_RES(nfh_policy_parse(SAMPLE_POLICY, NFH_FORMAT_TOML, NULL, NULL),
+    CHECK_RES(nfh_policy_parse(SAMPLE_POLICY, NFH_DOC_FORMAT_TOML, NULL, NULL),
               NFH_RESULT_NULL_PARAMETER, "nfh_policy_parse(out NULL) gives NULL_PARAMETER");
-    CHECK_RES(nfh_policy_parse("default = \"\xff\"\n", NFH_FORMAT_TOML, &p, NULL),
+    CHECK_RES(nfh_policy_parse("default = \"\xff\"\n", NFH_DOC_FORMAT_TOML, &p, NULL),
               NFH_RESULT_INVALID_UTF8, "nfh_policy_parse: invalid UTF-8 gives INVALID_UTF8");
     CHECK(p == SENTINEL_PTR, "nfh_policy_parse: *out untouched by every failure");
     nfh_policy_free(NULL);
@@ -860,7 +902,7 @@ static void test_expectations(void) {
     nfh_validator *v = nfh_validator_new(NULL);
     CHECK(v != NULL, "nfh_validator_new(NULL) gives a validator for the kernel defaults");
     nfh_policy *p = NULL;
-    nfh_policy_parse(SAMPLE_POLICY, NFH_FORMAT_TOML, &p, NULL);
+    nfh_policy_parse(SAMPLE_POLICY, NFH_DOC_FORMAT_TOML, &p, NULL);
 
     /* The fast path. */
     const int want_model[5] = {1, 0, 0, 1, 1};
@@ -1042,7 +1084,7 @@ static void test_expectations(void) {
 static void test_check_line(void) {
     nfh_validator *v = nfh_validator_new(NULL);
     nfh_policy *p = NULL;
-    nfh_policy_parse(SAMPLE_POLICY, NFH_FORMAT_TOML, &p, NULL);
+    nfh_policy_parse(SAMPLE_POLICY, NFH_DOC_FORMAT_TOML, &p, NULL);
     nfh_verdict *vd = NULL;
     nfh_error *err = NULL;
     CHECK_RES(nfh_validator_check_line(v, NULL, BOUNCE_LINE, &vd, &err), NFH_RESULT_OK,
@@ -1110,12 +1152,12 @@ static const char *const BACKENDS[] = {"iptables",       "ip6tables",       "com
                                        "nft-remove"};
 
 static void test_site(void) {
-    nfh_site *s = NULL;
+    nfh_ruleset *s = NULL;
     nfh_error *err = NULL;
-    CHECK_RES(nfh_site_parse(SAMPLE_SITE, NFH_FORMAT_TOML, &s, &err), NFH_RESULT_OK,
-              "nfh_site_parse reads the sample site");
-    CHECK(s && err == NULL && nfh_site_rule_count(s) > 10,
-          "the sample site has rules (%zu), *err untouched", nfh_site_rule_count(s));
+    CHECK_RES(nfh_ruleset_from_site(SAMPLE_SITE, NFH_DOC_FORMAT_TOML, &s, &err), NFH_RESULT_OK,
+              "nfh_ruleset_from_site reads the sample site");
+    CHECK(s && err == NULL && nfh_ruleset_rule_count(s) > 10,
+          "the sample site has rules (%zu), *err untouched", nfh_ruleset_rule_count(s));
 
     const char *must[] = {"COMMIT",
                           "fd81:2::10",
@@ -1132,9 +1174,9 @@ static void test_site(void) {
           "backends 0 to NFH_BACKEND_NFT_REMOVE (9)");
     for (uint32_t b = NFH_BACKEND_IPTABLES; b <= NFH_BACKEND_NFT_REMOVE; b++) {
         char what[64];
-        snprintf(what, sizeof what, "nfh_site_render(%s)", BACKENDS[b]);
+        snprintf(what, sizeof what, "nfh_ruleset_render(%s)", BACKENDS[b]);
         text_ctx c = {.obj = s, .u = b};
-        char *out = text_protocol(what, t_site_render, &c);
+        char *out = text_protocol(what, t_ruleset_render, &c);
         /* JSON has no comments: the nft-json output is the bare object; shell scripts start
          * with their interpreter line. */
         int shell = b == NFH_BACKEND_COMMANDS || b == NFH_BACKEND_IPTABLES_HOOKS ||
@@ -1150,88 +1192,88 @@ static void test_site(void) {
     size_t n = SIZE_SENTINEL;
     char buf[64];
     err = NULL;
-    CHECK_RES(nfh_site_render(s, 10, buf, sizeof buf, &n, &err), NFH_RESULT_INVALID_PARAMETER,
-              "nfh_site_render(backend 10) gives INVALID_PARAMETER");
-    CHECK_RES(nfh_site_render(s, UINT32_MAX, buf, sizeof buf, &n, &err),
+    CHECK_RES(nfh_ruleset_render(s, 10, buf, sizeof buf, &n, &err), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_ruleset_render(backend 10) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_ruleset_render(s, UINT32_MAX, buf, sizeof buf, &n, &err),
               NFH_RESULT_INVALID_PARAMETER,
-              "nfh_site_render(backend UINT32_MAX) gives INVALID_PARAMETER");
-    CHECK_RES(nfh_site_render(NULL, NFH_BACKEND_NFT, buf, sizeof buf, &n, &err),
-              NFH_RESULT_NULL_PARAMETER, "nfh_site_render(site NULL) gives NULL_PARAMETER");
-    CHECK(n == SIZE_SENTINEL && err == NULL, "nfh_site_render: *out_n and *err untouched");
-    CHECK_RES(nfh_site_render(s, NFH_BACKEND_NFT, buf, sizeof buf, NULL, NULL),
-              NFH_RESULT_NULL_PARAMETER, "nfh_site_render(out_n NULL) gives NULL_PARAMETER");
+              "nfh_ruleset_render(backend UINT32_MAX) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_ruleset_render(NULL, NFH_BACKEND_NFT, buf, sizeof buf, &n, &err),
+              NFH_RESULT_NULL_PARAMETER, "nfh_ruleset_render(site NULL) gives NULL_PARAMETER");
+    CHECK(n == SIZE_SENTINEL && err == NULL, "nfh_ruleset_render: *out_n and *err untouched");
+    CHECK_RES(nfh_ruleset_render(s, NFH_BACKEND_NFT, buf, sizeof buf, NULL, NULL),
+              NFH_RESULT_NULL_PARAMETER, "nfh_ruleset_render(out_n NULL) gives NULL_PARAMETER");
 
     /* Warnings: none for the sample; past the end is INVALID_PARAMETER. */
     n = SIZE_SENTINEL;
-    CHECK(nfh_site_warning_count(s) == 0, "the sample site has no warnings (%zu)",
-          nfh_site_warning_count(s));
-    CHECK_RES(nfh_site_warning(s, 0, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
-              "nfh_site_warning(sample, 0) gives INVALID_PARAMETER");
-    CHECK(n == SIZE_SENTINEL, "nfh_site_warning: *out_n untouched by a failure");
-    nfh_site_free(s);
+    CHECK(nfh_ruleset_warning_count(s) == 0, "the sample site has no warnings (%zu)",
+          nfh_ruleset_warning_count(s));
+    CHECK_RES(nfh_ruleset_warning(s, 0, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_ruleset_warning(sample, 0) gives INVALID_PARAMETER");
+    CHECK(n == SIZE_SENTINEL, "nfh_ruleset_warning: *out_n untouched by a failure");
+    nfh_ruleset_free(s);
 
     /* A valid site with risky choices: an outbound SIP service without servers, and related
      * networks that sip_direct_media = 1 (the default) makes the kernel ignore. */
     s = NULL;
-    CHECK_RES(nfh_site_parse("[[interfaces]]\nname = \"wan0\"\ndefault_route = true\n"
+    CHECK_RES(nfh_ruleset_from_site("[[interfaces]]\nname = \"wan0\"\ndefault_route = true\n"
                              "[[interfaces]]\nname = \"lan0\"\nnetworks = [\"10.0.1.1/24\"]\n"
                              "[[services]]\nname = \"voip\"\nhelper = \"sip\"\n"
                              "direction = \"outbound\"\nclients = [\"10.0.1.0/24\"]\n"
                              "related = [\"198.18.0.0/24\"]\n",
-                             NFH_FORMAT_TOML, &s, NULL),
+                             NFH_DOC_FORMAT_TOML, &s, NULL),
               NFH_RESULT_OK, "a site with warnings is valid");
-    size_t nw = nfh_site_warning_count(s);
+    size_t nw = nfh_ruleset_warning_count(s);
     CHECK(nw == 2, "the site has 2 warnings (got %zu)", nw);
     text_ctx wc = {.obj = s, .index = 0};
-    char *w0 = text_protocol("nfh_site_warning(site, 0)", t_site_warning, &wc);
+    char *w0 = text_protocol("nfh_ruleset_warning(site, 0)", t_ruleset_warning, &wc);
     CHECK(starts_with(w0, "services[0].servers: ") && contains(w0, "any host"),
           "warning 0 names services[0].servers: %s", w0 ? w0 : "");
     free(w0);
     wc.index = 1;
-    char *w1 = text_protocol("nfh_site_warning(site, 1)", t_site_warning, &wc);
+    char *w1 = text_protocol("nfh_ruleset_warning(site, 1)", t_ruleset_warning, &wc);
     CHECK(starts_with(w1, "services[0].related: ") && contains(w1, "sip_direct_media"),
           "warning 1 names services[0].related: %s", w1 ? w1 : "");
     free(w1);
     n = SIZE_SENTINEL;
-    CHECK_RES(nfh_site_warning(s, 2, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
-              "nfh_site_warning(site, 2) gives INVALID_PARAMETER");
-    CHECK_RES(nfh_site_warning(s, 0, buf, sizeof buf, NULL), NFH_RESULT_NULL_PARAMETER,
-              "nfh_site_warning(out_n NULL) gives NULL_PARAMETER");
-    CHECK_RES(nfh_site_warning(NULL, 0, buf, sizeof buf, &n), NFH_RESULT_NULL_PARAMETER,
-              "nfh_site_warning(site NULL) gives NULL_PARAMETER");
-    CHECK(n == SIZE_SENTINEL && nfh_site_warning_count(NULL) == 0,
-          "nfh_site_warning_count(NULL) is 0; *out_n untouched by failures");
-    nfh_site_free(s);
+    CHECK_RES(nfh_ruleset_warning(s, 2, buf, sizeof buf, &n), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_ruleset_warning(site, 2) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_ruleset_warning(s, 0, buf, sizeof buf, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_ruleset_warning(out_n NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_ruleset_warning(NULL, 0, buf, sizeof buf, &n), NFH_RESULT_NULL_PARAMETER,
+              "nfh_ruleset_warning(site NULL) gives NULL_PARAMETER");
+    CHECK(n == SIZE_SENTINEL && nfh_ruleset_warning_count(NULL) == 0,
+          "nfh_ruleset_warning_count(NULL) is 0; *out_n untouched by failures");
+    nfh_ruleset_free(s);
 
     /* A kernel too old for nft: a render error, other backends still work. */
     s = NULL;
-    CHECK_RES(nfh_site_parse("kernel = \"3.2\"\n[[interfaces]]\nname = \"eth0\"\n"
+    CHECK_RES(nfh_ruleset_from_site("kernel = \"3.2\"\n[[interfaces]]\nname = \"eth0\"\n"
                              "default_route = true\n",
-                             NFH_FORMAT_TOML, &s, NULL),
+                             NFH_DOC_FORMAT_TOML, &s, NULL),
               NFH_RESULT_OK, "a site for Linux 3.2 is valid");
     err = NULL;
     n = SIZE_SENTINEL;
-    CHECK_RES(nfh_site_render(s, NFH_BACKEND_NFT, NULL, 0, &n, &err), NFH_RESULT_RENDER_ERROR,
-              "Linux 3.2: nfh_site_render(nft) gives RENDER_ERROR");
+    CHECK_RES(nfh_ruleset_render(s, NFH_BACKEND_NFT, NULL, 0, &n, &err), NFH_RESULT_RENDER_ERROR,
+              "Linux 3.2: nfh_ruleset_render(nft) gives RENDER_ERROR");
     char *msg = error_message(err);
     CHECK(nfh_error_code(err) == NFH_RESULT_RENDER_ERROR && contains(msg, "4.12") &&
               contains(msg, "3.2"),
           "the render error names the version needed (4.12) and the site's: %s", msg ? msg : "");
     free(msg);
     nfh_error_free(err);
-    CHECK_RES(nfh_site_render(s, NFH_BACKEND_NFT_JSON, NULL, 0, &n, NULL),
+    CHECK_RES(nfh_ruleset_render(s, NFH_BACKEND_NFT_JSON, NULL, 0, &n, NULL),
               NFH_RESULT_RENDER_ERROR, "Linux 3.2: nft-json also fails (err NULL allowed)");
-    CHECK_RES(nfh_site_render(s, NFH_BACKEND_IPTABLES, NULL, 0, &n, NULL),
+    CHECK_RES(nfh_ruleset_render(s, NFH_BACKEND_IPTABLES, NULL, 0, &n, NULL),
               NFH_RESULT_INSUFFICIENT_SIZE, "Linux 3.2: iptables renders (size query)");
-    nfh_site_free(s);
+    nfh_ruleset_free(s);
 
     /* JSON. */
     s = NULL;
-    CHECK(nfh_site_parse("{\"interfaces\": [{\"name\": \"eth0\", \"default_route\": true}]}",
-                         NFH_FORMAT_JSON, &s, NULL) == NFH_RESULT_OK &&
+    CHECK(nfh_ruleset_from_site("{\"interfaces\": [{\"name\": \"eth0\", \"default_route\": true}]}",
+                         NFH_DOC_FORMAT_JSON, &s, NULL) == NFH_RESULT_OK &&
               s != NULL,
-          "nfh_site_parse reads a JSON site");
-    nfh_site_free(s);
+          "nfh_ruleset_from_site reads a JSON site");
+    nfh_ruleset_free(s);
 
     /* Every problem, with its path. */
     const char *bad =
@@ -1245,8 +1287,8 @@ static void test_site(void) {
         "name = \"c/d\"\n";
     s = SENTINEL_PTR;
     err = NULL;
-    CHECK_RES(nfh_site_parse(bad, NFH_FORMAT_TOML, &s, &err), NFH_RESULT_INVALID_VALUE,
-              "nfh_site_parse: an invalid site gives INVALID_VALUE");
+    CHECK_RES(nfh_ruleset_from_site(bad, NFH_DOC_FORMAT_TOML, &s, &err), NFH_RESULT_INVALID_VALUE,
+              "nfh_ruleset_from_site: an invalid site gives INVALID_VALUE");
     size_t np = nfh_error_problem_count(err);
     CHECK(s == SENTINEL_PTR && nfh_error_code(err) == NFH_RESULT_INVALID_VALUE && np == 6,
           "the error lists 6 problems (got %zu); *out untouched", np);
@@ -1269,35 +1311,35 @@ static void test_site(void) {
     nfh_error_free(err);
 
     err = NULL;
-    CHECK_RES(nfh_site_parse("x = ", NFH_FORMAT_TOML, &s, &err), NFH_RESULT_PARSE_ERROR,
-              "nfh_site_parse: TOML that does not parse gives PARSE_ERROR");
+    CHECK_RES(nfh_ruleset_from_site("x = ", NFH_DOC_FORMAT_TOML, &s, &err), NFH_RESULT_PARSE_ERROR,
+              "nfh_ruleset_from_site: TOML that does not parse gives PARSE_ERROR");
     char *pr = error_problem(err, 0);
     CHECK(nfh_error_problem_count(err) == 1 && starts_with(pr, "line 1, column "),
           "the syntax error is one problem naming line and column");
     free(pr);
     nfh_error_free(err);
     err = NULL;
-    CHECK_RES(nfh_site_parse("{\"interfaces\": [", NFH_FORMAT_JSON, &s, &err),
-              NFH_RESULT_PARSE_ERROR, "nfh_site_parse: JSON that does not parse gives PARSE_ERROR");
+    CHECK_RES(nfh_ruleset_from_site("{\"interfaces\": [", NFH_DOC_FORMAT_JSON, &s, &err),
+              NFH_RESULT_PARSE_ERROR, "nfh_ruleset_from_site: JSON that does not parse gives PARSE_ERROR");
     nfh_error_free(err);
-    CHECK_RES(nfh_site_parse("[[interfaces]]\nname = \"eth0\"\nmtu = 1500\n", NFH_FORMAT_TOML, &s,
+    CHECK_RES(nfh_ruleset_from_site("[[interfaces]]\nname = \"eth0\"\nmtu = 1500\n", NFH_DOC_FORMAT_TOML, &s,
                              NULL),
               NFH_RESULT_PARSE_ERROR,
-              "nfh_site_parse: an unknown field gives PARSE_ERROR (err NULL allowed)");
-    CHECK_RES(nfh_site_parse(SAMPLE_SITE, 2, &s, NULL), NFH_RESULT_INVALID_PARAMETER,
-              "nfh_site_parse(format 2) gives INVALID_PARAMETER");
-    CHECK_RES(nfh_site_parse(SAMPLE_SITE, UINT32_MAX, &s, NULL), NFH_RESULT_INVALID_PARAMETER,
-              "nfh_site_parse(format UINT32_MAX) gives INVALID_PARAMETER");
-    CHECK_RES(nfh_site_parse(NULL, NFH_FORMAT_TOML, &s, NULL), NFH_RESULT_NULL_PARAMETER,
-              "nfh_site_parse(text NULL) gives NULL_PARAMETER");
-    CHECK_RES(nfh_site_parse(SAMPLE_SITE, NFH_FORMAT_TOML, NULL, NULL),
-              NFH_RESULT_NULL_PARAMETER, "nfh_site_parse(out NULL) gives NULL_PARAMETER");
-    CHECK_RES(nfh_site_parse("[[interfaces]]\nname = \"eth\xff\"\n", NFH_FORMAT_TOML, &s, NULL),
-              NFH_RESULT_INVALID_UTF8, "nfh_site_parse: invalid UTF-8 gives INVALID_UTF8");
-    CHECK(s == SENTINEL_PTR, "nfh_site_parse: *out untouched by every failure");
-    CHECK(nfh_site_rule_count(NULL) == 0, "nfh_site_rule_count(NULL) is 0");
-    nfh_site_free(NULL);
-    CHECK(1, "nfh_site_free(NULL) is a no-op");
+              "nfh_ruleset_from_site: an unknown field gives PARSE_ERROR (err NULL allowed)");
+    CHECK_RES(nfh_ruleset_from_site(SAMPLE_SITE, 2, &s, NULL), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_ruleset_from_site(format 2) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_ruleset_from_site(SAMPLE_SITE, UINT32_MAX, &s, NULL), NFH_RESULT_INVALID_PARAMETER,
+              "nfh_ruleset_from_site(format UINT32_MAX) gives INVALID_PARAMETER");
+    CHECK_RES(nfh_ruleset_from_site(NULL, NFH_DOC_FORMAT_TOML, &s, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_ruleset_from_site(text NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_ruleset_from_site(SAMPLE_SITE, NFH_DOC_FORMAT_TOML, NULL, NULL),
+              NFH_RESULT_NULL_PARAMETER, "nfh_ruleset_from_site(out NULL) gives NULL_PARAMETER");
+    CHECK_RES(nfh_ruleset_from_site("[[interfaces]]\nname = \"eth\xff\"\n", NFH_DOC_FORMAT_TOML, &s, NULL),
+              NFH_RESULT_INVALID_UTF8, "nfh_ruleset_from_site: invalid UTF-8 gives INVALID_UTF8");
+    CHECK(s == SENTINEL_PTR, "nfh_ruleset_from_site: *out untouched by every failure");
+    CHECK(nfh_ruleset_rule_count(NULL) == 0, "nfh_ruleset_rule_count(NULL) is 0");
+    nfh_ruleset_free(NULL);
+    CHECK(1, "nfh_ruleset_free(NULL) is a no-op");
 }
 
 /* A site with many services: outputs of hundreds of kilobytes. */
@@ -1316,9 +1358,9 @@ static void test_large_output(void) {
                                 "[[services]]\nname = \"svc%d\"\nhelper = \"%s\"\n"
                                 "direction = \"inbound\"\nservers = [\"10.0.%d.%d\"]\n",
                                 i, i % 2 ? "ftp" : "sip", i / 200, i % 200 + 1);
-    nfh_site *s = NULL;
+    nfh_ruleset *s = NULL;
     nfh_error *err = NULL;
-    nfh_result r = nfh_site_parse(text, NFH_FORMAT_TOML, &s, &err);
+    nfh_result r = nfh_ruleset_from_site(text, NFH_DOC_FORMAT_TOML, &s, &err);
     if (err) {
         char *m = error_message(err);
         printf("# %s\n", m ? m : "");
@@ -1328,16 +1370,16 @@ static void test_large_output(void) {
     CHECK_RES(r, NFH_RESULT_OK, "a site with %d services parses", services);
     free(text);
     text_ctx c = {.obj = s, .u = NFH_BACKEND_NFT_JSON};
-    char *out = text_protocol("nfh_site_render(nft-json, 400 services)", t_site_render, &c);
+    char *out = text_protocol("nfh_ruleset_render(nft-json, 400 services)", t_ruleset_render, &c);
     CHECK(out && strlen(out) > 200000 && contains(out, "svc399"),
           "large output: %zu bytes, through the size query", out ? strlen(out) : 0);
     free(out);
     c.u = NFH_BACKEND_COMMANDS;
-    out = text_protocol("nfh_site_render(commands, 400 services)", t_site_render, &c);
+    out = text_protocol("nfh_ruleset_render(commands, 400 services)", t_ruleset_render, &c);
     CHECK(out && strlen(out) > 100000, "large commands output: %zu bytes",
           out ? strlen(out) : 0);
     free(out);
-    nfh_site_free(s);
+    nfh_ruleset_free(s);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1751,7 +1793,7 @@ static ptrdiff_t too_much_read(void *ctx, uint8_t *buf, size_t len) {
 
 static void test_judge(void) {
     nfh_policy *p = NULL;
-    nfh_policy_parse(SAMPLE_POLICY, NFH_FORMAT_TOML, &p, NULL);
+    nfh_policy_parse(SAMPLE_POLICY, NFH_DOC_FORMAT_TOML, &p, NULL);
     nfh_validator *v = nfh_validator_new(NULL);
     nfh_judge *jm = nfh_judge_new(NULL, NULL);
     nfh_judge *jp = nfh_judge_new(NULL, p);
@@ -1961,7 +2003,7 @@ static void test_judge(void) {
     nfh_options *o = nfh_options_new();
     nfh_options_set(o, "ftp.loose=1", NULL);
     nfh_policy *p2 = NULL;
-    nfh_policy_parse(SAMPLE_POLICY, NFH_FORMAT_TOML, &p2, NULL);
+    nfh_policy_parse(SAMPLE_POLICY, NFH_DOC_FORMAT_TOML, &p2, NULL);
     nfh_judge *jl = nfh_judge_new(o, NULL), *jlp = nfh_judge_new(o, p2);
     nfh_options_free(o);
     nfh_policy_free(p2);
@@ -2048,7 +2090,7 @@ struct shared {
     const nfh_validator *v;
     const nfh_policy *p;
     const nfh_expectations *e;
-    const nfh_site *s;
+    const nfh_ruleset *s;
     const nfh_judge *j;
     const char *text;
     size_t len;
@@ -2069,7 +2111,7 @@ static void *worker(void *arg) {
         if (cm != sh->conforming_model || cp != sh->conforming_policy)
             ok = 0;
         text_ctx c = {.obj = sh->s, .u = NFH_BACKEND_NFT};
-        char *nft = text_get(t_site_render, &c);
+        char *nft = text_get(t_ruleset_render, &c);
         if (!nft || strcmp(nft, sh->nft) != 0)
             ok = 0;
         free(nft);
@@ -2131,9 +2173,9 @@ static void test_threads(void) {
     nfh_expectations_parse((const uint8_t *)text, len, &e);
     nfh_validator *v = nfh_validator_new(NULL);
     nfh_policy *p = NULL;
-    nfh_policy_parse(SAMPLE_POLICY, NFH_FORMAT_TOML, &p, NULL);
-    nfh_site *s = NULL;
-    nfh_site_parse(SAMPLE_SITE, NFH_FORMAT_TOML, &s, NULL);
+    nfh_policy_parse(SAMPLE_POLICY, NFH_DOC_FORMAT_TOML, &p, NULL);
+    nfh_ruleset *s = NULL;
+    nfh_ruleset_from_site(SAMPLE_SITE, NFH_DOC_FORMAT_TOML, &s, NULL);
     nfh_judge *j = nfh_judge_new(NULL, p);
     sh.v = v;
     sh.p = p;
@@ -2147,7 +2189,7 @@ static void test_threads(void) {
         sh.conforming_policy += conforms(v, p, e, i) == 1;
     }
     text_ctx c = {.obj = s, .u = NFH_BACKEND_NFT};
-    char *nft = text_get(t_site_render, &c);
+    char *nft = text_get(t_ruleset_render, &c);
     sh.nft = nft;
     CHECK(nfh_expectations_count(e) == 2000 && sh.conforming_model > 0 &&
               sh.conforming_model < 2000 && sh.conforming_policy < sh.conforming_model,
@@ -2174,7 +2216,7 @@ static void test_threads(void) {
     free(nft);
     free(text);
     nfh_judge_free(j);
-    nfh_site_free(s);
+    nfh_ruleset_free(s);
     nfh_policy_free(p);
     nfh_validator_free(v);
     nfh_expectations_free(e);

@@ -105,12 +105,10 @@ __all__ = [
     "__version__",
     "aggregate",
     "all_rules",
-    "apply_mask",
     "audit",
     "check_interface_name",
     "check_rule_name",
     "class_policy",
-    "full_mask",
     "helpers",
     "is_master_endpoint",
     "kinds_of",
@@ -118,12 +116,10 @@ __all__ = [
     "parse_line",
     "parse_lines",
     "parse_modprobe",
-    "prefix_mask",
     "registered_names",
     "resolve_name",
     "rule",
     "rules_for",
-    "zero_addr",
 ]
 
 _Address = IPv4Address | IPv6Address
@@ -1788,18 +1784,6 @@ def parse_line(line: _Line) -> ParsedLine:
 
 def parse_lines(lines: _Lines) -> tuple[list[tuple[int, ParsedLine]], list[LineError]]:
     """Parses many lines without holding the GIL: ``(parsed, errors)``."""
-
-def full_mask(family: Family | str) -> _Address:
-    """The all-ones address of a family."""
-
-def zero_addr(family: Family | str) -> _Address:
-    """The all-zero address of a family."""
-
-def prefix_mask(family: Family | str, length: int) -> _Address:
-    """The mask of a prefix length."""
-
-def apply_mask(address: _AddressLike, mask: _AddressLike) -> _Address:
-    """Applies a mask to an address of the same family."""
 
 # Conformance and policy.
 
