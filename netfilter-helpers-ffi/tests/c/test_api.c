@@ -570,7 +570,7 @@ static void test_modprobe_report(void) {
 
 static void test_dof(void) {
     size_t rules = nfh_dof_rule_count();
-    CHECK(rules == 19, "nfh_dof_rule_count is 19 (got %zu)", rules);
+    CHECK(rules == 20, "nfh_dof_rule_count is 20 (got %zu)", rules);
 
     /* The ftp row under the defaults and with ftp.loose=1. */
     nfh_rule def, loose;
