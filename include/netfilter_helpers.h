@@ -444,9 +444,10 @@ enum nfh_expectation_kind
    */
   NFH_EXPECTATION_KIND_Q931_FROM_RRQ = 14,
   /*
-   H.323 Q.931 call signalling announced in an ACF or LCF.
+   H.323 Q.931 call signalling announced in an ACF (before the ACF/LCF split, 15 meant
+   both; an LCF's is now 20).
    */
-  NFH_EXPECTATION_KIND_Q931_FROM_ACF_LCF = 15,
+  NFH_EXPECTATION_KIND_Q931_FROM_ACF = 15,
   /*
    H.323 H.245 control channel announced in Q.931.
    */
@@ -463,6 +464,10 @@ enum nfh_expectation_kind
    H.323 T.120 data channel.
    */
   NFH_EXPECTATION_KIND_H323T120 = 19,
+  /*
+   H.323 Q.931 call signalling announced in an LCF.
+   */
+  NFH_EXPECTATION_KIND_Q931_FROM_LCF = 20,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -596,14 +596,15 @@ static void test_dof(void) {
     size_t rules = SIZE_SENTINEL;
     CHECK_RES(nfh_expectation_kind_list(kinds, 64, &rules), NFH_RESULT_OK,
               "nfh_expectation_kind_list fills the array");
-    CHECK(rules == 19 && kinds[0] == NFH_EXPECTATION_KIND_AMANDA_DATA &&
+    CHECK(rules == 20 && kinds[0] == NFH_EXPECTATION_KIND_AMANDA_DATA &&
               kinds[1] == NFH_EXPECTATION_KIND_FTP_DATA &&
-              kinds[18] == NFH_EXPECTATION_KIND_H323T120,
-          "nfh_expectation_kind_list: 19 kinds in table order (got %zu)", rules);
+              kinds[15] == NFH_EXPECTATION_KIND_Q931_FROM_LCF &&
+              kinds[19] == NFH_EXPECTATION_KIND_H323T120,
+          "nfh_expectation_kind_list: 20 kinds in table order (got %zu)", rules);
     size_t need = SIZE_SENTINEL;
     CHECK_RES(nfh_expectation_kind_list(NULL, 0, &need), NFH_RESULT_INSUFFICIENT_SIZE,
               "nfh_expectation_kind_list(NULL, 0) is a size query");
-    CHECK(need == 19, "nfh_expectation_kind_list: the size query says 19");
+    CHECK(need == 20, "nfh_expectation_kind_list: the size query says 20");
 
     /* The ftp row under the defaults and with ftp.loose=1. */
     nfh_dof_rule_info def, loose;
