@@ -18,7 +18,9 @@
 //! * text inputs are NUL-terminated UTF-8 (`NFH_RESULT_INVALID_UTF8` otherwise); enum-like
 //!   arguments are `uint32_t` and checked (`NFH_RESULT_INVALID_PARAMETER`);
 //! * every export runs behind a panic boundary (`NFH_RESULT_PANIC`, or NULL / 0 / false);
-//! * callbacks (`nfh_judged_fn`, `nfh_read_fn`) run on the calling thread and get the
+//! * `nfh_watch_*` watches the kernel's live expectations over ctnetlink (the one part of the
+//!   API that does I/O, through `netfilter-helpers-netlink`; Linux only);
+//! * callbacks (`nfh_judged_fn`, `nfh_read_fn`, `nfh_watch_fn`) run on the calling thread and get the
 //!   caller's `void *ctx`; a view handed to a callback is borrowed for that call only;
 //! * thread safety is stated per type: options are mutable and not to be shared while being
 //!   changed; validators, judges, policies, expectations, verdicts, sites and errors are
@@ -33,12 +35,14 @@ mod expect;
 mod ffi;
 mod judge;
 mod site;
+mod watch;
 
 pub use catalogue::*;
 pub use error::*;
 pub use expect::*;
 pub use judge::*;
 pub use site::*;
+pub use watch::*;
 
 /// Writes the library version (`"0.1.0"`) into `buf`.
 ///
