@@ -29,6 +29,7 @@ mod kernel;
 mod options;
 mod site;
 mod util;
+mod watch;
 
 /// Conntrack helpers, safely: the helper catalogue, the degree-of-freedom model, module
 /// options, expectation parsing and validation, site policies, host audits, and rules for a
@@ -72,6 +73,9 @@ pub mod _netfilter_helpers {
 
     #[pymodule_export]
     use crate::kernel::{PyCapabilities, PyKernelVersion, PyRecommendation};
+
+    #[pymodule_export]
+    use crate::watch::{PyWatch, PyWatchEvent};
 
     #[pymodule_export]
     use crate::expect::{
