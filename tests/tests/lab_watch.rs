@@ -35,7 +35,8 @@ use netfilter_helpers_tests::watchlab::{
     run_sessions, sip_invite, start_servers, udp_reaches,
 };
 
-/// The `nfh` binary of this workspace (built when missing, as `cargo test --workspace` does).
+/// The `nfh` binary of this workspace, built (or brought up to date) first: `cargo test` builds
+/// only the test harness of a binary, and a stale `nfh` must not be what the lab runs.
 fn nfh_binary() -> PathBuf {
     // target/<profile>/deps/lab_watch-HASH -> target/<profile>/nfh
     let exe = std::env::current_exe().expect("test executable path");
@@ -43,24 +44,22 @@ fn nfh_binary() -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>");
-    let nfh = dir.join("nfh");
-    if !nfh.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--locked",
-            "-p",
-            "netfilter-helpers-examples",
-            "--bin",
-            "nfh",
-        ]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("cargo build nfh");
-        assert!(status.success(), "cargo build of nfh failed");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--locked",
+        "-p",
+        "netfilter-helpers-examples",
+        "--bin",
+        "nfh",
+    ]);
+    if dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
     }
+    let status = cmd.status().expect("cargo build nfh");
+    assert!(status.success(), "cargo build of nfh failed");
+    let nfh = dir.join("nfh");
     assert!(nfh.is_file(), "{} missing after the build", nfh.display());
     nfh
 }
