@@ -628,235 +628,326 @@ fn check_rule(
     options: &ModuleOptions,
     out: &mut Sink<'_>,
 ) {
-    let family = exp.family();
-    let fr = rule.freedoms;
-    let helper = rule.helper;
-    let sides = master.map(|m| Sides {
-        initiator: (m.src, m.sport),
-        responder: (m.dst, m.dport),
-        sender_is_initiator,
-    });
-    let exact_src = exp.src_mask == full_mask(family);
-    let wild_src = exp.src_mask == zero_addr(family) && exp.src == zero_addr(family);
-    // /proc shows no mask: a printed zero source means a wildcard, anything else exact.
-    let mask_known = format == Format::Conntrack;
-
-    // Layer 4.
-    match fr.l4 {
-        Freedom::Protocol(p) if exp.l4 != p => {
-            out.fail(Code::Protocol, Some(Attribute::L4), || {
-                format!(
-                    "protocol {} but {helper} {} expectations are {p}",
-                    exp.l4,
-                    rule.kind.label()
-                )
-            })
-        }
-        Freedom::MasterProtocol => {
-            let ok = match master {
-                Some(m) if !matches!(m.l4, L4Proto::Unknown(0)) => exp.l4 == m.l4,
-                _ => helper.info().master_protocols.contains(&exp.l4),
+    let c = RuleCheck {
+        rule,
+        exp,
+        master,
+        sides: master.map(|m| {
+            // PPTP's exp_gre() makes one GRE expectation per direction: ORIGINAL (initiator
+            // to responder) and REPLY (responder to initiator: the second nf_ct_expect_init in
+            // net/netfilter/nf_conntrack_pptp.c exp_gre(), with the REPLY tuple). Check the
+            // REPLY one with the endpoints swapped.
+            let reply =
+                rule.port_rule == PortRule::GreCallIds && exp.src == m.dst && exp.dst == m.src;
+            let (initiator, responder) = if reply {
+                ((m.dst, m.dport), (m.src, m.sport))
+            } else {
+                ((m.src, m.sport), (m.dst, m.dport))
             };
-            if !ok {
+            Sides {
+                initiator,
+                responder,
+                sender_is_initiator,
+            }
+        }),
+        // /proc shows no mask: a printed zero source means a wildcard, anything else exact.
+        mask_known: format == Format::Conntrack,
+        options,
+    };
+    c.l4(out);
+    c.src_addr(out);
+    c.src_port(out);
+    c.dst_addr(out);
+    c.dst_port(out);
+    c.flags(out);
+    c.timeout(timeout, out);
+}
+
+/// One expectation checked against one rule of the model, attribute by attribute.
+struct RuleCheck<'a> {
+    rule: &'a ExpectationRule,
+    exp: &'a Expectation,
+    master: Option<Tuple>,
+    sides: Option<Sides>,
+    /// Whether the line format shows masks (`conntrack` does, `/proc` does not).
+    mask_known: bool,
+    options: &'a ModuleOptions,
+}
+
+impl RuleCheck<'_> {
+    /// The layer-4 protocol.
+    fn l4(&self, out: &mut Sink<'_>) {
+        let RuleCheck {
+            rule, exp, master, ..
+        } = *self;
+        let helper = rule.helper;
+        let fr = rule.freedoms;
+        match fr.l4 {
+            Freedom::Protocol(p) if exp.l4 != p => {
                 out.fail(Code::Protocol, Some(Attribute::L4), || {
                     format!(
-                        "protocol {} differs from the master connection's protocol",
-                        exp.l4
+                        "protocol {} but {helper} {} expectations are {p}",
+                        exp.l4,
+                        rule.kind.label()
                     )
-                });
+                })
             }
+            Freedom::MasterProtocol => {
+                let ok = match master {
+                    Some(m) if !matches!(m.l4, L4Proto::Unknown(0)) => exp.l4 == m.l4,
+                    _ => helper.info().master_protocols.contains(&exp.l4),
+                };
+                if !ok {
+                    out.fail(Code::Protocol, Some(Attribute::L4), || {
+                        format!(
+                            "protocol {} differs from the master connection's protocol",
+                            exp.l4
+                        )
+                    });
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
 
-    // Source address.
-    match fr.src_addr {
-        Freedom::Wildcard if !wild_src => {
-            out.fail(
-                Code::SourceAddress,
-                Some(Attribute::SrcAddr), || format!(
-                    "source {} (mask {}) is pinned but {helper} {} expectations accept any source{}",
-                    exp.src,
-                    exp.src_mask,
-                    rule.kind.label(),
-                    option_words(rule, options)
-                ));
-        }
-        Freedom::Master(e) | Freedom::PayloadChecked(e) => {
-            if (mask_known && !exact_src) || wild_src {
-                out.fail(Code::SourceAddress, Some(Attribute::SrcAddr), || {
-                    format!(
-                        "source is a wildcard (mask {}) but {helper} pins it to the master's {e}{}",
-                        exp.src_mask,
-                        option_words(rule, options)
-                    )
-                });
-            } else if let Some(s) = sides
-                && exp.src != s.get(e).0
-            {
-                out.fail(Code::SourceAddress, Some(Attribute::SrcAddr), || {
-                    format!(
-                        "source {} differs from the master's {}",
+    /// The source address and its mask.
+    fn src_addr(&self, out: &mut Sink<'_>) {
+        let RuleCheck {
+            rule,
+            exp,
+            sides,
+            mask_known,
+            options,
+            ..
+        } = *self;
+        let helper = rule.helper;
+        let fr = rule.freedoms;
+        let family = exp.family();
+        let exact_src = exp.src_mask == full_mask(family);
+        let wild_src = exp.src_mask == zero_addr(family) && exp.src == zero_addr(family);
+        match fr.src_addr {
+            Freedom::Wildcard if !wild_src => {
+                out.fail(
+                    Code::SourceAddress,
+                    Some(Attribute::SrcAddr), || format!(
+                        "source {} (mask {}) is pinned but {helper} {} expectations accept any source{}",
                         exp.src,
-                        s.words(e)
-                    )
-                });
+                        exp.src_mask,
+                        rule.kind.label(),
+                        option_words(rule, options)
+                    ));
             }
-        }
-        Freedom::InterfaceNetwork => {
-            let ok_mask =
-                !mask_known || (is_prefix_mask(exp.src_mask) && exp.src_mask != zero_addr(family));
-            if !ok_mask {
-                out.fail(Code::SourceAddress, Some(Attribute::SrcAddr), || {
-                    format!("source mask {} is not an interface netmask", exp.src_mask)
-                });
-            } else if let Some(s) = sides
-                && exp.src != s.responder.0
-            {
-                out.fail(Code::SourceAddress, Some(Attribute::SrcAddr), || {
-                    format!(
-                        "source {} is not the broadcast address {} the query went to",
-                        exp.src, s.responder.0
-                    )
-                });
+            Freedom::Master(e) | Freedom::PayloadChecked(e) => {
+                if (mask_known && !exact_src) || wild_src {
+                    out.fail(Code::SourceAddress, Some(Attribute::SrcAddr), || {
+                        format!(
+                            "source is a wildcard (mask {}) but {helper} pins it to the master's {e}{}",
+                            exp.src_mask,
+                            option_words(rule, options)
+                        )
+                    });
+                } else if let Some(s) = sides
+                    && exp.src != s.get(e).0
+                {
+                    out.fail(Code::SourceAddress, Some(Attribute::SrcAddr), || {
+                        format!(
+                            "source {} differs from the master's {}",
+                            exp.src,
+                            s.words(e)
+                        )
+                    });
+                }
             }
+            Freedom::InterfaceNetwork => {
+                let ok_mask = !mask_known
+                    || (is_prefix_mask(exp.src_mask) && exp.src_mask != zero_addr(family));
+                if !ok_mask {
+                    out.fail(Code::SourceAddress, Some(Attribute::SrcAddr), || {
+                        format!("source mask {} is not an interface netmask", exp.src_mask)
+                    });
+                } else if let Some(s) = sides
+                    && exp.src != s.responder.0
+                {
+                    out.fail(Code::SourceAddress, Some(Attribute::SrcAddr), || {
+                        format!(
+                            "source {} is not the broadcast address {} the query went to",
+                            exp.src, s.responder.0
+                        )
+                    });
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
 
-    // Source port.
-    let sport_wild = exp.sport_mask == 0 && exp.sport == 0;
-    let sport_exact = exp.sport_mask == u16::MAX;
-    match fr.src_port {
-        Freedom::Wildcard if !sport_wild => {
-            out.fail(Code::SourcePort, Some(Attribute::SrcPort), || {
-                format!(
-                    "source port {} is pinned but {helper} accepts any source port",
-                    exp.sport
-                )
-            });
-        }
-        Freedom::HelperPort => {
-            let want = helper.info().default_port.unwrap_or(0);
-            if (mask_known && !sport_exact) || exp.sport != want {
+    /// The source port (or GRE key) and its mask.
+    fn src_port(&self, out: &mut Sink<'_>) {
+        let RuleCheck {
+            rule,
+            exp,
+            sides,
+            mask_known,
+            ..
+        } = *self;
+        let helper = rule.helper;
+        let fr = rule.freedoms;
+        let sport_wild = exp.sport_mask == 0 && exp.sport == 0;
+        let sport_exact = exp.sport_mask == u16::MAX;
+        match fr.src_port {
+            Freedom::Wildcard if !sport_wild => {
                 out.fail(Code::SourcePort, Some(Attribute::SrcPort), || {
                     format!(
-                        "source port {} but {helper} expects replies from its port {want}",
+                        "source port {} is pinned but {helper} accepts any source port",
                         exp.sport
                     )
                 });
             }
-        }
-        Freedom::Master(e) => {
-            if let Some(s) = sides
-                && exp.sport != s.get(e).1
-            {
+            Freedom::HelperPort => {
+                let want = helper.info().default_port.unwrap_or(0);
+                if (mask_known && !sport_exact) || exp.sport != want {
+                    out.fail(Code::SourcePort, Some(Attribute::SrcPort), || {
+                        format!(
+                            "source port {} but {helper} expects replies from its port {want}",
+                            exp.sport
+                        )
+                    });
+                }
+            }
+            Freedom::Master(e) => {
+                if let Some(s) = sides
+                    && exp.sport != s.get(e).1
+                {
+                    out.fail(Code::SourcePort, Some(Attribute::SrcPort), || {
+                        format!(
+                            "source port {} differs from the master's {e} port",
+                            exp.sport
+                        )
+                    });
+                }
+            }
+            Freedom::Payload if mask_known && !sport_exact => {
                 out.fail(Code::SourcePort, Some(Attribute::SrcPort), || {
                     format!(
-                        "source port {} differs from the master's {e} port",
+                        "source key {:#x} is a wildcard but {helper} pins it",
                         exp.sport
                     )
                 });
             }
+            _ => {}
         }
-        Freedom::Payload if mask_known && !sport_exact => {
-            out.fail(Code::SourcePort, Some(Attribute::SrcPort), || {
+    }
+
+    /// The destination address.
+    fn dst_addr(&self, out: &mut Sink<'_>) {
+        let RuleCheck {
+            rule, exp, sides, ..
+        } = *self;
+        let fr = rule.freedoms;
+        match fr.dst_addr {
+            Freedom::Master(e) | Freedom::PayloadChecked(e) => {
+                if let Some(s) = sides
+                    && exp.dst != s.get(e).0
+                {
+                    out.fail(Code::DestinationAddress, Some(Attribute::DstAddr), || {
+                        format!(
+                            "destination {} differs from the master's {}",
+                            exp.dst,
+                            s.words(e)
+                        )
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The destination port (or GRE key).
+    fn dst_port(&self, out: &mut Sink<'_>) {
+        let RuleCheck {
+            rule, exp, sides, ..
+        } = *self;
+        let helper = rule.helper;
+        let fr = rule.freedoms;
+        match fr.dst_port {
+            Freedom::Master(e) => {
+                if let Some(s) = sides
+                    && exp.dport != s.get(e).1
+                {
+                    out.fail(Code::DestinationPort, Some(Attribute::DstPort), || {
+                        format!(
+                            "destination port {} differs from the master's {} port {}",
+                            exp.dport,
+                            e,
+                            s.get(e).1
+                        )
+                    });
+                }
+            }
+            Freedom::Payload => {
+                let bad = match rule.port_rule {
+                    PortRule::NonZero | PortRule::H323RtpPair => exp.dport == 0,
+                    PortRule::Unprivileged | PortRule::SdpRtpPair => exp.dport < 1024,
+                    _ => false,
+                };
+                if bad {
+                    out.fail(Code::DestinationPort, Some(Attribute::DstPort), || {
+                        format!(
+                            "destination port {} is one {helper} never announces ({})",
+                            exp.dport,
+                            match rule.port_rule {
+                                PortRule::Unprivileged | PortRule::SdpRtpPair =>
+                                    "it requires 1024-65535",
+                                _ => "it refuses port 0",
+                            }
+                        )
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The flags: the rule's; INACTIVE may have been cleared (SIP confirmation).
+    fn flags(&self, out: &mut Sink<'_>) {
+        let RuleCheck { rule, exp, .. } = *self;
+        let helper = rule.helper;
+        // Flags: the rule's flags; INACTIVE may have been cleared (SIP confirmation).
+        let got =
+            exp.flags & (ExpectFlags::PERMANENT | ExpectFlags::INACTIVE | ExpectFlags::USERSPACE);
+        let want = rule.flags;
+        if got != want && got != want - ExpectFlags::INACTIVE {
+            out.fail(Code::Flags, None, || {
                 format!(
-                    "source key {:#x} is a wildcard but {helper} pins it",
-                    exp.sport
+                    "flags {:?} but {helper} {} expectations have {:?}",
+                    got.kernel_text(),
+                    rule.kind.label(),
+                    want.kernel_text()
                 )
             });
         }
-        _ => {}
     }
 
-    // Destination address.
-    match fr.dst_addr {
-        Freedom::Master(e) | Freedom::PayloadChecked(e) => {
-            if let Some(s) = sides
-                && exp.dst != s.get(e).0
-            {
-                out.fail(Code::DestinationAddress, Some(Attribute::DstAddr), || {
+    /// The time left, where the policy fixes it.
+    fn timeout(&self, timeout: Option<u32>, out: &mut Sink<'_>) {
+        let RuleCheck { rule, .. } = *self;
+        let helper = rule.helper;
+        // Timeout: only where the policy fixes it (SIP signalling and RRQ registrations follow
+        // the registration's lifetime).
+        if let Some(t) = timeout {
+            let policy_bound = !(rule.flags.contains(ExpectFlags::PERMANENT)
+                && matches!(
+                    rule.kind,
+                    crate::dof::ExpectationKind::SipSignalling
+                        | crate::dof::ExpectationKind::Q931FromRrq
+                ));
+            if policy_bound && t > rule.policy.timeout_secs {
+                out.fail(Code::Timeout, None, || {
                     format!(
-                        "destination {} differs from the master's {}",
-                        exp.dst,
-                        s.words(e)
+                        "{t} s left exceeds the {} s {helper} gives its expectations",
+                        rule.policy.timeout_secs
                     )
                 });
             }
-        }
-        _ => {}
-    }
-
-    // Destination port.
-    match fr.dst_port {
-        Freedom::Master(e) => {
-            if let Some(s) = sides
-                && exp.dport != s.get(e).1
-            {
-                out.fail(Code::DestinationPort, Some(Attribute::DstPort), || {
-                    format!(
-                        "destination port {} differs from the master's {} port {}",
-                        exp.dport,
-                        e,
-                        s.get(e).1
-                    )
-                });
-            }
-        }
-        Freedom::Payload => {
-            let bad = match rule.port_rule {
-                PortRule::NonZero | PortRule::H323RtpPair => exp.dport == 0,
-                PortRule::Unprivileged | PortRule::SdpRtpPair => exp.dport < 1024,
-                _ => false,
-            };
-            if bad {
-                out.fail(Code::DestinationPort, Some(Attribute::DstPort), || {
-                    format!(
-                        "destination port {} is one {helper} never announces ({})",
-                        exp.dport,
-                        match rule.port_rule {
-                            PortRule::Unprivileged | PortRule::SdpRtpPair =>
-                                "it requires 1024-65535",
-                            _ => "it refuses port 0",
-                        }
-                    )
-                });
-            }
-        }
-        _ => {}
-    }
-
-    // Flags: the rule's flags; INACTIVE may have been cleared (SIP confirmation).
-    let got = exp.flags & (ExpectFlags::PERMANENT | ExpectFlags::INACTIVE | ExpectFlags::USERSPACE);
-    let want = rule.flags;
-    if got != want && got != want - ExpectFlags::INACTIVE {
-        out.fail(Code::Flags, None, || {
-            format!(
-                "flags {:?} but {helper} {} expectations have {:?}",
-                got.kernel_text(),
-                rule.kind.label(),
-                want.kernel_text()
-            )
-        });
-    }
-
-    // Timeout: only where the policy fixes it (SIP signalling and RRQ registrations follow
-    // the registration's lifetime).
-    if let Some(t) = timeout {
-        let policy_bound = !(rule.flags.contains(ExpectFlags::PERMANENT)
-            && matches!(
-                rule.kind,
-                crate::dof::ExpectationKind::SipSignalling
-                    | crate::dof::ExpectationKind::Q931FromRrq
-            ));
-        if policy_bound && t > rule.policy.timeout_secs {
-            out.fail(Code::Timeout, None, || {
-                format!(
-                    "{t} s left exceeds the {} s {helper} gives its expectations",
-                    rule.policy.timeout_secs
-                )
-            });
         }
     }
 }
@@ -947,6 +1038,28 @@ mod tests {
             let verdict = v(&o, l);
             assert!(verdict.conforms(), "{l}: {:#?}", verdict.findings);
         }
+    }
+
+    #[test]
+    fn pptp_gre_pair_conforms_in_both_directions() {
+        // As the kernel lab shows them (lab_fidelity pptp_call_opens_…): the ORIGINAL and
+        // the REPLY direction expectation of one call.
+        let o = ModuleOptions::new();
+        let master =
+            "master-src=10.71.1.2 master-dst=10.71.2.2 sport=40000 dport=1723 class=0 helper=pptp";
+        let masks = "mask-src=255.255.255.255 mask-dst=255.255.255.255 srckey=0xffff dstkey=0xffff";
+        let orig = format!(
+            "299 proto=47 src=10.71.1.2 dst=10.71.2.2 srckey=0xa9a0 dstkey=0x6bd8 {masks} {master}"
+        );
+        let reply = format!(
+            "299 proto=47 src=10.71.2.2 dst=10.71.1.2 srckey=0x6bd8 dstkey=0xa9a0 {masks} {master}"
+        );
+        for l in [&orig, &reply] {
+            assert!(v(&o, l).conforms(), "{l}: {:#?}", v(&o, l).findings);
+        }
+        // Neither direction may name a third host.
+        let third = reply.replace("src=10.71.2.2 dst=10.71.1.2", "src=10.71.2.3 dst=10.71.1.2");
+        assert_eq!(v(&o, &third).findings[0].code, Code::SourceAddress);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! assert_eq!(detect_format(Some("-"), "[[interfaces]]"), DocFormat::Toml);
 //! ```
 
+use crate::report::Problem;
 use serde::Serialize;
 
 /// A document's format.
@@ -32,6 +33,24 @@ pub fn detect_format(name: Option<&str>, text: &str) -> DocFormat {
         Some("toml") => DocFormat::Toml,
         _ if text.trim_start().starts_with('{') => DocFormat::Json,
         _ => DocFormat::Toml,
+    }
+}
+
+/// A TOML syntax or type error as a problem located by line and column (`whole` names the
+/// document when the error has no position).
+pub(crate) fn toml_problem(text: &str, e: &toml::de::Error, whole: &str) -> Problem {
+    let path = match e.span() {
+        Some(span) => {
+            let before = &text.as_bytes()[..span.start.min(text.len())];
+            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+            let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+            format!("line {line}, column {col}")
+        }
+        None => whole.to_string(),
+    };
+    Problem {
+        path,
+        message: e.message().to_string(),
     }
 }
 

@@ -96,7 +96,7 @@ impl SitePolicy {
     pub fn from_toml(text: &str) -> Result<SitePolicy, PolicyError> {
         let p: SitePolicy = toml::from_str(text).map_err(|e| PolicyError {
             syntax: true,
-            problems: vec![toml_problem(text, &e, "policy")],
+            problems: vec![crate::doc::toml_problem(text, &e, "policy")],
         })?;
         p.validate()?;
         Ok(p)
@@ -360,24 +360,6 @@ fn list(c: &[Cidr]) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// A TOML syntax or type error as a problem located by line and column (`whole` names the
-/// document when the error has no position).
-pub(crate) fn toml_problem(text: &str, e: &toml::de::Error, whole: &str) -> Problem {
-    let path = match e.span() {
-        Some(span) => {
-            let before = &text.as_bytes()[..span.start.min(text.len())];
-            let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-            let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-            format!("line {line}, column {col}")
-        }
-        None => whole.to_string(),
-    };
-    Problem {
-        path,
-        message: e.message().to_string(),
-    }
 }
 
 crate::spelling::spelling! {
