@@ -2,7 +2,7 @@
 //!
 //! The I/O half of watching expectations; the bytes are decoded and encoded by the core's
 //! sans-I/O [`netfilter_helpers_core::ctnetlink`] module, and judged by the core's
-//! [`Judge`](netfilter_helpers_core::judge::Judge). This crate only moves datagrams, on
+//! [`Judge`]. This crate only moves datagrams, on
 //! [`netlink_sys`] sockets:
 //!
 //! * [`Requests`]: a `NETLINK_NETFILTER` socket for requests: [`Requests::dump`] reads the
