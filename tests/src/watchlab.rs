@@ -359,18 +359,22 @@ pub fn start_servers(
     delay_ms: u32,
     sink_ports: (u16, u16),
 ) -> Result<(Player, Player), LabError> {
+    start_servers_with(lab, Some(delay_ms), sink_ports)
+}
+
+/// [`start_servers`]; `None`: the server never opens the data connection after PORT.
+pub fn start_servers_with(
+    lab: &WatchLab,
+    delay_ms: Option<u32>,
+    sink_ports: (u16, u16),
+) -> Result<(Player, Player), LabError> {
     let wait = Duration::from_secs(10);
-    let mut server = Player::spawn_script(
-        &lab.server,
-        WATCH_LOAD_PY,
-        "ftp-load-server",
-        &[
-            "--bind".into(),
-            SERVER.to_string(),
-            "--data-delay-ms".into(),
-            delay_ms.to_string(),
-        ],
-    )?;
+    let mut args = vec!["--bind".into(), SERVER.to_string()];
+    match delay_ms {
+        Some(ms) => args.extend(["--data-delay-ms".into(), ms.to_string()]),
+        None => args.push("--no-data".into()),
+    }
+    let mut server = Player::spawn_script(&lab.server, WATCH_LOAD_PY, "ftp-load-server", &args)?;
     server.expect("READY", wait)?;
     let mut sink = Player::spawn_script(
         &lab.third,
