@@ -43,6 +43,7 @@ pub mod policy;
 pub mod registry;
 pub mod render;
 pub mod report;
+pub mod ruleset;
 pub mod site;
 pub mod spelling;
 #[cfg(any(test, feature = "proptest"))]

@@ -29,6 +29,7 @@
 // The C ABI needs raw pointers; every dereference is in `ffi.rs` helpers that check for NULL.
 #![allow(unsafe_code)]
 
+mod audit;
 mod catalogue;
 mod error;
 mod expect;
@@ -37,6 +38,7 @@ mod judge;
 mod site;
 mod watch;
 
+pub use audit::*;
 pub use catalogue::*;
 pub use error::*;
 pub use expect::*;

@@ -678,6 +678,19 @@ py_enum! {
         UNPARSABLE_LINE <=> UnparsableLine: "unparsable-line",
         NONCONFORMING <=> Nonconforming: "nonconforming",
         POLICY_VIOLATION <=> PolicyViolation: "policy-violation",
+        RELATED_ACCEPT_BLANKET <=> RelatedAcceptBlanket: "related-accept-blanket",
+        RELATED_ACCEPT_NO_HELPER <=> RelatedAcceptNoHelper: "related-accept-no-helper",
+        RELATED_ACCEPT_NO_ADDRESS <=> RelatedAcceptNoAddress: "related-accept-no-address",
+        HELPER_UNRESTRICTED <=> HelperUnrestricted: "helper-unrestricted",
+        HELPER_UNSUPPORTED <=> HelperUnsupported: "helper-unsupported",
+        HELPER_NOT_LOADED <=> HelperNotLoaded: "helper-not-loaded",
+        PORTS_MISMATCH <=> PortsMismatch: "ports-mismatch",
+        DANGEROUS_OPTION_IN_USE <=> DangerousOptionInUse: "dangerous-option-in-use",
+        NO_ANTISPOOFING <=> NoAntispoofing: "no-antispoofing",
+        OPAQUE_RULE <=> OpaqueRule: "opaque-rule",
+        OPAQUE_ITEM <=> OpaqueItem: "opaque-item",
+        DRIFT_MISSING <=> DriftMissing: "drift-missing",
+        DRIFT_EXTRA <=> DriftExtra: "drift-extra",
     }
 }
 
