@@ -96,6 +96,9 @@ impl WatchLab {
             ns.add_addr("eth0", &format!("10.73.{net}.2/24"))?;
             ns.link_up("eth0")?;
             ns.ip(&["route", "add", "default", "via", &format!("10.73.{net}.1")])?;
+            // Ephemeral ports above every data port the scenarios announce (40000-49999), so
+            // that a control connection never holds a port a data listener needs.
+            ns.sysctl("net.ipv4.ip_local_port_range", "50000 60999")?;
         }
         router.sysctl("net.ipv4.ip_forward", "1")?;
         assign_helper_in(&router, "PREROUTING", Family::V4, L4::Tcp, 21, "ftp")?;
