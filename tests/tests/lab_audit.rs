@@ -287,7 +287,7 @@ fn openwrt_fw4_style_ct_helper() {
          ct helper pptp {\n  type \"pptp\" protocol tcp\n }\n\
          chain forward {\n  type filter hook forward priority filter; policy drop;\n  ct state vmap { established : accept, related : accept }\n  iifname \"br-lan\" jump forward_lan\n }\n\
          chain forward_lan {\n  accept\n }\n\
-         chain raw_prerouting {\n  type filter hook prerouting priority raw; policy accept;\n  iifname \"br-lan\" jump helper_lan\n }\n\
+         chain prerouting {\n  type filter hook prerouting priority filter; policy accept;\n  iifname \"br-lan\" jump helper_lan\n }\n\
          chain helper_lan {\n  meta l4proto tcp tcp dport 21 ct helper set \"ftp\"\n  meta nfproto ipv6 tcp dport 1723 ct helper set \"pptp\"\n }\n}\n",
     );
     expect(
