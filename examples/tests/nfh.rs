@@ -321,6 +321,54 @@ fn validate_streams_quiet_summary_and_survives_a_closed_pipe() {
     assert!(!text(&o.stderr).contains("panicked"), "{}", text(&o.stderr));
 }
 
+/// `conntrack -E expect | nfh validate -`: each verdict is printed as its line arrives, while
+/// the input stays open.
+#[test]
+fn validate_follows_a_live_stream() {
+    use std::io::{BufRead, BufReader};
+    use std::time::Duration;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nfh"))
+        .args(["validate", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nfh runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in out.lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let lines = [
+        "    [NEW] 300 proto=17 src=10.71.2.2 dst=10.71.1.2 sport=0 dport=36096 mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535 master-src=10.71.1.2 master-dst=10.71.2.2 sport=36096 dport=69 class=0 helper=tftp\n",
+        "bogus\n",
+    ];
+    for (i, line) in lines.iter().enumerate() {
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        // The verdict comes back while stdin is still open.
+        let got = rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|e| {
+                panic!("no verdict for line {} while the input is open: {e}", i + 1)
+            });
+        assert!(got.starts_with(&format!("line {}: ", i + 1)), "{got}");
+    }
+    drop(stdin);
+    let rest: Vec<String> = rx.iter().collect();
+    reader.join().unwrap();
+    assert!(
+        rest.iter().any(|l| l.contains("2 expectation line(s)")),
+        "{rest:?}"
+    );
+    assert_eq!(child.wait().unwrap().code(), Some(1));
+}
+
 #[test]
 fn audit_of_a_fixture_tree() {
     let o = nfh(&["audit", "--root", &sample("host-old")], None);

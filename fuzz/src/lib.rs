@@ -13,6 +13,7 @@
 use std::sync::OnceLock;
 
 use netfilter_helpers_core::conform::Validator;
+use netfilter_helpers_core::ctnetlink::{ExpectMessage, Message, messages};
 use netfilter_helpers_core::kernel::KernelVersion;
 use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::parse::{Format, ParsedLine, parse_line, parse_lines};
@@ -37,6 +38,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("kernel_version", kernel_version),
     ("ruleset_nft", ruleset_nft),
     ("ruleset_iptables", ruleset_iptables),
+    ("ctnetlink", ctnetlink),
 ];
 
 /// One validator under the kernel's default options, built once per process.
@@ -284,5 +286,33 @@ fn judge_ruleset(rs: &netfilter_helpers_core::ruleset::Ruleset) {
             !f.message.chars().any(char::is_control) && !f.subject.chars().any(char::is_control),
             "control character in a finding: {f:?}"
         );
+    }
+}
+
+/// `ctnetlink::messages` on arbitrary bytes (a netlink datagram from the kernel). Every decoded
+/// expectation message encodes back to bytes that decode to the same message (its count of
+/// skipped unknown attributes aside), and the validator's fast path agrees with its full verdict
+/// on it; every error names a structure or attribute.
+pub fn ctnetlink(data: &[u8]) {
+    for m in messages(data) {
+        match m {
+            Err(e) => assert!(!e.attribute.is_empty(), "{e:?}"),
+            Ok(Message::Expect(x)) => {
+                let bytes = x.encode();
+                let again = ExpectMessage::decode(&bytes).unwrap_or_else(|e| {
+                    panic!("re-encoded message does not decode: {e}\n  from: {x:?}")
+                });
+                let mut want = x.clone();
+                want.unknown_attributes = 0;
+                assert_eq!(again, want, "round trip changed the message");
+                let v = validator();
+                assert_eq!(
+                    v.conforms(&x.line),
+                    v.check_line(&x.line).conforms(),
+                    "fast path and verdict disagree on {x:?}"
+                );
+            }
+            Ok(_) => {}
+        }
     }
 }

@@ -632,10 +632,23 @@ fn check_rule(
         rule,
         exp,
         master,
-        sides: master.map(|m| Sides {
-            initiator: (m.src, m.sport),
-            responder: (m.dst, m.dport),
-            sender_is_initiator,
+        sides: master.map(|m| {
+            // PPTP's exp_gre() makes one GRE expectation per direction: ORIGINAL (initiator
+            // to responder) and REPLY (responder to initiator: the second nf_ct_expect_init in
+            // net/netfilter/nf_conntrack_pptp.c exp_gre(), with the REPLY tuple). Check the
+            // REPLY one with the endpoints swapped.
+            let reply =
+                rule.port_rule == PortRule::GreCallIds && exp.src == m.dst && exp.dst == m.src;
+            let (initiator, responder) = if reply {
+                ((m.dst, m.dport), (m.src, m.sport))
+            } else {
+                ((m.src, m.sport), (m.dst, m.dport))
+            };
+            Sides {
+                initiator,
+                responder,
+                sender_is_initiator,
+            }
         }),
         // /proc shows no mask: a printed zero source means a wildcard, anything else exact.
         mask_known: format == Format::Conntrack,
@@ -1025,6 +1038,28 @@ mod tests {
             let verdict = v(&o, l);
             assert!(verdict.conforms(), "{l}: {:#?}", verdict.findings);
         }
+    }
+
+    #[test]
+    fn pptp_gre_pair_conforms_in_both_directions() {
+        // As the kernel lab shows them (lab_fidelity pptp_call_opens_…): the ORIGINAL and
+        // the REPLY direction expectation of one call.
+        let o = ModuleOptions::new();
+        let master =
+            "master-src=10.71.1.2 master-dst=10.71.2.2 sport=40000 dport=1723 class=0 helper=pptp";
+        let masks = "mask-src=255.255.255.255 mask-dst=255.255.255.255 srckey=0xffff dstkey=0xffff";
+        let orig = format!(
+            "299 proto=47 src=10.71.1.2 dst=10.71.2.2 srckey=0xa9a0 dstkey=0x6bd8 {masks} {master}"
+        );
+        let reply = format!(
+            "299 proto=47 src=10.71.2.2 dst=10.71.1.2 srckey=0x6bd8 dstkey=0xa9a0 {masks} {master}"
+        );
+        for l in [&orig, &reply] {
+            assert!(v(&o, l).conforms(), "{l}: {:#?}", v(&o, l).findings);
+        }
+        // Neither direction may name a third host.
+        let third = reply.replace("src=10.71.2.2 dst=10.71.1.2", "src=10.71.2.3 dst=10.71.1.2");
+        assert_eq!(v(&o, &third).findings[0].code, Code::SourceAddress);
     }
 
     #[test]

@@ -31,7 +31,9 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead};
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use serde::Serialize;
 
@@ -379,6 +381,92 @@ impl Judge {
         }
     }
 
+    /// [`Judge::judge_reader`] with reading overlapped with judging: a thread of its own reads
+    /// blocks of up to 1 MiB (at most four in flight, so memory stays constant) while the
+    /// calling thread judges the previous ones on `threads` threads and delivers each result,
+    /// in input order, to `each`. `idle` is called whenever every result so far has been
+    /// delivered and the next block has not arrived yet (flush output there, so a live
+    /// `conntrack -E expect` gets its verdicts as its lines arrive).
+    ///
+    /// `each` returns [`ControlFlow::Break`] to stop early (the output went away); the call
+    /// then returns `Ok(false)` at once, and the reading thread ends at its next read. A line
+    /// longer than [`MAX_LINE`] is reported as too long and skipped. Returns `Ok(true)` at the
+    /// end of input, or the first read error.
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use netfilter_helpers_core::judge::{Detail, Judge};
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// let j = Judge::new(&ModuleOptions::new(), None);
+    /// let text: &'static [u8] = b"bogus\n\n299 l3proto = 2 proto=6 src=0.0.0.0 dst=10.0.0.2 sport=0 dport=5000 irc";
+    /// let mut seen = Vec::new();
+    /// let done = j.judge_read_ahead(text, 2, Detail::Findings, |r| {
+    ///     seen.push((r.line, r.conforms));
+    ///     ControlFlow::Continue(())
+    /// }, || {}).unwrap();
+    /// assert!(done);
+    /// assert_eq!(seen, [(1, false), (3, true)]);
+    /// ```
+    pub fn judge_read_ahead<R: io::Read + Send + 'static>(
+        &self,
+        reader: R,
+        threads: usize,
+        detail: Detail,
+        mut each: impl FnMut(Judged) -> ControlFlow<()>,
+        mut idle: impl FnMut(),
+    ) -> io::Result<bool> {
+        let (full_tx, full_rx) = mpsc::sync_channel::<Block>(2);
+        let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+        std::thread::Builder::new()
+            .name("nfh-read-ahead".into())
+            .spawn(move || read_blocks(reader, &full_tx, &free_rx))?;
+        let mut line = 1;
+        loop {
+            let block = match full_rx.try_recv() {
+                Ok(b) => b,
+                Err(mpsc::TryRecvError::Empty) => {
+                    idle();
+                    match full_rx.recv() {
+                        Ok(b) => b,
+                        Err(_) => return Ok(true),
+                    }
+                }
+                Err(mpsc::TryRecvError::Disconnected) => return Ok(true),
+            };
+            let mut stopped = false;
+            let mut deliver = |r: Judged| {
+                if !stopped && each(r).is_break() {
+                    stopped = true;
+                }
+            };
+            match block {
+                Block::Lines(buf, range) => {
+                    line += self
+                        .judge_buffer_from(&buf[range], line, threads, detail, None, &mut deliver)
+                        .unwrap_or(0);
+                    // The reader may be gone already (end of input): nothing to give back.
+                    let _ = free_tx.send(buf);
+                }
+                Block::TooLong(near) => {
+                    deliver(Judged {
+                        line,
+                        conforms: false,
+                        outcome: Err(ParseError {
+                            line,
+                            kind: ParseErrorKind::TooLong,
+                            near,
+                        }),
+                    });
+                    line += 1;
+                }
+                Block::Failed(e) => return Err(e),
+            }
+            if stopped {
+                return Ok(false);
+            }
+        }
+    }
+
     /// [`Judge::judge_buffer`] with the first line numbered `first`; returns the number of
     /// lines the buffer held (its newlines, and one more for an unterminated last line), or
     /// `None` when `stop` was set before the end.
@@ -392,13 +480,15 @@ impl Judge {
         mut f: impl FnMut(Judged),
     ) -> Option<usize> {
         let threads = thread_count(threads);
-        let pieces = pieces(buf, first);
-
+        let pieces = pieces(buf);
+        // Pieces number their lines from 0; their offsets are known here, in order, so no
+        // thread counts newlines ahead of the judging.
+        let mut line = first;
         for round in pieces.chunks(threads) {
             if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
                 return None;
             }
-            let results: Vec<Vec<Judged>> = if round.len() == 1 {
+            let results: Vec<(Vec<Judged>, usize)> = if round.len() == 1 {
                 vec![self.judge_piece(buf, round[0], detail)]
             } else {
                 std::thread::scope(|s| {
@@ -412,11 +502,18 @@ impl Judge {
                         .collect()
                 })
             };
-            for r in results.into_iter().flatten() {
-                f(r);
+            for (judged, lines) in results {
+                for mut r in judged {
+                    r.line += line;
+                    if let Err(e) = &mut r.outcome {
+                        e.line = r.line;
+                    }
+                    f(r);
+                }
+                line += lines;
             }
         }
-        Some(count_newlines(buf) + usize::from(!buf.is_empty() && !buf.ends_with(b"\n")))
+        Some(line - first)
     }
 
     /// Counts the lines of a buffer on `threads` threads (0: as many as the machine has):
@@ -444,8 +541,8 @@ impl Judge {
         stop: &AtomicBool,
     ) -> Option<Counts> {
         let threads = thread_count(threads);
-        let pieces = pieces(buf, 1);
-        let count = |(start, end, _): (usize, usize, usize)| -> Option<Counts> {
+        let pieces = pieces(buf);
+        let count = |(start, end): (usize, usize)| -> Option<Counts> {
             if stop.load(Ordering::Relaxed) {
                 return None;
             }
@@ -467,7 +564,7 @@ impl Judge {
             }
             Some(c)
         };
-        let sum = |group: &[(usize, usize, usize)]| -> Option<Counts> {
+        let sum = |group: &[(usize, usize)]| -> Option<Counts> {
             group
                 .iter()
                 .try_fold(Counts::default(), |acc, p| Some(acc.plus(count(*p)?)))
@@ -488,16 +585,126 @@ impl Judge {
         })
     }
 
+    /// The results of one piece, its lines numbered from 0, and how many lines it holds (its
+    /// newlines, and one more for an unterminated last line).
     fn judge_piece(
         &self,
         buf: &[u8],
-        (start, end, first): (usize, usize, usize),
+        (start, end): (usize, usize),
         detail: Detail,
-    ) -> Vec<Judged> {
-        split_lines(&buf[start..end])
+    ) -> (Vec<Judged>, usize) {
+        let piece = &buf[start..end];
+        let mut lines = 0;
+        let judged = split_lines(piece)
+            .inspect(|_| lines += 1)
             .enumerate()
-            .filter_map(|(i, raw)| self.judged(first + i, raw, detail))
-            .collect()
+            .filter_map(|(i, raw)| self.judged(i, raw, detail))
+            .collect();
+        // The splitter yields an empty last line after a final newline.
+        if piece.ends_with(b"\n") {
+            lines -= 1;
+        }
+        (judged, lines)
+    }
+}
+
+/// What the read-ahead thread hands over.
+enum Block {
+    /// Complete lines (or the unterminated last line at the end of input): `buf[range]`.
+    Lines(Vec<u8>, std::ops::Range<usize>),
+    /// A line longer than [`MAX_LINE`], skipped; its first bytes.
+    TooLong(String),
+    /// A read error; nothing follows.
+    Failed(io::Error),
+}
+
+/// The read-ahead thread of [`Judge::judge_read_ahead`]: reads blocks, cuts them after their
+/// last newline and sends them on, keeping the incomplete tail for the next block. At most
+/// four blocks exist at once (two queued, one being judged, one being read).
+fn read_blocks<R: io::Read>(
+    mut reader: R,
+    full: &mpsc::SyncSender<Block>,
+    free: &mpsc::Receiver<Vec<u8>>,
+) {
+    const BLOCK: usize = 1 << 20;
+    const MAX_BLOCKS: usize = 4;
+    let mut made = 1;
+    let fresh = |made: &mut usize| -> Option<Vec<u8>> {
+        if let Ok(b) = free.try_recv() {
+            return Some(b);
+        }
+        if *made < MAX_BLOCKS {
+            *made += 1;
+            return Some(vec![0u8; BLOCK]);
+        }
+        free.recv().ok()
+    };
+    let mut buf = vec![0u8; BLOCK];
+    let mut filled = 0;
+    let mut skipping = false;
+    loop {
+        let n = match reader.read(&mut buf[filled..]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = full.send(Block::Failed(e));
+                return;
+            }
+        };
+        let end = filled + n;
+        let mut start = 0;
+        if skipping {
+            match find_newline(&buf[..end]) {
+                Some(i) => {
+                    skipping = false;
+                    start = i + 1;
+                }
+                None => {
+                    filled = 0;
+                    if n == 0 {
+                        return;
+                    }
+                    continue;
+                }
+            }
+        }
+        let cut = if n == 0 {
+            end
+        } else {
+            match buf[start..end].iter().rposition(|b| *b == b'\n') {
+                Some(i) => start + i + 1,
+                None => start,
+            }
+        };
+        let rest = end - cut;
+        let too_long =
+            (rest > MAX_LINE).then(|| String::from_utf8_lossy(&buf[cut..cut + 40]).into_owned());
+        if cut > start {
+            let Some(mut next) = fresh(&mut made) else {
+                return;
+            };
+            if rest <= MAX_LINE {
+                next[..rest].copy_from_slice(&buf[cut..end]);
+            }
+            let done = std::mem::replace(&mut buf, next);
+            if full.send(Block::Lines(done, start..cut)).is_err() {
+                return;
+            }
+        } else if rest <= MAX_LINE {
+            buf.copy_within(cut..end, 0);
+        }
+        if n == 0 {
+            return;
+        }
+        if let Some(near) = too_long {
+            if full.send(Block::TooLong(near)).is_err() {
+                return;
+            }
+            skipping = true;
+            filled = 0;
+        } else {
+            filled = rest;
+        }
     }
 }
 
@@ -682,35 +889,17 @@ fn thread_count(threads: usize) -> usize {
     }
 }
 
-/// The number of `\n` in `b`, eight bytes at a time (exact: no borrow crosses bytes).
-fn count_newlines(b: &[u8]) -> usize {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = 0x0101_0101_0101_0101 * b'\n' as u64;
-    let mut chunks = b.chunks_exact(8);
-    let mut n = 0usize;
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ NL;
-        // A byte of `w` is zero exactly where the input had `\n`: its high bit stays clear in
-        // `((w & LOW7) + LOW7) | w`.
-        n += (!(((w & LOW7) + LOW7) | w) & HIGH).count_ones() as usize;
-    }
-    n + chunks.remainder().iter().filter(|x| **x == b'\n').count()
-}
-
 /// Splits at `\n` (the parser's word-at-a-time splitter); a trailing piece without a
 /// newline is a line too.
 fn split_lines(b: &[u8]) -> crate::parse::Lines<'_> {
     crate::parse::Lines { rest: Some(b) }
 }
 
-/// Pieces of a buffer of about 256 KiB, cut after a newline: (start, end, number of the first
-/// line).
-fn pieces(buf: &[u8], first: usize) -> Vec<(usize, usize, usize)> {
+/// Pieces of a buffer of about 256 KiB, cut after a newline: (start, end).
+fn pieces(buf: &[u8]) -> Vec<(usize, usize)> {
     const PIECE: usize = 256 * 1024;
     let mut out = Vec::with_capacity(buf.len() / PIECE + 1);
     let mut start = 0;
-    let mut line = first;
     while start < buf.len() {
         let mut end = (start + PIECE).min(buf.len());
         if end < buf.len() {
@@ -719,8 +908,7 @@ fn pieces(buf: &[u8], first: usize) -> Vec<(usize, usize, usize)> {
                 None => buf.len(),
             };
         }
-        out.push((start, end, line));
-        line += count_newlines(&buf[start..end]);
+        out.push((start, end));
         start = end;
     }
     out
@@ -822,29 +1010,106 @@ mod tests {
                 .judge_reader(Trickle(&text), threads, Detail::Full, |r| got.push(r))
                 .unwrap();
             assert_eq!(got, streamed);
+            // Read ahead on a thread of its own: the same results, in the same order, from
+            // whole blocks and from a trickle.
+            struct Owned(Vec<u8>, usize);
+            impl io::Read for Owned {
+                fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                    let n = (self.0.len() - self.1)
+                        .min(out.len())
+                        .min(self.1 % 7 * 150 + 1000);
+                    out[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+                    self.1 += n;
+                    Ok(n)
+                }
+            }
+            let mut got = Vec::new();
+            let done = judge
+                .judge_read_ahead(
+                    io::Cursor::new(text.clone()),
+                    threads,
+                    Detail::Full,
+                    |r| {
+                        got.push(r);
+                        ControlFlow::Continue(())
+                    },
+                    || {},
+                )
+                .unwrap();
+            assert!(done);
+            assert_eq!(got, streamed);
+            let mut got = Vec::new();
+            let mut idle = 0;
+            judge
+                .judge_read_ahead(
+                    Owned(text.clone(), 0),
+                    threads,
+                    Detail::Full,
+                    |r| {
+                        got.push(r);
+                        ControlFlow::Continue(())
+                    },
+                    || idle += 1,
+                )
+                .unwrap();
+            assert_eq!(got, streamed);
+            assert!(idle > 0);
+            // Stopping early delivers nothing more and says so.
+            let mut n = 0;
+            let done = judge
+                .judge_read_ahead(
+                    io::Cursor::new(text.clone()),
+                    threads,
+                    Detail::Full,
+                    |_| {
+                        n += 1;
+                        if n == 5 {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    },
+                    || {},
+                )
+                .unwrap();
+            assert!(!done);
+            assert_eq!(n, 5);
         }
     }
 
     #[test]
-    fn newlines_are_counted_exactly() {
-        for text in [
-            &b""[..],
-            b"\n",
-            b"abc\n\n\x8a\x0a\x0b\xff\n\x00\n",
-            b"\n\n\n\n\n\n\n\n\n",
-            b"\x09\x0b\x8a\x0a\x0a\x0a\x0a\x0a\x0a\x0a\x0a\x8a",
-        ] {
-            assert_eq!(
-                count_newlines(text),
-                text.iter().filter(|b| **b == b'\n').count(),
-                "{text:?}"
-            );
+    fn read_ahead_reports_read_errors_after_the_lines_before_them() {
+        struct Failing(Vec<u8>);
+        impl io::Read for Failing {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(io::Error::other("disk gone"));
+                }
+                let n = self.0.len().min(out.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0.drain(..n);
+                Ok(n)
+            }
         }
-        let all: Vec<u8> = (0..=255u8).cycle().take(4099).collect();
-        assert_eq!(
-            count_newlines(&all),
-            all.iter().filter(|b| **b == b'\n').count()
-        );
+        let judge = Judge::new(&ModuleOptions::new(), None);
+        let mut got = 0;
+        let e = judge
+            .judge_read_ahead(
+                Failing(corpus(100)),
+                1,
+                Detail::Full,
+                |_| {
+                    got += 1;
+                    ControlFlow::Continue(())
+                },
+                || {},
+            )
+            .unwrap_err();
+        assert_eq!(e.to_string(), "disk gone");
+        let mut want = 0;
+        judge.judge_buffer(&corpus(100), 1, Detail::Full, |_| want += 1);
+        assert!(want > 0);
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -29,6 +29,7 @@
 pub mod audit;
 pub mod catalogue;
 pub mod conform;
+pub mod ctnetlink;
 pub mod doc;
 pub mod dof;
 pub mod expect;

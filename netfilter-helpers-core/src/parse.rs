@@ -312,14 +312,18 @@ impl<'a> Tokens<'a> {
     }
 }
 
+// Inlined so that each key is a constant at its call site and the comparison needs no
+// `memcmp` call.
+#[inline(always)]
 fn kv<'a>(tok: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
-    if tok.len() > key.len() && tok.starts_with(key) && tok[key.len()] == b'=' {
+    if tok.len() > key.len() && tok[key.len()] == b'=' && tok[..key.len()] == *key {
         Some(&tok[key.len() + 1..])
     } else {
         None
     }
 }
 
+#[inline(always)]
 fn expect_kv<'a>(t: &mut Tokens<'a>, key: &'static str) -> Result<&'a [u8], ParseError> {
     let tok = t
         .next()
@@ -388,9 +392,93 @@ fn addr(v: &[u8], field: &'static str) -> Result<IpAddr, ParseError> {
             .map(IpAddr::V4)
             .ok_or_else(|| err(ParseErrorKind::Invalid(field), v));
     }
+    if let Some(a) = ipv6_hex(v) {
+        return Ok(IpAddr::V6(a));
+    }
+    // Forms the fast path leaves alone (an embedded dotted quad): the standard parser.
     let s = std::str::from_utf8(v).map_err(|_| err(ParseErrorKind::Invalid(field), v))?;
     s.parse::<IpAddr>()
         .map_err(|_| err(ParseErrorKind::Invalid(field), v))
+}
+
+/// The IPv6 text the kernel prints (`%pI6c`): up to eight groups of 1-4 hex digits with at
+/// most one `::`. `None` for anything else, which the standard parser then decides; where
+/// this returns an address, it is the one the standard parser returns (a property test).
+fn ipv6_hex(v: &[u8]) -> Option<std::net::Ipv6Addr> {
+    if v.len() < 2 || v.len() > 39 {
+        return None;
+    }
+    // Groups before and after the `::`, if any.
+    let mut head = [0u16; 8];
+    let mut tail = [0u16; 8];
+    let (mut nh, mut nt) = (0usize, 0usize);
+    let mut in_tail = false;
+    let mut i = 0;
+    if v.starts_with(b"::") {
+        in_tail = true;
+        i = 2;
+        if i == v.len() {
+            return Some(std::net::Ipv6Addr::UNSPECIFIED);
+        }
+    }
+    loop {
+        let mut g: u32 = 0;
+        let start = i;
+        while i < v.len() && i - start < 5 {
+            let d = match v[i] {
+                c @ b'0'..=b'9' => c - b'0',
+                c @ b'a'..=b'f' => c - b'a' + 10,
+                c @ b'A'..=b'F' => c - b'A' + 10,
+                _ => break,
+            };
+            g = (g << 4) | u32::from(d);
+            i += 1;
+        }
+        let len = i - start;
+        if len == 0 || len > 4 {
+            return None;
+        }
+        if in_tail {
+            if nt == 8 {
+                return None;
+            }
+            tail[nt] = g as u16;
+            nt += 1;
+        } else {
+            if nh == 8 {
+                return None;
+            }
+            head[nh] = g as u16;
+            nh += 1;
+        }
+        if i == v.len() {
+            break;
+        }
+        if v[i] != b':' {
+            return None;
+        }
+        i += 1;
+        if i < v.len() && v[i] == b':' {
+            if in_tail {
+                return None;
+            }
+            in_tail = true;
+            i += 1;
+            if i == v.len() {
+                break;
+            }
+        } else if i == v.len() {
+            return None;
+        }
+    }
+    let total = nh + nt;
+    if (in_tail && total > 7) || (!in_tail && total != 8) {
+        return None;
+    }
+    let mut groups = [0u16; 8];
+    groups[..nh].copy_from_slice(&head[..nh]);
+    groups[8 - nt..].copy_from_slice(&tail[..nt]);
+    Some(std::net::Ipv6Addr::from(groups))
 }
 
 /// The L4 fields (`sport/dport`, `srckey/dstkey`, `type/code/id`) for a protocol.
@@ -753,5 +841,62 @@ mod tests {
         assert_eq!(ok.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 4]);
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].line, 2);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// Where the fast IPv6 path gives an address, it is the standard parser's; every
+        /// address the kernel prints takes the fast path.
+        #[test]
+        fn ipv6_fast_path_agrees_with_std(
+            text in "[0-9a-fA-F:.]{0,42}",
+            groups in proptest::prelude::any::<[u16; 8]>(),
+            zeros in 0usize..8,
+            at in 0usize..8,
+        ) {
+            if let Some(a) = ipv6_hex(text.as_bytes()) {
+                proptest::prop_assert_eq!(text.parse::<std::net::Ipv6Addr>().ok(), Some(a), "{}", text);
+            }
+            let mut g = groups;
+            for k in g.iter_mut().skip(at).take(zeros) {
+                *k = 0;
+            }
+            let a = std::net::Ipv6Addr::from(g);
+            let shown = a.to_string();
+            if !shown.contains('.') {
+                proptest::prop_assert_eq!(ipv6_hex(shown.as_bytes()), Some(a), "{}", shown);
+                let upper = shown.to_uppercase();
+                proptest::prop_assert_eq!(ipv6_hex(upper.as_bytes()), Some(a), "{}", upper);
+            }
+        }
+    }
+
+    #[test]
+    fn ipv6_fast_path_edges() {
+        for (text, ok) in [
+            ("::", true),
+            ("::1", true),
+            ("1::", true),
+            ("1:2:3:4:5:6:7:8", true),
+            ("1:2:3:4:5:6:7::", true),
+            ("::2:3:4:5:6:7:8", true),
+            ("1:2:3:4:5:6:7:8:9", false),
+            ("1::2::3", false),
+            (":1", false),
+            ("1:", false),
+            ("12345::", false),
+            (":::", false),
+            ("1:2:3:4:5:6:7:8::", false),
+        ] {
+            assert_eq!(ipv6_hex(text.as_bytes()).is_some(), ok, "{text}");
+            if ok {
+                assert_eq!(
+                    ipv6_hex(text.as_bytes()),
+                    text.parse::<std::net::Ipv6Addr>().ok(),
+                    "{text}"
+                );
+            }
+        }
     }
 }

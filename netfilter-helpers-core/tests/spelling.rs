@@ -12,7 +12,7 @@ use netfilter_helpers_core::catalogue::{ExpectClass, Helper, Module, Naming};
 use netfilter_helpers_core::conform::Code;
 use netfilter_helpers_core::doc::DocFormat;
 use netfilter_helpers_core::dof::{
-    Attribute, CommandFrom, Endpoint, ExpectationKind, PortRule, Side,
+    Attribute, CommandFrom, Endpoint, ExpectationKind, PortRule, RouteCheck, Side,
 };
 use netfilter_helpers_core::ir::ChainKind;
 use netfilter_helpers_core::kernel::{AutoAssignment, PortsEffect};
@@ -68,6 +68,7 @@ fn spellings_agree_with_serde() {
     serde_agrees::<Endpoint>();
     serde_agrees::<ExpectationKind>();
     serde_agrees::<PortRule>();
+    serde_agrees::<RouteCheck>();
     serde_agrees::<Side>();
     serde_agrees::<AutoAssignment>();
     serde_agrees::<PortsEffect>();

@@ -23,9 +23,16 @@
 //!   connections through the router;
 //! * [`rulelab`]: the rule-set scenarios: a [`rulelab::Rig`] (site lab + loaded rules + lab
 //!   policy), the anti-spoofing matrix and the FTP cases;
+//! * [`fidelity`] and [`h323per`]: scripted binary exchanges (PPTP, H.323 RAS/Q.931/H.245
+//!   encoded with a minimal PER encoder, broadcast queries) for the fidelity lab, and
+//!   [`modelcheck`]: the kernel table against the model, line for line; [`sipmsg`]: SIP
+//!   messages (INVITE with audio/video/image SDP, REGISTER, 200 OK) for it; [`coverage`]:
+//!   which model rows the lab observes live and where (README's generated table);
 //! * [`deploylab`]: nfh's rules next to a real site firewall (default-deny policies, NAT,
 //!   full-width connection marks): ruleset snapshots and comparisons, FTP through DNAT and
-//!   masquerade, SIP media with an RTP farm, TFTP from the firewall itself.
+//!   masquerade, SIP media with an RTP farm, TFTP from the firewall itself;
+//! * [`watchlab`]: live expectations judged and deleted over ctnetlink (`nfh watch
+//!   --enforce` and the library's watcher) while FTP sessions run through a router.
 //!
 //! A lab test looks like:
 //!
@@ -48,17 +55,23 @@
 //! }
 //! ```
 
+pub mod coverage;
 pub mod deploylab;
 pub mod expect;
+pub mod fidelity;
 pub mod firewall;
+pub mod h323per;
+pub mod modelcheck;
 pub mod netns;
 pub mod players;
 pub mod probes;
 pub mod rulelab;
 pub mod scenarios;
+pub mod sipmsg;
 pub mod sitelab;
 pub mod spooflab;
 pub mod sysparam;
+pub mod watchlab;
 
 use std::io::Write;
 use std::path::Path;

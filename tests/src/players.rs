@@ -70,10 +70,22 @@ pub struct Player {
 impl Player {
     /// Spawns `players.py role args…` inside `ns`. Does not wait for anything.
     pub fn spawn(ns: &Netns, role: &str, args: &[String]) -> Result<Player, LabError> {
+        Player::spawn_script(ns, PLAYERS_PY, role, args)
+    }
+
+    /// Spawns `python3 -u <script> role args…` inside `ns`: another player script with the
+    /// same line protocol (`tests/lab/scripted.py`, `tests/lab/watch_load.py`). Does not wait
+    /// for anything.
+    pub fn spawn_script(
+        ns: &Netns,
+        script: &str,
+        role: &str,
+        args: &[String],
+    ) -> Result<Player, LabError> {
         let label = format!("{role} in {} ({} {})", ns.name(), role, args.join(" "));
         let mut cmd = ns.command(PYTHON);
         cmd.arg("-u")
-            .arg(PLAYERS_PY)
+            .arg(script)
             .arg(role)
             .args(args)
             .stdin(Stdio::piped())
@@ -232,6 +244,22 @@ impl Player {
         ))
     }
 
+    /// Writes `line` and a newline to the player's stdin (e.g. `GO` to a paused scripted
+    /// player).
+    pub fn send_line(&mut self, line: &str) -> Result<(), LabError> {
+        use std::io::Write;
+        let stdin = self
+            .stdin
+            .as_mut()
+            .ok_or_else(|| self_closed(&self.label))?;
+        stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .map_err(|e| {
+                LabError::Player(format!("player {}: cannot write stdin: {e}", self.label))
+            })
+    }
+
     /// Closes stdin (the player closes its sockets and exits), waits up to a short grace period,
     /// then kills it if needed. Called by `Drop`; calling it earlier ends the exchange.
     pub fn stop(&mut self) {
@@ -247,6 +275,10 @@ impl Player {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn self_closed(label: &str) -> LabError {
+    LabError::Player(format!("player {label}: stdin already closed"))
 }
 
 impl Drop for Player {

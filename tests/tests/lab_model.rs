@@ -14,15 +14,13 @@
 use std::net::IpAddr;
 
 use netfilter_helpers_core::catalogue::ExpectClass;
-use netfilter_helpers_core::conform::Validator;
-use netfilter_helpers_core::dof::Freedom;
 use netfilter_helpers_core::dof::{Announcement, ExpectationKind, Master, Side, policy, rule};
 use netfilter_helpers_core::expect::Expectation;
-use netfilter_helpers_core::net::{Family as CoreFamily, L4Proto};
-use netfilter_helpers_core::net::{full_mask, zero_addr};
 use netfilter_helpers_core::options::{ModuleOptions, PARAMS};
 use netfilter_helpers_core::parse::parse_line;
+use netfilter_helpers_tests::coverage::claim;
 use netfilter_helpers_tests::expect;
+use netfilter_helpers_tests::modelcheck::{self, Predicted};
 use netfilter_helpers_tests::netns::{Family, Host, L4, Lab, Netns, addr};
 use netfilter_helpers_tests::require_lab;
 use netfilter_helpers_tests::scenarios::{
@@ -35,37 +33,23 @@ fn lab() -> Lab {
     Lab::new().unwrap_or_else(|e| panic!("cannot build the lab: {e}"))
 }
 
-/// The module options the kernel has in force, read from `/sys/module/*/parameters`.
+// The comparison with the kernel lives in `netfilter_helpers_tests::modelcheck` (shared with
+// lab_fidelity); these adapters keep this file's single-class call shape.
+
 fn options_in_force() -> ModuleOptions {
-    let mut o = ModuleOptions::new();
-    for spec in &PARAMS {
-        let module = spec.module.name();
-        if let Ok(raw) = read_param(module, spec.name) {
-            o.set_sysfs(module, spec.name, &raw)
-                .unwrap_or_else(|e| panic!("/sys value of {module}.{}: {e}", spec.name));
-        }
-    }
-    o
+    modelcheck::options_in_force()
 }
 
 fn master(helper: &str, ex: &Exchange) -> Master {
-    let l4 = match ex.master.l4 {
-        L4::Tcp => L4Proto::Tcp,
-        L4::Udp => L4Proto::Udp,
-    };
-    Master::new(helper, ex.master.client, ex.master.server, l4).expect("master tuple")
+    modelcheck::master(helper, &ex.master)
 }
 
 /// What the model predicts for one announcement (empty when it predicts a refusal).
 fn predict(kind: ExpectationKind, m: &Master, ann: Announcement) -> Vec<Expectation> {
-    let o = options_in_force();
-    match rule(kind, &o).predict(m, &ann) {
-        Ok(v) => v,
-        Err(refusal) => {
-            println!("model: {refusal}");
-            Vec::new()
-        }
-    }
+    modelcheck::predict(kind, m, ann)
+        .into_iter()
+        .map(|p| p.exp)
+        .collect()
 }
 
 fn without_timeout(line: &str) -> String {
@@ -80,10 +64,8 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
-/// Asserts that the expectation table of `ns` is exactly `predicted`.
-///
-/// `class` gives the `/proc` policy name; `timeout` the lifetime the kernel must show (within
-/// 3 seconds below it).
+/// Asserts that the expectation table of `ns` is exactly `predicted`, all of `class`, each
+/// timeout within 3 seconds below `timeout` ([`modelcheck::assert_exact`]).
 fn assert_table(
     ns: &Netns,
     label: &str,
@@ -91,157 +73,20 @@ fn assert_table(
     class: ExpectClass,
     timeout: u32,
 ) {
-    let snap = expect::snapshot(ns, predicted.len()).unwrap_or_else(|e| panic!("{label}: {e}"));
-    let want_proc = sorted(
-        predicted
-            .iter()
-            .map(|e| without_timeout(&e.to_proc_line(Some(0), class.policy_name())))
-            .collect(),
-    );
-    let want_ct = sorted(
-        predicted
-            .iter()
-            .map(|e| without_timeout(&e.to_conntrack_line(Some(0))))
-            .collect(),
-    );
-    let got_proc = sorted(snap.proc.iter().map(|l| without_timeout(l)).collect());
-    let got_ct = sorted(snap.conntrack.iter().map(|l| without_timeout(l)).collect());
-    assert_eq!(
-        got_proc, want_proc,
-        "{label}: /proc/net/nf_conntrack_expect differs from the model"
-    );
-    assert_eq!(
-        got_ct, want_ct,
-        "{label}: conntrack -L expect differs from the model"
-    );
-    // The kernel's lines, parsed back, are the predicted values; timeouts follow the policy.
-    let mut parsed: Vec<Expectation> = Vec::new();
-    for line in snap.conntrack.iter().chain(snap.proc.iter()) {
-        let p = parse_line(line.as_bytes()).unwrap_or_else(|e| panic!("{label}: {line}: {e}"));
-        let t = p.timeout.expect("kernel lines carry a timeout");
-        assert!(
-            t <= timeout && t + 3 >= timeout,
-            "{label}: timeout {t} outside {}..={timeout}: {line}",
-            timeout.saturating_sub(3)
-        );
-        if p.format == netfilter_helpers_core::parse::Format::Conntrack {
-            let mut e = p.expectation;
-            // conntrack does not print the master's protocol; for helpers registered on both
-            // UDP and TCP (sip) the parser leaves it unknown: the master we played decides.
-            if !p.master_l4_known
-                && let (Some(m), Some(want)) = (e.master.as_mut(), predicted.first())
-            {
-                m.l4 = want.master.expect("predicted master").l4;
-            }
-            parsed.push(e);
-        }
-    }
-    for e in predicted {
-        assert!(
-            parsed.contains(e),
-            "{label}: parsed kernel expectations {parsed:#?} lack the predicted {e:#?}"
-        );
-    }
-    assert_eq!(parsed.len(), predicted.len(), "{label}");
-    validator_agrees(label, &snap);
+    let p: Vec<Predicted> = predicted
+        .iter()
+        .map(|e| Predicted {
+            exp: e.clone(),
+            class,
+            timeout,
+        })
+        .collect();
+    modelcheck::assert_exact(ns, label, &p);
 }
 
-/// Every expectation the kernel created conforms under the options in force; mutated copies
-/// (another endpoint, another protocol, a wildcard where the kernel pinned a value, a pinned
-/// value where it left a wildcard) are flagged exactly when the model says the kernel could not
-/// have made them.
+/// [`modelcheck::validator_agrees`]: every kernel-made line conforms, mutants are flagged.
 fn validator_agrees(label: &str, snap: &expect::ExpectSnapshot) {
-    let options = options_in_force();
-    let v = Validator::new(&options);
-    for line in snap.proc.iter().chain(&snap.conntrack) {
-        let parsed = parse_line(line.as_bytes()).unwrap();
-        let verdict = v.check_line(&parsed);
-        assert!(
-            verdict.conforms(),
-            "{label}: the kernel made it, yet the validator rejects {line}: {:#?}",
-            verdict.findings
-        );
-    }
-    for line in &snap.conntrack {
-        let parsed = parse_line(line.as_bytes()).unwrap();
-        let kind = v
-            .check_line(&parsed)
-            .kind
-            .expect("a conforming line has a kind");
-        let rule = rule(kind, &options);
-        let e = parsed.expectation.clone();
-        let family = e.family();
-        let other: IpAddr = match family {
-            CoreFamily::Ipv4 => "10.71.2.99".parse().unwrap(),
-            CoreFamily::Ipv6 => "fd71:2::99".parse().unwrap(),
-        };
-        let mut mutants: Vec<(&str, Expectation, bool)> = Vec::new();
-        // Another endpoint: flagged unless the payload decides the attribute.
-        let mut m = e.clone();
-        m.dst = other;
-        mutants.push((
-            "destination moved to another host",
-            m,
-            rule.freedoms.dst_addr != Freedom::Payload,
-        ));
-        if e.src_mask == full_mask(family) {
-            let mut m = e.clone();
-            m.src = other;
-            mutants.push(("source moved to another host", m, true));
-            // A wildcard where the kernel pinned the source.
-            let mut m = e.clone();
-            m.src = zero_addr(family);
-            m.src_mask = zero_addr(family);
-            mutants.push(("source wildcarded", m, true));
-        } else if e.src_mask == zero_addr(family) {
-            // A pinned value where the kernel left a wildcard.
-            let mut m = e.clone();
-            m.src = other;
-            m.src_mask = full_mask(family);
-            mutants.push(("source pinned", m, true));
-        } else {
-            // A broadcast reply: another network.
-            let mut m = e.clone();
-            m.src = other;
-            mutants.push(("source network moved", m, true));
-        }
-        let mut m = e.clone();
-        if e.sport_mask == 0 {
-            m.sport = 1234;
-            m.sport_mask = u16::MAX;
-            mutants.push(("source port pinned", m, true));
-        } else {
-            m.sport = 0;
-            m.sport_mask = 0;
-            mutants.push(("source port wildcarded", m, true));
-        }
-        // Another protocol.
-        let mut m = e.clone();
-        m.l4 = if e.l4 == L4Proto::Tcp {
-            L4Proto::Udp
-        } else {
-            L4Proto::Tcp
-        };
-        // conntrack does not print the master's protocol: where the expectation's protocol is
-        // the master's (SIP signalling) and the helper runs on UDP and TCP, either is possible.
-        let l4_known = rule.freedoms.l4 != Freedom::MasterProtocol || parsed.master_l4_known;
-        mutants.push(("protocol changed", m, l4_known));
-        // A destination port the master fixes.
-        if matches!(rule.freedoms.dst_port, Freedom::Master(_)) {
-            let mut m = e.clone();
-            m.dport = e.dport.wrapping_add(1);
-            mutants.push(("destination port changed", m, true));
-        }
-        for (what, m, must_flag) in mutants {
-            let verdict = v.check(&m);
-            assert_eq!(
-                !verdict.conforms(),
-                must_flag,
-                "{label}: {what} ({line}) -> {:#?}",
-                verdict.findings
-            );
-        }
-    }
+    modelcheck::validator_agrees(label, snap)
 }
 
 fn policy_timeout(helper: netfilter_helpers_core::catalogue::Helper, class: ExpectClass) -> u32 {
@@ -350,6 +195,19 @@ fn ftp_active_and_passive_match_the_model() {
         None,
         50006,
     );
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::FtpData,
+        "loose=0",
+        Family::V4,
+        "ftp_active_and_passive_match_the_model",
+    );
+    claim(
+        ExpectationKind::FtpData,
+        "loose=0",
+        Family::V6,
+        "ftp_active_and_passive_match_the_model",
+    );
 }
 
 #[test]
@@ -393,6 +251,13 @@ fn ftp_third_party_follows_loose() {
             50502,
         );
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::FtpData,
+        "loose=1",
+        Family::V4,
+        "ftp_third_party_follows_loose",
+    );
 }
 
 #[test]
@@ -459,6 +324,13 @@ fn irc_dcc_matches_the_model() {
             timeout,
         );
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::IrcDcc,
+        "",
+        Family::V4,
+        "irc_dcc_matches_the_model",
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -495,6 +367,19 @@ fn tftp_matches_the_model() {
             timeout,
         );
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::TftpData,
+        "",
+        Family::V4,
+        "tftp_matches_the_model",
+    );
+    claim(
+        ExpectationKind::TftpData,
+        "",
+        Family::V6,
+        "tftp_matches_the_model",
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -553,6 +438,19 @@ fn sip_invite_media_matches_the_model() {
         let secs = p.timeout.unwrap();
         assert!(secs <= t && secs + 3 >= t, "{l}");
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::SipAudio,
+        "sip_direct_media=1",
+        Family::V4,
+        "sip_invite_media_matches_the_model",
+    );
+    claim(
+        ExpectationKind::SipVideo,
+        "sip_direct_media=1",
+        Family::V4,
+        "sip_invite_media_matches_the_model",
+    );
 }
 
 #[test]
@@ -592,6 +490,13 @@ fn sip_invite_and_answer_v6_match_the_model() {
             ExpectClass::Audio,
         ),
     );
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::SipAudio,
+        "sip_direct_media=1",
+        Family::V6,
+        "sip_invite_and_answer_v6_match_the_model",
+    );
 }
 
 #[test]
@@ -625,6 +530,13 @@ fn sip_third_party_media_follows_direct_media() {
             180,
         );
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::SipAudio,
+        "sip_direct_media=0 sip_external_media=0",
+        Family::V4,
+        "sip_third_party_media_follows_direct_media",
+    );
 }
 
 #[test]
@@ -693,6 +605,19 @@ fn sip_register_matches_the_model() {
         ExpectClass::Signalling,
         180,
     );
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::SipSignalling,
+        "sip_direct_signalling=1",
+        Family::V4,
+        "sip_register_matches_the_model",
+    );
+    claim(
+        ExpectationKind::SipSignalling,
+        "sip_direct_signalling=0",
+        Family::V4,
+        "sip_register_matches_the_model",
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -728,6 +653,19 @@ fn amanda_matches_the_model() {
             timeout,
         );
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::AmandaData,
+        "",
+        Family::V4,
+        "amanda_matches_the_model",
+    );
+    claim(
+        ExpectationKind::AmandaData,
+        "",
+        Family::V6,
+        "amanda_matches_the_model",
+    );
 }
 
 #[test]
@@ -755,6 +693,19 @@ fn sane_matches_the_model() {
             timeout,
         );
     }
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::SaneData,
+        "",
+        Family::V4,
+        "sane_matches_the_model",
+    );
+    claim(
+        ExpectationKind::SaneData,
+        "",
+        Family::V6,
+        "sane_matches_the_model",
+    );
 }
 
 #[test]
@@ -777,6 +728,13 @@ fn netbios_ns_matches_the_model() {
             netfilter_helpers_core::catalogue::Helper::NetbiosNs,
             ExpectClass::Default,
         ),
+    );
+    // Its rows in README's coverage table (coverage::OBSERVED).
+    claim(
+        ExpectationKind::NetbiosNsReply,
+        "",
+        Family::V4,
+        "netbios_ns_matches_the_model",
     );
 }
 

@@ -6,12 +6,14 @@
 //! nfh kernel [--json] VERSION
 //! nfh validate [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [--quiet] [--summary] [FILE|-]
 //! nfh audit [--root DIR] [--ruleset FILE ...] [--site FILE] [--policy FILE] [--no-ruleset] [--json]
+//! nfh watch [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [--enforce] [--once] [--netns NAME]
 //! nfh render --site FILE --backend iptables|ip6tables|iptables-hooks|iptables-remove|commands|nft|nft-json|nft-remove|sysctl|modprobe
 //! ```
 //!
 //! Exit codes: 0 success / nothing found, 1 findings, 2 unusable input or usage error.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 
 use netfilter_helpers_core::dof::Table;
@@ -19,6 +21,9 @@ use netfilter_helpers_core::kernel::KernelVersion;
 use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::policy::SitePolicy;
 use netfilter_helpers_core::report::Severity;
+
+#[path = "nfh/watch.rs"]
+mod watch;
 
 const USAGE: &str = "usage:
   nfh helpers [--set MODULE.PARAM=VALUE ...] [--precise] [--explain] [--json]
@@ -38,6 +43,12 @@ const USAGE: &str = "usage:
       nft-ruleset.json, iptables-save.txt, ip6tables-save.txt, ip-addr.json; --ruleset FILE:
       nft JSON or iptables-save text) for helper hazards; --site FILE also lists rules the
       site renders that are not loaded, and loaded rules of its table it does not render
+  nfh watch [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [--enforce] [--once] [--netns NAME]
+      judge the kernel's expectations live over ctnetlink (existing ones, then each new one),
+      one verdict line each (JSON lines with --json); --enforce deletes every one that breaks
+      the model or the policy and reports why; --once judges the current table and exits;
+      --netns watches the namespace /run/netns/NAME. Needs CAP_NET_ADMIN. SIGINT/SIGTERM
+      stop it: exit 0 when all conformed, 1 when anything was found, 2 when it cannot run
   nfh render --site FILE --backend iptables|ip6tables|iptables-hooks|iptables-remove|commands|nft|nft-json|nft-remove|sysctl|modprobe
       render a site description (TOML or JSON) as rules for one backend";
 
@@ -127,6 +138,7 @@ fn run(args: &[String]) -> Result<ExitCode, Fail> {
         Some("validate") => validate(&args[1..]),
         Some("audit") => audit::run(&args[1..]),
         Some("render") => render_cmd(&args[1..]),
+        Some("watch") => watch::watch(&args[1..]),
         Some("-h" | "--help" | "help") => {
             outln!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -395,23 +407,16 @@ fn validate(args: &[String]) -> Result<ExitCode, Fail> {
     }
     let policy = policy.as_deref().map(load_policy).transpose()?;
     let file = file.unwrap_or_else(|| "-".to_string());
-    let source: Box<dyn Read> = if file == "-" {
+    let source: Box<dyn Read + Send> = if file == "-" {
         Box::new(std::io::stdin())
     } else {
         Box::new(std::fs::File::open(&file).map_err(|e| format!("cannot read {file}: {e}"))?)
     };
-    // Output is flushed whenever the input has nothing more at hand, so a live
-    // `conntrack -E expect | nfh validate` prints each verdict as its line arrives.
-    let out = std::rc::Rc::new(std::cell::RefCell::new(std::io::BufWriter::with_capacity(
-        64 * 1024,
-        std::io::stdout(),
-    )));
-    let stop = std::rc::Rc::new(std::cell::Cell::new(false));
-    let reader = FlushBeforeWait {
-        inner: BufReader::with_capacity(64 * 1024, source),
-        out: out.clone(),
-        stop: stop.clone(),
-    };
+    // Reading runs ahead on a thread of its own while this one judges and prints. Output is
+    // flushed whenever every verdict so far is written and the input has nothing more at
+    // hand, so a live `conntrack -E expect | nfh validate` prints each verdict as its line
+    // arrives.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
     let judge = Judge::new(&options, policy);
     let detail = if quiet {
         Detail::Findings
@@ -419,24 +424,43 @@ fn validate(args: &[String]) -> Result<ExitCode, Fail> {
         Detail::Full
     };
     let mut totals = Summary::default();
-    let mut write_failed = None;
-    judge
-        .judge_reader(reader, 0, detail, |r| {
-            if write_failed.is_some() {
-                return;
-            }
-            totals.add(&r);
-            if quiet && r.conforms {
-                return;
-            }
-            let row = if json { json_row(&r) } else { text_row(&r) };
-            if let Err(e) = out.borrow_mut().write_all(row.as_bytes()) {
-                write_failed = Some(e);
-                // Nothing more to read once the output is gone.
-                stop.set(true);
-            }
-        })
-        .map_err(|e| format!("cannot read {file}: {e}"))?;
+    let mut write_failed: Option<std::io::Error> = None;
+    {
+        let write_failed = std::cell::RefCell::new(&mut write_failed);
+        let out = std::cell::RefCell::new(&mut out);
+        judge
+            .judge_read_ahead(
+                source,
+                0,
+                detail,
+                |r| {
+                    if write_failed.borrow().is_some() {
+                        return ControlFlow::Break(());
+                    }
+                    totals.add(&r);
+                    if quiet && r.conforms {
+                        return ControlFlow::Continue(());
+                    }
+                    let row = if json { json_row(&r) } else { text_row(&r) };
+                    match out.borrow_mut().write_all(row.as_bytes()) {
+                        Ok(()) => ControlFlow::Continue(()),
+                        Err(e) => {
+                            **write_failed.borrow_mut() = Some(e);
+                            // Nothing more to read once the output is gone.
+                            ControlFlow::Break(())
+                        }
+                    }
+                },
+                || {
+                    if write_failed.borrow().is_none()
+                        && let Err(e) = out.borrow_mut().flush()
+                    {
+                        **write_failed.borrow_mut() = Some(e);
+                    }
+                },
+            )
+            .map_err(|e| format!("cannot read {file}: {e}"))?;
+    }
     let failing = totals.lines - totals.conforming;
     let code = if totals.lines > 0 && totals.unparsable == totals.lines {
         2
@@ -444,7 +468,7 @@ fn validate(args: &[String]) -> Result<ExitCode, Fail> {
         u8::from(failing > 0)
     };
     {
-        let mut o = out.borrow_mut();
+        let o = &mut out;
         if write_failed.is_none() {
             let tail = if summary {
                 if json {
@@ -481,45 +505,6 @@ fn validate(args: &[String]) -> Result<ExitCode, Fail> {
         eprintln!("nfh: {file}: no line could be parsed as an expectation");
     }
     Ok(ExitCode::from(code))
-}
-
-/// A reader that flushes the output before it waits for more input, and ends early once
-/// `stop` is set.
-struct FlushBeforeWait<R> {
-    inner: BufReader<R>,
-    out: std::rc::Rc<std::cell::RefCell<std::io::BufWriter<std::io::Stdout>>>,
-    stop: std::rc::Rc<std::cell::Cell<bool>>,
-}
-
-impl<R: Read> Read for FlushBeforeWait<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.stop.get() {
-            return Ok(0);
-        }
-        if self.inner.buffer().is_empty() {
-            // A failed flush shows again at the next write, which handles it.
-            let _ = self.out.borrow_mut().flush();
-        }
-        // Large reads bypass the BufReader's own buffer when it is empty: one copy, not two.
-        self.inner.read(buf)
-    }
-}
-
-impl<R: Read> BufRead for FlushBeforeWait<R> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        if self.stop.get() {
-            return Ok(&[]);
-        }
-        if self.inner.buffer().is_empty() {
-            // A failed flush shows again at the next write, which handles it.
-            let _ = self.out.borrow_mut().flush();
-        }
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.inner.consume(n);
-    }
 }
 
 fn json_row(r: &netfilter_helpers_core::judge::Judged) -> String {

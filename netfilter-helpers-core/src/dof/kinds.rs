@@ -458,4 +458,36 @@ pub struct ExpectationRule {
     /// Why this rule, with the options in force, lets a payload open a hole; `None` when every
     /// address is pinned to the master.
     pub risk: Option<String>,
+    /// The routing decision the kernel makes before creating the expectation, under the
+    /// options in force (`callforward_filter=1`, `sip_external_media=1` with
+    /// `sip_direct_media=0`); [`ExpectationRule::predict`] then needs the announcement's
+    /// [`route`](super::Announcement::route).
+    pub route_check: Option<RouteCheck>,
+}
+
+/// A routing decision a helper takes before creating an expectation: it skips the
+/// expectation when the route to the announced address goes the same way as a reference
+/// route.
+///
+/// ```
+/// use netfilter_helpers_core::dof::{rule, ExpectationKind, RouteCheck};
+/// use netfilter_helpers_core::options::ModuleOptions;
+/// let mut o = ModuleOptions::new();
+/// assert_eq!(rule(ExpectationKind::Q931CallForward, &o).route_check, Some(RouteCheck::NextHopAndInterface));
+/// assert_eq!(rule(ExpectationKind::SipAudio, &o).route_check, None);
+/// o.set_assignment("sip.sip_direct_media=0").unwrap();
+/// o.set_assignment("sip.sip_external_media=1").unwrap();
+/// assert_eq!(rule(ExpectationKind::SipAudio, &o).route_check, Some(RouteCheck::Interface));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RouteCheck {
+    /// `sip_external_media=1` (net/netfilter/nf_conntrack_sip.c, set_expected_rtp_rtcp):
+    /// skipped when the route to the media address leaves through the interface the SIP
+    /// packet itself leaves through (`skb_dst(skb)->dev`: towards the signalling peer).
+    Interface,
+    /// `callforward_filter=1` (net/netfilter/nf_conntrack_h323_main.c,
+    /// callforward_do_filter): skipped when the routes to the forwarded-to address and to the
+    /// Facility's receiver have the same next hop and the same interface.
+    NextHopAndInterface,
 }

@@ -105,6 +105,13 @@ crate::spelling::spelling! {
 }
 
 crate::spelling::spelling! {
+    RouteCheck {
+        Interface => "interface",
+        NextHopAndInterface => "next-hop-and-interface",
+    }
+}
+
+crate::spelling::spelling! {
     Side {
         Initiator => "initiator",
         Responder => "responder",
@@ -119,6 +126,7 @@ mod tests {
     use crate::options::ModuleOptions;
     use Endpoint as E;
     use Freedom as F;
+    use std::net::IpAddr;
 
     fn o() -> ModuleOptions {
         ModuleOptions::new()
@@ -233,6 +241,111 @@ mod tests {
             e[0].to_conntrack_line(Some(2)),
             "2 proto=17 src=192.168.1.255 dst=192.168.1.10 sport=137 dport=137 mask-src=255.255.255.0 mask-dst=255.255.255.255 sport=65535 dport=65535 master-src=192.168.1.10 master-dst=192.168.1.255 sport=137 dport=137 PERMANENT class=0 helper=netbios-ns"
         );
+    }
+
+    #[test]
+    fn gcf_naming_the_senders_own_ras_port_is_refused() {
+        // process_gcf(): as the kernel lab shows (lab_fidelity h323_ras_matches_the_model).
+        let m = Master::new(
+            "RAS",
+            "10.71.1.2:41719".parse().unwrap(),
+            "10.71.2.2:1719".parse().unwrap(),
+            L4Proto::Udp,
+        )
+        .unwrap();
+        let gcf = rule(ExpectationKind::RasFromGcf, &o());
+        let gk: IpAddr = "10.71.2.2".parse().unwrap();
+        let own = gcf.predict(&m, &Announcement::new(Side::Responder, Some(gk), 1719));
+        assert!(
+            own.unwrap_err()
+                .reason
+                .contains("the sender's own RAS address")
+        );
+        let other = gcf
+            .predict(&m, &Announcement::new(Side::Responder, Some(gk), 1819))
+            .unwrap();
+        assert_eq!(
+            (other[0].src.to_string(), other[0].dport),
+            ("10.71.1.2".into(), 1819)
+        );
+    }
+
+    #[test]
+    fn route_checks_decide_call_forwarding_and_external_media() {
+        // As the kernel lab shows (lab_fidelity h323_call_forward_follows_callforward_filter).
+        let m = Master::new(
+            "Q.931",
+            "10.71.1.2:40000".parse().unwrap(),
+            "10.71.2.2:1720".parse().unwrap(),
+            L4Proto::Tcp,
+        )
+        .unwrap();
+        let to: IpAddr = "10.71.9.5".parse().unwrap();
+        let mut a = Announcement::new(Side::Responder, Some(to), 1720);
+        let fwd = rule(ExpectationKind::Q931CallForward, &o());
+        let missing = fwd.predict(&m, &a).unwrap_err();
+        assert!(
+            missing
+                .reason
+                .contains("route to the announced address is needed")
+        );
+        a.route = Some(Route {
+            same_interface: true,
+            same_next_hop: true,
+        });
+        assert!(
+            fwd.predict(&m, &a)
+                .unwrap_err()
+                .reason
+                .starts_with("callforward_filter=1")
+        );
+        // Same interface, another next hop: tracked.
+        a.route = Some(Route {
+            same_interface: true,
+            same_next_hop: false,
+        });
+        let e = fwd.predict(&m, &a).unwrap();
+        assert_eq!((e[0].src.to_string(), e[0].dst), ("10.71.1.2".into(), to));
+        // callforward_filter=0 needs no route.
+        let mut x = o();
+        x.set_assignment("h323.callforward_filter=0").unwrap();
+        a.route = None;
+        assert_eq!(
+            rule(ExpectationKind::Q931CallForward, &x)
+                .predict(&m, &a)
+                .unwrap()
+                .len(),
+            1
+        );
+        // sip_external_media=1 (with sip_direct_media=0) looks at the interface only.
+        let mut x = o();
+        x.set_assignment("sip.sip_direct_media=0").unwrap();
+        x.set_assignment("sip.sip_external_media=1").unwrap();
+        let sip = Master::new(
+            "sip",
+            "10.71.1.2:5060".parse().unwrap(),
+            "10.71.2.2:5060".parse().unwrap(),
+            L4Proto::Udp,
+        )
+        .unwrap();
+        let mut a = Announcement::new(Side::Initiator, Some("10.71.2.3".parse().unwrap()), 49170);
+        a.route = Some(Route {
+            same_interface: true,
+            same_next_hop: false,
+        });
+        let audio = rule(ExpectationKind::SipAudio, &x);
+        assert!(
+            audio
+                .predict(&sip, &a)
+                .unwrap_err()
+                .reason
+                .starts_with("sip_external_media=1")
+        );
+        a.route = Some(Route {
+            same_interface: false,
+            same_next_hop: false,
+        });
+        assert_eq!(audio.predict(&sip, &a).unwrap().len(), 2);
     }
 
     #[test]

@@ -102,6 +102,24 @@ impl ExpectationRule {
             _ => {}
         }
         let family = master.tuple.family();
+        if let Some(check) = self.route_check {
+            let Some(route) = ann.route else {
+                return Err(refuse(
+                    "the route to the announced address is needed to predict this expectation"
+                        .into(),
+                ));
+            };
+            let skipped = match check {
+                RouteCheck::Interface => route.same_interface,
+                RouteCheck::NextHopAndInterface => route.same_interface && route.same_next_hop,
+            };
+            if skipped {
+                return Err(refuse(match check {
+                    RouteCheck::Interface => "sip_external_media=1: the media address is routed out of the interface the SIP packet leaves through".into(),
+                    RouteCheck::NextHopAndInterface => "callforward_filter=1: the forwarded-to address is routed like the Facility's receiver (same next hop and interface)".into(),
+                }));
+            }
+        }
         if let Some(a) = ann.addr
             && Family::of(&a) != family
         {
@@ -120,6 +138,15 @@ impl ExpectationRule {
             Endpoint::Peer => peer,
         };
         let announced_addr = ann.addr.unwrap_or(sender.0);
+        // process_gcf() (net/netfilter/nf_conntrack_h323_main.c): "Registration port is the
+        // same as discovery port" — a rasAddress equal to the GCF sender's own address and
+        // port opens nothing (seen live in lab_fidelity h323_ras_matches_the_model).
+        if self.kind == ExpectationKind::RasFromGcf && (announced_addr, ann.port) == sender {
+            return Err(refuse(format!(
+                "rasAddress {announced_addr} port {} is the sender's own RAS address",
+                ann.port
+            )));
+        }
 
         // Source address and its mask.
         let (src, src_mask) = match self.freedoms.src_addr {
@@ -395,6 +422,8 @@ pub struct Announcement {
     /// The peer confirmed the announcement (SIP: a 2xx response to the REGISTER), which clears
     /// the INACTIVE flag.
     pub confirmed: bool,
+    /// The route to the announced address, for a rule with a [`RouteCheck`].
+    pub route: Option<Route>,
 }
 
 impl Announcement {
@@ -414,6 +443,39 @@ impl Announcement {
             transport: None,
             interface_prefix: None,
             confirmed: false,
+            route: None,
+        }
+    }
+}
+
+/// What the routing table of the host running the helper says about an announced address,
+/// compared with the reference route of the [`RouteCheck`] in force.
+///
+/// ```
+/// use netfilter_helpers_core::dof::Route;
+/// let r = Route { same_interface: true, same_next_hop: false };
+/// assert!(r.same_interface && !r.same_next_hop);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Route {
+    /// The route to the announced address leaves through the reference route's interface.
+    pub same_interface: bool,
+    /// Its next hop is the reference route's (a directly connected destination is its own
+    /// next hop, so two hosts on one link differ).
+    pub same_next_hop: bool,
+}
+
+impl Route {
+    /// A route fact.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::dof::Route;
+    /// assert_eq!(Route::new(true, false), Route { same_interface: true, same_next_hop: false });
+    /// ```
+    pub const fn new(same_interface: bool, same_next_hop: bool) -> Route {
+        Route {
+            same_interface,
+            same_next_hop,
         }
     }
 }

@@ -242,7 +242,7 @@ pub(super) fn base(kind: ExpectationKind, o: &ModuleOptions) -> Base {
                 &["INVITE and BYE flush the call's media expectations"]
             } else if o.sip_external_media() {
                 &[
-                    "sip_external_media=1: no expectation when the route to the media address leaves through the interface the SIP packet arrived on",
+                    "sip_external_media=1: no expectation when the route to the media address leaves through the interface the SIP packet leaves through (towards the signalling peer)",
                     "INVITE and BYE flush the call's media expectations",
                 ]
             } else {
@@ -300,7 +300,11 @@ pub(super) fn base(kind: ExpectationKind, o: &ModuleOptions) -> Base {
             flags: perm,
             options: &[Param::H323GkroutedOnly, Param::H323DefaultRrqTtl],
             notes: &[
-                "the RCF sets its timeout to the registration TTL (default_rrq_ttl when absent)",
+                // process_rcf() looks the expectation up with find_expect(), whose tuple has a
+                // zero source (net/netfilter/nf_conntrack_h323_main.c): it misses an
+                // expectation pinned to the gatekeeper, so only with gkrouted_only=0 does the
+                // TTL reach it (seen live in lab_fidelity h323_ras_matches_the_model).
+                "the RCF sets its timeout to the registration TTL (default_rrq_ttl when absent) only when gkrouted_only=0; with gkrouted_only=1 it keeps the policy timeout",
             ],
         },
         K::Q931FromAcfLcf => Base {
@@ -483,6 +487,17 @@ pub fn rule(kind: ExpectationKind, options: &ModuleOptions) -> ExpectationRule {
         option_text,
         notes: b.notes.to_vec(),
         risk: None,
+        route_check: match kind {
+            ExpectationKind::Q931CallForward if options.h323_callforward_filter() => {
+                Some(RouteCheck::NextHopAndInterface)
+            }
+            ExpectationKind::SipAudio | ExpectationKind::SipVideo | ExpectationKind::SipImage
+                if !options.sip_direct_media() && options.sip_external_media() =>
+            {
+                Some(RouteCheck::Interface)
+            }
+            _ => None,
+        },
     };
     r.risk = risk(&r, options);
     r
@@ -528,7 +543,7 @@ pub(super) fn risk(r: &ExpectationRule, o: &ModuleOptions) -> Option<String> {
         (K::SipAudio | K::SipVideo | K::SipImage, F::Payload, _) => format!(
             "sip_direct_media=0: the SDP body can name any host as media destination and any host may send to it{}",
             if o.sip_external_media() {
-                " (sip_external_media=1 skips destinations routed back out of the arrival interface)"
+                 " (sip_external_media=1 skips destinations routed out of the interface towards the signalling peer)"
             } else {
                 ""
             }
