@@ -36,9 +36,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("policy_json", policy_json),
     ("modprobe", modprobe),
     ("kernel_version", kernel_version),
+    ("ctnetlink", ctnetlink),
     ("ruleset_nft", ruleset_nft),
     ("ruleset_iptables", ruleset_iptables),
-    ("ctnetlink", ctnetlink),
 ];
 
 /// One validator under the kernel's default options, built once per process.
@@ -247,6 +247,34 @@ pub fn kernel_version(data: &[u8]) {
     );
 }
 
+/// `ctnetlink::messages` on arbitrary bytes (a netlink datagram from the kernel). Every decoded
+/// expectation message encodes back to bytes that decode to the same message (its count of
+/// skipped unknown attributes aside), and the validator's fast path agrees with its full verdict
+/// on it; every error names a structure or attribute.
+pub fn ctnetlink(data: &[u8]) {
+    for m in messages(data) {
+        match m {
+            Err(e) => assert!(!e.attribute.is_empty(), "{e:?}"),
+            Ok(Message::Expect(x)) => {
+                let bytes = x.encode();
+                let again = ExpectMessage::decode(&bytes).unwrap_or_else(|e| {
+                    panic!("re-encoded message does not decode: {e}\n  from: {x:?}")
+                });
+                let mut want = x.clone();
+                want.unknown_attributes = 0;
+                assert_eq!(again, want, "round trip changed the message");
+                let v = validator();
+                assert_eq!(
+                    v.conforms(&x.line),
+                    v.check_line(&x.line).conforms(),
+                    "fast path and verdict disagree on {x:?}"
+                );
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
 /// `ruleset::nft_json::read` on arbitrary text (lossily decoded), then the hazard walk: a
 /// document read never fails the audit, every finding's message is free of control
 /// characters.
@@ -286,33 +314,5 @@ fn judge_ruleset(rs: &netfilter_helpers_core::ruleset::Ruleset) {
             !f.message.chars().any(char::is_control) && !f.subject.chars().any(char::is_control),
             "control character in a finding: {f:?}"
         );
-    }
-}
-
-/// `ctnetlink::messages` on arbitrary bytes (a netlink datagram from the kernel). Every decoded
-/// expectation message encodes back to bytes that decode to the same message (its count of
-/// skipped unknown attributes aside), and the validator's fast path agrees with its full verdict
-/// on it; every error names a structure or attribute.
-pub fn ctnetlink(data: &[u8]) {
-    for m in messages(data) {
-        match m {
-            Err(e) => assert!(!e.attribute.is_empty(), "{e:?}"),
-            Ok(Message::Expect(x)) => {
-                let bytes = x.encode();
-                let again = ExpectMessage::decode(&bytes).unwrap_or_else(|e| {
-                    panic!("re-encoded message does not decode: {e}\n  from: {x:?}")
-                });
-                let mut want = x.clone();
-                want.unknown_attributes = 0;
-                assert_eq!(again, want, "round trip changed the message");
-                let v = validator();
-                assert_eq!(
-                    v.conforms(&x.line),
-                    v.check_line(&x.line).conforms(),
-                    "fast path and verdict disagree on {x:?}"
-                );
-            }
-            Ok(_) => {}
-        }
     }
 }
