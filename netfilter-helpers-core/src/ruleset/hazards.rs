@@ -283,8 +283,9 @@ impl<'r, 'f> Walker<'r, 'f> {
             if rel_end.is_none() {
                 rel_end = stop;
             }
-            if rule.action.is_terminal() && !own.narrowed && own.excluded {
-                // `ct state != related return`: only RELATED packets go on.
+            if rule.action.is_terminal() && !own.narrowed && only_related_pass(&rule.conds) {
+                // `ct state != related return`: only RELATED packets go on (not after
+                // `ct state invalid drop`, which lets every other state go on).
                 only_related = true;
             }
             if rule.action.is_terminal() && rule.conds.is_empty() {
@@ -496,6 +497,23 @@ impl<'r, 'f> Walker<'r, 'f> {
             self.assigned.entry(helper).or_default().extend(ports);
         }
     }
+}
+
+/// Whether a rule's conditions match every state but related (`ct state != related`,
+/// `--ctstate NEW,ESTABLISHED,INVALID,UNTRACKED`), so that only RELATED packets pass it.
+fn only_related_pass(conds: &[Cond]) -> bool {
+    let mut all_but_related = false;
+    for c in conds {
+        if let Cond::CtState { states, negated } = c {
+            let has = |s: &str| states.iter().any(|x| x == s);
+            all_but_related |= if *negated {
+                has("related")
+            } else {
+                !has("related") && has("new") && has("established") && has("invalid")
+            };
+        }
+    }
+    all_but_related
 }
 
 fn iface_matches(pattern: &str, name: &str) -> bool {

@@ -719,6 +719,31 @@ mod tests {
     }
 
     #[test]
+    fn invalid_drop_does_not_make_later_accepts_related() {
+        // `ct state invalid drop` lets new and established packets go on, not only RELATED:
+        // the ssh accept after it is no RELATED accept.
+        let rs = iptables_save::read(
+            "*filter\n:INPUT DROP [0:0]\n\
+             -A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+             -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+            None,
+        );
+        let o = ModuleOptions::new();
+        assert_eq!(codes(&rs, &Facts::new(&o)), []);
+        // `! --ctstate RELATED` does: what follows sees only RELATED packets.
+        let rs = iptables_save::read(
+            "*filter\n:INPUT DROP [0:0]\n\
+             -A INPUT -m conntrack ! --ctstate RELATED -j RETURN\n\
+             -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+            None,
+        );
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptBlanket, Severity::Error)]
+        );
+    }
+
+    #[test]
     fn loops_in_files_end() {
         let rs = iptables_save::read(
             "*filter\n:INPUT ACCEPT [0:0]\n:a - [0:0]\n:b - [0:0]\n-A INPUT -j a\n-A a -j b\n-A b -j a\n-A b -m state --state RELATED -j ACCEPT\nCOMMIT\n",
