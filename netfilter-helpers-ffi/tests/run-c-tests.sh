@@ -278,7 +278,10 @@ if command -v pkg-config >/dev/null 2>&1; then
             fail "appliance on the sample: nft + iptables rendered, bounce nonconforming, exit 1" \
                 "output: $out/appliance.out"
         fi
-        if ldd "$out/appliance" | grep -q "$prefix/lib/libnetfilter_helpers_ffi.so"; then
+        # ldd's output is captured first: under pipefail, `ldd | grep -q` fails whenever grep
+        # exits before ldd has written everything (SIGPIPE), which happens on a loaded machine.
+        ldd_out="$(ldd "$out/appliance" 2>&1 || true)"
+        if grep -q "$prefix/lib/libnetfilter_helpers_ffi.so" <<<"$ldd_out"; then
             pass "appliance loads $prefix/lib/libnetfilter_helpers_ffi.so (rpath from the .pc)"
         else
             fail "appliance loads $prefix/lib/libnetfilter_helpers_ffi.so (rpath from the .pc)"

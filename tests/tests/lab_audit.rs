@@ -287,7 +287,7 @@ fn openwrt_fw4_style_ct_helper() {
          ct helper pptp {\n  type \"pptp\" protocol tcp\n }\n\
          chain forward {\n  type filter hook forward priority filter; policy drop;\n  ct state vmap { established : accept, related : accept }\n  iifname \"br-lan\" jump forward_lan\n }\n\
          chain forward_lan {\n  accept\n }\n\
-         chain raw_prerouting {\n  type filter hook prerouting priority raw; policy accept;\n  iifname \"br-lan\" jump helper_lan\n }\n\
+         chain prerouting {\n  type filter hook prerouting priority filter; policy accept;\n  iifname \"br-lan\" jump helper_lan\n }\n\
          chain helper_lan {\n  meta l4proto tcp tcp dport 21 ct helper set \"ftp\"\n  meta nfproto ipv6 tcp dport 1723 ct helper set \"pptp\"\n }\n}\n",
     );
     expect(
@@ -481,4 +481,83 @@ fn drift_against_the_site() {
         ],
         "{d:#?}"
     );
+}
+
+/// The kernel behind `helper-unsupported` for `ct helper set` before connection tracking:
+/// a TCP connection to port 21 through a chain at priority raw (-300) gets no helper, at
+/// priority mangle (-150) it gets ftp; the audit flags exactly the first.
+#[test]
+fn ct_helper_set_at_raw_priority_assigns_nothing() {
+    use netfilter_helpers_tests::netns::veth;
+    let _lock = require_lab!();
+    for (prio, helper_attached) in [("raw", false), ("mangle", true)] {
+        let a = Netns::new("aud-pa").unwrap_or_else(|e| panic!("{e}"));
+        let b = Netns::new("aud-pb").unwrap_or_else(|e| panic!("{e}"));
+        veth(&a, "va", &b, "vb").unwrap_or_else(|e| panic!("{e}"));
+        for (ns, dev, addr) in [(&a, "va", "10.99.0.1/24"), (&b, "vb", "10.99.0.2/24")] {
+            ns.add_addr(dev, addr).unwrap_or_else(|e| panic!("{e}"));
+            ns.link_up(dev).unwrap_or_else(|e| panic!("{e}"));
+        }
+        load_nft(
+            &b,
+            &format!(
+                "table inet t {{\n ct helper ftp {{\n  type \"ftp\" protocol tcp\n }}\n chain pre {{\n  type filter hook prerouting priority {prio}; policy accept;\n  ip daddr 10.99.0.2 tcp dport 21 ct helper set \"ftp\"\n }}\n}}\n"
+            ),
+        );
+        let found = audit(&b, false);
+        if helper_attached {
+            assert!(found.is_empty(), "{found:#?}");
+        } else {
+            expect(
+                &found,
+                &[(
+                    HelperUnsupported,
+                    Error,
+                    "ip daddr 10.99.0.2 tcp dport 21 ct helper set \"ftp\"",
+                )],
+            );
+        }
+        // A connection that stays open while conntrack is listed.
+        let mut server = b
+            .command("python3")
+            .args([
+                "-c",
+                "import socket,time\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('10.99.0.2',21))\ns.listen()\nprint('ready',flush=True)\nc,_=s.accept()\ntime.sleep(2)",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(server.stdout.as_mut().expect("stdout")),
+            &mut line,
+        )
+        .expect("server ready");
+        let mut client = a
+            .command("python3")
+            .args([
+                "-c",
+                "import socket,time\ns=socket.create_connection(('10.99.0.2',21),timeout=3)\ntime.sleep(1.5)",
+            ])
+            .spawn()
+            .expect("python3 runs");
+        let mut listed = String::new();
+        for _ in 0..20 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            listed = b
+                .run("conntrack", &["-L", "-p", "tcp", "--dport", "21"])
+                .unwrap_or_default();
+            if listed.contains("ESTABLISHED") {
+                break;
+            }
+        }
+        let _ = client.wait();
+        let _ = server.wait();
+        assert!(listed.contains("ESTABLISHED"), "no connection: {listed}");
+        assert_eq!(
+            listed.contains("helper=ftp"),
+            helper_attached,
+            "priority {prio}: {listed}"
+        );
+    }
 }

@@ -283,8 +283,9 @@ impl<'r, 'f> Walker<'r, 'f> {
             if rel_end.is_none() {
                 rel_end = stop;
             }
-            if rule.action.is_terminal() && !own.narrowed && own.excluded {
-                // `ct state != related return`: only RELATED packets go on.
+            if rule.action.is_terminal() && !own.narrowed && only_related_pass(&rule.conds) {
+                // `ct state != related return`: only RELATED packets go on (not after
+                // `ct state invalid drop`, which lets every other state go on).
                 only_related = true;
             }
             if rule.action.is_terminal() && rule.conds.is_empty() {
@@ -328,6 +329,35 @@ impl<'r, 'f> Walker<'r, 'f> {
     fn assignment(&mut self, ci: usize, ri: usize, name: &str, eff: &Ctx) {
         let chain = &self.rs.chains[ci];
         let rule = &chain.rules[ri];
+        // `ct helper set` needs the conntrack entry, which connection tracking creates at
+        // priority -200 (NF_IP_PRI_CONNTRACK) in prerouting and output; before it the object's
+        // eval returns at once (nft_ct.c, nft_ct_helper_obj_eval: `if (!ct || ...) return`).
+        // The iptables CT target works the other way round (a template before conntrack), so
+        // the raw table is right for it.
+        let base = &self.rs.chains[self.base];
+        if rule.location.origin == super::Origin::Nft
+            && matches!(self.hook, Hook::Prerouting | Hook::Output)
+            && let Some(prio) = base.priority
+            && prio <= -200
+        {
+            let (sev, when) = if prio < -200 {
+                (Severity::Error, "before")
+            } else {
+                (Severity::Warning, "at the same priority as")
+            };
+            self.push(
+                ci,
+                ri,
+                AuditCode::HelperUnsupported,
+                sev,
+                format!(
+                    "runs in base chain {} {} {} at priority {prio}, {when} connection tracking (-200): the packet has no conntrack entry yet, so `ct helper set` assigns nothing; use priority filter (0) or at least -199, as nft's examples do",
+                    escape(&base.family),
+                    escape(&base.table),
+                    escape(&base.name)
+                ),
+            );
+        }
         // nft names an object; iptables names the kernel helper.
         let (helper_name, obj_proto, obj_l3) = if rule.location.origin == super::Origin::Nft {
             match self
@@ -467,6 +497,23 @@ impl<'r, 'f> Walker<'r, 'f> {
             self.assigned.entry(helper).or_default().extend(ports);
         }
     }
+}
+
+/// Whether a rule's conditions match every state but related (`ct state != related`,
+/// `--ctstate NEW,ESTABLISHED,INVALID,UNTRACKED`), so that only RELATED packets pass it.
+fn only_related_pass(conds: &[Cond]) -> bool {
+    let mut all_but_related = false;
+    for c in conds {
+        if let Cond::CtState { states, negated } = c {
+            let has = |s: &str| states.iter().any(|x| x == s);
+            all_but_related |= if *negated {
+                has("related")
+            } else {
+                !has("related") && has("new") && has("established") && has("invalid")
+            };
+        }
+    }
+    all_but_related
 }
 
 fn iface_matches(pattern: &str, name: &str) -> bool {

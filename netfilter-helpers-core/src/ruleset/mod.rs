@@ -595,6 +595,47 @@ mod tests {
     }
 
     #[test]
+    fn ct_helper_set_before_conntrack_assigns_nothing() {
+        let doc = |prio: i32| {
+            format!(
+                r#"{{"nftables": [
+                {{"ct helper": {{"family": "inet", "table": "t", "name": "ftp", "type": "ftp", "protocol": "tcp", "l3proto": "inet"}}}},
+                {{"chain": {{"family": "inet", "table": "t", "name": "pre", "type": "filter", "hook": "prerouting", "prio": {prio}, "policy": "accept"}}}},
+                {{"rule": {{"family": "inet", "table": "t", "chain": "pre", "expr": [{{"jump": {{"target": "h"}}}}]}}}},
+                {{"rule": {{"family": "inet", "table": "t", "chain": "h", "expr": [
+                  {{"match": {{"op": "==", "left": {{"payload": {{"protocol": "ip", "field": "daddr"}}}}, "right": "10.0.0.1"}}}},
+                  {{"match": {{"op": "==", "left": {{"payload": {{"protocol": "tcp", "field": "dport"}}}}, "right": 21}}}},
+                  {{"ct helper": "ftp"}}]}}}}
+                ]}}"#
+            )
+        };
+        let o = ModuleOptions::new();
+        let at = |prio| {
+            let rs = nft_json::read(&doc(prio)).unwrap();
+            hazards(&rs, &Facts::new(&o))
+                .iter()
+                .map(|f| (f.code, f.severity))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at(-300), [(AuditCode::HelperUnsupported, Severity::Error)]);
+        assert_eq!(
+            at(-200),
+            [(AuditCode::HelperUnsupported, Severity::Warning)]
+        );
+        assert_eq!(at(-150), []);
+        assert_eq!(at(0), []);
+        let rs = nft_json::read(&doc(-300)).unwrap();
+        let f = &hazards(&rs, &Facts::new(&o))[0];
+        assert!(
+            f.message
+                .contains("priority -300, before connection tracking"),
+            "{}",
+            f.message
+        );
+        assert_eq!(f.rule.as_ref().unwrap().location.chain, "h");
+    }
+
+    #[test]
     fn antispoofing_by_sysctl_rule_or_not_at_all() {
         let ifs = vec![
             Interface {
@@ -674,6 +715,31 @@ mod tests {
                 (AuditCode::RelatedAcceptNoHelper, Severity::Warning),
                 (AuditCode::RelatedAcceptBlanket, Severity::Error)
             ]
+        );
+    }
+
+    #[test]
+    fn invalid_drop_does_not_make_later_accepts_related() {
+        // `ct state invalid drop` lets new and established packets go on, not only RELATED:
+        // the ssh accept after it is no RELATED accept.
+        let rs = iptables_save::read(
+            "*filter\n:INPUT DROP [0:0]\n\
+             -A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+             -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+            None,
+        );
+        let o = ModuleOptions::new();
+        assert_eq!(codes(&rs, &Facts::new(&o)), []);
+        // `! --ctstate RELATED` does: what follows sees only RELATED packets.
+        let rs = iptables_save::read(
+            "*filter\n:INPUT DROP [0:0]\n\
+             -A INPUT -m conntrack ! --ctstate RELATED -j RETURN\n\
+             -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+            None,
+        );
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptBlanket, Severity::Error)]
         );
     }
 

@@ -92,7 +92,15 @@ fn read_regular(path: &Path) -> ReadOutcome {
 /// Interface names under `proc/sys/net/ipv4/conf` of the root (not following symlinks).
 fn conf_interfaces(root: &Path) -> Vec<String> {
     let dir = root.join("proc/sys/net/ipv4/conf");
-    let Ok(rd) = std::fs::read_dir(&dir) else {
+    // Not listed when a symlink leads the directory out of the root.
+    let inside = match (dir.canonicalize(), root.canonicalize()) {
+        (Ok(d), Ok(r)) => d.starts_with(r),
+        _ => false,
+    };
+    let Ok(rd) = std::fs::read_dir(&dir)
+        .map_err(drop)
+        .and_then(|rd| if inside { Ok(rd) } else { Err(()) })
+    else {
         return Vec::new();
     };
     let mut v: Vec<String> = rd
