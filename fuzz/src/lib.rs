@@ -307,7 +307,7 @@ pub fn ruleset_iptables(data: &[u8]) {
 }
 
 fn judge_ruleset(rs: &netfilter_helpers_core::ruleset::Ruleset) {
-    use netfilter_helpers_core::ruleset::hazards::{Facts, hazards};
+    use netfilter_helpers_core::audit::hazards::{Facts, hazards};
     let options = ModuleOptions::new();
     for f in hazards(rs, &Facts::new(&options)) {
         assert!(

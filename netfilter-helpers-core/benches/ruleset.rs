@@ -9,8 +9,8 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+use netfilter_helpers_core::audit::hazards::{Facts, hazards};
 use netfilter_helpers_core::options::ModuleOptions;
-use netfilter_helpers_core::ruleset::hazards::{Facts, hazards};
 use netfilter_helpers_core::ruleset::{iptables_save, nft_json};
 
 const CHAINS: usize = 1_000;

@@ -7,10 +7,10 @@
 //! Run: `cargo test -p netfilter-helpers-tests --test lab_audit -- --test-threads=1`
 //! (as root; without a lab the tests print `KERNEL LAB NOT RUN` and pass, unless `CI=true`).
 
+use netfilter_helpers_core::audit::hazards::{Facts, hazards};
 use netfilter_helpers_core::audit::{AuditCode, AuditFinding};
 use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::report::Severity;
-use netfilter_helpers_core::ruleset::hazards::{Facts, hazards};
 use netfilter_helpers_core::ruleset::{Ruleset, iptables_save, nft_json};
 use netfilter_helpers_tests::firewall::{numbered, run_with_input};
 use netfilter_helpers_tests::netns::Netns;
@@ -375,7 +375,7 @@ fn nfh_renderings_have_no_hazard() {
 /// deleted and one added in its table, exactly those two are listed.
 #[test]
 fn drift_against_the_site() {
-    use netfilter_helpers_core::ruleset::drift::drift;
+    use netfilter_helpers_core::audit::drift::drift;
     let _lock = require_lab!();
     let r = Rendered::from_site_toml(include_str!("../../examples/site.toml"))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -428,7 +428,7 @@ fn drift_against_the_site() {
 
     // The iptables renderings, loaded with iptables-restore (iptables-nft) and read back
     // with iptables-save: no drift; then one rule deleted and one appended.
-    use netfilter_helpers_core::ruleset::drift::drift_iptables;
+    use netfilter_helpers_core::audit::drift::drift_iptables;
     let expected = Ruleset::combine(
         None,
         vec![

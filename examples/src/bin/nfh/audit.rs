@@ -17,13 +17,14 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
+use netfilter_helpers_core::audit::drift;
 use netfilter_helpers_core::audit::{
     AuditFinding, HostSnapshot, ReadOutcome, audit_with_ruleset, interfaces_from_ip_json,
     rp_filter_path,
 };
 use netfilter_helpers_core::render::{Backend, render};
 use netfilter_helpers_core::report::Severity;
-use netfilter_helpers_core::ruleset::{Origin, Ruleset, drift, escape, iptables_save, nft_json};
+use netfilter_helpers_core::ruleset::{Origin, Ruleset, escape, iptables_save, nft_json};
 use netfilter_helpers_core::site::Site;
 use netfilter_helpers_core::synth::synthesize;
 

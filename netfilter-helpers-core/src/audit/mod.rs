@@ -29,7 +29,10 @@ use crate::kernel::{AutoAssignment, KernelVersion};
 use crate::options::{ModuleOptions, PARAMS};
 use crate::policy::SitePolicy;
 use crate::report::Severity;
-use crate::ruleset::{Location, Ruleset, escape, hazards};
+use crate::ruleset::{Location, Ruleset, escape};
+
+pub mod drift;
+pub mod hazards;
 
 /// Path of the kernel release, relative to the root.
 pub const OSRELEASE: &str = "proc/sys/kernel/osrelease";

@@ -8,7 +8,7 @@
 //!
 //! ```
 //! use netfilter_helpers_core::audit::AuditCode;
-//! use netfilter_helpers_core::ruleset::{drift::drift_iptables, iptables_save};
+//! use netfilter_helpers_core::{audit::drift::drift_iptables, ruleset::iptables_save};
 //! let want = iptables_save::read("*raw\n:nfh-pre - [0:0]\n-A nfh-pre -p tcp -m tcp --dport 21 -j CT --helper ftp\nCOMMIT\n", None);
 //! let have = iptables_save::read("*raw\n:nfh-pre - [0:0]\n-A nfh-pre -p tcp --dport 21 -j CT --helper ftp\n-A nfh-pre -j ACCEPT\nCOMMIT\n", None);
 //! let d = drift_iptables(&want, &have, "nfh");
@@ -18,9 +18,9 @@
 
 use std::collections::HashMap;
 
-use super::{Action, Chain, Cond, Origin, Rule, Ruleset, escape};
-use crate::audit::{AuditCode, AuditFinding, RuleRef};
+use super::{AuditCode, AuditFinding, RuleRef};
 use crate::report::Severity;
+use crate::ruleset::{Action, Chain, Cond, Origin, Rule, Ruleset, escape};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Sig {
@@ -37,7 +37,7 @@ struct Sig {
 fn comment_of(r: &Rule) -> Option<String> {
     let t = &r.text;
     if t.contains("--comment") {
-        let words = super::iptables_save::split_words(t);
+        let words = crate::ruleset::iptables_save::split_words(t);
         let i = words.iter().position(|w| w == "--comment")?;
         return words.get(i + 1).cloned();
     }
@@ -82,7 +82,7 @@ pub fn drift(expected: &Ruleset, loaded: &Ruleset, table: &str) -> Vec<AuditFind
 /// (read from the `iptables`/`ip6tables` renderings) with those in `loaded`.
 ///
 /// ```
-/// use netfilter_helpers_core::ruleset::{drift::drift_iptables, iptables_save, Ruleset};
+/// use netfilter_helpers_core::{audit::drift::drift_iptables, ruleset::{iptables_save, Ruleset}};
 /// let want = iptables_save::read("*raw\n:nfh-x - [0:0]\n-A nfh-x -s 10.0.0.1/32 -m comment --comment a -j DROP\nCOMMIT\n", None);
 /// let have = iptables_save::read("*raw\n:PREROUTING ACCEPT [0:0]\n:nfh-x - [0:0]\n-A PREROUTING -j nfh-x\n-A nfh-x -s 10.0.0.1/32 -m comment --comment a -j DROP\nCOMMIT\n", None);
 /// assert!(drift_iptables(&want, &have, "nfh").is_empty());

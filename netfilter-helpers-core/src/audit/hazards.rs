@@ -20,7 +20,7 @@
 //! ```
 //! use netfilter_helpers_core::audit::AuditCode;
 //! use netfilter_helpers_core::options::ModuleOptions;
-//! use netfilter_helpers_core::ruleset::{hazards::{hazards, Facts}, iptables_save, Ruleset};
+//! use netfilter_helpers_core::{audit::hazards::{hazards, Facts}, ruleset::{iptables_save, Ruleset}};
 //!
 //! let rs = iptables_save::read("*filter\n:FORWARD DROP [0:0]\n:rel - [0:0]\n\
 //!     -A FORWARD -m state --state RELATED -j rel\n-A rel -j ACCEPT\nCOMMIT\n", None);
@@ -34,13 +34,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
-use super::{Action, Chain, Cond, Hook, Rule, Ruleset, escape};
-use crate::audit::{AuditCode, AuditFinding, Interface, RuleRef};
+use super::{AuditCode, AuditFinding, Interface, RuleRef};
 use crate::catalogue::{Helper, HelperName};
 use crate::net::{Family, L4Proto};
 use crate::options::ModuleOptions;
 use crate::registry::resolve_name;
 use crate::report::Severity;
+use crate::ruleset::{Action, Chain, Cond, Hook, Rule, Ruleset, escape};
 
 /// What the hazard analysis knows about the host besides the ruleset.
 #[derive(Debug, Clone)]
@@ -145,7 +145,7 @@ enum End {
     WentAway,
 }
 
-type ChainKey<'r> = (super::Origin, &'r str, &'r str, &'r str);
+type ChainKey<'r> = (crate::ruleset::Origin, &'r str, &'r str, &'r str);
 
 struct Walker<'r, 'f> {
     rs: &'r Ruleset,
@@ -335,7 +335,7 @@ impl<'r, 'f> Walker<'r, 'f> {
         // The iptables CT target works the other way round (a template before conntrack), so
         // the raw table is right for it.
         let base = &self.rs.chains[self.base];
-        if rule.location.origin == super::Origin::Nft
+        if rule.location.origin == crate::ruleset::Origin::Nft
             && matches!(self.hook, Hook::Prerouting | Hook::Output)
             && let Some(prio) = base.priority
             && prio <= -200
@@ -359,37 +359,38 @@ impl<'r, 'f> Walker<'r, 'f> {
             );
         }
         // nft names an object; iptables names the kernel helper.
-        let (helper_name, obj_proto, obj_l3) = if rule.location.origin == super::Origin::Nft {
-            match self
-                .rs
-                .helper_objects
-                .iter()
-                .find(|o| o.name == name && o.table == chain.table && o.family == chain.family)
-            {
-                Some(o) => (
-                    o.helper.clone(),
-                    Some(o.protocol.clone()),
-                    Some(o.l3proto.clone()),
-                ),
-                None => {
-                    self.push(
-                        ci,
-                        ri,
-                        AuditCode::HelperUnsupported,
-                        Severity::Warning,
-                        format!(
-                            "names ct helper object {:?}, which is not in table {} {}",
-                            escape(name),
-                            chain.family,
-                            chain.table
-                        ),
-                    );
-                    return;
+        let (helper_name, obj_proto, obj_l3) =
+            if rule.location.origin == crate::ruleset::Origin::Nft {
+                match self
+                    .rs
+                    .helper_objects
+                    .iter()
+                    .find(|o| o.name == name && o.table == chain.table && o.family == chain.family)
+                {
+                    Some(o) => (
+                        o.helper.clone(),
+                        Some(o.protocol.clone()),
+                        Some(o.l3proto.clone()),
+                    ),
+                    None => {
+                        self.push(
+                            ci,
+                            ri,
+                            AuditCode::HelperUnsupported,
+                            Severity::Warning,
+                            format!(
+                                "names ct helper object {:?}, which is not in table {} {}",
+                                escape(name),
+                                chain.family,
+                                chain.table
+                            ),
+                        );
+                        return;
+                    }
                 }
-            }
-        } else {
-            (name.to_string(), None, None)
-        };
+            } else {
+                (name.to_string(), None, None)
+            };
         let Ok(hn) = helper_name.parse::<HelperName>() else {
             self.push(
                 ci,
@@ -717,5 +718,409 @@ fn antispoof(w: &Walker<'_, '_>, facts: &Facts<'_>, out: &mut Vec<AuditFinding>)
                 rule: None,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod ruleset_tests {
+    use super::{Facts, hazards};
+    use crate::audit::{AuditCode, Interface};
+    use crate::options::ModuleOptions;
+    use crate::report::Severity;
+    use crate::ruleset::*;
+    use proptest::prelude::*;
+
+    fn codes(rs: &Ruleset, facts: &Facts<'_>) -> Vec<(AuditCode, Severity)> {
+        hazards(rs, facts)
+            .iter()
+            .map(|f| (f.code, f.severity))
+            .collect()
+    }
+
+    #[test]
+    fn dangerous_option_with_a_rule_that_uses_the_helper() {
+        let rs = iptables_save::read(
+            "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -d 10.0.0.1/32 -p udp -m udp --dport 5060 -j CT --helper sip\n-A PREROUTING -d 10.0.0.1/32 -p tcp -m tcp --dport 21 -j CT --helper ftp\nCOMMIT\n",
+            None,
+        );
+        let mut o = ModuleOptions::new();
+        o.set_assignment("sip.sip_direct_media=0").unwrap();
+        o.set_assignment("ftp.loose=1").unwrap();
+        let found = hazards(&rs, &Facts::new(&o));
+        let got: Vec<_> = found
+            .iter()
+            .map(|f| (f.code, f.rule.as_ref().unwrap().location.index))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (AuditCode::DangerousOptionInUse, 1),
+                (AuditCode::DangerousOptionInUse, 2)
+            ]
+        );
+        assert!(
+            found[0].message.contains("sip_direct_media"),
+            "{}",
+            found[0].message
+        );
+        assert!(found[1].message.contains("loose"), "{}", found[1].message);
+        // Without the options, nothing.
+        assert!(hazards(&rs, &Facts::new(&ModuleOptions::new())).is_empty());
+    }
+
+    #[test]
+    fn helper_names_modules_families_and_protocols() {
+        let rs = iptables_save::read(
+            "# Generated by ip6tables-save v1.8.9 (legacy)\n*raw\n:PREROUTING ACCEPT [0:0]\n\
+             -A PREROUTING -d 2001:db8::1/128 -p tcp -m tcp --dport 1723 -j CT --helper pptp\n\
+             -A PREROUTING -d 2001:db8::1/128 -p udp -m udp --dport 21 -j CT --helper ftp\n\
+             -A PREROUTING -d 2001:db8::1/128 -p tcp -m tcp --dport 2121 -j CT --helper ftp-2121\n\
+             -A PREROUTING -d 2001:db8::1/128 -m tcp --dport 6667 -j CT --helper irc\nCOMMIT\n",
+            None,
+        );
+        let o = ModuleOptions::new();
+        let loaded = vec![
+            "nf_conntrack_ftp".to_string(),
+            "nf_conntrack_pptp".to_string(),
+        ];
+        let mut facts = Facts::new(&o);
+        facts.loaded_modules = Some(&loaded);
+        let found = hazards(&rs, &facts);
+        let got: Vec<_> = found
+            .iter()
+            .map(|f| (f.code, f.severity, f.rule.as_ref().unwrap().location.index))
+            .collect();
+        use AuditCode::*;
+        assert_eq!(
+            got,
+            [
+                (HelperUnsupported, Severity::Error, 1),
+                (HelperUnsupported, Severity::Error, 2),
+                (HelperNotLoaded, Severity::Warning, 3),
+                (HelperUnsupported, Severity::Error, 4),
+                (HelperNotLoaded, Severity::Warning, 4),
+            ],
+            "{found:#?}"
+        );
+        assert!(
+            found[2].message.contains("ports=21"),
+            "{}",
+            found[2].message
+        );
+        assert!(found[4].message.contains("nf_conntrack_irc is not loaded"));
+    }
+
+    #[test]
+    fn nft_object_protocol_mismatch() {
+        let rs = nft_json::read(r#"{"nftables": [
+            {"ct helper": {"family": "inet", "table": "t", "name": "h", "type": "sip", "protocol": "udp", "l3proto": "inet"}},
+            {"chain": {"family": "inet", "table": "t", "name": "pre", "type": "filter", "hook": "prerouting", "prio": -150, "policy": "accept"}},
+            {"rule": {"family": "inet", "table": "t", "chain": "pre", "expr": [
+              {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "daddr"}}, "right": "10.0.0.1"}},
+              {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 5060}},
+              {"ct helper": "h"}]}},
+            {"rule": {"family": "inet", "table": "t", "chain": "pre", "expr": [
+              {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "daddr"}}, "right": "10.0.0.1"}},
+              {"match": {"op": "==", "left": {"payload": {"protocol": "udp", "field": "dport"}}, "right": 5060}},
+              {"ct helper": "nope"}]}}
+        ]}"#).unwrap();
+        let o = ModuleOptions::new();
+        let found = hazards(&rs, &Facts::new(&o));
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(
+            found[0].message.contains("does nothing"),
+            "{}",
+            found[0].message
+        );
+        assert!(found[1].message.contains("not in table inet t"));
+    }
+
+    #[test]
+    fn ct_helper_set_before_conntrack_assigns_nothing() {
+        let doc = |prio: i32| {
+            format!(
+                r#"{{"nftables": [
+                {{"ct helper": {{"family": "inet", "table": "t", "name": "ftp", "type": "ftp", "protocol": "tcp", "l3proto": "inet"}}}},
+                {{"chain": {{"family": "inet", "table": "t", "name": "pre", "type": "filter", "hook": "prerouting", "prio": {prio}, "policy": "accept"}}}},
+                {{"rule": {{"family": "inet", "table": "t", "chain": "pre", "expr": [{{"jump": {{"target": "h"}}}}]}}}},
+                {{"rule": {{"family": "inet", "table": "t", "chain": "h", "expr": [
+                  {{"match": {{"op": "==", "left": {{"payload": {{"protocol": "ip", "field": "daddr"}}}}, "right": "10.0.0.1"}}}},
+                  {{"match": {{"op": "==", "left": {{"payload": {{"protocol": "tcp", "field": "dport"}}}}, "right": 21}}}},
+                  {{"ct helper": "ftp"}}]}}}}
+                ]}}"#
+            )
+        };
+        let o = ModuleOptions::new();
+        let at = |prio| {
+            let rs = nft_json::read(&doc(prio)).unwrap();
+            hazards(&rs, &Facts::new(&o))
+                .iter()
+                .map(|f| (f.code, f.severity))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at(-300), [(AuditCode::HelperUnsupported, Severity::Error)]);
+        assert_eq!(
+            at(-200),
+            [(AuditCode::HelperUnsupported, Severity::Warning)]
+        );
+        assert_eq!(at(-150), []);
+        assert_eq!(at(0), []);
+        let rs = nft_json::read(&doc(-300)).unwrap();
+        let f = &hazards(&rs, &Facts::new(&o))[0];
+        assert!(
+            f.message
+                .contains("priority -300, before connection tracking"),
+            "{}",
+            f.message
+        );
+        assert_eq!(f.rule.as_ref().unwrap().location.chain, "h");
+    }
+
+    #[test]
+    fn antispoofing_by_sysctl_rule_or_not_at_all() {
+        let ifs = vec![
+            Interface {
+                name: "eth0".into(),
+                addresses: vec!["192.0.2.1/24".into(), "fe80::1/64".into()],
+                rp_filter: Some("0".into()),
+            },
+            Interface {
+                name: "eth1".into(),
+                addresses: vec!["10.0.0.1/24".into()],
+                rp_filter: Some("1".into()),
+            },
+            Interface {
+                name: "eth2".into(),
+                addresses: vec!["10.0.2.1/24".into(), "2001:db8::1/64".into()],
+                rp_filter: Some("0".into()),
+            },
+            Interface {
+                name: "lo".into(),
+                addresses: vec!["127.0.0.1/8".into()],
+                rp_filter: None,
+            },
+        ];
+        let rs = iptables_save::read(
+            "*raw\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i eth2 -m rpfilter --invert -j DROP\nCOMMIT\n",
+            None,
+        );
+        let o = ModuleOptions::new();
+        let mut facts = Facts::new(&o);
+        facts.interfaces = &ifs;
+        let found = hazards(&rs, &facts);
+        let got: Vec<_> = found.iter().map(|f| f.subject.as_str()).collect();
+        // eth0 (IPv4, rp_filter 0, no rule), eth2 (IPv6: the iptables (IPv4) rule does not
+        // cover it); eth0's link-local address is not judged.
+        assert_eq!(got, ["interface eth0", "interface eth2"], "{found:#?}");
+        assert!(found[1].message.contains("IPv6"));
+        // conf/all raises every interface's IPv4 level.
+        facts.rp_filter_all = Some("2");
+        assert_eq!(hazards(&rs, &facts).len(), 1);
+    }
+
+    #[test]
+    fn combine_drops_xt_notes_of_tables_iptables_save_read() {
+        let nft = nft_json::read(
+            r#"{"nftables": [{"rule": {"family": "ip", "table": "filter", "chain": "FORWARD",
+            "expr": [{"xt": {"type": "match", "name": "conntrack"}}, {"accept": null}]}}]}"#,
+        )
+        .unwrap();
+        let ipt = iptables_save::read(
+            "# Generated by iptables-save v1.8.9 (nf_tables)\n*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n",
+            None,
+        );
+        let o = ModuleOptions::new();
+        let alone = codes(&nft, &Facts::new(&o));
+        assert_eq!(alone, [(AuditCode::OpaqueRule, Severity::Warning)]);
+        let both = Ruleset::combine(Some(nft), vec![ipt]);
+        assert_eq!(
+            codes(&both, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptBlanket, Severity::Error)]
+        );
+    }
+
+    #[test]
+    fn restricted_related_accepts_are_quiet_and_partial_ones_are_not() {
+        let rs = iptables_save::read(
+            "*filter\n:FORWARD DROP [0:0]\n\
+             -A FORWARD -d 10.0.0.10/32 -p tcp -m conntrack --ctstate RELATED -m helper --helper ftp -j ACCEPT\n\
+             -A FORWARD -d 10.0.0.10/32 -m conntrack --ctstate RELATED -j ACCEPT\n\
+             -A FORWARD -m state --state ESTABLISHED -j ACCEPT\n\
+             -A FORWARD -m conntrack ! --ctstate NEW,INVALID -j ACCEPT\nCOMMIT\n",
+            None,
+        );
+        let o = ModuleOptions::new();
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [
+                (AuditCode::RelatedAcceptNoHelper, Severity::Warning),
+                (AuditCode::RelatedAcceptBlanket, Severity::Error)
+            ]
+        );
+    }
+
+    #[test]
+    fn invalid_drop_does_not_make_later_accepts_related() {
+        // `ct state invalid drop` lets new and established packets go on, not only RELATED:
+        // the ssh accept after it is no RELATED accept.
+        let rs = iptables_save::read(
+            "*filter\n:INPUT DROP [0:0]\n\
+             -A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+             -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+            None,
+        );
+        let o = ModuleOptions::new();
+        assert_eq!(codes(&rs, &Facts::new(&o)), []);
+        // `! --ctstate RELATED` does: what follows sees only RELATED packets.
+        let rs = iptables_save::read(
+            "*filter\n:INPUT DROP [0:0]\n\
+             -A INPUT -m conntrack ! --ctstate RELATED -j RETURN\n\
+             -A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+            None,
+        );
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptBlanket, Severity::Error)]
+        );
+    }
+
+    #[test]
+    fn loops_in_files_end() {
+        let rs = iptables_save::read(
+            "*filter\n:INPUT ACCEPT [0:0]\n:a - [0:0]\n:b - [0:0]\n-A INPUT -j a\n-A a -j b\n-A b -j a\n-A b -m state --state RELATED -j ACCEPT\nCOMMIT\n",
+            None,
+        );
+        let o = ModuleOptions::new();
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptBlanket, Severity::Error)]
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        /// Arbitrary text never panics either reader or the hazard walk.
+        #[test]
+        fn readers_never_panic(text in "\\PC{0,400}") {
+            let o = ModuleOptions::new();
+            let rs = iptables_save::read(&text, None);
+            let _ = hazards(&rs, &Facts::new(&o));
+            if let Ok(rs) = nft_json::read(&text) {
+                let _ = hazards(&rs, &Facts::new(&o));
+            }
+        }
+
+        /// Rule-like lines built from real options never panic and keep every line.
+        #[test]
+        fn iptables_rule_lines(words in proptest::collection::vec(prop_oneof![
+            Just("-m"), Just("conntrack"), Just("--ctstate"), Just("RELATED"), Just("!"),
+            Just("-j"), Just("ACCEPT"), Just("CT"), Just("--helper"), Just("ftp"), Just("-g"),
+            Just("-s"), Just("10.0.0.1"), Just("-p"), Just("tcp"), Just("--dport"), Just("21:"),
+            Just("\"a b\""), Just("--comment"), Just("-i"), Just("eth0"), Just("x"),
+            Just("rpfilter"), Just("--invert"), Just("--match-set"), Just("-A"),
+        ], 0..20)) {
+            let text = format!("*filter\n:INPUT DROP [0:0]\n-A INPUT {}\nCOMMIT\n", words.join(" "));
+            let rs = iptables_save::read(&text, None);
+            prop_assert_eq!(rs.rule_count() + rs.notes.len(), 1);
+            let o = ModuleOptions::new();
+            let _ = hazards(&rs, &Facts::new(&o));
+        }
+
+        /// Arbitrary JSON values inside the nftables array never fail the document.
+        #[test]
+        fn nft_items_never_fail(items in proptest::collection::vec(nft_item(), 0..12)) {
+            let doc = serde_json::json!({"nftables": items}).to_string();
+            let rs = nft_json::read(&doc);
+            prop_assert!(rs.is_ok());
+            let o = ModuleOptions::new();
+            let _ = hazards(&rs.unwrap(), &Facts::new(&o));
+        }
+
+        /// Splitting undoes iptables-save's quoting.
+        #[test]
+        fn split_words_undoes_quoting(words in proptest::collection::vec("[ -~]{1,12}", 1..6)) {
+            let quoted: Vec<String> = words
+                .iter()
+                .map(|w| format!("\"{}\"", w.replace('\\', "\\\\").replace('"', "\\\"")))
+                .collect();
+            prop_assert_eq!(iptables_save::split_words(&quoted.join(" ")), words);
+        }
+    }
+
+    fn nft_item() -> impl Strategy<Value = serde_json::Value> {
+        use serde_json::{Value, json};
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-z ]{0,8}".prop_map(Value::String),
+            prop_oneof![
+                Just("rule"),
+                Just("chain"),
+                Just("ct helper"),
+                Just("expr"),
+                Just("match"),
+                Just("left"),
+                Just("right"),
+                Just("ct"),
+                Just("key"),
+                Just("state"),
+                Just("jump"),
+                Just("target"),
+                Just("vmap"),
+                Just("set"),
+                Just("xt"),
+                Just("family"),
+                Just("table"),
+                Just("hook"),
+                Just("prio"),
+                Just("policy"),
+            ]
+            .prop_map(|s| json!(s)),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                proptest::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("rule"),
+                            Just("chain"),
+                            Just("expr"),
+                            Just("match"),
+                            Just("left"),
+                            Just("right"),
+                            Just("ct"),
+                            Just("key"),
+                            Just("jump"),
+                            Just("goto"),
+                            Just("target"),
+                            Just("vmap"),
+                            Just("data"),
+                            Just("set"),
+                            Just("payload"),
+                            Just("meta"),
+                            Just("fib"),
+                            Just("flags"),
+                            Just("result"),
+                            Just("op"),
+                            Just("chain"),
+                            Just("hook"),
+                            Just("prio"),
+                            Just("ct helper"),
+                            Just("accept"),
+                            Just("add"),
+                            Just("range"),
+                            Just("prefix"),
+                        ]
+                        .prop_map(str::to_string),
+                        inner
+                    ),
+                    0..4
+                )
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            ]
+        })
     }
 }
