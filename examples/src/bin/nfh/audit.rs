@@ -309,6 +309,25 @@ pub(crate) fn run(args: &[String]) -> Result<ExitCode, Fail> {
     let _ = max_document()?;
     let policy = policy.as_deref().map(load_policy).transpose()?;
     let mut snap = HostSnapshot::collect_from(|p| read_under(&root_path, p));
+    // On a live host the expectation table comes from ctnetlink when it can: it carries the
+    // master, the class and the helper, which /proc leaves out. Without CAP_NET_ADMIN (or
+    // ctnetlink) the /proc table stays, and why is reported.
+    if live {
+        match crate::watch::live_expectations(None) {
+            Ok(lines) => {
+                let mut text = String::new();
+                for l in &lines {
+                    text.push_str(&l.expectation.to_conntrack_line(l.timeout));
+                    text.push('\n');
+                }
+                snap.expectations = Some(text.into_bytes());
+            }
+            Err(e) => snap.unreadable.push((
+                "ctnetlink expectation dump (read /proc/net/nf_conntrack_expect instead)".into(),
+                e,
+            )),
+        }
+    }
     // Interfaces: rp_filter from the root, addresses from `ip` (live) or ip-addr.json.
     let mut interfaces = if live && !no_ruleset && exists("ip") {
         match run_cmd("ip", &["-j", "addr", "show"]).and_then(|t| interfaces_from_ip_json(&t)) {

@@ -30,10 +30,6 @@ use crate::{Fail, USAGE, load_policy};
 /// holds them now, read over ctnetlink (with master, class, helper, zone and remaining
 /// seconds), or why they cannot be read (no CAP_NET_ADMIN, no ctnetlink, a message that does
 /// not decode). For `nfh audit`, which can fall back to `/proc/net/nf_conntrack_expect`.
-#[allow(
-    dead_code,
-    reason = "the live table for `nfh audit`, which another change (issue 15) rewrites"
-)]
 pub(crate) fn live_expectations(netns: Option<&Path>) -> Result<Vec<ParsedLine>, String> {
     let (messages, _) = live_messages(netns)?;
     Ok(messages.into_iter().map(|m| m.line).collect())
