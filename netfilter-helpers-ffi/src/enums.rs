@@ -21,8 +21,8 @@
 use netfilter_helpers_core::catalogue::Helper;
 use netfilter_helpers_core::doc::DocFormat;
 use netfilter_helpers_core::dof::{Endpoint, ExpectationKind, Freedom};
-use netfilter_helpers_core::report::Severity;
 use netfilter_helpers_core::render::Backend;
+use netfilter_helpers_core::report::Severity;
 
 use crate::c_enum::c_enum_numbers;
 

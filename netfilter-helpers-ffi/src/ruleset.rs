@@ -5,8 +5,8 @@ use std::ffi::c_char;
 
 use netfilter_helpers_core::doc::DocFormat;
 use netfilter_helpers_core::ir::Ruleset;
-use netfilter_helpers_core::report::Problem;
 use netfilter_helpers_core::render::render;
+use netfilter_helpers_core::report::Problem;
 use netfilter_helpers_core::site::Site;
 use netfilter_helpers_core::synth::synthesize;
 

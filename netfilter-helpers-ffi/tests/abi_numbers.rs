@@ -12,8 +12,8 @@
 use netfilter_helpers_core::catalogue::Helper;
 use netfilter_helpers_core::doc::DocFormat;
 use netfilter_helpers_core::dof::{Endpoint, ExpectationKind};
-use netfilter_helpers_core::report::Severity;
 use netfilter_helpers_core::render::Backend;
+use netfilter_helpers_core::report::Severity;
 use netfilter_helpers_ffi::*;
 
 /// Checks one C enum: every variant has its pinned number and decodes from it; numbers no

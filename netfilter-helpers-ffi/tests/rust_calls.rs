@@ -237,7 +237,7 @@ unsafe extern "C" fn collect(ctx: *mut c_void, j: *const nfh_judged) -> c_int {
         })
         .collect();
     c.rows.push(Row {
-        line: unsafe { nfh_judged_line(j) },
+        line: unsafe { nfh_judged_line_number(j) },
         conforms: unsafe { nfh_judged_conforms(j) },
         parsed: unsafe { nfh_judged_parsed(j) },
         error: text(|b, l, n| unsafe { nfh_judged_error(j, b, l, n) }),
