@@ -462,7 +462,7 @@ enum nfh_expectation_kind
   /*
    H.323 T.120 data channel.
    */
-  NFH_EXPECTATION_KIND_H323T120 = 19,
+  NFH_EXPECTATION_KIND_H323_T120 = 19,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

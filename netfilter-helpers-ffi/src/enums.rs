@@ -382,7 +382,7 @@ pub enum nfh_expectation_kind {
     /// H.323 RTP and RTCP media (H.245 logical channels or Q.931 fastStart).
     H323RtpRtcp = 18,
     /// H.323 T.120 data channel.
-    H323T120 = 19,
+    H323_T120 = 19,
 }
 
 c_enum_numbers!(nfh_expectation_kind {
@@ -404,7 +404,7 @@ c_enum_numbers!(nfh_expectation_kind {
     H245FromQ931,
     Q931CallForward,
     H323RtpRtcp,
-    H323T120,
+    H323_T120,
 });
 
 impl nfh_expectation_kind {
@@ -430,7 +430,7 @@ impl nfh_expectation_kind {
             nfh_expectation_kind::H245FromQ931 => K::H245FromQ931,
             nfh_expectation_kind::Q931CallForward => K::Q931CallForward,
             nfh_expectation_kind::H323RtpRtcp => K::H323RtpRtcp,
-            nfh_expectation_kind::H323T120 => K::H323T120,
+            nfh_expectation_kind::H323_T120 => K::H323T120,
         }
     }
 

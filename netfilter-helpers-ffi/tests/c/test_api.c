@@ -598,7 +598,7 @@ static void test_dof(void) {
               "nfh_expectation_kind_list fills the array");
     CHECK(rules == 19 && kinds[0] == NFH_EXPECTATION_KIND_AMANDA_DATA &&
               kinds[1] == NFH_EXPECTATION_KIND_FTP_DATA &&
-              kinds[18] == NFH_EXPECTATION_KIND_H323T120,
+              kinds[18] == NFH_EXPECTATION_KIND_H323_T120,
           "nfh_expectation_kind_list: 19 kinds in table order (got %zu)", rules);
     size_t need = SIZE_SENTINEL;
     CHECK_RES(nfh_expectation_kind_list(NULL, 0, &need), NFH_RESULT_INSUFFICIENT_SIZE,
@@ -663,7 +663,7 @@ static void test_dof(void) {
     memset(&untouched, 0x5A, sizeof untouched);
     CHECK_RES(nfh_dof_rule(NULL, 0, &untouched), NFH_RESULT_INVALID_PARAMETER,
               "nfh_dof_rule(0): 0 is no kind, INVALID_PARAMETER");
-    CHECK_RES(nfh_dof_rule(NULL, NFH_EXPECTATION_KIND_H323T120 + 1, &untouched),
+    CHECK_RES(nfh_dof_rule(NULL, NFH_EXPECTATION_KIND_H323_T120 + 1, &untouched),
               NFH_RESULT_INVALID_PARAMETER, "nfh_dof_rule(past the last kind) gives INVALID_PARAMETER");
     CHECK_RES(nfh_dof_rule(o, UINT32_MAX, &untouched), NFH_RESULT_INVALID_PARAMETER,
               "nfh_dof_rule(UINT32_MAX) gives INVALID_PARAMETER");
