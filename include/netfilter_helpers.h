@@ -473,6 +473,13 @@ typedef uint32_t nfh_expectation_kind;
 #endif // __cplusplus
 
 /*
+ The result of an audit: findings in order, each with a stable code, a severity, a
+ subject, a message and, for ruleset findings, the rule's location and text. Immutable:
+ safe to share between threads.
+ */
+typedef struct nfh_audit nfh_audit;
+
+/*
  An error with detail: a code, a message, and every problem found. Owned by the caller,
  freed with `nfh_error_free`. Immutable: safe to read from several threads.
  */
@@ -659,6 +666,116 @@ extern "C" {
  `buf` must be NULL or point to `len` writable bytes; `out_n` must point to a `size_t`.
  */
 nfh_result nfh_version(char *buf, size_t len, size_t *out_n);
+
+/*
+ Audits rulesets: `texts` holds `n_texts` NUL-terminated texts, each the output of
+ `nft -j list ruleset` (it starts with `{`) or of `iptables-save`/`ip6tables-save` (the
+ format is recognised per text). `kernel_release` (`"6.12.0"`, NULL when unknown) and
+ `opts` (NULL for the kernel defaults) describe the host. A text starting with `{` that is
+ not an nft JSON document is `NFH_RESULT_PARSE_ERROR` (with `*err`); anything inside the
+ documents the readers do not know is a finding, never a failure.
+
+ # Safety
+ `texts` NULL (with `n_texts` 0) or `n_texts` valid pointers to NUL-terminated strings;
+ `kernel_release` NULL or NUL-terminated; `opts` NULL or live; `out` writable; `err` NULL
+ or writable.
+ */
+nfh_result nfh_audit_ruleset(const char *const *texts,
+                             size_t n_texts,
+                             const char *kernel_release,
+                             const struct nfh_options *opts,
+                             struct nfh_audit **out,
+                             struct nfh_error **err);
+
+/*
+ The number of findings (0 for NULL).
+
+ # Safety
+ `audit` must be NULL or live.
+ */
+size_t nfh_audit_finding_count(const struct nfh_audit *audit);
+
+/*
+ Whether any finding is a warning or an error (false for NULL): `nfh audit` exits 1.
+
+ # Safety
+ `audit` must be NULL or live.
+ */
+bool nfh_audit_has_problems(const struct nfh_audit *audit);
+
+/*
+ The severity of finding `index` (`NFH_SEVERITY_INFO` for NULL or an index out of range).
+
+ # Safety
+ `audit` must be NULL or live.
+ */
+nfh_severity nfh_audit_finding_severity(const struct nfh_audit *audit, size_t index);
+
+/*
+ Writes the stable code of finding `index` (`related-accept-blanket`) into `buf`.
+
+ # Safety
+ `audit` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_audit_finding_code(const struct nfh_audit *audit,
+                                  size_t index,
+                                  char *buf,
+                                  size_t len,
+                                  size_t *out_n);
+
+/*
+ Writes what finding `index` is about (a rule's location, `nf_conntrack_ftp.loose`, an
+ interface) into `buf`; control characters of what was read are escaped (`\x1b`).
+
+ # Safety
+ `audit` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_audit_finding_subject(const struct nfh_audit *audit,
+                                     size_t index,
+                                     char *buf,
+                                     size_t len,
+                                     size_t *out_n);
+
+/*
+ Writes what finding `index` found, in an administrator's words, into `buf`.
+
+ # Safety
+ `audit` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_audit_finding_message(const struct nfh_audit *audit,
+                                     size_t index,
+                                     char *buf,
+                                     size_t len,
+                                     size_t *out_n);
+
+/*
+ Writes the text of the rule finding `index` is about into `buf` (empty when the finding
+ is not about a rule); control characters are escaped.
+
+ # Safety
+ `audit` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_audit_finding_rule(const struct nfh_audit *audit,
+                                  size_t index,
+                                  char *buf,
+                                  size_t len,
+                                  size_t *out_n);
+
+/*
+ Writes the whole report as JSON (the document `nfh audit --json` prints) into `buf`.
+
+ # Safety
+ `audit` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+ */
+nfh_result nfh_audit_json(const struct nfh_audit *audit, char *buf, size_t len, size_t *out_n);
+
+/*
+ Frees an audit; NULL is a no-op.
+
+ # Safety
+ `audit` must be NULL or an audit not freed before, no longer used by any thread.
+ */
+void nfh_audit_free(struct nfh_audit *audit);
 
 /*
  Writes the number (`nfh_helper`) of every helper in the catalogue into `out`: on success

@@ -13,12 +13,13 @@
 use std::sync::OnceLock;
 
 use netfilter_helpers_core::conform::Validator;
+use netfilter_helpers_core::ctnetlink::{ExpectMessage, Message, messages};
 use netfilter_helpers_core::kernel::KernelVersion;
 use netfilter_helpers_core::options::ModuleOptions;
-use netfilter_helpers_core::report::Severity;
 use netfilter_helpers_core::parse::{Format, ParsedLine, parse_line, parse_lines};
 use netfilter_helpers_core::policy::SitePolicy;
 use netfilter_helpers_core::render::{Backend, render};
+use netfilter_helpers_core::report::Severity;
 use netfilter_helpers_core::site::Site;
 use netfilter_helpers_core::synth::synthesize;
 
@@ -35,6 +36,9 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("policy_json", policy_json),
     ("modprobe", modprobe),
     ("kernel_version", kernel_version),
+    ("ctnetlink", ctnetlink),
+    ("ruleset_nft", ruleset_nft),
+    ("ruleset_iptables", ruleset_iptables),
 ];
 
 /// One validator under the kernel's default options, built once per process.
@@ -241,4 +245,74 @@ pub fn kernel_version(data: &[u8]) {
         Some(v),
         "printed: {printed}"
     );
+}
+
+/// `ctnetlink::messages` on arbitrary bytes (a netlink datagram from the kernel). Every decoded
+/// expectation message encodes back to bytes that decode to the same message (its count of
+/// skipped unknown attributes aside), and the validator's fast path agrees with its full verdict
+/// on it; every error names a structure or attribute.
+pub fn ctnetlink(data: &[u8]) {
+    for m in messages(data) {
+        match m {
+            Err(e) => assert!(!e.attribute.is_empty(), "{e:?}"),
+            Ok(Message::Expect(x)) => {
+                let bytes = x.encode();
+                let again = ExpectMessage::decode(&bytes).unwrap_or_else(|e| {
+                    panic!("re-encoded message does not decode: {e}\n  from: {x:?}")
+                });
+                let mut want = x.clone();
+                want.unknown_attributes = 0;
+                assert_eq!(again, want, "round trip changed the message");
+                let v = validator();
+                assert_eq!(
+                    v.conforms(&x.line),
+                    v.check_line(&x.line).conforms(),
+                    "fast path and verdict disagree on {x:?}"
+                );
+            }
+            Ok(_) => {}
+        }
+    }
+}
+
+/// `ruleset::nft_json::read` on arbitrary text (lossily decoded), then the hazard walk: a
+/// document read never fails the audit, every finding's message is free of control
+/// characters.
+pub fn ruleset_nft(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(rs) = netfilter_helpers_core::ruleset::nft_json::read(&text) {
+        judge_ruleset(&rs);
+    }
+}
+
+/// `ruleset::iptables_save::read` on arbitrary text, then the hazard walk: every line is a
+/// rule or a note, nothing is dropped.
+pub fn ruleset_iptables(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let rs = netfilter_helpers_core::ruleset::iptables_save::read(&text, None);
+    let placed = rs.rule_count() + rs.notes.len();
+    let commands = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty()
+                && !l.starts_with('#')
+                && !l.starts_with('*')
+                && !l.starts_with(':')
+                && *l != "COMMIT"
+        })
+        .count();
+    assert_eq!(placed, commands, "every command line is a rule or a note");
+    judge_ruleset(&rs);
+}
+
+fn judge_ruleset(rs: &netfilter_helpers_core::ruleset::Ruleset) {
+    use netfilter_helpers_core::ruleset::hazards::{Facts, hazards};
+    let options = ModuleOptions::new();
+    for f in hazards(rs, &Facts::new(&options)) {
+        assert!(
+            !f.message.chars().any(char::is_control) && !f.subject.chars().any(char::is_control),
+            "control character in a finding: {f:?}"
+        );
+    }
 }

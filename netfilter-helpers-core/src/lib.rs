@@ -86,6 +86,7 @@
 pub mod audit;
 pub mod catalogue;
 pub mod conform;
+pub mod ctnetlink;
 pub mod doc;
 pub mod dof;
 pub mod expect;
@@ -99,6 +100,7 @@ pub mod policy;
 pub mod registry;
 pub mod render;
 pub mod report;
+pub mod ruleset;
 pub mod site;
 pub mod spelling;
 #[cfg(any(test, feature = "proptest"))]

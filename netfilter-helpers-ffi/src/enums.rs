@@ -25,6 +25,7 @@ use netfilter_helpers_core::render::Backend;
 use netfilter_helpers_core::report::Severity;
 
 use crate::c_enum::c_enum_numbers;
+use crate::ffi::FfiDefault;
 
 /// How serious a finding is.
 #[repr(u32)]
@@ -43,6 +44,16 @@ c_enum_numbers!(nfh_severity {
     Warning,
     Error
 });
+
+/// What an export returning a severity gives for a NULL argument or a caught panic.
+impl FfiDefault for nfh_severity {
+    fn null_parameter() -> Self {
+        nfh_severity::Info
+    }
+    fn panicked() -> Self {
+        nfh_severity::Info
+    }
+}
 
 impl nfh_severity {
     /// The C value of a core severity.

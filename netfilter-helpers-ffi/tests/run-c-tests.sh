@@ -5,10 +5,11 @@
 #
 # Stages (each prints PASS/FAIL; the last line is "N passed, N failed" over the stages):
 #   * cargo build -p netfilter-helpers-ffi --locked (target/debug/libnetfilter_helpers_ffi.a)
-#   * every function the header declares is called by tests/c/test_api.c
+#   * every function the header declares is called by tests/c/test_api.c or test_audit.c
 #   * test_api built with -fsanitize=address,undefined, run with LeakSanitizer on
 #   * test_api built plainly, run under valgrind (definite and indirect leaks are errors;
 #     Rust's std may leave "still reachable"/"possibly lost" thread-local memory)
+#   * test_audit: the ruleset audit (nfh_audit_*), built with ASan+UBSan
 #   * test_alloc: the documented allocation-free fast path (nfh_validator_conforms)
 #   * install.sh into target/c-tests/prefix, the C example built with pkg-config and run on
 #     examples/site.toml + examples/samples/expectations.txt; the example under ASan too
@@ -89,7 +90,7 @@ san=(-fsanitize=address,undefined -fno-omit-frame-pointer -g)
 functions="$(grep -oE '\bnfh_[a-z0-9_]+\(' include/netfilter_helpers.h | tr -d '(' | sort -u)"
 uncovered=()
 for f in $functions; do
-    grep -qE "\b$f\(" "$here/c/test_api.c" || uncovered+=("$f")
+    grep -qE "\b$f\(" "$here/c/test_api.c" "$here/c/test_audit.c" || uncovered+=("$f")
 done
 count="$(echo "$functions" | wc -w)"
 if command -v nm >/dev/null 2>&1; then
@@ -102,9 +103,9 @@ if command -v nm >/dev/null 2>&1; then
     fi
 fi
 if [ "${#uncovered[@]}" -eq 0 ]; then
-    pass "test_api.c calls all $count functions of include/netfilter_helpers.h"
+    pass "test_api.c and test_audit.c call all $count functions of include/netfilter_helpers.h"
 else
-    fail "test_api.c calls all $count functions of include/netfilter_helpers.h" \
+    fail "test_api.c and test_audit.c call all $count functions of include/netfilter_helpers.h" \
         "not called: ${uncovered[*]}"
 fi
 
@@ -189,6 +190,27 @@ if [ "$plain_ok" = 1 ]; then
     else
         fail "test_api under valgrind" "valgrind is not installed (apt-get install valgrind)"
     fi
+fi
+
+# ---- ruleset audit (ASan + UBSan) ---------------------------------------------------------
+if "$CC" "${cflags[@]}" "${san[@]}" -c "$here/c/test_audit.c" -o "$out/test_audit-asan.o" &&
+    "$CC" "${san[@]}" "$out/test_audit-asan.o" "$lib" "${libs[@]}" -o "$out/test_audit-asan"; then
+    set +e
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        "$out/test_audit-asan" >"$out/test_audit-asan.out" 2>"$out/test_audit-asan.err"
+    rc=$?
+    set -e
+    echo "      test_audit (ASan+UBSan), exit status $rc:"
+    show "$out/test_audit-asan.out"
+    if grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$out/test_audit-asan.err"; then
+        fail "test_audit under ASan+UBSan: no memory error, no leak" "log: $out/test_audit-asan.err"
+    elif [ "$rc" -eq 0 ] && all_checks_pass "$out/test_audit-asan.out"; then
+        pass "test_audit (ruleset audit) checks under ASan+UBSan"
+    else
+        fail "test_audit (ruleset audit) checks under ASan+UBSan" "output: $out/test_audit-asan.out"
+    fi
+else
+    fail "compile test_audit with -fsanitize=address,undefined"
 fi
 
 # ---- allocation-free fast path -----------------------------------------------------------

@@ -3,8 +3,11 @@
 
 use std::path::PathBuf;
 
-use netfilter_helpers_core::audit::{AuditFinding, AuditReport, HostSnapshot, LineVerdict, audit};
+use netfilter_helpers_core::audit::{
+    AuditFinding, AuditReport, HostSnapshot, Interface, LineVerdict, audit_with_ruleset,
+};
 use netfilter_helpers_core::judge::Judgement;
+use netfilter_helpers_core::ruleset::read_texts;
 use pyo3::exceptions::{PyFileNotFoundError, PyNotADirectoryError, PyValueError};
 use pyo3::prelude::*;
 
@@ -46,13 +49,17 @@ fn check_root(root: &std::path::Path) -> PyResult<()> {
 #[pymethods]
 impl PyHostSnapshot {
     #[new]
-    #[pyo3(signature = (*, kernel_release=None, params=ListArg::default(), auto_assign_sysctl=None, expectations=None, unreadable=ListArg::default()))]
+    #[pyo3(signature = (*, kernel_release=None, params=ListArg::default(), auto_assign_sysctl=None, expectations=None, unreadable=ListArg::default(), loaded_modules=None, interfaces=ListArg::default(), rp_filter_all=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         kernel_release: Option<String>,
         params: ListArg<(String, String, String)>,
         auto_assign_sysctl: Option<String>,
         expectations: Option<TextArg>,
         unreadable: ListArg<(String, String)>,
+        loaded_modules: Option<ListArg<String>>,
+        interfaces: ListArg<(String, ListArg<String>, Option<String>)>,
+        rp_filter_all: Option<String>,
     ) -> Self {
         PyHostSnapshot(HostSnapshot {
             kernel_release,
@@ -60,6 +67,17 @@ impl PyHostSnapshot {
             auto_assign_sysctl,
             expectations: expectations.map(|t| t.0.into_bytes()),
             unreadable: unreadable.0,
+            loaded_modules: loaded_modules.map(|l| l.0),
+            interfaces: interfaces
+                .0
+                .into_iter()
+                .map(|(name, addresses, rp_filter)| Interface {
+                    name,
+                    addresses: addresses.0,
+                    rp_filter,
+                })
+                .collect(),
+            rp_filter_all,
         })
     }
 
@@ -113,6 +131,28 @@ impl PyHostSnapshot {
         self.0.unreadable.clone()
     }
 
+    /// Loaded modules (`/proc/modules` and modules whose parameters exist), when known.
+    #[getter]
+    fn loaded_modules(&self) -> Option<Vec<String>> {
+        self.0.loaded_modules.clone()
+    }
+
+    /// Interfaces: (name, addresses, rp_filter).
+    #[getter]
+    fn interfaces(&self) -> Vec<(String, Vec<String>, Option<String>)> {
+        self.0
+            .interfaces
+            .iter()
+            .map(|i| (i.name.clone(), i.addresses.clone(), i.rp_filter.clone()))
+            .collect()
+    }
+
+    /// `net.ipv4.conf.all.rp_filter`, when read.
+    #[getter]
+    fn rp_filter_all(&self) -> Option<&str> {
+        self.0.rp_filter_all.as_deref()
+    }
+
     fn __repr__(&self) -> String {
         let s = &self.0;
         let pair = |(a, b): &(String, String)| format!("({}, {})", str_repr(a), str_repr(b));
@@ -138,6 +178,27 @@ impl PyHostSnapshot {
                 }),
             )
             .kw("unreadable", list_repr(&s.unreadable, pair))
+            .kw(
+                "loaded_modules",
+                opt_repr(s.loaded_modules.as_deref(), |l| {
+                    list_repr(l, |m| str_repr(m))
+                }),
+            )
+            .kw(
+                "interfaces",
+                list_repr(&s.interfaces, |i| {
+                    format!(
+                        "({}, {}, {})",
+                        str_repr(&i.name),
+                        list_repr(&i.addresses, |a| str_repr(a)),
+                        opt_repr(i.rp_filter.as_deref(), str_repr)
+                    )
+                }),
+            )
+            .kw(
+                "rp_filter_all",
+                opt_repr(s.rp_filter_all.as_deref(), str_repr),
+            )
             .finish()
     }
 }
@@ -165,6 +226,7 @@ impl PyAuditFinding {
             severity: severity.into(),
             subject,
             message,
+            rule: None,
         })
     }
 
@@ -190,6 +252,18 @@ impl PyAuditFinding {
     #[getter]
     fn message(&self) -> &str {
         &self.0.message
+    }
+
+    /// The text of the rule a ruleset finding is about (control characters escaped).
+    #[getter]
+    fn rule_text(&self) -> Option<&str> {
+        self.0.rule.as_ref().map(|r| r.text.as_str())
+    }
+
+    /// Where that rule is (`iptables-nft ip filter chain FORWARD rule 3 (line 12)`).
+    #[getter]
+    fn rule_location(&self) -> Option<String> {
+        self.0.rule.as_ref().map(|r| r.location.to_string())
     }
 
     fn __str__(&self) -> String {
@@ -230,6 +304,7 @@ impl PyAuditReport {
                     policy: v.judgement.policy.clone(),
                 })
                 .collect(),
+            ruleset: None,
         })
     }
 
@@ -320,16 +395,29 @@ impl<'a, 'py> FromPyObject<'a, 'py> for RootArg {
 /// Audits a host: reads its files under `root` (default `/`; without holding the GIL) or
 /// takes a `HostSnapshot`, and judges options, kernel and expectation table, against a site
 /// policy when one is given (a `SitePolicy`, TOML or JSON text, or a dict).
+///
+/// `ruleset` adds the ruleset audit (helper hazards of the rules): the text of
+/// `nft -j list ruleset` and/or `iptables-save`/`ip6tables-save`, one text or a list of them
+/// (the format of each is recognised); a text starting with `{` that is not an nft JSON
+/// document raises `ValueError`.
 #[pyfunction(name = "audit")]
 #[pyo3(
-    signature = (root=RootArg::Path(PathBuf::from("/")), policy=None),
-    text_signature = "(root='/', policy=None)"
+    signature = (root=RootArg::Path(PathBuf::from("/")), policy=None, ruleset=None),
+    text_signature = "(root='/', policy=None, ruleset=None)"
 )]
 pub(crate) fn py_audit(
     py: Python<'_>,
     root: RootArg,
     policy: Option<PolicyArg>,
+    ruleset: Option<RulesetArg>,
 ) -> Result<PyAuditReport> {
+    let rules = match ruleset {
+        None => None,
+        Some(r) => Some(
+            read_texts(r.0.iter().map(String::as_str))
+                .map_err(|e| PyValueError::new_err(e.to_string()))?,
+        ),
+    };
     let snap = match root {
         RootArg::Snapshot(s) => s,
         RootArg::Path(path) => {
@@ -338,7 +426,21 @@ pub(crate) fn py_audit(
         }
     };
     let policy = policy.map(|p| p.0);
-    Ok(PyAuditReport(
-        py.detach(|| guard(|| Ok(audit(&snap, policy.as_ref()))))?,
-    ))
+    Ok(PyAuditReport(py.detach(|| {
+        guard(|| Ok(audit_with_ruleset(&snap, policy.as_ref(), rules.as_ref())))
+    })?))
+}
+
+/// Ruleset texts: one `str`/`bytes` or an iterable of them.
+pub(crate) struct RulesetArg(Vec<String>);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for RulesetArg {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(t) = obj.extract::<TextArg>() {
+            return Ok(RulesetArg(vec![t.0]));
+        }
+        let l: ListArg<TextArg> = obj.extract()?;
+        Ok(RulesetArg(l.0.into_iter().map(|t| t.0).collect()))
+    }
 }

@@ -613,6 +613,19 @@ py_enum! {
         UNPARSABLE_LINE <=> UnparsableLine,
         NONCONFORMING <=> Nonconforming,
         POLICY_VIOLATION <=> PolicyViolation,
+        RELATED_ACCEPT_BLANKET <=> RelatedAcceptBlanket,
+        RELATED_ACCEPT_NO_HELPER <=> RelatedAcceptNoHelper,
+        RELATED_ACCEPT_NO_ADDRESS <=> RelatedAcceptNoAddress,
+        HELPER_UNRESTRICTED <=> HelperUnrestricted,
+        HELPER_UNSUPPORTED <=> HelperUnsupported,
+        HELPER_NOT_LOADED <=> HelperNotLoaded,
+        PORTS_MISMATCH <=> PortsMismatch,
+        DANGEROUS_OPTION_IN_USE <=> DangerousOptionInUse,
+        NO_ANTISPOOFING <=> NoAntispoofing,
+        OPAQUE_RULE <=> OpaqueRule,
+        OPAQUE_ITEM <=> OpaqueItem,
+        DRIFT_MISSING <=> DriftMissing,
+        DRIFT_EXTRA <=> DriftExtra,
     }
 }
 

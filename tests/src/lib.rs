@@ -30,7 +30,9 @@
 //!   which model rows the lab observes live and where (README's generated table);
 //! * [`deploylab`]: nfh's rules next to a real site firewall (default-deny policies, NAT,
 //!   full-width connection marks): ruleset snapshots and comparisons, FTP through DNAT and
-//!   masquerade, SIP media with an RTP farm, TFTP from the firewall itself.
+//!   masquerade, SIP media with an RTP farm, TFTP from the firewall itself;
+//! * [`watchlab`]: live expectations judged and deleted over ctnetlink (`nfh watch
+//!   --enforce` and the library's watcher) while FTP sessions run through a router.
 //!
 //! A lab test looks like:
 //!
@@ -69,6 +71,7 @@ pub mod sipmsg;
 pub mod sitelab;
 pub mod spooflab;
 pub mod sysparam;
+pub mod watchlab;
 
 use std::io::Write;
 use std::path::Path;

@@ -73,8 +73,9 @@ impl Player {
         Player::spawn_script(ns, PLAYERS_PY, role, args)
     }
 
-    /// Spawns `python3 -u <script> role args…` inside `ns` (another player script, e.g.
-    /// `tests/lab/scripted.py`). Does not wait for anything.
+    /// Spawns `python3 -u <script> role args…` inside `ns`: another player script with the
+    /// same line protocol (`tests/lab/scripted.py`, `tests/lab/watch_load.py`). Does not wait
+    /// for anything.
     pub fn spawn_script(
         ns: &Netns,
         script: &str,

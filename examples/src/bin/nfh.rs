@@ -5,7 +5,8 @@
 //! nfh options check [--json] FILE|-
 //! nfh kernel [--json] VERSION
 //! nfh validate [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [--quiet] [--summary] [FILE|-]
-//! nfh audit [--root DIR] [--policy FILE] [--json]
+//! nfh audit [--root DIR] [--ruleset FILE ...] [--site FILE] [--policy FILE] [--no-ruleset] [--json]
+//! nfh watch [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [--enforce] [--once] [--netns NAME]
 //! nfh render --site FILE --backend iptables|ip6tables|iptables-hooks|iptables-remove|commands|nft|nft-json|nft-remove|sysctl|modprobe
 //! ```
 //!
@@ -15,12 +16,14 @@ use std::io::{Read, Write};
 use std::ops::ControlFlow;
 use std::process::ExitCode;
 
-use netfilter_helpers_core::audit::{HostSnapshot, audit as audit_host};
 use netfilter_helpers_core::dof::Table;
 use netfilter_helpers_core::kernel::KernelVersion;
 use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::policy::SitePolicy;
 use netfilter_helpers_core::report::Severity;
+
+#[path = "nfh/watch.rs"]
+mod watch;
 
 const USAGE: &str = "usage:
   nfh helpers [--set MODULE.PARAM=VALUE ...] [--precise] [--explain] [--json]
@@ -34,8 +37,18 @@ const USAGE: &str = "usage:
       they arrive, in constant memory; --quiet prints only findings, --summary counts per
       helper and finding code: exit 0 when all conform, 1 when anything is found, 2 on
       unusable input (no line parses)
-  nfh audit [--root DIR] [--policy FILE] [--json]
-      audit a host (default root /): options, kernel, expectation table
+  nfh audit [--root DIR] [--ruleset FILE ...] [--site FILE] [--policy FILE] [--no-ruleset] [--json]
+      audit a host: options, kernel, expectation table, and the loaded ruleset (live:
+      nft -j list ruleset, iptables-save, ip6tables-save; --root DIR: a fixture tree with
+      nft-ruleset.json, iptables-save.txt, ip6tables-save.txt, ip-addr.json; --ruleset FILE:
+      nft JSON or iptables-save text) for helper hazards; --site FILE also lists rules the
+      site renders that are not loaded, and loaded rules of its table it does not render
+  nfh watch [--set MODULE.PARAM=VALUE ...] [--policy FILE] [--json] [--enforce] [--once] [--netns NAME]
+      judge the kernel's expectations live over ctnetlink (existing ones, then each new one),
+      one verdict line each (JSON lines with --json); --enforce deletes every one that breaks
+      the model or the policy and reports why; --once judges the current table and exits;
+      --netns watches the namespace /run/netns/NAME. Needs CAP_NET_ADMIN. SIGINT/SIGTERM
+      stop it: exit 0 when all conformed, 1 when anything was found, 2 when it cannot run
   nfh render --site FILE --backend iptables|ip6tables|iptables-hooks|iptables-remove|commands|nft|nft-json|nft-remove|sysctl|modprobe
       render a site description (TOML or JSON) as rules for one backend";
 
@@ -92,6 +105,9 @@ macro_rules! outln {
     }};
 }
 
+#[path = "nfh/audit.rs"]
+mod audit;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let r = run(&args);
@@ -120,8 +136,9 @@ fn run(args: &[String]) -> Result<ExitCode, Fail> {
         },
         Some("kernel") => kernel(&args[1..]),
         Some("validate") => validate(&args[1..]),
-        Some("audit") => audit(&args[1..]),
+        Some("audit") => audit::run(&args[1..]),
         Some("render") => render_cmd(&args[1..]),
+        Some("watch") => watch::watch(&args[1..]),
         Some("-h" | "--help" | "help") => {
             outln!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -553,55 +570,6 @@ fn summary_text(s: &netfilter_helpers_core::judge::Summary) -> String {
         t.push_str(&format!("  finding {code}: {n}\n"));
     }
     t
-}
-
-fn audit(args: &[String]) -> Result<ExitCode, Fail> {
-    let mut root = "/".to_string();
-    let mut json = false;
-    let mut policy = None;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--json" => json = true,
-            "--root" => root = it.next().ok_or("--root needs a DIR")?.clone(),
-            "--policy" => policy = Some(it.next().ok_or("--policy needs a FILE")?.clone()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}").into()),
-        }
-    }
-    let root_path = std::path::Path::new(&root);
-    if !root_path.is_dir() {
-        return Err(format!("--root {root}: not a directory").into());
-    }
-    let policy = policy.as_deref().map(load_policy).transpose()?;
-    let snap =
-        HostSnapshot::collect(|p| std::fs::read(root_path.join(p)).map_err(|e| e.to_string()));
-    let report = audit_host(&snap, policy.as_ref());
-    if json {
-        outln!(
-            "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
-        );
-    } else {
-        match report.kernel {
-            Some(k) => outln!("kernel {k}"),
-            None => outln!("kernel unknown"),
-        }
-        outln!("{} expectation(s) examined", report.expectations.len());
-        for f in &report.findings {
-            outln!("{f}");
-        }
-        let n = report
-            .findings
-            .iter()
-            .filter(|f| f.severity >= Severity::Warning)
-            .count();
-        outln!("{n} finding(s)");
-    }
-    Ok(if report.has_problems() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
 }
 
 fn render_cmd(args: &[String]) -> Result<ExitCode, Fail> {

@@ -274,6 +274,19 @@ class AuditCode:
     UNPARSABLE_LINE: ClassVar[AuditCode]
     NONCONFORMING: ClassVar[AuditCode]
     POLICY_VIOLATION: ClassVar[AuditCode]
+    RELATED_ACCEPT_BLANKET: ClassVar[AuditCode]
+    RELATED_ACCEPT_NO_HELPER: ClassVar[AuditCode]
+    RELATED_ACCEPT_NO_ADDRESS: ClassVar[AuditCode]
+    HELPER_UNRESTRICTED: ClassVar[AuditCode]
+    HELPER_UNSUPPORTED: ClassVar[AuditCode]
+    HELPER_NOT_LOADED: ClassVar[AuditCode]
+    PORTS_MISMATCH: ClassVar[AuditCode]
+    DANGEROUS_OPTION_IN_USE: ClassVar[AuditCode]
+    NO_ANTISPOOFING: ClassVar[AuditCode]
+    OPAQUE_RULE: ClassVar[AuditCode]
+    OPAQUE_ITEM: ClassVar[AuditCode]
+    DRIFT_MISSING: ClassVar[AuditCode]
+    DRIFT_EXTRA: ClassVar[AuditCode]
     def __new__(cls, value: AuditCode | str) -> AuditCode: ...
     @property
     def value(self) -> str: ...
@@ -1910,6 +1923,9 @@ class HostSnapshot:
         auto_assign_sysctl: str | None = None,
         expectations: str | bytes | None = None,
         unreadable: Iterable[tuple[str, str]] = ...,
+        loaded_modules: Iterable[str] | None = None,
+        interfaces: Iterable[tuple[str, Iterable[str], str | None]] = ...,
+        rp_filter_all: str | None = None,
     ) -> HostSnapshot: ...
     @staticmethod
     def read(root: str | os.PathLike[str] = "/") -> HostSnapshot: ...
@@ -1925,6 +1941,12 @@ class HostSnapshot:
     def expectations(self) -> str | None: ...
     @property
     def unreadable(self) -> list[tuple[str, str]]: ...
+    @property
+    def loaded_modules(self) -> list[str] | None: ...
+    @property
+    def interfaces(self) -> list[tuple[str, list[str], str | None]]: ...
+    @property
+    def rp_filter_all(self) -> str | None: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -1941,6 +1963,10 @@ class AuditFinding:
     def subject(self) -> str: ...
     @property
     def message(self) -> str: ...
+    @property
+    def rule_text(self) -> str | None: ...
+    @property
+    def rule_location(self) -> str | None: ...
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -1969,8 +1995,13 @@ class AuditReport:
     def __eq__(self, other: object, /) -> bool: ...
     def __hash__(self) -> int: ...
 
-def audit(root: str | os.PathLike[str] | HostSnapshot = "/", policy: _PolicyLike | None = None) -> AuditReport:
-    """Audits a host (its files under ``root``, default ``/``, or a snapshot)."""
+def audit(
+    root: str | os.PathLike[str] | HostSnapshot = "/",
+    policy: _PolicyLike | None = None,
+    ruleset: str | bytes | Iterable[str | bytes] | None = None,
+) -> AuditReport:
+    """Audits a host (its files under ``root``, default ``/``, or a snapshot), and with
+    ``ruleset`` (``nft -j list ruleset`` / ``iptables-save`` texts) its rules' helper hazards."""
 
 # Sites and rules.
 

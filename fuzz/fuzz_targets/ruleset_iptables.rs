@@ -1,0 +1,5 @@
+//! Fuzz target `ruleset_iptables`: the body is `netfilter_helpers_fuzz::ruleset_iptables`, which the corpus replay
+//! test (`tests/replay.rs`) runs too.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| netfilter_helpers_fuzz::ruleset_iptables(data));

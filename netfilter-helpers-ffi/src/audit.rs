@@ -1,0 +1,227 @@
+//! Ruleset audit: helper hazards of `nft -j list ruleset` and `iptables-save` texts, the
+//! audit `nfh audit` and the Python `audit(..., ruleset=...)` run.
+
+use std::ffi::c_char;
+
+use netfilter_helpers_core::audit::{AuditFinding, AuditReport, HostSnapshot, audit_with_ruleset};
+use netfilter_helpers_core::options::ModuleOptions;
+use netfilter_helpers_core::ruleset::read_texts;
+
+use crate::catalogue::nfh_options;
+use crate::enums::nfh_severity;
+use crate::ffi::{
+    boundary, free, give_out, opt_ref, set_error, str_arg, tri, try_ref, try_str, write_text,
+};
+use crate::result::{nfh_error, nfh_result};
+
+/// The result of an audit: findings in order, each with a stable code, a severity, a
+/// subject, a message and, for ruleset findings, the rule's location and text. Immutable:
+/// safe to share between threads.
+#[derive(Debug)]
+pub struct nfh_audit {
+    report: AuditReport,
+}
+
+/// Audits rulesets: `texts` holds `n_texts` NUL-terminated texts, each the output of
+/// `nft -j list ruleset` (it starts with `{`) or of `iptables-save`/`ip6tables-save` (the
+/// format is recognised per text). `kernel_release` (`"6.12.0"`, NULL when unknown) and
+/// `opts` (NULL for the kernel defaults) describe the host. A text starting with `{` that is
+/// not an nft JSON document is `NFH_RESULT_PARSE_ERROR` (with `*err`); anything inside the
+/// documents the readers do not know is a finding, never a failure.
+///
+/// # Safety
+/// `texts` NULL (with `n_texts` 0) or `n_texts` valid pointers to NUL-terminated strings;
+/// `kernel_release` NULL or NUL-terminated; `opts` NULL or live; `out` writable; `err` NULL
+/// or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nfh_audit_ruleset(
+    texts: *const *const c_char,
+    n_texts: usize,
+    kernel_release: *const c_char,
+    opts: *const nfh_options,
+    out: *mut *mut nfh_audit,
+    err: *mut *mut nfh_error,
+) -> nfh_result {
+    boundary(|| {
+        if out.is_null() || (texts.is_null() && n_texts > 0) {
+            return nfh_result::NullParameter;
+        }
+        let mut owned = Vec::with_capacity(n_texts);
+        for i in 0..n_texts {
+            // SAFETY: `texts` has `n_texts` readable pointers by the caller's contract, each
+            // NULL or NUL-terminated.
+            owned.push(tri!(unsafe { str_arg(*texts.add(i)) }));
+        }
+        let release = if kernel_release.is_null() {
+            None
+        } else {
+            Some(try_str!(kernel_release))
+        };
+        let defaults = ModuleOptions::new();
+        let options = opt_ref!(opts).map_or(&defaults, |o| &o.inner);
+        let rules = match read_texts(owned.iter().copied()) {
+            Ok(r) => r,
+            Err(e) => {
+                return set_error!(err, nfh_error::new(nfh_result::ParseError, e.to_string()));
+            }
+        };
+        let snap = HostSnapshot::from_options(release, options);
+        let report = audit_with_ruleset(&snap, None, Some(&rules));
+        give_out!(out, nfh_audit { report })
+    })
+}
+
+/// The number of findings (0 for NULL).
+///
+/// # Safety
+/// `audit` must be NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nfh_audit_finding_count(audit: *const nfh_audit) -> usize {
+    boundary(|| try_ref!(audit).report.findings.len())
+}
+
+/// Whether any finding is a warning or an error (false for NULL): `nfh audit` exits 1.
+///
+/// # Safety
+/// `audit` must be NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nfh_audit_has_problems(audit: *const nfh_audit) -> bool {
+    boundary(|| try_ref!(audit).report.has_problems())
+}
+
+/// The severity of finding `index` (`NFH_SEVERITY_INFO` for NULL or an index out of range).
+///
+/// # Safety
+/// `audit` must be NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nfh_audit_finding_severity(
+    audit: *const nfh_audit,
+    index: usize,
+) -> nfh_severity {
+    boundary(|| {
+        opt_ref!(audit)
+            .and_then(|a| a.report.findings.get(index))
+            .map_or(nfh_severity::Info, |f| nfh_severity::from_core(f.severity))
+    })
+}
+
+/// Writes one text of finding `index` into `buf`.
+///
+/// # Safety
+/// `audit` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+unsafe fn finding_text(
+    audit: *const nfh_audit,
+    index: usize,
+    pick: fn(&AuditFinding) -> &str,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> nfh_result {
+    boundary(|| {
+        let Some(f) = try_ref!(audit).report.findings.get(index) else {
+            return nfh_result::InvalidParameter;
+        };
+        write_text!(pick(f), buf, len, out_n)
+    })
+}
+
+/// Writes the stable code of finding `index` (`related-accept-blanket`) into `buf`.
+///
+/// # Safety
+/// `audit` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nfh_audit_finding_code(
+    audit: *const nfh_audit,
+    index: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> nfh_result {
+    // SAFETY: forwarded caller contract.
+    unsafe { finding_text(audit, index, |f| f.code.as_str(), buf, len, out_n) }
+}
+
+/// Writes what finding `index` is about (a rule's location, `nf_conntrack_ftp.loose`, an
+/// interface) into `buf`; control characters of what was read are escaped (`\x1b`).
+///
+/// # Safety
+/// `audit` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nfh_audit_finding_subject(
+    audit: *const nfh_audit,
+    index: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> nfh_result {
+    // SAFETY: forwarded caller contract.
+    unsafe { finding_text(audit, index, |f| &f.subject, buf, len, out_n) }
+}
+
+/// Writes what finding `index` found, in an administrator's words, into `buf`.
+///
+/// # Safety
+/// `audit` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nfh_audit_finding_message(
+    audit: *const nfh_audit,
+    index: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> nfh_result {
+    // SAFETY: forwarded caller contract.
+    unsafe { finding_text(audit, index, |f| &f.message, buf, len, out_n) }
+}
+
+/// Writes the text of the rule finding `index` is about into `buf` (empty when the finding
+/// is not about a rule); control characters are escaped.
+///
+/// # Safety
+/// `audit` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nfh_audit_finding_rule(
+    audit: *const nfh_audit,
+    index: usize,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> nfh_result {
+    // SAFETY: forwarded caller contract.
+    unsafe {
+        finding_text(
+            audit,
+            index,
+            |f| f.rule.as_ref().map_or("", |r| r.text.as_str()),
+            buf,
+            len,
+            out_n,
+        )
+    }
+}
+
+/// Writes the whole report as JSON (the document `nfh audit --json` prints) into `buf`.
+///
+/// # Safety
+/// `audit` live; `buf` NULL or `len` writable bytes; `out_n` valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nfh_audit_json(
+    audit: *const nfh_audit,
+    buf: *mut c_char,
+    len: usize,
+    out_n: *mut usize,
+) -> nfh_result {
+    boundary(|| match serde_json::to_string(&try_ref!(audit).report) {
+        Ok(t) => write_text!(&t, buf, len, out_n),
+        Err(_) => nfh_result::Panic,
+    })
+}
+
+/// Frees an audit; NULL is a no-op.
+///
+/// # Safety
+/// `audit` must be NULL or an audit not freed before, no longer used by any thread.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nfh_audit_free(audit: *mut nfh_audit) {
+    boundary(|| free!(audit))
+}

@@ -1,0 +1,484 @@
+//! Kernel lab for the ruleset audit: known-bad rulesets are loaded into fresh namespaces
+//! (`nft -f`, `iptables-restore`), read back from the kernel (`nft -j list ruleset`,
+//! `iptables-save`, `ip6tables-save` inside the namespace), and the audit's findings are
+//! asserted exactly (code, severity, rule). nfh's own renderings of the lab sites are
+//! loaded the same way and must give no finding at all.
+//!
+//! Run: `cargo test -p netfilter-helpers-tests --test lab_audit -- --test-threads=1`
+//! (as root; without a lab the tests print `KERNEL LAB NOT RUN` and pass, unless `CI=true`).
+
+use netfilter_helpers_core::audit::{AuditCode, AuditFinding};
+use netfilter_helpers_core::options::ModuleOptions;
+use netfilter_helpers_core::report::Severity;
+use netfilter_helpers_core::ruleset::hazards::{Facts, hazards};
+use netfilter_helpers_core::ruleset::{Ruleset, iptables_save, nft_json};
+use netfilter_helpers_tests::firewall::{numbered, run_with_input};
+use netfilter_helpers_tests::netns::Netns;
+use netfilter_helpers_tests::require_lab;
+use netfilter_helpers_tests::rulelab::Rendered;
+
+/// What the kernel of `ns` holds: nft JSON, and the iptables-save of both families when
+/// `with_iptables` (else the nft reading alone, where iptables-nft rules are opaque).
+fn live_ruleset(ns: &Netns, with_iptables: bool) -> Ruleset {
+    let json = ns
+        .run("nft", &["-j", "list", "ruleset"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let nft = nft_json::read(&json).unwrap_or_else(|e| panic!("{e}\n{json}"));
+    let mut ipt = Vec::new();
+    if with_iptables {
+        for (cmd, fam) in [("iptables-save", "ip"), ("ip6tables-save", "ip6")] {
+            let text = ns.run(cmd, &[]).unwrap_or_else(|e| panic!("{e}"));
+            ipt.push(iptables_save::read(&text, Some(fam)));
+        }
+    }
+    Ruleset::combine(Some(nft), ipt)
+}
+
+fn audit(ns: &Netns, with_iptables: bool) -> Vec<AuditFinding> {
+    let options = ModuleOptions::new();
+    hazards(&live_ruleset(ns, with_iptables), &Facts::new(&options))
+}
+
+fn load_nft(ns: &Netns, script: &str) {
+    run_with_input(ns, "nft", &["-f", "-"], script)
+        .unwrap_or_else(|e| panic!("{e}\n{}", numbered(script)));
+}
+
+fn load_iptables(ns: &Netns, v6: bool, text: &str) {
+    let cmd = if v6 {
+        "ip6tables-restore"
+    } else {
+        "iptables-restore"
+    };
+    run_with_input(ns, cmd, &[], text).unwrap_or_else(|e| panic!("{e}\n{}", numbered(text)));
+}
+
+/// (code, severity, rule text) of every finding, in order.
+fn summary(found: &[AuditFinding]) -> Vec<(AuditCode, Severity, String)> {
+    found
+        .iter()
+        .map(|f| {
+            (
+                f.code,
+                f.severity,
+                f.rule.as_ref().map(|r| r.text.clone()).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn expect(found: &[AuditFinding], want: &[(AuditCode, Severity, &str)]) {
+    let got = summary(found);
+    let want: Vec<_> = want
+        .iter()
+        .map(|(c, s, t)| (*c, *s, t.to_string()))
+        .collect();
+    assert_eq!(
+        got,
+        want,
+        "findings:\n{}",
+        found.iter().map(|f| format!("  {f}\n")).collect::<String>()
+    );
+}
+
+use AuditCode::*;
+use Severity::{Error, Info, Warning};
+
+/// The article's "before": a blanket `RELATED,ESTABLISHED` accept, an FTP RELATED accept
+/// restricted to an interface only, and a CT rule for a non-standard port without the
+/// server's address (the article's own example lost it: `-d -j CT`).
+#[test]
+fn article_before_examples() {
+    let _lock = require_lab!();
+    let ns = Netns::new("aud-art").unwrap_or_else(|e| panic!("{e}"));
+    load_iptables(
+        &ns,
+        false,
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A PREROUTING -p tcp --dport 2121 -j CT --helper ftp\n\
+         -A PREROUTING -m rpfilter --invert -j DROP\nCOMMIT\n\
+         *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -d 10.0.0.10 -p tcp --dport 1024: -j ACCEPT\n\
+         -A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -o eth9 -p tcp --dport 1024: -j ACCEPT\n\
+         -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
+    );
+    let found = audit(&ns, true);
+    expect(
+        &found,
+        &[
+            (
+                HelperUnrestricted,
+                Warning,
+                "-A PREROUTING -p tcp -m tcp --dport 2121 -j CT --helper ftp",
+            ),
+            (
+                RelatedAcceptNoAddress,
+                Warning,
+                "-A FORWARD -o eth9 -p tcp -m conntrack --ctstate RELATED -m helper --helper ftp -m tcp --dport 1024:65535 -j ACCEPT",
+            ),
+            (
+                RelatedAcceptBlanket,
+                Error,
+                "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+            ),
+        ],
+    );
+    // Where they are: iptables-save line numbers, table and chain.
+    let blanket = &found[2].rule.as_ref().unwrap().location;
+    assert_eq!(
+        (
+            blanket.table.as_str(),
+            blanket.chain.as_str(),
+            blanket.index
+        ),
+        ("filter", "FORWARD", 3)
+    );
+}
+
+/// The same rules loaded with iptables-legacy are read from `iptables-legacy-save` (not
+/// visible to nft at all) with the same findings, located in the legacy tables.
+#[test]
+fn article_before_examples_legacy() {
+    let _lock = require_lab!();
+    let ns = Netns::new("aud-leg").unwrap_or_else(|e| panic!("{e}"));
+    run_with_input(
+        &ns,
+        "iptables-legacy-restore",
+        &[],
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A PREROUTING -p tcp --dport 2121 -j CT --helper ftp\nCOMMIT\n\
+         *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\nCOMMIT\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let text = ns
+        .run("iptables-legacy-save", &[])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let json = ns
+        .run("nft", &["-j", "list", "ruleset"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let rs = Ruleset::combine(
+        Some(nft_json::read(&json).unwrap_or_else(|e| panic!("{e}"))),
+        vec![iptables_save::read(&text, Some("ip"))],
+    );
+    let options = ModuleOptions::new();
+    let found = hazards(&rs, &Facts::new(&options));
+    // iptables-legacy-save prints the filter table before raw.
+    expect(
+        &found,
+        &[
+            (
+                RelatedAcceptBlanket,
+                Error,
+                "-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+            ),
+            (
+                HelperUnrestricted,
+                Warning,
+                "-A PREROUTING -p tcp -m tcp --dport 2121 -j CT --helper ftp",
+            ),
+        ],
+    );
+    assert!(
+        found
+            .iter()
+            .all(|f| f.rule.as_ref().unwrap().location.origin
+                == netfilter_helpers_core::ruleset::Origin::IptablesLegacy),
+        "{found:#?}"
+    );
+}
+
+/// A blanket `ct state established,related accept` in nft, and the same accept mitigated by
+/// a second base chain on the forward hook that drops unlisted RELATED flows.
+#[test]
+fn blanket_related_accept_and_its_mitigation() {
+    let _lock = require_lab!();
+    let ns = Netns::new("aud-blk").unwrap_or_else(|e| panic!("{e}"));
+    load_nft(
+        &ns,
+        "table inet fw {\n chain forward {\n  type filter hook forward priority filter; policy drop;\n  ct state established,related accept\n }\n}\n",
+    );
+    expect(
+        &audit(&ns, false),
+        &[(
+            RelatedAcceptBlanket,
+            Error,
+            "ct state { established, related } accept",
+        )],
+    );
+    load_nft(
+        &ns,
+        "table inet guard {\n chain rel {\n  type filter hook forward priority filter + 10; policy accept;\n  ct state != related return\n  ct helper \"ftp\" ip daddr 10.0.0.10 tcp dport 1024-65535 return\n  drop\n }\n}\n",
+    );
+    let found = audit(&ns, false);
+    expect(
+        &found,
+        &[(
+            RelatedAcceptBlanket,
+            Info,
+            "ct state { established, related } accept",
+        )],
+    );
+    assert!(
+        found[0]
+            .message
+            .contains("mitigated: base chain inet guard rel"),
+        "{}",
+        found[0].message
+    );
+}
+
+/// firewalld's iptables backend: helpers assigned per zone with only the port, and the
+/// zone's blanket RELATED accept; loaded with iptables-nft and read back with
+/// iptables-save (the nft reading alone shows opaque `xt` rules).
+#[test]
+fn firewalld_style_iptables_nft() {
+    let _lock = require_lab!();
+    let ns = Netns::new("aud-fwd").unwrap_or_else(|e| panic!("{e}"));
+    load_iptables(
+        &ns,
+        false,
+        "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:PREROUTING_ZONES - [0:0]\n:PRE_public - [0:0]\n:PRE_public_allow - [0:0]\n\
+         -A PREROUTING -j PREROUTING_ZONES\n-A PREROUTING_ZONES -i eth0 -g PRE_public\n\
+         -A PRE_public -j PRE_public_allow\n\
+         -A PRE_public_allow -p tcp -m tcp --dport 21 -j CT --helper ftp\nCOMMIT\n\
+         *filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:INPUT_direct - [0:0]\n\
+         -A INPUT -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT\n\
+         -A INPUT -j INPUT_direct\n-A INPUT -m conntrack --ctstate INVALID -j DROP\n\
+         -A INPUT -j REJECT --reject-with icmp-host-prohibited\nCOMMIT\n",
+    );
+    let want = [
+        (
+            HelperUnrestricted,
+            Warning,
+            "-A PRE_public_allow -p tcp -m tcp --dport 21 -j CT --helper ftp",
+        ),
+        (
+            RelatedAcceptBlanket,
+            Error,
+            "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -j ACCEPT",
+        ),
+    ];
+    expect(&audit(&ns, true), &want);
+    // Without iptables-save, every rule iptables-nft had to express with `xt` (the CT
+    // target, both conntrack matches, the REJECT target) is an opaque-rule finding that says
+    // how to read it.
+    let nft_only = audit(&ns, false);
+    assert!(!nft_only.is_empty());
+    let opaque: Vec<_> = nft_only.iter().filter(|f| f.code == OpaqueRule).collect();
+    assert_eq!(opaque.len(), 4, "{nft_only:#?}");
+    assert!(
+        opaque
+            .iter()
+            .all(|f| f.message.contains("read it with iptables-nft-save") && f.severity == Warning)
+    );
+}
+
+/// OpenWrt fw4: `ct helper` objects, assignment per zone by interface only, and the
+/// forward chain's `ct state vmap { established : accept, related : accept }`.
+#[test]
+fn openwrt_fw4_style_ct_helper() {
+    let _lock = require_lab!();
+    let ns = Netns::new("aud-fw4").unwrap_or_else(|e| panic!("{e}"));
+    load_nft(
+        &ns,
+        "table inet fw4 {\n\
+         ct helper ftp {\n  type \"ftp\" protocol tcp\n }\n\
+         ct helper pptp {\n  type \"pptp\" protocol tcp\n }\n\
+         chain forward {\n  type filter hook forward priority filter; policy drop;\n  ct state vmap { established : accept, related : accept }\n  iifname \"br-lan\" jump forward_lan\n }\n\
+         chain forward_lan {\n  accept\n }\n\
+         chain raw_prerouting {\n  type filter hook prerouting priority raw; policy accept;\n  iifname \"br-lan\" jump helper_lan\n }\n\
+         chain helper_lan {\n  meta l4proto tcp tcp dport 21 ct helper set \"ftp\"\n  meta nfproto ipv6 tcp dport 1723 ct helper set \"pptp\"\n }\n}\n",
+    );
+    expect(
+        &audit(&ns, false),
+        &[
+            (
+                RelatedAcceptBlanket,
+                Error,
+                "ct state vmap { established : accept, related : accept }",
+            ),
+            (
+                HelperUnrestricted,
+                Warning,
+                "tcp dport 21 ct helper set \"ftp\"",
+            ),
+            (
+                HelperUnrestricted,
+                Warning,
+                "meta nfproto ipv6 tcp dport 1723 ct helper set \"pptp\"",
+            ),
+            (
+                HelperUnsupported,
+                Error,
+                "meta nfproto ipv6 tcp dport 1723 ct helper set \"pptp\"",
+            ),
+        ],
+    );
+}
+
+/// A blanket accept hidden behind a `ct state related` goto and an unconditional jump, next
+/// to a restricted one that must stay quiet.
+#[test]
+fn jumps_and_gotos_hide_a_blanket_accept() {
+    let _lock = require_lab!();
+    let ns = Netns::new("aud-jmp").unwrap_or_else(|e| panic!("{e}"));
+    load_nft(
+        &ns,
+        "table ip fw {\n\
+         chain input {\n  type filter hook input priority filter; policy drop;\n  ct state established accept\n  ct state related goto rel\n }\n\
+         chain rel {\n  ct helper \"ftp\" ip saddr 10.0.0.10 accept\n  jump rel2\n }\n\
+         chain rel2 {\n  counter accept comment \"hidden\"\n }\n\
+         chain unused {\n  ct state related accept\n }\n}\n",
+    );
+    expect(
+        &audit(&ns, false),
+        &[(
+            RelatedAcceptBlanket,
+            Error,
+            "counter accept comment \"hidden\"",
+        )],
+    );
+}
+
+/// nfh's own renderings of the lab sites (nft and iptables-restore), loaded and read back,
+/// give no finding at all.
+#[test]
+fn nfh_renderings_have_no_hazard() {
+    let _lock = require_lab!();
+    let sites = [
+        (
+            "examples/site.toml",
+            include_str!("../../examples/site.toml"),
+        ),
+        ("sitelab", netfilter_helpers_tests::sitelab::SITE_TOML),
+        (
+            "deploylab",
+            netfilter_helpers_tests::deploylab::DEPLOY_SITE_TOML,
+        ),
+    ];
+    for (name, toml) in sites {
+        let r = Rendered::from_site_toml(toml).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let ns = Netns::new("aud-nfh").unwrap_or_else(|e| panic!("{e}"));
+        load_nft(&ns, &r.nft);
+        let found = audit(&ns, true);
+        assert!(found.is_empty(), "{name} (nft): {found:#?}");
+        let ns = Netns::new("aud-nfi").unwrap_or_else(|e| panic!("{e}"));
+        load_iptables(&ns, false, &r.iptables);
+        load_iptables(&ns, true, &r.ip6tables);
+        let found = audit(&ns, true);
+        assert!(found.is_empty(), "{name} (iptables): {found:#?}");
+    }
+}
+
+/// Drift: the rendering of `examples/site.toml` loaded as is has none; with one rule
+/// deleted and one added in its table, exactly those two are listed.
+#[test]
+fn drift_against_the_site() {
+    use netfilter_helpers_core::ruleset::drift::drift;
+    let _lock = require_lab!();
+    let r = Rendered::from_site_toml(include_str!("../../examples/site.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let expected = nft_json::read(&r.nft_json).unwrap_or_else(|e| panic!("{e}"));
+    let ns = Netns::new("aud-drf").unwrap_or_else(|e| panic!("{e}"));
+    load_nft(&ns, &r.nft);
+    let d = drift(&expected, &live_ruleset(&ns, false), "nfh");
+    assert!(d.is_empty(), "{d:#?}");
+    // Delete the first rule of helpers_out, add a blanket accept to related_in.
+    let json = ns
+        .run(
+            "nft",
+            &["-j", "list", "chain", "inet", "nfh", "helpers_out"],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let handle = nft_json::read(&json)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .chains[0]
+        .rules[0]
+        .location
+        .handle
+        .expect("nft prints rule handles");
+    load_nft(
+        &ns,
+        &format!(
+            "delete rule inet nfh helpers_out handle {handle}\nadd rule inet nfh related_in ct state related accept\n"
+        ),
+    );
+    let d = drift(&expected, &live_ruleset(&ns, false), "nfh");
+    let got: Vec<_> = d
+        .iter()
+        .map(|f| {
+            (
+                f.code,
+                f.rule.as_ref().map(|r| r.text.clone()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                DriftMissing,
+                "meta nfproto ipv4 ip daddr 10.81.1.5/32 udp dport 69 ct helper set \"tftp_udp\" comment \"tftp-boot\"".to_string()
+            ),
+            (DriftExtra, "ct state related accept".to_string()),
+        ],
+        "{d:#?}"
+    );
+
+    // The iptables renderings, loaded with iptables-restore (iptables-nft) and read back
+    // with iptables-save: no drift; then one rule deleted and one appended.
+    use netfilter_helpers_core::ruleset::drift::drift_iptables;
+    let expected = Ruleset::combine(
+        None,
+        vec![
+            iptables_save::read(&r.iptables, Some("ip")),
+            iptables_save::read(&r.ip6tables, Some("ip6")),
+        ],
+    );
+    let ns = Netns::new("aud-dri").unwrap_or_else(|e| panic!("{e}"));
+    load_iptables(&ns, false, &r.iptables);
+    load_iptables(&ns, true, &r.ip6tables);
+    let d = drift_iptables(&expected, &live_ruleset(&ns, true), "nfh");
+    assert!(d.is_empty(), "{d:#?}");
+    ns.run("iptables", &["-t", "raw", "-D", "nfh-helpers-out", "1"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    ns.run(
+        "iptables",
+        &[
+            "-A",
+            "nfh-related-in",
+            "-m",
+            "conntrack",
+            "--ctstate",
+            "RELATED",
+            "-j",
+            "ACCEPT",
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let d = drift_iptables(&expected, &live_ruleset(&ns, true), "nfh");
+    let got: Vec<_> = d
+        .iter()
+        .map(|f| {
+            (
+                f.code,
+                f.rule.as_ref().map(|r| r.text.clone()).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                DriftMissing,
+                "-A nfh-helpers-out -d 10.81.1.5/32 -p udp --dport 69 -m comment --comment tftp-boot -j CT --helper tftp".to_string()
+            ),
+            (
+                DriftExtra,
+                "-A nfh-related-in -m conntrack --ctstate RELATED -j ACCEPT".to_string()
+            ),
+        ],
+        "{d:#?}"
+    );
+}
