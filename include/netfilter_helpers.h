@@ -76,6 +76,18 @@ enum nfh_result
    than asked for.
    */
   NFH_RESULT_READ_ERROR = 7105,
+  /*
+   The kernel refused for lack of privilege (CAP_NET_ADMIN for ctnetlink).
+   */
+  NFH_RESULT_PERMISSION_DENIED = 7201,
+  /*
+   What was asked for is not there: a network namespace, the kernel's ctnetlink.
+   */
+  NFH_RESULT_NOT_AVAILABLE = 7202,
+  /*
+   A socket call failed, or the kernel did not answer.
+   */
+  NFH_RESULT_IO_ERROR = 7203,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -111,6 +123,76 @@ enum nfh_severity
 typedef enum nfh_severity nfh_severity;
 #else
 typedef uint32_t nfh_severity;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ What a watch event is (`nfh_watch_event_kind`).
+ */
+enum nfh_watch_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   An expectation found in the table (at the start, or after lost events).
+   */
+  NFH_WATCH_KIND_EXISTING = 0,
+  /*
+   A new expectation.
+   */
+  NFH_WATCH_KIND_NEW = 1,
+  /*
+   An expectation was destroyed (matched, expired or deleted).
+   */
+  NFH_WATCH_KIND_DESTROYED = 2,
+  /*
+   The kernel dropped events; the table was read again.
+   */
+  NFH_WATCH_KIND_LOST = 3,
+  /*
+   A message that does not decode (`nfh_watch_event_text` says why).
+   */
+  NFH_WATCH_KIND_MALFORMED = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nfh_watch_kind nfh_watch_kind;
+#else
+typedef uint32_t nfh_watch_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/*
+ What enforcement did about an event (`nfh_watch_event_deletion`).
+ */
+enum nfh_deletion
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /*
+   Nothing: not enforcing, or the expectation conforms, or not an expectation event.
+   */
+  NFH_DELETION_NONE = 0,
+  /*
+   The kernel deleted the expectation.
+   */
+  NFH_DELETION_DELETED = 1,
+  /*
+   It was gone already (a connection used it first, it expired or was deleted).
+   */
+  NFH_DELETION_GONE = 2,
+  /*
+   The deletion failed (`nfh_watch_event_text` says why).
+   */
+  NFH_DELETION_FAILED = 3,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum nfh_deletion nfh_deletion;
+#else
+typedef uint32_t nfh_deletion;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -444,9 +526,10 @@ enum nfh_expectation_kind
    */
   NFH_EXPECTATION_KIND_Q931_FROM_RRQ = 14,
   /*
-   H.323 Q.931 call signalling announced in an ACF or LCF.
+   H.323 Q.931 call signalling announced in an ACF (before the ACF/LCF split, 15 meant
+   both; an LCF's is now 20).
    */
-  NFH_EXPECTATION_KIND_Q931_FROM_ACF_LCF = 15,
+  NFH_EXPECTATION_KIND_Q931_FROM_ACF = 15,
   /*
    H.323 H.245 control channel announced in Q.931.
    */
@@ -463,6 +546,10 @@ enum nfh_expectation_kind
    H.323 T.120 data channel.
    */
   NFH_EXPECTATION_KIND_H323_T120 = 19,
+  /*
+   H.323 Q.931 call signalling announced in an LCF.
+   */
+  NFH_EXPECTATION_KIND_Q931_FROM_LCF = 20,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -541,6 +628,19 @@ typedef struct nfh_validator nfh_validator;
  `Judgement`). Immutable.
  */
 typedef struct nfh_verdict nfh_verdict;
+
+/*
+ A watcher of one network namespace's expectations. Made by `nfh_watch_open`, run by
+ `nfh_watch_run`, stopped (from any thread, or a signal handler) by `nfh_watch_stop`, freed
+ by `nfh_watch_free`. One `nfh_watch_run` at a time per watcher.
+ */
+typedef struct nfh_watch nfh_watch;
+
+/*
+ One event, as handed to an `nfh_watch_fn` callback: a borrowed view, valid only during that
+ call.
+ */
+typedef struct nfh_watch_event nfh_watch_event;
 
 /*
  One attribute's freedom, as C reads it.
@@ -654,6 +754,13 @@ typedef int (*nfh_judged_fn)(void *ctx, const struct nfh_judged *judged);
  gets its verdicts as its lines arrive.
  */
 typedef ptrdiff_t (*nfh_read_fn)(void *ctx, uint8_t *buf, size_t len);
+
+/*
+ Called once per event on the thread running `nfh_watch_run`, with its `ctx`. Return 0 to go
+ on, anything else to stop (`nfh_watch_run` then returns `NFH_RESULT_STOPPED`). It must not
+ unwind or `longjmp` out; it may call `nfh_watch_stop`.
+ */
+typedef int (*nfh_watch_fn)(void *ctx, const struct nfh_watch_event *event);
 
 #ifdef __cplusplus
 extern "C" {
@@ -1430,6 +1537,103 @@ nfh_result nfh_ruleset_warning(const struct nfh_ruleset *rules,
  `rules` must be NULL or rules not freed before, no longer used by any thread.
  */
 void nfh_ruleset_free(struct nfh_ruleset *rules);
+
+/*
+ Opens a watcher on the network namespace at `netns` (a path such as `/run/netns/fw`; NULL:
+ the caller's): subscribes to new and destroyed expectations, then reads the table, whose
+ expectations are the first events. `*out` is written only on success.
+
+ Results: `NFH_RESULT_OK`; `NFH_RESULT_NULL_PARAMETER` (`out` NULL);
+ `NFH_RESULT_INVALID_UTF8`; `NFH_RESULT_PERMISSION_DENIED` (no CAP_NET_ADMIN);
+ `NFH_RESULT_NOT_AVAILABLE` (no such namespace, no ctnetlink); `NFH_RESULT_IO_ERROR`;
+ `NFH_RESULT_PANIC`. Detail in `*err` when `err` is not NULL.
+
+ # Safety
+ `netns` NULL or a NUL-terminated string; `out` NULL or writable; `err` NULL or writable.
+ */
+nfh_result nfh_watch_open(const char *netns, struct nfh_watch **out, struct nfh_error **err);
+
+/*
+ Runs the watch: every event goes to `cb`, judged by `judge` (the model and its policy);
+ with `enforce`, every expectation that does not conform is deleted before `cb` sees it.
+ Returns `NFH_RESULT_OK` once `nfh_watch_stop` was called, `NFH_RESULT_STOPPED` when `cb`
+ returned non-zero, or an error (as `nfh_watch_open`, detail in `*err`).
+
+ # Safety
+ `watch` and `judge` live (not freed while this runs); `err` NULL or writable.
+ */
+nfh_result nfh_watch_run(const struct nfh_watch *watch,
+                         const struct nfh_judge *judge,
+                         bool enforce,
+                         nfh_watch_fn cb,
+                         void *ctx,
+                         struct nfh_error **err);
+
+/*
+ Asks a running `nfh_watch_run` to return (within a tenth of a second). Safe from any
+ thread and from a signal handler (it only stores a flag); a run started afterwards returns
+ at once.
+
+ # Safety
+ `watch` NULL or live.
+ */
+void nfh_watch_stop(const struct nfh_watch *watch);
+
+/*
+ Frees a watcher (closing its sockets); NULL is a no-op.
+
+ # Safety
+ `watch` NULL or a watcher not freed before and not running.
+ */
+void nfh_watch_free(struct nfh_watch *watch);
+
+/*
+ The event's kind (an `nfh_watch_kind` value); `NFH_WATCH_KIND_MALFORMED` for NULL.
+
+ # Safety
+ `event` NULL or the view handed to the running callback.
+ */
+nfh_watch_kind nfh_watch_event_kind(const struct nfh_watch_event *event);
+
+/*
+ Writes the kernel's id of the event's expectation into `*out`; false (nothing written) when
+ the event carries none or an argument is NULL.
+
+ # Safety
+ `event` NULL or the view handed to the running callback; `out` NULL or writable.
+ */
+bool nfh_watch_event_id(const struct nfh_watch_event *event, uint32_t *out);
+
+/*
+ Whether the event's expectation conforms (the model and the policy); true for events that
+ are not judged (destroyed, lost), false for malformed messages and NULL.
+
+ # Safety
+ `event` NULL or the view handed to the running callback.
+ */
+bool nfh_watch_event_conforms(const struct nfh_watch_event *event);
+
+/*
+ What enforcement did (an `nfh_deletion` value); `NFH_DELETION_NONE` for NULL.
+
+ # Safety
+ `event` NULL or the view handed to the running callback.
+ */
+nfh_deletion nfh_watch_event_deletion(const struct nfh_watch_event *event);
+
+/*
+ Writes the event as text: the expectation in `conntrack -L expect` form, then one line per
+ finding; for a failed deletion, why; for a malformed message, the decoding error naming the
+ attribute. Buffer convention as everywhere (`len` 0: size query).
+
+ # Safety
+ `event` NULL or the view handed to the running callback; `buf` NULL or `len` writable
+ bytes; `out_n` NULL or writable.
+ */
+nfh_result nfh_watch_event_text(const struct nfh_watch_event *event,
+                                char *buf,
+                                size_t len,
+                                size_t *out_n);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -859,6 +859,27 @@ impl RuleCheck<'_> {
             }
             _ => {}
         }
+        // An address the kernel refuses as destination (process_acf(): the ACF's receiver).
+        // Without the master (/proc) the receiver is the source, which the rule pins to it.
+        if let Some(e) = rule.refused_dst {
+            let refused = match sides {
+                Some(s) => Some(s.get(e).0),
+                None if fr.src_addr == Freedom::Master(e) && !exp.src.is_unspecified() => {
+                    Some(exp.src)
+                }
+                None => None,
+            };
+            if refused == Some(exp.dst) {
+                out.fail(Code::DestinationAddress, Some(Attribute::DstAddr), || {
+                    format!(
+                        "destination {} is the master's {e}: {} {} expectations are never made for it",
+                        exp.dst,
+                        rule.helper,
+                        rule.kind.label()
+                    )
+                });
+            }
+        }
     }
 
     /// The destination port (or GRE key).
@@ -1060,6 +1081,55 @@ mod tests {
         // Neither direction may name a third host.
         let third = reply.replace("src=10.71.2.2 dst=10.71.1.2", "src=10.71.2.3 dst=10.71.1.2");
         assert_eq!(v(&o, &third).findings[0].code, Code::SourceAddress);
+    }
+
+    #[test]
+    fn an_expectation_to_the_receiver_itself_is_an_lcf_never_an_acf() {
+        // process_acf() makes none for an ACF naming its receiver; process_lcf() makes one
+        // from the receiver to itself (lab_fidelity h323_ras_matches_the_model).
+        let o = ModuleOptions::new();
+        let master = "master-src=10.71.1.2 master-dst=10.71.2.2 sport=41719 dport=1719 PERMANENT class=0 helper=RAS";
+        let masks = "mask-src=255.255.255.255 mask-dst=255.255.255.255 sport=0 dport=65535";
+        let third =
+            format!("239 proto=6 src=10.71.1.2 dst=10.71.3.2 sport=0 dport=1720 {masks} {master}");
+        let own =
+            format!("239 proto=6 src=10.71.1.2 dst=10.71.1.2 sport=0 dport=1724 {masks} {master}");
+        let own_proc =
+            "239 l3proto = 2 proto=6 src=10.71.1.2 dst=10.71.1.2 sport=0 dport=1724 PERMANENT RAS";
+        let verdict = v(&o, &third);
+        assert!(verdict.conforms(), "{:#?}", verdict.findings);
+        assert_eq!(verdict.kind, Some(crate::dof::ExpectationKind::Q931FromAcf));
+        let verdict = v(&o, &own);
+        assert!(verdict.conforms(), "{:#?}", verdict.findings);
+        assert_eq!(verdict.kind, Some(crate::dof::ExpectationKind::Q931FromLcf));
+        // Without the master (/proc) an RRQ's expectation looks the same; never an ACF's.
+        let verdict = v(&o, own_proc);
+        assert!(verdict.conforms(), "{:#?}", verdict.findings);
+        assert_ne!(verdict.kind, Some(crate::dof::ExpectationKind::Q931FromAcf));
+        // Checked against the ACF rule alone, it fails on the destination.
+        let exp = parse_line(own.as_bytes()).unwrap().expectation;
+        let acf = crate::dof::rule(crate::dof::ExpectationKind::Q931FromAcf, &o);
+        let mut f = Vec::new();
+        check_rule(
+            &acf,
+            &exp,
+            exp.master,
+            false,
+            None,
+            Format::Conntrack,
+            &o,
+            &mut Sink {
+                findings: Some(&mut f),
+                failures: 0,
+            },
+        );
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].code, Code::DestinationAddress);
+        assert!(
+            f[0].message.contains("is the master's peer"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]

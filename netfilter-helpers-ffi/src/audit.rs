@@ -10,7 +10,7 @@ use netfilter_helpers_core::ruleset::read_texts;
 use crate::catalogue::nfh_options;
 use crate::enums::nfh_severity;
 use crate::ffi::{
-    boundary, free, give_out, opt_ref, set_error, str_arg, tri, try_ref, try_str, write_text,
+    boundary, free, give_out, opt_ref, set_error, try_bytes, try_ref, try_str, write_text,
 };
 use crate::result::{nfh_error, nfh_result};
 
@@ -43,14 +43,10 @@ pub unsafe extern "C" fn nfh_audit_ruleset(
     err: *mut *mut nfh_error,
 ) -> nfh_result {
     boundary(|| {
-        if out.is_null() || (texts.is_null() && n_texts > 0) {
-            return nfh_result::NullParameter;
-        }
-        let mut owned = Vec::with_capacity(n_texts);
-        for i in 0..n_texts {
-            // SAFETY: `texts` has `n_texts` readable pointers by the caller's contract, each
-            // NULL or NUL-terminated.
-            owned.push(tri!(unsafe { str_arg(*texts.add(i)) }));
+        let pointers = try_bytes!(texts, n_texts);
+        let mut owned = Vec::with_capacity(pointers.len());
+        for p in pointers {
+            owned.push(try_str!(*p));
         }
         let release = if kernel_release.is_null() {
             None
@@ -59,6 +55,9 @@ pub unsafe extern "C" fn nfh_audit_ruleset(
         };
         let defaults = ModuleOptions::new();
         let options = opt_ref!(opts).map_or(&defaults, |o| &o.inner);
+        if out.is_null() {
+            return nfh_result::NullParameter;
+        }
         let rules = match read_texts(owned.iter().copied()) {
             Ok(r) => r,
             Err(e) => {
@@ -118,7 +117,8 @@ unsafe fn finding_text(
     out_n: *mut usize,
 ) -> nfh_result {
     boundary(|| {
-        let Some(f) = try_ref!(audit).report.findings.get(index) else {
+        let a = try_ref!(audit);
+        let Some(f) = a.report.findings.get(index) else {
             return nfh_result::InvalidParameter;
         };
         write_text!(pick(f), buf, len, out_n)
@@ -211,9 +211,12 @@ pub unsafe extern "C" fn nfh_audit_json(
     len: usize,
     out_n: *mut usize,
 ) -> nfh_result {
-    boundary(|| match serde_json::to_string(&try_ref!(audit).report) {
-        Ok(t) => write_text!(&t, buf, len, out_n),
-        Err(_) => nfh_result::Panic,
+    boundary(|| {
+        let a = try_ref!(audit);
+        match serde_json::to_string(&a.report) {
+            Ok(t) => write_text!(&t, buf, len, out_n),
+            Err(_) => nfh_result::Panic,
+        }
     })
 }
 

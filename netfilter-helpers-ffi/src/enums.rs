@@ -384,8 +384,9 @@ pub enum nfh_expectation_kind {
     RasFromGcf = 13,
     /// H.323 Q.931 call signalling to an endpoint registered by RRQ.
     Q931FromRrq = 14,
-    /// H.323 Q.931 call signalling announced in an ACF or LCF.
-    Q931FromAcfLcf = 15,
+    /// H.323 Q.931 call signalling announced in an ACF (before the ACF/LCF split, 15 meant
+    /// both; an LCF's is now 20).
+    Q931FromAcf = 15,
     /// H.323 H.245 control channel announced in Q.931.
     H245FromQ931 = 16,
     /// H.323 Q.931 call forwarding (Facility, callForwarded).
@@ -394,6 +395,8 @@ pub enum nfh_expectation_kind {
     H323RtpRtcp = 18,
     /// H.323 T.120 data channel.
     H323_T120 = 19,
+    /// H.323 Q.931 call signalling announced in an LCF.
+    Q931FromLcf = 20,
 }
 
 c_enum_numbers!(nfh_expectation_kind {
@@ -411,7 +414,8 @@ c_enum_numbers!(nfh_expectation_kind {
     TftpData,
     RasFromGcf,
     Q931FromRrq,
-    Q931FromAcfLcf,
+    Q931FromAcf,
+    Q931FromLcf,
     H245FromQ931,
     Q931CallForward,
     H323RtpRtcp,
@@ -437,7 +441,8 @@ impl nfh_expectation_kind {
             nfh_expectation_kind::TftpData => K::TftpData,
             nfh_expectation_kind::RasFromGcf => K::RasFromGcf,
             nfh_expectation_kind::Q931FromRrq => K::Q931FromRrq,
-            nfh_expectation_kind::Q931FromAcfLcf => K::Q931FromAcfLcf,
+            nfh_expectation_kind::Q931FromAcf => K::Q931FromAcf,
+            nfh_expectation_kind::Q931FromLcf => K::Q931FromLcf,
             nfh_expectation_kind::H245FromQ931 => K::H245FromQ931,
             nfh_expectation_kind::Q931CallForward => K::Q931CallForward,
             nfh_expectation_kind::H323RtpRtcp => K::H323RtpRtcp,

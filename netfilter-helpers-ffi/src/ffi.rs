@@ -121,8 +121,8 @@ macro_rules! try_str {
 }
 pub(crate) use try_str;
 
-/// Reads a byte buffer argument (`&[u8]`; NULL with length 0 is empty); NULL with a length
-/// returns early.
+/// Reads a buffer argument (`&[u8]`, or an array of any element type such as `&[*const
+/// c_char]`; NULL with length 0 is empty); NULL with a length returns early.
 macro_rules! try_bytes {
     ($p:expr, $len:expr) => {{
         let (p, len) = ($p, $len);
@@ -320,7 +320,7 @@ pub(crate) unsafe fn str_arg<'a>(p: *const c_char) -> Result<&'a str, nfh_result
 ///
 /// # Safety
 /// `p` must be NULL or point to `len` readable bytes.
-pub(crate) unsafe fn bytes_arg<'a>(p: *const u8, len: usize) -> Result<&'a [u8], nfh_result> {
+pub(crate) unsafe fn bytes_arg<'a, T>(p: *const T, len: usize) -> Result<&'a [T], nfh_result> {
     if p.is_null() {
         return if len == 0 {
             Ok(&[])

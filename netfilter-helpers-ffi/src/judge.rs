@@ -27,7 +27,7 @@ pub const NFH_MAX_THREADS: usize = 1024;
 /// one judge may be used from several threads at once.
 #[derive(Debug)]
 pub struct nfh_judge {
-    inner: Judge,
+    pub(crate) inner: Judge,
 }
 
 /// Line counts of a buffer (`nfh_judge_count`).

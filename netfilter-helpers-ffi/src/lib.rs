@@ -21,7 +21,9 @@
 //!   and never reused; C passes them as `uint32_t`, decoded by a `match` on those numbers
 //!   (`NFH_RESULT_INVALID_PARAMETER` for any other); `tests/abi_numbers.rs` pins every number;
 //! * every export runs behind a panic boundary (`NFH_RESULT_PANIC`, or NULL / 0 / false);
-//! * callbacks (`nfh_judged_fn`, `nfh_read_fn`) run on the calling thread and get the
+//! * `nfh_watch_*` watches the kernel's live expectations over ctnetlink (the one part of the
+//!   API that does I/O, through `netfilter-helpers-netlink`; Linux only);
+//! * callbacks (`nfh_judged_fn`, `nfh_read_fn`, `nfh_watch_fn`) run on the calling thread and get the
 //!   caller's `void *ctx`; a view handed to a callback is borrowed for that call only;
 //! * thread safety is stated per type: options are mutable and not to be shared while being
 //!   changed; validators, judges, policies, expectations, verdicts, rulesets and errors are
@@ -49,6 +51,7 @@ mod ffi;
 mod judge;
 mod result;
 mod ruleset;
+mod watch;
 
 pub use audit::*;
 pub use catalogue::*;
@@ -58,6 +61,7 @@ pub use expect::*;
 pub use judge::*;
 pub use result::*;
 pub use ruleset::*;
+pub use watch::*;
 
 /// Writes the library version (`"0.1.0"`) into `buf`.
 ///

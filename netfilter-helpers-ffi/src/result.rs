@@ -33,6 +33,12 @@ pub enum nfh_result {
     /// The caller's read callback reported an error (a negative return) or returned more bytes
     /// than asked for.
     ReadError = 7105,
+    /// The kernel refused for lack of privilege (CAP_NET_ADMIN for ctnetlink).
+    PermissionDenied = 7201,
+    /// What was asked for is not there: a network namespace, the kernel's ctnetlink.
+    NotAvailable = 7202,
+    /// A socket call failed, or the kernel did not answer.
+    IoError = 7203,
 }
 
 c_enum_numbers!(nfh_result {
@@ -48,6 +54,9 @@ c_enum_numbers!(nfh_result {
     ParseError,
     RenderError,
     ReadError,
+    PermissionDenied,
+    NotAvailable,
+    IoError,
 });
 
 impl nfh_result {
@@ -66,6 +75,9 @@ impl nfh_result {
             nfh_result::ParseError => "parse error",
             nfh_result::RenderError => "cannot render for this backend",
             nfh_result::ReadError => "the read callback failed",
+            nfh_result::PermissionDenied => "permission denied (CAP_NET_ADMIN needed)",
+            nfh_result::NotAvailable => "not available (no such namespace, or no ctnetlink)",
+            nfh_result::IoError => "a socket call failed",
         }
     }
 }

@@ -72,6 +72,9 @@ fn pinned_result(r: nfh_result) -> u32 {
         nfh_result::ParseError => 7103,
         nfh_result::RenderError => 7104,
         nfh_result::ReadError => 7105,
+        nfh_result::PermissionDenied => 7201,
+        nfh_result::NotAvailable => 7202,
+        nfh_result::IoError => 7203,
     }
 }
 
@@ -170,7 +173,8 @@ fn pinned_expectation_kind(k: nfh_expectation_kind) -> u32 {
         K::TftpData => 12,
         K::RasFromGcf => 13,
         K::Q931FromRrq => 14,
-        K::Q931FromAcfLcf => 15,
+        K::Q931FromAcf => 15,
+        K::Q931FromLcf => 20,
         K::H245FromQ931 => 16,
         K::Q931CallForward => 17,
         K::H323RtpRtcp => 18,
@@ -178,8 +182,41 @@ fn pinned_expectation_kind(k: nfh_expectation_kind) -> u32 {
     }
 }
 
+fn pinned_watch_kind(k: nfh_watch_kind) -> u32 {
+    match k {
+        nfh_watch_kind::Existing => 0,
+        nfh_watch_kind::New => 1,
+        nfh_watch_kind::Destroyed => 2,
+        nfh_watch_kind::Lost => 3,
+        nfh_watch_kind::Malformed => 4,
+    }
+}
+
+fn pinned_deletion(d: nfh_deletion) -> u32 {
+    match d {
+        nfh_deletion::None => 0,
+        nfh_deletion::Deleted => 1,
+        nfh_deletion::Gone => 2,
+        nfh_deletion::Failed => 3,
+    }
+}
+
 #[test]
 fn every_c_enum_keeps_its_numbers() {
+    check(
+        "nfh_watch_kind",
+        nfh_watch_kind::ALL,
+        |v| v as u32,
+        pinned_watch_kind,
+        nfh_watch_kind::from_u32,
+    );
+    check(
+        "nfh_deletion",
+        nfh_deletion::ALL,
+        |v| v as u32,
+        pinned_deletion,
+        nfh_deletion::from_u32,
+    );
     check(
         "nfh_result",
         nfh_result::ALL,

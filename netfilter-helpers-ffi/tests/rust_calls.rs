@@ -79,7 +79,7 @@ fn catalogue_and_options() {
     assert_eq!(rule.dst_addr.kind, nfh_freedom_kind::Payload as u32);
     assert!(rule.risky);
     let mut out = std::mem::MaybeUninit::<nfh_dof_rule_info>::uninit();
-    for bad in [0, 20, u32::MAX] {
+    for bad in [0, 21, u32::MAX] {
         assert_eq!(
             unsafe { nfh_dof_rule(opts, bad, out.as_mut_ptr()) },
             nfh_result::InvalidParameter
@@ -94,7 +94,7 @@ fn catalogue_and_options() {
         unsafe { nfh_expectation_kind_list(kinds.as_mut_ptr(), kinds.len(), &mut n) },
         nfh_result::Ok
     );
-    assert_eq!(n, 19);
+    assert_eq!(n, 20);
     assert_eq!(kinds[1], ftp_data);
     assert_eq!(
         unsafe { nfh_dof_table(opts, 9, null_mut(), 0, &mut n) },

@@ -2,7 +2,7 @@
 //!
 //! The I/O half of watching expectations; the bytes are decoded and encoded by the core's
 //! sans-I/O [`netfilter_helpers_core::ctnetlink`] module, and judged by the core's
-//! [`Judge`](netfilter_helpers_core::judge::Judge). This crate only moves datagrams, on
+//! [`Judge`]. This crate only moves datagrams, on
 //! [`netlink_sys`] sockets:
 //!
 //! * [`Requests`]: a `NETLINK_NETFILTER` socket for requests: [`Requests::dump`] reads the
@@ -611,6 +611,22 @@ impl Watcher {
 
     /// The next event; `Ok(None)` once the stop flag is set.
     pub fn next_event(&mut self) -> Result<Option<Event>> {
+        self.next_event_within(false)
+    }
+
+    /// Whether the stop flag is set.
+    pub fn is_stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// The next event, or `Ok(None)` when none came within about one
+    /// [`WatchOptions::poll`] or the stop flag is set: for callers that must do
+    /// something else between waits (a Python binding checking for signals).
+    pub fn poll_event(&mut self) -> Result<Option<Event>> {
+        self.next_event_within(true)
+    }
+
+    fn next_event_within(&mut self, give_up: bool) -> Result<Option<Event>> {
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 return Ok(None);
@@ -619,6 +635,7 @@ impl Watcher {
                 return Ok(Some(e));
             }
             match self.events.recv("receiving expectation events")? {
+                Received::Timeout if give_up => return Ok(None),
                 Received::Timeout => continue,
                 Received::Lost => {
                     self.resync(true)?;
@@ -691,6 +708,19 @@ impl Watcher {
         let Some(event) = self.next_event()? else {
             return Ok(None);
         };
+        Ok(Some(self.judged(event, judge, enforce)))
+    }
+
+    /// [`Watcher::next_judged`] that gives up after about one [`WatchOptions::poll`] without
+    /// an event (see [`Watcher::poll_event`]; [`Watcher::is_stopped`] tells the two apart).
+    pub fn poll_judged(&mut self, judge: &Judge, enforce: bool) -> Result<Option<Judged>> {
+        let Some(event) = self.poll_event()? else {
+            return Ok(None);
+        };
+        Ok(Some(self.judged(event, judge, enforce)))
+    }
+
+    fn judged(&mut self, event: Event, judge: &Judge, enforce: bool) -> Judged {
         let received = SystemTime::now();
         let (judgement, deletion, answered) = match &event {
             Event::Existing(m) | Event::New(m) => {
@@ -702,13 +732,13 @@ impl Watcher {
             }
             _ => (None, None, None),
         };
-        Ok(Some(Judged {
+        Judged {
             event,
             judgement,
             deletion,
             received,
             answered,
-        }))
+        }
     }
 }
 

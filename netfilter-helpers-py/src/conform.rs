@@ -279,6 +279,13 @@ pub(crate) struct PyValidator {
     judge: Judge,
 }
 
+impl PyValidator {
+    /// The core judge (for the `Watch` binding).
+    pub(crate) fn judge(&self) -> &Judge {
+        &self.judge
+    }
+}
+
 /// How a batch treats lines that do not parse.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum OnError {

@@ -50,6 +50,7 @@ mod repr;
 mod site;
 mod util;
 mod values;
+mod watch;
 
 /// Conntrack helpers, safely: the helper catalogue, the degree-of-freedom model, module
 /// options, expectation parsing and validation, site policies, host audits, and rules for a
@@ -96,6 +97,9 @@ pub mod _netfilter_helpers {
 
     #[pymodule_export]
     use crate::kernel::{PyCapabilities, PyKernelVersion, PyRecommendation};
+
+    #[pymodule_export]
+    use crate::watch::{PyWatch, PyWatchEvent};
 
     #[pymodule_export]
     use crate::expect::{

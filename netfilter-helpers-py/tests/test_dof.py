@@ -31,7 +31,7 @@ def test_ftp_destination_becomes_payload_with_loose() -> None:
 
 
 def test_rules_per_kind_and_helper() -> None:
-    assert len(nfh.all_rules()) == len(nfh.ExpectationKind.members()) == 19
+    assert len(nfh.all_rules()) == len(nfh.ExpectationKind.members()) == 20
     sip = nfh.rules_for(nfh.Helper.SIP)
     assert [r.kind for r in sip] == [
         nfh.ExpectationKind.SIP_SIGNALLING, nfh.ExpectationKind.SIP_AUDIO,
@@ -87,7 +87,7 @@ def test_tables() -> None:
     precise = nfh.Table({"ftp.loose": True}).to_precise_text()
     ftp = next(line for line in precise.splitlines() if line.startswith("ftp"))
     assert ftp.split()[:6] == ["ftp", "M(peer)", "*", "P", "P", "tcp"]
-    assert len(nfh.Table().rows) == 19
+    assert len(nfh.Table().rows) == 20
     assert nfh.Table() != nfh.Table({"ftp.loose": True})
 
 

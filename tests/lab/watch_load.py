@@ -3,13 +3,14 @@
 
 Many FTP control sessions in one process each, so a few hundred sessions take seconds:
 
-  ftp-load-server --bind ADDR --port N [--data-delay-ms MS]
+  ftp-load-server --bind ADDR --port N [--data-delay-ms MS] [--no-data]
         accepts control connections one after the other: banner, USER, then one command.
         PORT h1,...,p2: answers ``200 ok``, waits --data-delay-ms, then opens the data
         connection to the announced address and port (active mode, as a server does) and
         prints ``DATA port <addr> <port> <result>``; PASV: listens on a fresh port, answers
         227 and waits for the client's data connection: ``DATA pasv <addr> <port> <result>``.
-        Then sends ``226 <result>`` on the control connection.
+        Then sends ``226 <result>`` on the control connection. With --no-data it opens no data
+        connection after PORT (the expectation stays until it expires or its master goes).
   ftp-load-client --connect ADDR --port N --mode port|pasv --count C [--data ADDR]
                   [--base-port P]
         runs C sessions one after the other. In port mode session i sends
@@ -124,9 +125,12 @@ def serve_one(c, a):
         addr = "%d.%d.%d.%d" % tuple(f[:4])
         port = f[4] * 256 + f[5]
         c.sendall(b"200 ok\r\n")
-        if a.data_delay_ms:
-            time.sleep(a.data_delay_ms / 1000.0)
-        result = connect_result(addr, port, 1.0)
+        if a.no_data:
+            result = "none"
+        else:
+            if a.data_delay_ms:
+                time.sleep(a.data_delay_ms / 1000.0)
+            result = connect_result(addr, port, 1.0)
         out("DATA", "port", addr, port, result)
     elif line == "PASV":
         ds = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -236,6 +240,7 @@ def main():
     sp.add_argument("--bind", required=True)
     sp.add_argument("--port", type=int, default=21)
     sp.add_argument("--data-delay-ms", type=int, default=0)
+    sp.add_argument("--no-data", action="store_true", help="never open the data connection")
     sp = sub.add_parser("ftp-load-client")
     sp.add_argument("--connect", required=True)
     sp.add_argument("--port", type=int, default=21)

@@ -96,6 +96,9 @@ impl WatchLab {
             ns.add_addr("eth0", &format!("10.73.{net}.2/24"))?;
             ns.link_up("eth0")?;
             ns.ip(&["route", "add", "default", "via", &format!("10.73.{net}.1")])?;
+            // Ephemeral ports above every data port the scenarios announce (40000-49999), so
+            // that a control connection never holds a port a data listener needs.
+            ns.sysctl("net.ipv4.ip_local_port_range", "50000 60999")?;
         }
         router.sysctl("net.ipv4.ip_forward", "1")?;
         assign_helper_in(&router, "PREROUTING", Family::V4, L4::Tcp, 21, "ftp")?;
@@ -359,18 +362,22 @@ pub fn start_servers(
     delay_ms: u32,
     sink_ports: (u16, u16),
 ) -> Result<(Player, Player), LabError> {
+    start_servers_with(lab, Some(delay_ms), sink_ports)
+}
+
+/// [`start_servers`]; `None`: the server never opens the data connection after PORT.
+pub fn start_servers_with(
+    lab: &WatchLab,
+    delay_ms: Option<u32>,
+    sink_ports: (u16, u16),
+) -> Result<(Player, Player), LabError> {
     let wait = Duration::from_secs(10);
-    let mut server = Player::spawn_script(
-        &lab.server,
-        WATCH_LOAD_PY,
-        "ftp-load-server",
-        &[
-            "--bind".into(),
-            SERVER.to_string(),
-            "--data-delay-ms".into(),
-            delay_ms.to_string(),
-        ],
-    )?;
+    let mut args = vec!["--bind".into(), SERVER.to_string()];
+    match delay_ms {
+        Some(ms) => args.extend(["--data-delay-ms".into(), ms.to_string()]),
+        None => args.push("--no-data".into()),
+    }
+    let mut server = Player::spawn_script(&lab.server, WATCH_LOAD_PY, "ftp-load-server", &args)?;
     server.expect("READY", wait)?;
     let mut sink = Player::spawn_script(
         &lab.third,

@@ -26,7 +26,7 @@ use netfilter_helpers_tests::expect;
 use netfilter_helpers_tests::fidelity::{self, Ends, Script, Step};
 use netfilter_helpers_tests::h323per;
 use netfilter_helpers_tests::modelcheck::{
-    Predicted, assert_exact, assert_exact_slack, master, options_in_force, predict,
+    Predicted, assert_exact, assert_exact_slack, master, options_in_force, predict, refusal,
 };
 use netfilter_helpers_tests::netns::{Family, Host, L4, Lab, addr};
 use netfilter_helpers_tests::require_lab;
@@ -182,7 +182,7 @@ fn pptp_refusals() {
         netfilter_helpers_core::net::L4Proto::Tcp,
     )
     .unwrap();
-    let reason = netfilter_helpers_tests::modelcheck::refusal(
+    let reason = refusal(
         K::PptpGre,
         &m,
         Announcement::new(Side::Initiator, None, pac_call),
@@ -207,6 +207,10 @@ fn ann(from: Side, addr: IpAddr, port: u16) -> Announcement {
 }
 
 const EP_RAS_PORT: u16 = 41719;
+// The Q.931 ports named by the ACFs and the LCF of step 4 of `ras_session`.
+const ACF_TO_RECEIVER_PORT: u16 = 1722;
+const ACF_TO_SENDER_PORT: u16 = 1725;
+const LCF_TO_RECEIVER_PORT: u16 = 1724;
 
 #[test]
 fn h323_ras_matches_the_model() {
@@ -264,11 +268,25 @@ fn ras_session(family: Family, gkrouted: &str) {
             ras: (third, 1719),
         })),
         Step::Pause,
-        // 4: refusals: an ACF naming the receiver itself, an RRQ naming a third party.
+        // 4: the gatekeeper answers the endpoint naming the endpoint itself: process_acf()
+        // refuses the ACF, process_lcf() tracks the LCF; an ACF naming its sender is tracked.
         Step::Connector(ras(h323per::Ras::Arq)),
         Step::Listener(ras(h323per::Ras::Acf {
-            dest_call_signal: (ep, 1722),
+            dest_call_signal: (ep, ACF_TO_RECEIVER_PORT),
         })),
+        Step::Connector(ras(h323per::Ras::Arq)),
+        Step::Listener(ras(h323per::Ras::Acf {
+            dest_call_signal: (gk, ACF_TO_SENDER_PORT),
+        })),
+        Step::Connector(ras(h323per::Ras::Lrq {
+            reply: (ep, EP_RAS_PORT),
+        })),
+        Step::Listener(ras(h323per::Ras::Lcf {
+            call_signal: (ep, LCF_TO_RECEIVER_PORT),
+            ras: (ep, EP_RAS_PORT),
+        })),
+        Step::Pause,
+        // 5: a refusal: an RRQ naming a third party.
         Step::Connector(ras(h323per::Ras::Rrq {
             call_signal: (third, 1723),
             ras: (ep, EP_RAS_PORT),
@@ -314,14 +332,49 @@ fn ras_session(family: Family, gkrouted: &str) {
     );
     // 3
     assert!(ex.resume().unwrap());
-    let acf = predict(K::Q931FromAcfLcf, &m, ann(Side::Responder, third, 1720));
-    let lcf = predict(K::Q931FromAcfLcf, &m, ann(Side::Responder, third, 1721));
+    let acf = predict(K::Q931FromAcf, &m, ann(Side::Responder, third, 1720));
+    let lcf = predict(K::Q931FromLcf, &m, ann(Side::Responder, third, 1721));
     assert_eq!((acf.len(), lcf.len()), (1, 1));
     table.extend(acf);
     table.extend(lcf);
     assert_exact_slack(&lab.router, &label("ARQ/ACF, LRQ/LCF"), &table, 8);
-    claim(K::Q931FromAcfLcf, "", family, "h323_ras_matches_the_model");
-    // 4
+    claim(K::Q931FromLcf, "", family, "h323_ras_matches_the_model");
+    // 4: the model refuses the ACF naming its receiver (prediction none ⇔ no expectation in
+    // the kernel: the table must hold exactly the other two).
+    assert!(ex.resume().unwrap());
+    let acf_receiver = ann(Side::Responder, ep, ACF_TO_RECEIVER_PORT);
+    assert!(predict(K::Q931FromAcf, &m, acf_receiver).is_empty());
+    let reason = refusal(K::Q931FromAcf, &m, acf_receiver);
+    assert!(
+        reason.contains(&format!("{ep} is the master's peer")),
+        "the refusal names the ACF's receiver: {reason}"
+    );
+    let acf_sender = predict(
+        K::Q931FromAcf,
+        &m,
+        ann(Side::Responder, gk, ACF_TO_SENDER_PORT),
+    );
+    let lcf_receiver = predict(
+        K::Q931FromLcf,
+        &m,
+        ann(Side::Responder, ep, LCF_TO_RECEIVER_PORT),
+    );
+    assert_eq!((acf_sender.len(), lcf_receiver.len()), (1, 1));
+    assert_eq!(
+        (lcf_receiver[0].exp.src, lcf_receiver[0].exp.dst),
+        (ep, ep),
+        "an LCF naming its receiver: from the receiver to itself"
+    );
+    table.extend(acf_sender);
+    table.extend(lcf_receiver);
+    assert_exact_slack(
+        &lab.router,
+        &label("ACF naming the receiver (refused), ACF naming the sender, LCF naming the receiver"),
+        &table,
+        10,
+    );
+    claim(K::Q931FromAcf, "", family, "h323_ras_matches_the_model");
+    // 5
     assert!(!ex.resume().unwrap());
     let rrq_third = predict(K::Q931FromRrq, &m, ann(Side::Initiator, third, 1723));
     assert!(
@@ -342,12 +395,7 @@ fn ras_session(family: Family, gkrouted: &str) {
             p.timeout = ttl;
         }
     }
-    assert_exact_slack(
-        &lab.router,
-        &label("ACF naming the receiver, RRQ naming a third party"),
-        &table,
-        10,
-    );
+    assert_exact_slack(&lab.router, &label("RRQ naming a third party"), &table, 12);
 }
 
 /// The RRQ's Q.931 expectation after an RCF with `ttl`: process_rcf() finds it (and sets its

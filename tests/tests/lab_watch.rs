@@ -19,6 +19,10 @@
 //!   dropped, while a call whose media goes to the phone itself keeps its expectations and its
 //!   media passes.
 //!
+//! * `watcher_resyncs_after_lost_events`: a watcher with a tiny socket buffer that is not read
+//!   while 200 expectations are created loses events (`ENOBUFS`), reports it, reads the table
+//!   again, and reports every live expectation exactly once.
+//!
 //! Run alone: `cargo test -p netfilter-helpers-tests --test lab_watch -- --nocapture`.
 
 use std::io::{BufRead, BufReader};
@@ -32,10 +36,11 @@ use netfilter_helpers_tests::require_lab;
 use netfilter_helpers_tests::sysparam::ParamGuard;
 use netfilter_helpers_tests::watchlab::{
     CLIENT, Enforcer, FTP_LOOSE, POLICY_TOML, SIP_INDIRECT_MEDIA, THIRD, WatchLab, percentile,
-    run_sessions, sip_invite, start_servers, udp_reaches,
+    run_sessions, sip_invite, start_servers, start_servers_with, udp_reaches,
 };
 
-/// The `nfh` binary of this workspace (built when missing, as `cargo test --workspace` does).
+/// The `nfh` binary of this workspace, built (or brought up to date) first: `cargo test` builds
+/// only the test harness of a binary, and a stale `nfh` must not be what the lab runs.
 fn nfh_binary() -> PathBuf {
     // target/<profile>/deps/lab_watch-HASH -> target/<profile>/nfh
     let exe = std::env::current_exe().expect("test executable path");
@@ -43,24 +48,22 @@ fn nfh_binary() -> PathBuf {
         .parent()
         .and_then(Path::parent)
         .expect("target/<profile>");
-    let nfh = dir.join("nfh");
-    if !nfh.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--locked",
-            "-p",
-            "netfilter-helpers-examples",
-            "--bin",
-            "nfh",
-        ]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("cargo build nfh");
-        assert!(status.success(), "cargo build of nfh failed");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--locked",
+        "-p",
+        "netfilter-helpers-examples",
+        "--bin",
+        "nfh",
+    ]);
+    if dir.file_name().is_some_and(|n| n == "release") {
+        cmd.arg("--release");
     }
+    let status = cmd.status().expect("cargo build nfh");
+    assert!(status.success(), "cargo build of nfh failed");
+    let nfh = dir.join("nfh");
     assert!(nfh.is_file(), "{} missing after the build", nfh.display());
     nfh
 }
@@ -384,4 +387,52 @@ fn enforcer_stops_sip_media_to_a_third_party() {
             .any(|r| r.what == "deleted" && r.dst == CLIENT),
         "an expectation to the phone was deleted: {records:?}"
     );
+}
+
+#[test]
+fn watcher_resyncs_after_lost_events() {
+    use netfilter_helpers_netlink::{Event, WatchOptions, Watcher};
+    const SESSIONS: usize = 200;
+    let _lock = require_lab!();
+    let lab = WatchLab::new().expect("watch lab");
+    let _loose = ParamGuard::set("nf_conntrack_ftp", "loose", "1").expect("loose=1");
+    // The smallest buffer the kernel allows: a few events fill it.
+    let mut watcher =
+        Watcher::open(&WatchOptions::in_netns(lab.router_path()).with_receive_buffer(1))
+            .expect("watcher");
+    assert!(
+        watcher.poll_event().expect("poll").is_none(),
+        "the table starts empty"
+    );
+    let (_server, _sink) = start_servers_with(&lab, None, (46000, 1)).expect("servers");
+    // Expectations to the third party that no connection uses: they stay live.
+    let sessions = run_sessions(&lab, Some(THIRD), 46000, SESSIONS).expect("sessions");
+    let mut lost = 0;
+    let mut reported = std::collections::BTreeMap::<u16, usize>::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while let Some(e) = watcher.poll_event().expect("events") {
+        match e {
+            Event::Lost => lost += 1,
+            Event::Existing(m) | Event::New(m) => {
+                *reported.entry(m.expectation().dport).or_default() += 1;
+            }
+            Event::Destroyed(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(Instant::now() < deadline, "events do not end");
+    }
+    assert!(
+        lost >= 1,
+        "{SESSIONS} unread events fit in a minimal buffer?"
+    );
+    for s in &sessions {
+        assert_eq!(
+            reported.get(&s.data_port),
+            Some(&1),
+            "expectation to port {} reported {:?} times (lost {lost} times)",
+            s.data_port,
+            reported.get(&s.data_port)
+        );
+    }
+    assert_eq!(reported.len(), SESSIONS, "{reported:?}");
 }

@@ -295,8 +295,12 @@ pub enum ExpectationKind {
     RasFromGcf,
     /// H.323 Q.931 call signalling to an endpoint registered by RRQ.
     Q931FromRrq,
-    /// H.323 Q.931 call signalling announced in an ACF or LCF.
-    Q931FromAcfLcf,
+    /// H.323 Q.931 call signalling announced in an AdmissionConfirm (`process_acf()`): none
+    /// when the announced address is the ACF's receiver.
+    Q931FromAcf,
+    /// H.323 Q.931 call signalling announced in a LocationConfirm (`process_lcf()`): any
+    /// address, the LCF's receiver included.
+    Q931FromLcf,
     /// H.323 H.245 control channel announced in Q.931.
     H245FromQ931,
     /// H.323 Q.931 call forwarding (Facility, callForwarded).
@@ -316,7 +320,7 @@ impl ExpectationKind {
     /// // Every kind belongs to exactly one helper.
     /// assert_eq!(Helper::ALL.iter().map(|h| kinds_of(*h).len()).sum::<usize>(), ExpectationKind::ALL.len());
     /// ```
-    pub const ALL: [ExpectationKind; 19] = [
+    pub const ALL: [ExpectationKind; 20] = [
         ExpectationKind::AmandaData,
         ExpectationKind::FtpData,
         ExpectationKind::IrcDcc,
@@ -331,7 +335,8 @@ impl ExpectationKind {
         ExpectationKind::TftpData,
         ExpectationKind::RasFromGcf,
         ExpectationKind::Q931FromRrq,
-        ExpectationKind::Q931FromAcfLcf,
+        ExpectationKind::Q931FromAcf,
+        ExpectationKind::Q931FromLcf,
         ExpectationKind::H245FromQ931,
         ExpectationKind::Q931CallForward,
         ExpectationKind::H323RtpRtcp,
@@ -360,7 +365,8 @@ impl ExpectationKind {
             ExpectationKind::SipImage => "image",
             ExpectationKind::RasFromGcf => "ras (GCF)",
             ExpectationKind::Q931FromRrq => "q931 (RRQ)",
-            ExpectationKind::Q931FromAcfLcf => "q931 (ACF/LCF)",
+            ExpectationKind::Q931FromAcf => "q931 (ACF)",
+            ExpectationKind::Q931FromLcf => "q931 (LCF)",
             ExpectationKind::H245FromQ931 => "h245",
             ExpectationKind::Q931CallForward => "q931 (call forward)",
             ExpectationKind::H323RtpRtcp => "rtp/rtcp",
@@ -463,6 +469,19 @@ pub struct ExpectationRule {
     /// `sip_direct_media=0`); [`ExpectationRule::predict`] then needs the announcement's
     /// [`route`](super::Announcement::route).
     pub route_check: Option<RouteCheck>,
+    /// The master endpoint the announced address must not be: when it is (the whole
+    /// address, at any port) the kernel creates no expectation. `Some(Peer)` for an ACF
+    /// naming its own receiver (net/netfilter/nf_conntrack_h323_main.c, process_acf());
+    /// `None` for every other rule.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::dof::{rule, Endpoint, ExpectationKind};
+    /// use netfilter_helpers_core::options::ModuleOptions;
+    /// let o = ModuleOptions::new();
+    /// assert_eq!(rule(ExpectationKind::Q931FromAcf, &o).refused_dst, Some(Endpoint::Peer));
+    /// assert_eq!(rule(ExpectationKind::Q931FromLcf, &o).refused_dst, None);
+    /// ```
+    pub refused_dst: Option<Endpoint>,
 }
 
 /// A routing decision a helper takes before creating an expectation: it skips the

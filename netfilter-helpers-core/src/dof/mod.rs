@@ -84,7 +84,8 @@ crate::spelling::spelling! {
         TftpData => "tftp-data",
         RasFromGcf => "ras-from-gcf",
         Q931FromRrq => "q931-from-rrq",
-        Q931FromAcfLcf => "q931-from-acf-lcf",
+        Q931FromAcf => "q931-from-acf",
+        Q931FromLcf => "q931-from-lcf",
         H245FromQ931 => "h245-from-q931",
         Q931CallForward => "q931-call-forward",
         H323RtpRtcp => "h323-rtp-rtcp",
@@ -151,7 +152,8 @@ mod tests {
         // D3: every Q.931 expectation is TCP.
         for k in [
             ExpectationKind::Q931FromRrq,
-            ExpectationKind::Q931FromAcfLcf,
+            ExpectationKind::Q931FromAcf,
+            ExpectationKind::Q931FromLcf,
             ExpectationKind::Q931CallForward,
         ] {
             assert_eq!(rule(k, &o()).freedoms.l4, F::Protocol(L4Proto::Tcp));
@@ -268,6 +270,68 @@ mod tests {
             (other[0].src.to_string(), other[0].dport),
             ("10.71.1.2".into(), 1819)
         );
+    }
+
+    #[test]
+    fn acf_naming_its_receiver_is_refused_lcf_is_not() {
+        // process_acf() refuses a destCallSignalAddress equal to the ACF's receiver (at any
+        // port); process_lcf() makes an expectation from the receiver to itself. As the
+        // kernel lab shows (lab_fidelity h323_ras_matches_the_model).
+        for (ep, gk, third) in [
+            ("10.71.1.2", "10.71.2.2", "10.71.3.2"),
+            ("fd71:1::2", "fd71:2::2", "fd71:3::2"),
+        ] {
+            let ep: IpAddr = ep.parse().unwrap();
+            let gk: IpAddr = gk.parse().unwrap();
+            let third: IpAddr = third.parse().unwrap();
+            let m = Master::new(
+                "RAS",
+                std::net::SocketAddr::new(ep, 41719),
+                std::net::SocketAddr::new(gk, 1719),
+                L4Proto::Udp,
+            )
+            .unwrap();
+            let acf = rule(ExpectationKind::Q931FromAcf, &o());
+            let lcf = rule(ExpectationKind::Q931FromLcf, &o());
+            // The gatekeeper (responder) answers the endpoint: the endpoint receives.
+            for port in [1720, 1722, 0] {
+                let refused = acf
+                    .predict(&m, &Announcement::new(Side::Responder, Some(ep), port))
+                    .unwrap_err();
+                assert_eq!(refused.kind, ExpectationKind::Q931FromAcf);
+                assert!(
+                    refused
+                        .reason
+                        .contains(&format!("{ep} is the master's peer")),
+                    "{refused}"
+                );
+                let own = lcf
+                    .predict(&m, &Announcement::new(Side::Responder, Some(ep), port))
+                    .unwrap();
+                assert_eq!(own.len(), 1);
+                assert_eq!((own[0].src, own[0].dst, own[0].dport), (ep, ep, port));
+            }
+            // Sent the other way, the gatekeeper receives: naming it is refused, naming the
+            // endpoint is not.
+            assert!(
+                acf.predict(&m, &Announcement::new(Side::Initiator, Some(gk), 1720))
+                    .is_err()
+            );
+            let back = acf
+                .predict(&m, &Announcement::new(Side::Initiator, Some(ep), 1720))
+                .unwrap();
+            assert_eq!((back[0].src, back[0].dst), (gk, ep));
+            // A third party, or the sender itself, is tracked by both.
+            for to in [third, gk] {
+                for r in [&acf, &lcf] {
+                    let e = r
+                        .predict(&m, &Announcement::new(Side::Responder, Some(to), 1720))
+                        .unwrap();
+                    assert_eq!((e[0].src, e[0].dst, e[0].dport), (ep, to, 1720));
+                    assert_eq!(e[0].flags, crate::expect::ExpectFlags::PERMANENT);
+                }
+            }
+        }
     }
 
     #[test]

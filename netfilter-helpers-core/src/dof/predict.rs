@@ -147,6 +147,19 @@ impl ExpectationRule {
                 ann.port
             )));
         }
+        // process_acf() (net/netfilter/nf_conntrack_h323_main.c): a destCallSignalAddress
+        // equal to the packet's destination (`ct->tuplehash[dir].tuple.dst`, compared as a
+        // whole address, the port aside) is an "Answering ACF": no expectation (seen live
+        // in lab_fidelity h323_ras_matches_the_model). process_lcf() has no such check.
+        if let Some(e) = self.refused_dst
+            && announced_addr == endpoint(e).0
+        {
+            return Err(refuse(format!(
+                "announced address {announced_addr} is the master's {e} ({}): the kernel creates no {} expectation for it",
+                endpoint_words(e),
+                self.kind.label()
+            )));
+        }
 
         // Source address and its mask.
         let (src, src_mask) = match self.freedoms.src_addr {

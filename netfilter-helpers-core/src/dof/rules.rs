@@ -307,17 +307,41 @@ pub(super) fn base(kind: ExpectationKind, o: &ModuleOptions) -> Base {
                 "the RCF sets its timeout to the registration TTL (default_rrq_ttl when absent) only when gkrouted_only=0; with gkrouted_only=1 it keeps the policy timeout",
             ],
         },
-        K::Q931FromAcfLcf => Base {
+        // process_acf() (net/netfilter/nf_conntrack_h323_main.c): destCallSignalAddress
+        // equal to the ACF's receiver (`ct->tuplehash[dir].tuple.dst`, the whole address,
+        // any port) is an "Answering ACF": NAT may rewrite it, no expectation is made.
+        // Otherwise the expectation goes from the receiver (`tuplehash[!dir].tuple.src`) to
+        // the announced address and port.
+        K::Q931FromAcf => Base {
             helper: Helper::Ras,
             class: ExpectClass::Default,
-            trigger: "AdmissionConfirm (destCallSignalAddress) or LocationConfirm (callSignalAddress)",
+            trigger: "AdmissionConfirm (destCallSignalAddress)",
             command_from: CommandFrom::Either,
             freedoms: fr(F::Master(E::Peer), F::Wildcard, F::Payload, F::Payload, tcp),
             port_rule: PortRule::Any,
             count: 1,
             flags: perm,
             options: &[],
-            notes: &["no expectation when the ACF names the receiver itself"],
+            notes: &[
+                "process_acf(): no expectation when destCallSignalAddress is the ACF's receiver (its address, at any port)",
+            ],
+        },
+        // process_lcf() (net/netfilter/nf_conntrack_h323_main.c): callSignalAddress is
+        // taken as it is: naming the LCF's receiver makes an expectation from the receiver
+        // to itself (seen live in lab_fidelity h323_ras_matches_the_model).
+        K::Q931FromLcf => Base {
+            helper: Helper::Ras,
+            class: ExpectClass::Default,
+            trigger: "LocationConfirm (callSignalAddress)",
+            command_from: CommandFrom::Either,
+            freedoms: fr(F::Master(E::Peer), F::Wildcard, F::Payload, F::Payload, tcp),
+            port_rule: PortRule::Any,
+            count: 1,
+            flags: perm,
+            options: &[],
+            notes: &[
+                "process_lcf(): any callSignalAddress, the LCF's receiver included (then source and destination are both the receiver)",
+            ],
         },
         K::H245FromQ931 => Base {
             helper: Helper::Q931,
@@ -498,6 +522,12 @@ pub fn rule(kind: ExpectationKind, options: &ModuleOptions) -> ExpectationRule {
             }
             _ => None,
         },
+        // process_acf() (net/netfilter/nf_conntrack_h323_main.c) compares
+        // destCallSignalAddress with the packet's destination, the ACF's receiver.
+        refused_dst: match kind {
+            ExpectationKind::Q931FromAcf => Some(Endpoint::Peer),
+            _ => None,
+        },
     };
     r.risk = risk(&r, options);
     r
@@ -557,7 +587,7 @@ pub(super) fn risk(r: &ExpectationRule, o: &ModuleOptions) -> Option<String> {
         (K::IrcDcc, _, _) => {
             "any host may connect to the announced DCC port on the client".to_string()
         }
-        (K::RasFromGcf | K::Q931FromAcfLcf | K::Q931CallForward, F::Payload, _) => format!(
+        (K::RasFromGcf | K::Q931FromAcf | K::Q931FromLcf | K::Q931CallForward, F::Payload, _) => format!(
             "the {} address is taken from the payload: a forged message can name any host",
             r.kind.label()
         ),

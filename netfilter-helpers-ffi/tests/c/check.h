@@ -31,6 +31,9 @@ static inline const char *check_result_name(unsigned r) {
     case NFH_RESULT_PARSE_ERROR: return "NFH_RESULT_PARSE_ERROR";
     case NFH_RESULT_RENDER_ERROR: return "NFH_RESULT_RENDER_ERROR";
     case NFH_RESULT_READ_ERROR: return "NFH_RESULT_READ_ERROR";
+    case NFH_RESULT_PERMISSION_DENIED: return "NFH_RESULT_PERMISSION_DENIED";
+    case NFH_RESULT_NOT_AVAILABLE: return "NFH_RESULT_NOT_AVAILABLE";
+    case NFH_RESULT_IO_ERROR: return "NFH_RESULT_IO_ERROR";
     default: return "(unknown result)";
     }
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "netfilter_helpers.h"
 #include "check.h"
@@ -596,14 +597,15 @@ static void test_dof(void) {
     size_t rules = SIZE_SENTINEL;
     CHECK_RES(nfh_expectation_kind_list(kinds, 64, &rules), NFH_RESULT_OK,
               "nfh_expectation_kind_list fills the array");
-    CHECK(rules == 19 && kinds[0] == NFH_EXPECTATION_KIND_AMANDA_DATA &&
+    CHECK(rules == 20 && kinds[0] == NFH_EXPECTATION_KIND_AMANDA_DATA &&
               kinds[1] == NFH_EXPECTATION_KIND_FTP_DATA &&
-              kinds[18] == NFH_EXPECTATION_KIND_H323_T120,
-          "nfh_expectation_kind_list: 19 kinds in table order (got %zu)", rules);
+              kinds[15] == NFH_EXPECTATION_KIND_Q931_FROM_LCF &&
+              kinds[19] == NFH_EXPECTATION_KIND_H323_T120,
+          "nfh_expectation_kind_list: 20 kinds in table order (got %zu)", rules);
     size_t need = SIZE_SENTINEL;
     CHECK_RES(nfh_expectation_kind_list(NULL, 0, &need), NFH_RESULT_INSUFFICIENT_SIZE,
               "nfh_expectation_kind_list(NULL, 0) is a size query");
-    CHECK(need == 19, "nfh_expectation_kind_list: the size query says 19");
+    CHECK(need == 20, "nfh_expectation_kind_list: the size query says 20");
 
     /* The ftp row under the defaults and with ftp.loose=1. */
     nfh_dof_rule_info def, loose;
@@ -663,7 +665,7 @@ static void test_dof(void) {
     memset(&untouched, 0x5A, sizeof untouched);
     CHECK_RES(nfh_dof_rule(NULL, 0, &untouched), NFH_RESULT_INVALID_PARAMETER,
               "nfh_dof_rule(0): 0 is no kind, INVALID_PARAMETER");
-    CHECK_RES(nfh_dof_rule(NULL, NFH_EXPECTATION_KIND_H323_T120 + 1, &untouched),
+    CHECK_RES(nfh_dof_rule(NULL, NFH_EXPECTATION_KIND_Q931_FROM_LCF + 1, &untouched),
               NFH_RESULT_INVALID_PARAMETER, "nfh_dof_rule(past the last kind) gives INVALID_PARAMETER");
     CHECK_RES(nfh_dof_rule(o, UINT32_MAX, &untouched), NFH_RESULT_INVALID_PARAMETER,
               "nfh_dof_rule(UINT32_MAX) gives INVALID_PARAMETER");
@@ -2222,6 +2224,63 @@ static void test_threads(void) {
     nfh_expectations_free(e);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Watching live expectations (nfh_watch_*): errors, NULLs, stop. Events and deletions on a   */
+/* live kernel are tested by the lab (tests/tests/lab_watch.rs) through the same watcher.      */
+
+static int watch_count(void *ctx, const nfh_watch_event *ev) {
+    size_t n = 0;
+    uint32_t id = 0;
+    (*(size_t *)ctx)++;
+    (void)nfh_watch_event_kind(ev);
+    (void)nfh_watch_event_id(ev, &id);
+    (void)nfh_watch_event_conforms(ev);
+    (void)nfh_watch_event_deletion(ev);
+    (void)nfh_watch_event_text(ev, NULL, 0, &n);
+    return 1;
+}
+
+static void test_watch(void) {
+    nfh_watch *w = NULL;
+    nfh_error *err = NULL;
+    uint32_t id = 0;
+    size_t n = 0;
+    CHECK_RES(nfh_watch_open("/run/netns/nfh-c-no-such-namespace", &w, &err),
+              NFH_RESULT_NOT_AVAILABLE, "nfh_watch_open: a missing namespace");
+    CHECK(w == NULL, "nfh_watch_open writes no watcher on failure");
+    CHECK(nfh_error_code(err) == NFH_RESULT_NOT_AVAILABLE, "its error carries the code");
+    nfh_error_free(err);
+    err = NULL;
+    CHECK_RES(nfh_watch_open(NULL, NULL, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_watch_open(out NULL)");
+    CHECK(nfh_watch_event_kind(NULL) == NFH_WATCH_KIND_MALFORMED, "nfh_watch_event_kind(NULL)");
+    CHECK(!nfh_watch_event_id(NULL, &id), "nfh_watch_event_id(NULL)");
+    CHECK(!nfh_watch_event_conforms(NULL), "nfh_watch_event_conforms(NULL)");
+    CHECK(nfh_watch_event_deletion(NULL) == NFH_DELETION_NONE, "nfh_watch_event_deletion(NULL)");
+    CHECK_RES(nfh_watch_event_text(NULL, NULL, 0, &n), NFH_RESULT_NULL_PARAMETER,
+              "nfh_watch_event_text(NULL)");
+    nfh_watch_stop(NULL);
+    nfh_watch_free(NULL);
+    CHECK(1, "nfh_watch_stop(NULL) and nfh_watch_free(NULL) are no-ops");
+    if (geteuid() != 0) {
+        CHECK_RES(nfh_watch_open(NULL, &w, &err), NFH_RESULT_PERMISSION_DENIED,
+                  "nfh_watch_open without CAP_NET_ADMIN");
+        nfh_error_free(err);
+        return;
+    }
+    CHECK_RES(nfh_watch_open(NULL, &w, &err), NFH_RESULT_OK, "nfh_watch_open(this namespace)");
+    nfh_judge *j = nfh_judge_new(NULL, NULL);
+    size_t seen = 0;
+    CHECK_RES(nfh_watch_run(w, j, false, NULL, &seen, NULL), NFH_RESULT_NULL_PARAMETER,
+              "nfh_watch_run without a callback");
+    nfh_watch_stop(w);
+    CHECK_RES(nfh_watch_run(w, j, false, watch_count, &seen, NULL), NFH_RESULT_OK,
+              "a stopped watch returns at once");
+    CHECK(seen == 0, "and delivers nothing");
+    nfh_judge_free(j);
+    nfh_watch_free(w);
+}
+
 int main(void) {
     test_version_and_results();
     test_helpers();
@@ -2236,5 +2295,6 @@ int main(void) {
     test_large_output();
     test_judge();
     test_threads();
+    test_watch();
     return check_summary();
 }

@@ -102,6 +102,8 @@ __all__ = [
     "UnknownInterfaces",
     "Validator",
     "Verdict",
+    "Watch",
+    "WatchEvent",
     "__version__",
     "aggregate",
     "all_rules",
@@ -599,7 +601,8 @@ class ExpectationKind:
     TFTP_DATA: ClassVar[ExpectationKind]
     RAS_FROM_GCF: ClassVar[ExpectationKind]
     Q931_FROM_RRQ: ClassVar[ExpectationKind]
-    Q931_FROM_ACF_LCF: ClassVar[ExpectationKind]
+    Q931_FROM_ACF: ClassVar[ExpectationKind]
+    Q931_FROM_LCF: ClassVar[ExpectationKind]
     H245_FROM_Q931: ClassVar[ExpectationKind]
     Q931_CALL_FORWARD: ClassVar[ExpectationKind]
     H323_RTP_RTCP: ClassVar[ExpectationKind]
@@ -2196,3 +2199,38 @@ def check_interface_name(name: str) -> None:
 
 def check_rule_name(name: str) -> None:
     """Checks a rule name as a site's would be; raises SiteError."""
+
+@final
+class WatchEvent:
+    """One event of a ``Watch``."""
+
+    @property
+    def kind(self) -> Literal["existing", "new", "destroyed", "lost", "malformed"]: ...
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def conforms(self) -> bool: ...
+    @property
+    def deletion(self) -> str | None: ...
+    @property
+    def expectation(self) -> Expectation | None: ...
+    @property
+    def findings(self) -> list[str]: ...
+    @property
+    def text(self) -> str: ...
+
+@final
+class Watch:
+    """The kernel's live expectations (ctnetlink), judged and optionally enforced; an iterator
+    of ``WatchEvent`` that waits without the GIL and stops on Ctrl-C or ``stop()``."""
+
+    def __new__(
+        cls,
+        validator: Validator | None = None,
+        *,
+        netns: str | os.PathLike[str] | None = None,
+        enforce: bool = False,
+    ) -> Watch: ...
+    def stop(self) -> None: ...
+    def __iter__(self) -> Watch: ...
+    def __next__(self) -> WatchEvent: ...

@@ -75,6 +75,16 @@ struct Out {
 
 impl Out {
     fn line(&mut self, text: &str) -> Result<(), Fail> {
+        // JSON escapes by itself; text lines get control characters escaped (a helper name
+        // comes from the kernel's bytes), each line but its own line breaks.
+        let text = if self.json {
+            text.to_string()
+        } else {
+            text.split('\n')
+                .map(escape_controls)
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
         let mut lock = self.stdout.lock();
         writeln!(lock, "{text}")
             .and_then(|()| lock.flush())
@@ -185,6 +195,19 @@ impl Out {
             self.line(&format!("{event}: {text}"))
         }
     }
+}
+
+/// `text` with control characters written as `\u{..}` escapes.
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn id_text(m: &ExpectMessage) -> String {
@@ -319,5 +342,25 @@ fn exit(findings: bool) -> ExitCode {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_in_text_lines() {
+        assert_eq!(
+            escape_controls("helper=ftp\u{1b}[2J\r"),
+            "helper=ftp\\u{1b}[2J\\u{d}"
+        );
+        assert_eq!(escape_controls("plain é"), "plain é");
+    }
+
+    #[test]
+    fn netns_names_and_paths() {
+        assert_eq!(netns_path("fw"), Path::new("/run/netns/fw"));
+        assert_eq!(netns_path("/proc/1/ns/net"), Path::new("/proc/1/ns/net"));
     }
 }
