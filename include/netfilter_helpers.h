@@ -545,7 +545,7 @@ enum nfh_expectation_kind
   /*
    H.323 T.120 data channel.
    */
-  NFH_EXPECTATION_KIND_H323T120 = 19,
+  NFH_EXPECTATION_KIND_H323_T120 = 19,
   /*
    H.323 Q.931 call signalling announced in an LCF.
    */
@@ -587,7 +587,7 @@ typedef struct nfh_judge nfh_judge;
 
 /*
  The result for one line, as handed to an `nfh_judged_fn` callback: a borrowed view, valid
- only during that call (copy out what you need). Read it with `nfh_judged_line`,
+ only during that call (copy out what you need). Read it with `nfh_judged_line_number`,
  `nfh_judged_conforms`, `nfh_judged_parsed`, `nfh_judged_error`, `nfh_judged_helper`,
  `nfh_judged_finding_count`, `nfh_judged_finding` and `nfh_judged_text`.
  */
@@ -1226,7 +1226,7 @@ size_t nfh_expectations_count(const struct nfh_expectations *e);
  # Safety
  `e` must be NULL or live.
  */
-size_t nfh_expectations_line(const struct nfh_expectations *e, size_t index);
+size_t nfh_expectations_line_number(const struct nfh_expectations *e, size_t index);
 
 /*
  The number of lines that did not parse (0 for NULL).
@@ -1397,7 +1397,7 @@ nfh_result nfh_judge_read(const struct nfh_judge *judge,
  # Safety
  `judged` must be NULL or the view handed to a running callback.
  */
-size_t nfh_judged_line(const struct nfh_judged *judged);
+size_t nfh_judged_line_number(const struct nfh_judged *judged);
 
 /*
  Whether the line conforms: nothing worse than info from the model or the policy (false for

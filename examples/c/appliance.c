@@ -256,7 +256,7 @@ static long judge(const nfh_validator *v, const nfh_policy *policy, const char *
         bad += !ok;
         /* The findings, one per line in the text: joined with "; " to keep one line. */
         const char *findings = verdict_text(verdict, &tb);
-        printf("line %zu: %s", nfh_expectations_line(e, i), ok ? "conforms" : "NONCONFORMING");
+        printf("line %zu: %s", nfh_expectations_line_number(e, i), ok ? "conforms" : "NONCONFORMING");
         for (const char *p = findings; *p;) {
             size_t n = strcspn(p, "\n");
             printf("; %.*s", (int)n, p);

@@ -25,6 +25,7 @@ use netfilter_helpers_core::render::Backend;
 use netfilter_helpers_core::report::Severity;
 
 use crate::c_enum::c_enum_numbers;
+use crate::ffi::FfiDefault;
 
 /// How serious a finding is.
 #[repr(u32)]
@@ -44,7 +45,8 @@ c_enum_numbers!(nfh_severity {
     Error
 });
 
-impl crate::ffi::FfiDefault for nfh_severity {
+/// What an export returning a severity gives for a NULL argument or a caught panic.
+impl FfiDefault for nfh_severity {
     fn null_parameter() -> Self {
         nfh_severity::Info
     }
@@ -392,7 +394,7 @@ pub enum nfh_expectation_kind {
     /// H.323 RTP and RTCP media (H.245 logical channels or Q.931 fastStart).
     H323RtpRtcp = 18,
     /// H.323 T.120 data channel.
-    H323T120 = 19,
+    H323_T120 = 19,
     /// H.323 Q.931 call signalling announced in an LCF.
     Q931FromLcf = 20,
 }
@@ -417,7 +419,7 @@ c_enum_numbers!(nfh_expectation_kind {
     H245FromQ931,
     Q931CallForward,
     H323RtpRtcp,
-    H323T120,
+    H323_T120,
 });
 
 impl nfh_expectation_kind {
@@ -444,7 +446,7 @@ impl nfh_expectation_kind {
             nfh_expectation_kind::H245FromQ931 => K::H245FromQ931,
             nfh_expectation_kind::Q931CallForward => K::Q931CallForward,
             nfh_expectation_kind::H323RtpRtcp => K::H323RtpRtcp,
-            nfh_expectation_kind::H323T120 => K::H323T120,
+            nfh_expectation_kind::H323_T120 => K::H323T120,
         }
     }
 

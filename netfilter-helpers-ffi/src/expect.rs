@@ -232,7 +232,10 @@ pub unsafe extern "C" fn nfh_expectations_count(e: *const nfh_expectations) -> u
 /// # Safety
 /// `e` must be NULL or live.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nfh_expectations_line(e: *const nfh_expectations, index: usize) -> usize {
+pub unsafe extern "C" fn nfh_expectations_line_number(
+    e: *const nfh_expectations,
+    index: usize,
+) -> usize {
     boundary(|| try_ref!(e).lines.get(index).map_or(0, |(n, _)| *n))
 }
 

@@ -44,7 +44,7 @@ pub struct nfh_counts {
 }
 
 /// The result for one line, as handed to an `nfh_judged_fn` callback: a borrowed view, valid
-/// only during that call (copy out what you need). Read it with `nfh_judged_line`,
+/// only during that call (copy out what you need). Read it with `nfh_judged_line_number`,
 /// `nfh_judged_conforms`, `nfh_judged_parsed`, `nfh_judged_error`, `nfh_judged_helper`,
 /// `nfh_judged_finding_count`, `nfh_judged_finding` and `nfh_judged_text`.
 #[derive(Debug)]
@@ -314,7 +314,7 @@ pub unsafe extern "C" fn nfh_judge_read(
 /// # Safety
 /// `judged` must be NULL or the view handed to a running callback.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn nfh_judged_line(judged: *const nfh_judged) -> usize {
+pub unsafe extern "C" fn nfh_judged_line_number(judged: *const nfh_judged) -> usize {
     boundary(|| try_ref!(judged).inner.line)
 }
 

@@ -35,7 +35,7 @@
 //! `enums` (the C enums and their mapping to the core), `error` (reading errors),
 //! `catalogue` (helpers, module options, the degree-of-freedom model), `expect`
 //! (expectations, validators, policies, verdicts), `judge` (batch judging), `ruleset` (sites
-//! and rendering).
+//! and rendering), `audit` (hazards of live rulesets).
 #![allow(non_camel_case_types)]
 // The C ABI needs raw pointers; every dereference is in `ffi.rs` helpers and macros that
 // check for NULL.

@@ -178,7 +178,7 @@ fn pinned_expectation_kind(k: nfh_expectation_kind) -> u32 {
         K::H245FromQ931 => 16,
         K::Q931CallForward => 17,
         K::H323RtpRtcp => 18,
-        K::H323T120 => 19,
+        K::H323_T120 => 19,
     }
 }
 

@@ -94,7 +94,7 @@ fn catalogue_and_options() {
         unsafe { nfh_expectation_kind_list(kinds.as_mut_ptr(), kinds.len(), &mut n) },
         nfh_result::Ok
     );
-    assert_eq!(n, 19);
+    assert_eq!(n, 20);
     assert_eq!(kinds[1], ftp_data);
     assert_eq!(
         unsafe { nfh_dof_table(opts, 9, null_mut(), 0, &mut n) },
@@ -237,7 +237,7 @@ unsafe extern "C" fn collect(ctx: *mut c_void, j: *const nfh_judged) -> c_int {
         })
         .collect();
     c.rows.push(Row {
-        line: unsafe { nfh_judged_line(j) },
+        line: unsafe { nfh_judged_line_number(j) },
         conforms: unsafe { nfh_judged_conforms(j) },
         parsed: unsafe { nfh_judged_parsed(j) },
         error: text(|b, l, n| unsafe { nfh_judged_error(j, b, l, n) }),

@@ -88,15 +88,20 @@ impl PyFreedom {
                 format!("{} takes no protocol", enum_repr(kind))
             }));
         }
-        Ok(PyFreedom(match (kind, endpoint, protocol) {
-            (PyFreedomKind::MASTER, Some(e), _) => Freedom::Master(e.into()),
-            (PyFreedomKind::PAYLOAD_CHECKED, Some(e), _) => Freedom::PayloadChecked(e.into()),
-            (PyFreedomKind::PROTOCOL, _, Some(p)) => Freedom::Protocol(p.0),
-            (PyFreedomKind::PAYLOAD, _, _) => Freedom::Payload,
-            (PyFreedomKind::WILDCARD, _, _) => Freedom::Wildcard,
-            (PyFreedomKind::INTERFACE_NETWORK, _, _) => Freedom::InterfaceNetwork,
-            (PyFreedomKind::HELPER_PORT, _, _) => Freedom::HelperPort,
-            _ => Freedom::MasterProtocol,
+        // Every kind is named (a new one does not compile); the endpoint and protocol are
+        // present exactly when the kind takes them (checked above).
+        let missing = || PyValueError::new_err(format!("{} is incomplete", enum_repr(kind)));
+        Ok(PyFreedom(match kind {
+            PyFreedomKind::MASTER => Freedom::Master(endpoint.ok_or_else(missing)?.into()),
+            PyFreedomKind::PAYLOAD_CHECKED => {
+                Freedom::PayloadChecked(endpoint.ok_or_else(missing)?.into())
+            }
+            PyFreedomKind::PROTOCOL => Freedom::Protocol(protocol.ok_or_else(missing)?.0),
+            PyFreedomKind::PAYLOAD => Freedom::Payload,
+            PyFreedomKind::WILDCARD => Freedom::Wildcard,
+            PyFreedomKind::INTERFACE_NETWORK => Freedom::InterfaceNetwork,
+            PyFreedomKind::HELPER_PORT => Freedom::HelperPort,
+            PyFreedomKind::MASTER_PROTOCOL => Freedom::MasterProtocol,
         }))
     }
 
@@ -111,7 +116,12 @@ impl PyFreedom {
     fn endpoint(&self) -> Option<PyEndpoint> {
         match self.0 {
             Freedom::Master(e) | Freedom::PayloadChecked(e) => Some(e.into()),
-            _ => None,
+            Freedom::Payload
+            | Freedom::Wildcard
+            | Freedom::InterfaceNetwork
+            | Freedom::HelperPort
+            | Freedom::Protocol(_)
+            | Freedom::MasterProtocol => None,
         }
     }
 
@@ -120,7 +130,13 @@ impl PyFreedom {
     fn protocol<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         match self.0 {
             Freedom::Protocol(p) => Ok(Some(l4_out(py, p)?)),
-            _ => Ok(None),
+            Freedom::Master(_)
+            | Freedom::PayloadChecked(_)
+            | Freedom::Payload
+            | Freedom::Wildcard
+            | Freedom::InterfaceNetwork
+            | Freedom::HelperPort
+            | Freedom::MasterProtocol => Ok(None),
         }
     }
 

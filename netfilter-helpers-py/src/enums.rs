@@ -822,7 +822,7 @@ impl PyL4Proto {
             L4Proto::Icmpv6 => Self::ICMPV6,
             L4Proto::Sctp => Self::SCTP,
             L4Proto::UdpLite => Self::UDPLITE,
-            _ => return None,
+            L4Proto::Unknown(_) => return None,
         })
     }
 }

@@ -27,7 +27,7 @@
 //!   `expect`, `options` (`Param` and module options), `registry`;
 //! * `document` (dicts to JSON and back; it knows no binding class: the caller passes a hook),
 //!   `values` (that hook: the binding's values inside a document), `dof`, `conform`, `audit`,
-//!   `site`;
+//!   `site`, `watch` (conntrack events);
 //! * `raise` (each error as the exception of its family, with its attributes), imported by
 //!   nobody: it holds the `From<Error> for PyErr` that `?` uses.
 

@@ -600,7 +600,7 @@ static void test_dof(void) {
     CHECK(rules == 20 && kinds[0] == NFH_EXPECTATION_KIND_AMANDA_DATA &&
               kinds[1] == NFH_EXPECTATION_KIND_FTP_DATA &&
               kinds[15] == NFH_EXPECTATION_KIND_Q931_FROM_LCF &&
-              kinds[19] == NFH_EXPECTATION_KIND_H323T120,
+              kinds[19] == NFH_EXPECTATION_KIND_H323_T120,
           "nfh_expectation_kind_list: 20 kinds in table order (got %zu)", rules);
     size_t need = SIZE_SENTINEL;
     CHECK_RES(nfh_expectation_kind_list(NULL, 0, &need), NFH_RESULT_INSUFFICIENT_SIZE,
@@ -885,10 +885,10 @@ static void test_expectations(void) {
           nfh_expectations_count(e), nfh_expectations_error_count(e));
     int lines_ok = 1;
     for (size_t i = 0; i < 5; i++)
-        if (nfh_expectations_line(e, i) != i + 1)
+        if (nfh_expectations_line_number(e, i) != i + 1)
             lines_ok = 0;
-    CHECK(lines_ok && nfh_expectations_line(e, 5) == 0 && nfh_expectations_line(e, SIZE_MAX) == 0,
-          "nfh_expectations_line: 1-based input lines 1..5, 0 past the end");
+    CHECK(lines_ok && nfh_expectations_line_number(e, 5) == 0 && nfh_expectations_line_number(e, SIZE_MAX) == 0,
+          "nfh_expectations_line_number: 1-based input lines 1..5, 0 past the end");
     text_ctx c = {.obj = e, .index = 0};
     char *pe = text_protocol("nfh_expectations_error(0)", t_expectations_error, &c);
     CHECK(pe && strcmp(pe, "line 6: invalid value for dport (near \"99999\")") == 0,
@@ -1072,12 +1072,12 @@ static void test_expectations(void) {
     e = NULL;
     nfh_expectations_parse((const uint8_t *)mixed, strlen(mixed), &e);
     CHECK(nfh_expectations_count(e) == 2 && nfh_expectations_error_count(e) == 0 &&
-              nfh_expectations_line(e, 0) == 3 && nfh_expectations_line(e, 1) == 4,
+              nfh_expectations_line_number(e, 0) == 3 && nfh_expectations_line_number(e, 1) == 4,
           "blank lines and conntrack's summary line skipped; both formats mixed (lines 3, 4)");
     nfh_expectations_free(e);
 
     CHECK(nfh_expectations_count(NULL) == 0 && nfh_expectations_error_count(NULL) == 0 &&
-              nfh_expectations_line(NULL, 0) == 0,
+              nfh_expectations_line_number(NULL, 0) == 0,
           "nfh_expectations_count/_error_count/_line(NULL) are 0");
     nfh_expectations_free(NULL);
     CHECK(1, "nfh_expectations_free(NULL) is a no-op");
@@ -1522,7 +1522,7 @@ static int record_cb(void *ctx, const nfh_judged *j) {
     }
     judged_rec *r = &log->recs[log->n++];
     memset(r, 0, sizeof *r);
-    r->line = nfh_judged_line(j);
+    r->line = nfh_judged_line_number(j);
     r->conforms = nfh_judged_conforms(j);
     r->parsed = nfh_judged_parsed(j);
     r->nfind = nfh_judged_finding_count(j);
@@ -1674,7 +1674,7 @@ typedef struct probe_ctx {
 
 static int probe_cb(void *ctx, const nfh_judged *j) {
     probe_ctx *pc = ctx;
-    if (nfh_judged_line(j) != pc->line)
+    if (nfh_judged_line_number(j) != pc->line)
         return 0;
     pc->done = 1;
     text_ctx c = {.obj = j};
@@ -1714,7 +1714,7 @@ static int probe_cb(void *ctx, const nfh_judged *j) {
 
 static int probe_error_cb(void *ctx, const nfh_judged *j) {
     probe_ctx *pc = ctx;
-    if (nfh_judged_line(j) != pc->line)
+    if (nfh_judged_line_number(j) != pc->line)
         return 0;
     pc->done = 1;
     text_ctx c = {.obj = j};
@@ -1870,9 +1870,9 @@ static void test_judge(void) {
     size_t n = SIZE_SENTINEL;
     uint32_t sev = SEV_SENTINEL;
     char buf[16];
-    CHECK(nfh_judged_line(NULL) == 0 && !nfh_judged_conforms(NULL) && !nfh_judged_parsed(NULL) &&
+    CHECK(nfh_judged_line_number(NULL) == 0 && !nfh_judged_conforms(NULL) && !nfh_judged_parsed(NULL) &&
               nfh_judged_finding_count(NULL) == 0,
-          "nfh_judged_line/_conforms/_parsed/_finding_count(NULL) are 0, false, false, 0");
+          "nfh_judged_line_number/_conforms/_parsed/_finding_count(NULL) are 0, false, false, 0");
     CHECK_RES(nfh_judged_error(NULL, buf, sizeof buf, &n), NFH_RESULT_NULL_PARAMETER,
               "nfh_judged_error(NULL) gives NULL_PARAMETER");
     CHECK_RES(nfh_judged_helper(NULL, buf, sizeof buf, &n), NFH_RESULT_NULL_PARAMETER,
