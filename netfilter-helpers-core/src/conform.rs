@@ -201,7 +201,8 @@ impl Verdict {
     }
 }
 
-/// Checks expectations against the model under one set of module options.
+/// Checks expectations against the model under one set of module options. Two validators are
+/// equal when their options are (everything else is compiled from them).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Validator {
@@ -209,6 +210,20 @@ pub struct Validator {
     rules: Vec<ExpectationRule>,
     /// Every name the kernel registers under these options, resolved once.
     names: Vec<(String, HelperName)>,
+}
+
+impl PartialEq for Validator {
+    fn eq(&self, other: &Validator) -> bool {
+        self.options == other.options
+    }
+}
+
+impl Eq for Validator {}
+
+impl std::hash::Hash for Validator {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.options.hash(state);
+    }
 }
 
 /// The master's endpoints for one assumption about who sent the command.

@@ -32,7 +32,6 @@
 use std::collections::BTreeMap;
 use std::io::{self, BufRead};
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use serde::Serialize;
@@ -48,7 +47,7 @@ use crate::report::Severity;
 
 /// Judges expectations by the model under a set of module options and, optionally, a site
 /// policy.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct Judge {
     validator: Validator,
@@ -263,28 +262,30 @@ impl Judge {
         self.judge_buffer_from(buf, 1, threads, detail, None, f);
     }
 
-    /// [`Judge::judge_buffer`] that stops between rounds once `stop` is set (another thread
-    /// sets it: a binding's interrupt handler); returns whether it judged the whole buffer.
+    /// [`Judge::judge_buffer`] that asks `stop` on the calling thread before each round (so a
+    /// binding can run its signal handlers there, or read a flag its interrupt handler set);
+    /// returns the number of lines the buffer held (its newlines, and one more for an
+    /// unterminated last line), or `None` when it stopped before the end.
     ///
     /// ```
-    /// use std::sync::atomic::AtomicBool;
     /// use netfilter_helpers_core::judge::{Detail, Judge};
     /// use netfilter_helpers_core::options::ModuleOptions;
     /// let j = Judge::new(&ModuleOptions::new(), None);
     /// let mut n = 0;
-    /// assert!(!j.judge_buffer_until(b"bogus\n", 1, Detail::Full, &AtomicBool::new(true), |_| n += 1));
+    /// assert_eq!(j.judge_buffer_until(b"bogus\n", 1, Detail::Full, || true, |_| n += 1), None);
     /// assert_eq!(n, 0);
+    /// assert_eq!(j.judge_buffer_until(b"bogus\n\nx", 0, Detail::Full, || false, |_| n += 1), Some(3));
+    /// assert_eq!(n, 2);
     /// ```
     pub fn judge_buffer_until(
         &self,
         buf: &[u8],
         threads: usize,
         detail: Detail,
-        stop: &AtomicBool,
+        mut stop: impl FnMut() -> bool,
         f: impl FnMut(Judged),
-    ) -> bool {
-        self.judge_buffer_from(buf, 1, threads, detail, Some(stop), f)
-            .is_some()
+    ) -> Option<usize> {
+        self.judge_buffer_from(buf, 1, threads, detail, Some(&mut stop), f)
     }
 
     /// Judges everything `reader` yields on `threads` threads (0: as many as the machine
@@ -476,7 +477,7 @@ impl Judge {
         first: usize,
         threads: usize,
         detail: Detail,
-        stop: Option<&AtomicBool>,
+        mut stop: Option<&mut dyn FnMut() -> bool>,
         mut f: impl FnMut(Judged),
     ) -> Option<usize> {
         let threads = thread_count(threads);
@@ -485,7 +486,7 @@ impl Judge {
         // thread counts newlines ahead of the judging.
         let mut line = first;
         for round in pieces.chunks(threads) {
-            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+            if stop.as_mut().is_some_and(|s| s()) {
                 return None;
             }
             let results: Vec<(Vec<Judged>, usize)> = if round.len() == 1 {
@@ -528,24 +529,21 @@ impl Judge {
     /// assert_eq!((c.lines, c.conforming, c.unparsable), (2, 1, 1));
     /// ```
     pub fn count_buffer(&self, buf: &[u8], threads: usize) -> Counts {
-        self.count_buffer_until(buf, threads, &AtomicBool::new(false))
+        self.count_buffer_until(buf, threads, || false)
             .unwrap_or_default()
     }
 
-    /// [`Judge::count_buffer`] that stops once `stop` is set (checked between pieces of
-    /// about 256 KiB); `None` when it stopped before the end.
+    /// [`Judge::count_buffer`] that asks `stop` on the calling thread before each round of
+    /// `threads` pieces of about 256 KiB (so a caller can check for signals there, without a
+    /// thread of its own); `None` when it stopped before the end.
     pub fn count_buffer_until(
         &self,
         buf: &[u8],
         threads: usize,
-        stop: &AtomicBool,
+        mut stop: impl FnMut() -> bool,
     ) -> Option<Counts> {
         let threads = thread_count(threads);
-        let pieces = pieces(buf);
-        let count = |(start, end): (usize, usize)| -> Option<Counts> {
-            if stop.load(Ordering::Relaxed) {
-                return None;
-            }
+        let count = |(start, end): (usize, usize)| -> Counts {
             let mut c = Counts::default();
             for raw in split_lines(&buf[start..end]) {
                 let l = trim(raw);
@@ -562,27 +560,26 @@ impl Judge {
                     Err(_) => c.unparsable += 1,
                 }
             }
-            Some(c)
+            c
         };
-        let sum = |group: &[(usize, usize)]| -> Option<Counts> {
-            group
-                .iter()
-                .try_fold(Counts::default(), |acc, p| Some(acc.plus(count(*p)?)))
-        };
-        if threads == 1 || pieces.len() == 1 {
-            return sum(&pieces);
+        let mut total = Counts::default();
+        for round in pieces(buf).chunks(threads) {
+            if stop() {
+                return None;
+            }
+            if round.len() == 1 {
+                total = total.plus(count(round[0]));
+                continue;
+            }
+            total = std::thread::scope(|s| {
+                let handles: Vec<_> = round.iter().map(|p| s.spawn(move || count(*p))).collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .fold(total, Counts::plus)
+            });
         }
-        std::thread::scope(|s| {
-            let per = pieces.len().div_ceil(threads);
-            let handles: Vec<_> = pieces
-                .chunks(per)
-                .map(|group| s.spawn(move || sum(group)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .try_fold(Counts::default(), |acc, c| Some(acc.plus(c?)))
-        })
+        Some(total)
     }
 
     /// The results of one piece, its lines numbered from 0, and how many lines it holds (its
@@ -1075,6 +1072,44 @@ mod tests {
             assert!(!done);
             assert_eq!(n, 5);
         }
+    }
+
+    #[test]
+    fn empty_buffers_on_any_number_of_threads() {
+        let judge = Judge::new(&ModuleOptions::new(), None);
+        for threads in [0, 1, 2, 7] {
+            assert_eq!(judge.count_buffer(b"", threads), Counts::default());
+            let mut n = 0;
+            assert_eq!(
+                judge.judge_buffer_until(b"", threads, Detail::Full, || false, |_| n += 1),
+                Some(0)
+            );
+            assert_eq!(n, 0);
+        }
+    }
+
+    #[test]
+    fn stopping_is_asked_between_rounds() {
+        let judge = Judge::new(&ModuleOptions::new(), None);
+        let text = corpus(40_000);
+        let mut asked = 0;
+        let all = judge.count_buffer(&text, 2);
+        assert_eq!(
+            judge.count_buffer_until(&text, 2, || {
+                asked += 1;
+                false
+            }),
+            Some(all)
+        );
+        assert!(asked > 1, "{asked}");
+        let mut asked = 0;
+        assert_eq!(
+            judge.count_buffer_until(&text, 2, || {
+                asked += 1;
+                asked == 2
+            }),
+            None
+        );
     }
 
     #[test]

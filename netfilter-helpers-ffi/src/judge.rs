@@ -219,8 +219,13 @@ pub unsafe extern "C" fn nfh_judge_buffer(
         let callback = try_callback!(callback);
         let stopped = AtomicBool::new(false);
         deliver(callback, ctx, &stopped, |each| {
-            j.inner
-                .judge_buffer_until(bytes, threads, detail(quiet), &stopped, each);
+            j.inner.judge_buffer_until(
+                bytes,
+                threads,
+                detail(quiet),
+                || stopped.load(Ordering::Relaxed),
+                each,
+            );
             nfh_result::Ok
         })
     })

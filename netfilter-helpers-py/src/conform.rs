@@ -5,7 +5,6 @@
 //! wraps a core `Judgement` (whose `conforms` is the one rule), and the batches hand the whole
 //! buffer to the `Judge`, which splits it into lines and spreads it over threads.
 
-use std::hash::{Hash as _, Hasher as _};
 use std::net::IpAddr;
 
 use netfilter_helpers_core::catalogue::Helper;
@@ -28,9 +27,7 @@ use crate::error::{Error, Result};
 use crate::expect::{PyConnTuple, PyExpectation, PyParsedLine};
 use crate::options::{OptionsArg, PyModuleOptions};
 use crate::repr::{Repr, bool_repr, list_repr, str_repr};
-use crate::util::{
-    CidrArg, LineArg, Lines, ListArg, batch_threads, cidrs_out, guard, line_count, run_batch,
-};
+use crate::util::{CidrArg, LineArg, Lines, ListArg, cidrs_out, guard, run_batch};
 
 /// One finding about an expectation: a stable code, a severity, the attribute concerned and
 /// a message naming values and the options that decide.
@@ -273,8 +270,8 @@ fn policy_from_source(source: Source) -> Result<SitePolicy> {
 
 /// Checks expectations against the degree-of-freedom model under one set of module options,
 /// and against a site policy when one is given: the core's `Judge`.
-#[pyclass(frozen, module = "netfilter_helpers", name = "Validator")]
-#[derive(Debug, Clone)]
+#[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "Validator")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyValidator {
     judge: Judge,
 }
@@ -360,22 +357,16 @@ impl PyValidator {
             }
         };
         let buf = lines.as_bytes();
-        let (verdicts, bad) = run_batch(py, buf.len(), |stop| {
+        let (verdicts, bad) = run_batch(py, |stop| {
             let mut verdicts = Vec::new();
             let mut bad = Vec::new();
             self.judge
-                .judge_buffer_until(
-                    buf,
-                    batch_threads(buf.len()),
-                    Detail::Full,
-                    stop,
-                    |r| match r.outcome {
-                        Ok((_, j)) => {
-                            verdicts.push(PyVerdict::of(Some(r.line), j.unwrap_or_default()));
-                        }
-                        Err(e) => bad.push(e),
-                    },
-                );
+                .judge_buffer_until(buf, 0, Detail::Full, stop, |r| match r.outcome {
+                    Ok((_, j)) => {
+                        verdicts.push(PyVerdict::of(Some(r.line), j.unwrap_or_default()));
+                    }
+                    Err(e) => bad.push(e),
+                });
             (verdicts, bad)
         })?;
         if on_error == OnError::Raise
@@ -391,10 +382,7 @@ impl PyValidator {
     /// Ctrl-C stops it.
     fn count_conforming(&self, py: Python<'_>, lines: Lines<'_>) -> Result<usize> {
         let buf = lines.as_bytes();
-        let counts = run_batch(py, buf.len(), |stop| {
-            self.judge
-                .count_buffer_until(buf, batch_threads(buf.len()), stop)
-        })?;
+        let counts = run_batch(py, |stop| self.judge.count_buffer_until(buf, 0, stop))?;
         // `None` only when stopped, and then `run_batch` has raised already.
         counts
             .map(|c| c.conforming)
@@ -405,44 +393,22 @@ impl PyValidator {
     /// Runs without the GIL, in parallel for large inputs; Ctrl-C stops it.
     fn conforms_many(&self, py: Python<'_>, lines: Lines<'_>) -> Result<Vec<bool>> {
         let buf = lines.as_bytes();
-        run_batch(py, buf.len(), |stop| {
+        run_batch(py, |stop| {
             let mut flags = Vec::new();
-            let finished = self.judge.judge_buffer_until(
-                buf,
-                batch_threads(buf.len()),
-                Detail::Findings,
-                stop,
-                |r| {
+            let finished = self
+                .judge
+                .judge_buffer_until(buf, 0, Detail::Findings, stop, |r| {
                     // Results come in line order; the lines the judge skips (blank, the
                     // conntrack summary) are False.
                     flags.resize(flags.len().max(r.line - 1), false);
                     flags.push(r.conforms);
-                },
-            );
+                });
             // The lines after the last result (interrupted: never returned, so never counted).
-            if finished {
-                flags.resize(line_count(buf), false);
+            if let Some(lines) = finished {
+                flags.resize(lines, false);
             }
             flags
         })
-    }
-
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        match other.cast::<PyValidator>() {
-            Ok(o) => {
-                let o = &o.get().judge;
-                self.judge.validator().options() == o.validator().options()
-                    && self.judge.policy() == o.policy()
-            }
-            Err(_) => false,
-        }
-    }
-
-    fn __hash__(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.judge.validator().options().hash(&mut h);
-        self.judge.policy().hash(&mut h);
-        h.finish()
     }
 
     fn __repr__(&self) -> String {

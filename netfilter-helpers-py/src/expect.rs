@@ -15,7 +15,7 @@ use crate::enums::{
 };
 use crate::error::Result;
 use crate::repr::{Repr, bool_repr, opt_repr, str_repr};
-use crate::util::{LineArg, Lines, batch_threads, guard, run_batch};
+use crate::util::{LineArg, Lines, guard, run_batch};
 
 /// Expectation flags (`NF_CT_EXPECT_*`): combine with `|`, test with `in`.
 #[pyclass(frozen, eq, hash, module = "netfilter_helpers", name = "ExpectFlags")]
@@ -625,18 +625,15 @@ type ParsedLines = (Vec<(usize, PyParsedLine)>, Vec<PyLineError>);
 pub(crate) fn py_parse_lines(py: Python<'_>, lines: Lines<'_>) -> Result<ParsedLines> {
     static PARSER: std::sync::OnceLock<Judge> = std::sync::OnceLock::new();
     let buf = lines.as_bytes();
-    let (ok, bad) =
-        run_batch(py, buf.len(), |stop| {
-            let judge = PARSER.get_or_init(|| Judge::new(&ModuleOptions::new(), None));
-            let mut ok = Vec::new();
-            let mut bad = Vec::new();
-            judge.judge_buffer_until(buf, batch_threads(buf.len()), Detail::Findings, stop, |r| {
-                match r.outcome {
-                    Ok((p, _)) => ok.push((r.line, PyParsedLine(p))),
-                    Err(e) => bad.push(e),
-                }
-            });
-            (ok, bad)
-        })?;
+    let (ok, bad) = run_batch(py, |stop| {
+        let judge = PARSER.get_or_init(|| Judge::new(&ModuleOptions::new(), None));
+        let mut ok = Vec::new();
+        let mut bad = Vec::new();
+        judge.judge_buffer_until(buf, 0, Detail::Findings, stop, |r| match r.outcome {
+            Ok((p, _)) => ok.push((r.line, PyParsedLine(p))),
+            Err(e) => bad.push(e),
+        });
+        (ok, bad)
+    })?;
     Ok((ok, bad.iter().map(PyLineError::from_core).collect()))
 }

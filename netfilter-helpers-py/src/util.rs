@@ -12,8 +12,6 @@
 //! * batches check for signals (Ctrl-C) every [`SIGNAL_INTERVAL`] while they run without the GIL;
 //! * a panic is caught at the boundary and raised as `InternalError`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use netfilter_helpers_core::net::Cidr;
@@ -216,78 +214,43 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Lines<'py> {
     }
 }
 
-/// Below this many bytes a batch runs on the calling thread (still without the GIL): it
-/// takes well under a millisecond, less than starting a worker thread would.
-const INLINE_BYTES: usize = 64 * 1024;
-
-/// Below this many bytes per thread the core judges a batch on one thread.
-const MIN_CHUNK: usize = 1 << 20;
-
-/// How many threads the core's `Judge` spreads a batch of `bytes` bytes over: one below
-/// 2 MiB, then one per MiB up to `available_parallelism`.
-pub(crate) fn batch_threads(bytes: usize) -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(bytes / MIN_CHUNK)
-        .max(1)
-}
-
-/// The number of lines of a buffer as the batches number them: its newlines, and one more
-/// for an unterminated last line.
-pub(crate) fn line_count(buf: &[u8]) -> usize {
-    buf.iter().filter(|b| **b == b'\n').count()
-        + usize::from(!buf.is_empty() && !buf.ends_with(b"\n"))
-}
-
-/// Runs a batch of the core's `Judge` over `bytes` bytes without the GIL, interruptibly.
+/// Runs a batch of the core's `Judge` without the GIL, interruptibly, on the calling thread.
 ///
-/// `work` gets the stop flag to hand to the core (`Judge::judge_buffer_until`,
-/// `Judge::count_buffer_until`). Unless the batch is small, it runs on a scoped worker
-/// thread while the calling thread wakes every [`SIGNAL_INTERVAL`] to take the GIL and run
-/// Python's signal handlers: when one raises (Ctrl-C raises `KeyboardInterrupt`), the flag is
-/// set, the core stops at its next piece, the worker is joined, and that exception is
-/// returned. A panic, in the worker or in the core's own threads, becomes `InternalError`
-/// ([`guard`]).
-pub(crate) fn run_batch<T: Send>(
+/// `work` gets the stop callback to hand to the core (`Judge::judge_buffer_until`,
+/// `Judge::count_buffer_until`), which asks it between rounds; the core decides how to split
+/// the buffer and how many threads to use (`threads` 0). At most every [`SIGNAL_INTERVAL`]
+/// the callback takes the GIL and runs Python's signal handlers: when one raises (Ctrl-C
+/// raises `KeyboardInterrupt`) the core stops at once and that exception is returned. A
+/// panic, in the core's threads included, becomes `InternalError` ([`guard`]).
+pub(crate) fn run_batch<T>(
     py: Python<'_>,
-    bytes: usize,
-    work: impl FnOnce(&AtomicBool) -> T + Send,
-) -> Result<T> {
+    work: impl FnOnce(&mut dyn FnMut() -> bool) -> T + Send,
+) -> Result<T>
+where
+    T: Send,
+{
     py.detach(|| {
         guard(|| {
-            let stop = AtomicBool::new(false);
-            if bytes < INLINE_BYTES {
-                return Ok(work(&stop));
-            }
-            std::thread::scope(|s| {
-                let stop = &stop;
-                let (done, finished) = std::sync::mpsc::sync_channel::<()>(1);
-                let worker = s.spawn(move || {
-                    let out = work(stop);
-                    // The caller may have stopped listening (it was interrupted).
-                    let _ = done.send(());
-                    out
-                });
-                loop {
-                    match finished.recv_timeout(SIGNAL_INTERVAL) {
-                        // Finished, or unwinding from a panic (the sender is gone).
-                        Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
-                        Err(RecvTimeoutError::Timeout) => {
-                            if let Err(e) = Python::attach(|py| py.check_signals()) {
-                                stop.store(true, Ordering::Relaxed);
-                                // What it did, or a panic, no longer matters: the exception
-                                // raised by the handler wins.
-                                let _ = worker.join();
-                                return Err(Error::Py(e));
-                            }
-                        }
+            let mut interrupted: Option<PyErr> = None;
+            let mut last = std::time::Instant::now();
+            let mut stop = || {
+                if interrupted.is_some() {
+                    return true;
+                }
+                if last.elapsed() >= SIGNAL_INTERVAL {
+                    last = std::time::Instant::now();
+                    if let Err(e) = Python::attach(|py| py.check_signals()) {
+                        interrupted = Some(e);
+                        return true;
                     }
                 }
-                match worker.join() {
-                    Ok(out) => Ok(out),
-                    Err(payload) => std::panic::resume_unwind(payload),
-                }
-            })
+                false
+            };
+            let out = work(&mut stop);
+            match interrupted {
+                Some(e) => Err(Error::Py(e)),
+                None => Ok(out),
+            }
         })
     })
 }
@@ -351,34 +314,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lines_are_counted_as_the_batches_number_them() {
-        assert_eq!(line_count(b""), 0);
-        assert_eq!(line_count(b"\n"), 1);
-        assert_eq!(line_count(b"a"), 1);
-        assert_eq!(line_count(b"a\n\n"), 2);
-        assert_eq!(line_count(b"a\nb"), 2);
-        assert_eq!(batch_threads(0), 1);
-        assert_eq!(batch_threads(MIN_CHUNK), 1);
-        assert!(batch_threads(64 * MIN_CHUNK) >= 1);
-    }
-
-    #[test]
-    fn run_batch_returns_what_the_work_returns_inline_and_on_a_worker() {
+    fn run_batch_returns_what_the_work_returns_on_the_calling_thread() {
         Python::attach(|py| {
             let caller = std::thread::current().id();
-            for (bytes, on_caller) in [(0, true), (INLINE_BYTES, false)] {
-                let (n, id) = run_batch(py, bytes, |stop| {
-                    assert!(!stop.load(Ordering::Relaxed));
-                    // Long enough for the calling thread to check for signals a few times.
-                    if !on_caller {
-                        std::thread::sleep(3 * SIGNAL_INTERVAL);
-                    }
-                    (42, std::thread::current().id())
-                })
-                .unwrap();
-                assert_eq!(n, 42);
-                assert_eq!(id == caller, on_caller);
-            }
+            let (n, id, asked) = run_batch(py, |stop| {
+                // Long enough for the stop callback to check for signals.
+                let mut asked = 0;
+                for _ in 0..3 {
+                    std::thread::sleep(SIGNAL_INTERVAL);
+                    assert!(!stop());
+                    asked += 1;
+                }
+                (42, std::thread::current().id(), asked)
+            })
+            .unwrap();
+            assert_eq!((n, asked), (42, 3));
+            assert_eq!(id, caller);
         });
     }
 
@@ -387,10 +338,18 @@ mod tests {
         Python::attach(|py| {
             let e = guard::<()>(|| panic!("boom")).unwrap_err();
             assert!(matches!(&e, Error::Internal(m) if m == "boom"));
-            for bytes in [0, INLINE_BYTES] {
-                let e =
-                    run_batch(py, bytes, |_| -> usize { panic!("worker {bytes}") }).unwrap_err();
-                assert!(matches!(&e, Error::Internal(m) if *m == format!("worker {bytes}")));
+            for n in [0, 1] {
+                let e = run_batch(py, |_| -> usize {
+                    if n == 0 {
+                        panic!("worker {n}")
+                    }
+                    std::thread::scope(|s| {
+                        s.spawn(|| panic!("worker {n}"));
+                    });
+                    0
+                })
+                .unwrap_err();
+                assert!(matches!(&e, Error::Internal(m) if *m == format!("worker {n}")));
                 let err = PyErr::from(e);
                 assert!(err.is_instance_of::<NetfilterHelpersError>(py));
                 assert!(err.is_instance_of::<pyo3::exceptions::PyRuntimeError>(py));
