@@ -51,6 +51,42 @@ fn live_audit_reports_the_blanket_related_accept_with_its_rule() {
         "{}",
         out.stdout
     );
+    // The expectation table came over ctnetlink (no finding says it could not)...
+    let netlink_findings = |v: &serde_json::Value| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f["subject"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("ctnetlink"))
+            })
+            .map(|f| format!("{}: {}", f["subject"], f["message"]))
+            .collect()
+    };
+    assert_eq!(netlink_findings(&v), Vec::<String>::new(), "{}", out.stdout);
+    // ...and without CAP_NET_ADMIN the audit falls back to /proc and says why.
+    let out = ns
+        .exec(
+            "setpriv",
+            &[
+                "--bounding-set",
+                "-net_admin",
+                env!("CARGO_BIN_EXE_nfh"),
+                "audit",
+                "--json",
+            ],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let found = netlink_findings(&v);
+    assert!(
+        found.len() == 1
+            && found[0].contains("/proc/net/nf_conntrack_expect")
+            && found[0].contains("permission denied"),
+        "{found:?}"
+    );
     // The text form prints the rule under its finding.
     let out = ns
         .exec(env!("CARGO_BIN_EXE_nfh"), &["audit"])
