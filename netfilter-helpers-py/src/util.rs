@@ -343,10 +343,11 @@ mod tests {
                     if n == 0 {
                         panic!("worker {n}")
                     }
+                    // As the core's threads do: the join hands the panic on.
                     std::thread::scope(|s| {
-                        s.spawn(|| panic!("worker {n}"));
-                    });
-                    0
+                        let h = s.spawn(|| -> usize { panic!("worker {n}") });
+                        h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+                    })
                 })
                 .unwrap_err();
                 assert!(matches!(&e, Error::Internal(m) if *m == format!("worker {n}")));
