@@ -159,3 +159,32 @@ fn drift_chains(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_address_is_drift() {
+        let want = crate::ruleset::iptables_save::read(
+            "*filter\n:nfh-fwd - [0:0]\n-A nfh-fwd -s 10.0.1.0/24 -d 10.0.2.5/32 -j RETURN\nCOMMIT\n",
+            None,
+        );
+        let same = crate::ruleset::iptables_save::read(
+            "*filter\n:nfh-fwd - [0:0]\n-A nfh-fwd -s 10.0.1.0/24 -d 10.0.2.5 -j RETURN\nCOMMIT\n",
+            None,
+        );
+        assert_eq!(drift_iptables(&want, &same, "nfh"), []);
+        let moved = crate::ruleset::iptables_save::read(
+            "*filter\n:nfh-fwd - [0:0]\n-A nfh-fwd -s 10.0.1.0/24 -d 10.0.9.5/32 -j RETURN\nCOMMIT\n",
+            None,
+        );
+        let d = drift_iptables(&want, &moved, "nfh");
+        let codes: Vec<AuditCode> = d.iter().map(|f| f.code).collect();
+        assert_eq!(
+            codes,
+            [AuditCode::DriftMissing, AuditCode::DriftExtra],
+            "{d:?}"
+        );
+    }
+}

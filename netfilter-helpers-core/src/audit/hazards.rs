@@ -107,7 +107,7 @@ impl Ctx {
                     c.narrowed = true;
                     c.helper |= !negated;
                 }
-                Cond::Saddr { negated } | Cond::Daddr { negated } => {
+                Cond::Saddr { negated, .. } | Cond::Daddr { negated, .. } => {
                     c.narrowed = true;
                     c.addr |= !negated;
                 }

@@ -268,12 +268,14 @@ fn decode(words: &[String]) -> (Vec<Cond>, Action) {
         let neg = std::mem::take(&mut negated);
         let mut used = 2;
         match w {
-            "-s" | "--source" | "--src-range" | "--ctorigsrc" => {
-                conds.push(Cond::Saddr { negated: neg })
-            }
-            "-d" | "--destination" | "--dst-range" | "--ctorigdst" => {
-                conds.push(Cond::Daddr { negated: neg })
-            }
+            "-s" | "--source" | "--src-range" | "--ctorigsrc" => conds.push(Cond::Saddr {
+                values: super::address_values(val(i).split(',')),
+                negated: neg,
+            }),
+            "-d" | "--destination" | "--dst-range" | "--ctorigdst" => conds.push(Cond::Daddr {
+                values: super::address_values(val(i).split(',')),
+                negated: neg,
+            }),
             "-i" | "--in-interface" => conds.push(Cond::Iif {
                 names: vec![val(i)],
                 negated: neg,
@@ -332,8 +334,14 @@ fn decode(words: &[String]) -> (Vec<Cond>, Action) {
                 used = 3;
                 let dirs = words.get(i + 2).cloned().unwrap_or_default();
                 match dirs.split(',').next() {
-                    Some("src") => conds.push(Cond::Saddr { negated: neg }),
-                    Some("dst") => conds.push(Cond::Daddr { negated: neg }),
+                    Some("src") => conds.push(Cond::Saddr {
+                        values: vec![format!("@{}", val(i))],
+                        negated: neg,
+                    }),
+                    Some("dst") => conds.push(Cond::Daddr {
+                        values: vec![format!("@{}", val(i))],
+                        negated: neg,
+                    }),
                     _ => conds.push(Cond::Opaque {
                         text: format!("--match-set {} {dirs}", val(i)),
                     }),
@@ -403,11 +411,20 @@ mod tests {
         assert_eq!(
             input.rules[1].conds,
             [
-                Cond::Saddr { negated: true },
+                Cond::Saddr {
+                    values: vec!["10.0.0.0/8".into()],
+                    negated: true
+                },
                 Cond::RpFilter { fails: true }
             ]
         );
-        assert_eq!(input.rules[2].conds, [Cond::Saddr { negated: false }]);
+        assert_eq!(
+            input.rules[2].conds,
+            [Cond::Saddr {
+                values: vec!["@lan".into()],
+                negated: false
+            }]
+        );
         assert_eq!(
             input.rules[3].conds,
             [

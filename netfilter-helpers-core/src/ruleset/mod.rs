@@ -129,11 +129,16 @@ pub enum Cond {
     },
     /// A source address restriction (`ip saddr`, `-s`, `-m iprange --src-range`, a set).
     Saddr {
+        /// What it matches, normalised and sorted (see [`address_values`]): networks as
+        /// `ADDR/LEN` (a host is `/32` or `/128`), ranges as `A-B`, named sets as `@name`.
+        values: Vec<String>,
         /// Negated.
         negated: bool,
     },
     /// A destination address restriction.
     Daddr {
+        /// What it matches, normalised and sorted as for [`Cond::Saddr`].
+        values: Vec<String>,
         /// Negated.
         negated: bool,
     },
@@ -476,4 +481,101 @@ pub fn escape(s: &str) -> String {
         }
     }
     o
+}
+
+/// Address values as the readers keep them, so that the same restriction reads the same
+/// whichever way it was printed. Networks (`10.0.0.1`, `10.0.0.1/32`, `10.0.0.0/8`) and
+/// ranges (`A-B`) become intervals; overlapping and adjacent ones merge, as nft merges them
+/// in an interval set (`{ 10.0.1.0/24, 10.0.2.0/23 }` prints back as
+/// `10.0.1.0-10.0.3.255`); each merged interval is written as one network where it is one
+/// (`10.0.0.0/23`, a host as `/32` or `/128`), else as `A-B`. Named sets (`@name`) and text
+/// that is none of these are kept as written. The list is sorted.
+///
+/// ```
+/// use netfilter_helpers_core::ruleset::address_values;
+/// assert_eq!(
+///     address_values(["10.0.0.1", "10.0.0.1/32", "@lan", "2001:db8::/32"]),
+///     ["10.0.0.1/32", "2001:db8::/32", "@lan"]
+/// );
+/// assert_eq!(
+///     address_values(["10.81.1.0/24", "10.81.2.0/23"]),
+///     address_values(["10.81.1.0-10.81.3.255"])
+/// );
+/// assert_eq!(address_values(["10.0.0.0/24", "10.0.1.0/24"]), ["10.0.0.0/23"]);
+/// ```
+pub fn address_values<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> Vec<String> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    fn num(a: IpAddr) -> (bool, u128) {
+        match a {
+            IpAddr::V4(a) => (false, u128::from(u32::from(a))),
+            IpAddr::V6(a) => (true, u128::from(a)),
+        }
+    }
+    fn interval(t: &str) -> Option<(bool, u128, u128)> {
+        if let Some((a, b)) = t.split_once('-') {
+            let (va, a) = num(a.trim().parse().ok()?);
+            let (vb, b) = num(b.trim().parse().ok()?);
+            return (va == vb && a <= b).then_some((va, a, b));
+        }
+        let (addr, len) = match t.split_once('/') {
+            Some((a, l)) => (a, Some(l.parse::<u32>().ok()?)),
+            None => (t, None),
+        };
+        let (v6, n) = num(addr.parse().ok()?);
+        let width = if v6 { 128 } else { 32 };
+        let len = len.unwrap_or(width).min(width);
+        let host = width - len;
+        let size_minus_one = if host == 128 {
+            u128::MAX
+        } else {
+            (1u128 << host) - 1
+        };
+        let start = n & !size_minus_one;
+        Some((v6, start, start | size_minus_one))
+    }
+    fn show(v6: bool, n: u128) -> String {
+        if v6 {
+            Ipv6Addr::from(n).to_string()
+        } else {
+            Ipv4Addr::from(u32::try_from(n).unwrap_or(u32::MAX)).to_string()
+        }
+    }
+    let mut other: Vec<String> = Vec::new();
+    let mut spans: Vec<(bool, u128, u128)> = Vec::new();
+    for t in items {
+        let t = t.as_ref().trim();
+        match interval(t) {
+            Some(i) => spans.push(i),
+            None => other.push(t.to_string()),
+        }
+    }
+    spans.sort();
+    let mut merged: Vec<(bool, u128, u128)> = Vec::new();
+    for (v6, a, b) in spans {
+        match merged.last_mut() {
+            Some((lv6, _, lb)) if *lv6 == v6 && a <= lb.saturating_add(1) => *lb = (*lb).max(b),
+            _ => merged.push((v6, a, b)),
+        }
+    }
+    let mut out: Vec<String> = merged
+        .into_iter()
+        .map(|(v6, a, b)| {
+            let size_minus_one = b - a;
+            let one_prefix = size_minus_one
+                .checked_add(1)
+                .is_none_or(|s| s.is_power_of_two())
+                && a & size_minus_one == 0;
+            if one_prefix {
+                let width = if v6 { 128 } else { 32 };
+                let len = width - (128 - size_minus_one.leading_zeros());
+                format!("{}/{len}", show(v6, a))
+            } else {
+                format!("{}-{}", show(v6, a), show(v6, b))
+            }
+        })
+        .collect();
+    other.sort();
+    other.dedup();
+    out.extend(other);
+    out
 }

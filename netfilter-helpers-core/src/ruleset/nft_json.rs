@@ -439,6 +439,37 @@ fn strings(v: &J<'_>) -> Vec<String> {
     }
 }
 
+/// The addresses on the right of an address match: an address, `{"prefix": {"addr", "len"}}`,
+/// `{"range": [a, b]}`, an anonymous set of those, or a named set `"@name"`; normalised by
+/// [`super::address_values`].
+fn addresses(v: &J<'_>) -> Vec<String> {
+    fn items(v: &J<'_>, out: &mut Vec<String>) {
+        match v {
+            J::Str(s) => out.push(s.to_string()),
+            J::Arr(a) => a.iter().for_each(|x| items(x, out)),
+            J::Obj(_) => {
+                if let Some(set) = v.get("set") {
+                    items(set, out);
+                } else if let Some(p) = v.get("prefix") {
+                    let addr = p.get("addr").and_then(J::as_str).unwrap_or("");
+                    let len = p.get("len").and_then(J::as_u64).unwrap_or(0);
+                    out.push(format!("{addr}/{len}"));
+                } else if let Some(J::Arr(r)) = v.get("range") {
+                    let a = r.first().and_then(J::as_str).unwrap_or("");
+                    let b = r.get(1).and_then(J::as_str).unwrap_or("");
+                    out.push(format!("{a}-{b}"));
+                } else if let Some(e) = v.get("elem") {
+                    items(e.get("val").unwrap_or(e), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    items(v, &mut out);
+    super::address_values(out)
+}
+
 fn ports(v: &J<'_>) -> Vec<(u16, u16)> {
     let one = |n: &J<'_>| n.as_u64().and_then(|n| u16::try_from(n).ok());
     match v {
@@ -479,8 +510,14 @@ fn decode_match(m: &J<'_>, text: &str, conds: &mut Vec<Cond>) {
                     negated,
                 })
             }
-            "saddr" | "ip saddr" | "ip6 saddr" => conds.push(Cond::Saddr { negated }),
-            "daddr" | "ip daddr" | "ip6 daddr" => conds.push(Cond::Daddr { negated }),
+            "saddr" | "ip saddr" | "ip6 saddr" => conds.push(Cond::Saddr {
+                values: addresses(right),
+                negated,
+            }),
+            "daddr" | "ip daddr" | "ip6 daddr" => conds.push(Cond::Daddr {
+                values: addresses(right),
+                negated,
+            }),
             _ => conds.push(opaque()),
         }
     } else if let Some(meta) = left.get("meta") {
@@ -513,8 +550,14 @@ fn decode_match(m: &J<'_>, text: &str, conds: &mut Vec<Cond>) {
     } else if let Some(p) = left.get("payload") {
         let proto = s(p, "protocol");
         match (proto, s(p, "field")) {
-            ("ip" | "ip6", "saddr") => conds.push(Cond::Saddr { negated }),
-            ("ip" | "ip6", "daddr") => conds.push(Cond::Daddr { negated }),
+            ("ip" | "ip6", "saddr") => conds.push(Cond::Saddr {
+                values: addresses(right),
+                negated,
+            }),
+            ("ip" | "ip6", "daddr") => conds.push(Cond::Daddr {
+                values: addresses(right),
+                negated,
+            }),
             ("ip", "protocol") | ("ip6", "nexthdr") => match strings(right).as_slice() {
                 [p] => conds.push(Cond::Proto {
                     proto: p.clone(),
