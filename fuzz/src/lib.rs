@@ -291,17 +291,23 @@ pub fn ruleset_iptables(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let rs = netfilter_helpers_core::ruleset::iptables_save::read(&text, None);
     let placed = rs.rule_count() + rs.notes.len();
-    let commands = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| {
-            !l.is_empty()
-                && !l.starts_with('#')
-                && !l.starts_with('*')
-                && !l.starts_with(':')
-                && *l != "COMMIT"
-        })
-        .count();
+    // Command lines: everything but blank lines, comments, table headers, COMMIT, and chain
+    // declarations inside a table (a declaration outside any table is noted, like a rule
+    // there).
+    let mut in_table = false;
+    let mut commands = 0;
+    for l in text.lines().map(str::trim) {
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        if l.starts_with('*') {
+            in_table = true;
+        } else if l == "COMMIT" {
+            in_table = false;
+        } else if !(in_table && l.starts_with(':')) {
+            commands += 1;
+        }
+    }
     assert_eq!(placed, commands, "every command line is a rule or a note");
     judge_ruleset(&rs);
 }
