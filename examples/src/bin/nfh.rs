@@ -372,6 +372,34 @@ fn load_policy(path: &str) -> Result<SitePolicy, String> {
     })
 }
 
+/// `--set MODULE.PARAM=VALUE` and `--policy FILE`, the arguments of every command that judges
+/// expectations (`validate`, `watch`); whether `arg` was one of them (its value taken from
+/// `it`, a problem added to `errors`).
+fn judge_arg<'a>(
+    arg: &str,
+    it: &mut impl Iterator<Item = &'a String>,
+    options: &mut ModuleOptions,
+    policy: &mut Option<String>,
+    errors: &mut Vec<String>,
+) -> bool {
+    match arg {
+        "--set" => match it.next() {
+            Some(v) => {
+                if let Err(e) = options.set_assignment(v) {
+                    errors.push(format!("--set {v}: {e}"));
+                }
+            }
+            None => errors.push("--set needs MODULE.PARAM=VALUE".into()),
+        },
+        "--policy" => match it.next() {
+            Some(p) => *policy = Some(p.clone()),
+            None => errors.push("--policy needs a FILE".into()),
+        },
+        _ => return false,
+    }
+    true
+}
+
 fn validate(args: &[String]) -> Result<ExitCode, Fail> {
     use netfilter_helpers_core::judge::{Detail, Judge, Summary};
     // Judged on every core, in input order, a block at a time: constant memory.
@@ -386,18 +414,7 @@ fn validate(args: &[String]) -> Result<ExitCode, Fail> {
             "--json" => json = true,
             "--quiet" => quiet = true,
             "--summary" => summary = true,
-            "--set" => match it.next() {
-                Some(v) => {
-                    if let Err(e) = options.set_assignment(v) {
-                        errors.push(format!("--set {v}: {e}"));
-                    }
-                }
-                None => errors.push("--set needs MODULE.PARAM=VALUE".into()),
-            },
-            "--policy" => match it.next() {
-                Some(p) => policy = Some(p.clone()),
-                None => errors.push("--policy needs a FILE".into()),
-            },
+            a if judge_arg(a, &mut it, &mut options, &mut policy, &mut errors) => {}
             s if file.is_none() && (s == "-" || !s.starts_with('-')) => file = Some(s.to_string()),
             other => errors.push(format!("unknown argument {other:?}")),
         }

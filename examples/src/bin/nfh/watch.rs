@@ -24,7 +24,7 @@ use netfilter_helpers_core::options::ModuleOptions;
 use netfilter_helpers_core::parse::ParsedLine;
 use netfilter_helpers_netlink::{Deletion, Event, Requests, WatchOptions, Watcher};
 
-use crate::{Fail, USAGE, load_policy};
+use crate::{Fail, USAGE, judge_arg, load_policy};
 
 /// The expectations of the network namespace at `netns` (none: this process's) as the kernel
 /// holds them now, read over ctnetlink (with master, class, helper, zone and remaining
@@ -230,18 +230,7 @@ pub(crate) fn watch(args: &[String]) -> Result<ExitCode, Fail> {
             "--json" => json = true,
             "--enforce" => enforce = true,
             "--once" => once = true,
-            "--set" => match it.next() {
-                Some(v) => {
-                    if let Err(e) = options.set_assignment(v) {
-                        errors.push(format!("--set {v}: {e}"));
-                    }
-                }
-                None => errors.push("--set needs MODULE.PARAM=VALUE".into()),
-            },
-            "--policy" => match it.next() {
-                Some(p) => policy = Some(p.clone()),
-                None => errors.push("--policy needs a FILE".into()),
-            },
+            a if judge_arg(a, &mut it, &mut options, &mut policy, &mut errors) => {}
             "--netns" => match it.next() {
                 Some(n) if !n.is_empty() => netns = Some(netns_path(n)),
                 _ => errors.push("--netns needs a NAME or a PATH".into()),
