@@ -381,8 +381,8 @@ impl<'r, 'f> Walker<'r, 'f> {
                             format!(
                                 "names ct helper object {:?}, which is not in table {} {}",
                                 escape(name),
-                                chain.family,
-                                chain.table
+                                escape(&chain.family),
+                                escape(&chain.table)
                             ),
                         );
                         return;
@@ -594,9 +594,9 @@ pub fn hazards(rs: &Ruleset, facts: &Facts<'_>) -> Vec<AuditFinding> {
                 f.severity = Severity::Info;
                 f.message.push_str(&format!(
                     " (mitigated: base chain {} {} {} on the same {} hook, priority {}, drops the RELATED connections it does not allow, and a drop in any base chain is final)",
-                    g.family,
-                    g.table,
-                    g.name,
+                    escape(&g.family),
+                    escape(&g.table),
+                    escape(&g.name),
                     hook.name(),
                     g.priority.unwrap_or(0)
                 ));
