@@ -483,37 +483,59 @@ impl Judge {
         let threads = thread_count(threads);
         let pieces = pieces(buf);
         // Pieces number their lines from 0; their offsets are known here, in order, so no
-        // thread counts newlines ahead of the judging.
+        // thread counts newlines ahead of the judging. The calling thread judges the first
+        // piece of each round itself, and hands on the previous round's results while the
+        // other threads judge theirs; result vectors are reused from round to round.
         let mut line = first;
-        for round in pieces.chunks(threads) {
-            if stop.as_mut().is_some_and(|s| s()) {
-                return None;
-            }
-            let results: Vec<(Vec<Judged>, usize)> = if round.len() == 1 {
-                vec![self.judge_piece(buf, round[0], detail)]
-            } else {
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = round
-                        .iter()
-                        .map(|piece| s.spawn(move || self.judge_piece(buf, *piece, detail)))
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                        .collect()
-                })
-            };
-            for (judged, lines) in results {
-                for mut r in judged {
-                    r.line += line;
+        let mut pending: Vec<(Vec<Judged>, usize)> = Vec::new();
+        let mut spare: Vec<Vec<Judged>> = Vec::new();
+        let mut hand_on = |pending: &mut Vec<(Vec<Judged>, usize)>,
+                           spare: &mut Vec<Vec<Judged>>,
+                           line: &mut usize| {
+            for (mut judged, lines) in pending.drain(..) {
+                for mut r in judged.drain(..) {
+                    r.line += *line;
                     if let Err(e) = &mut r.outcome {
                         e.line = r.line;
                     }
                     f(r);
                 }
-                line += lines;
+                *line += lines;
+                spare.push(judged);
             }
+        };
+        for round in pieces.chunks(threads) {
+            if stop.as_mut().is_some_and(|s| s()) {
+                hand_on(&mut pending, &mut spare, &mut line);
+                return None;
+            }
+            let mut outs: Vec<Vec<Judged>> = round
+                .iter()
+                .map(|_| spare.pop().unwrap_or_default())
+                .collect();
+            let lines: Vec<usize> = match (round.split_first(), outs.split_first_mut()) {
+                (Some((mine, theirs)), Some((my_out, their_outs))) => std::thread::scope(|s| {
+                    let handles: Vec<_> = theirs
+                        .iter()
+                        .zip(their_outs.iter_mut())
+                        .map(|(piece, out)| {
+                            s.spawn(move || self.judge_piece(buf, *piece, detail, out))
+                        })
+                        .collect();
+                    hand_on(&mut pending, &mut spare, &mut line);
+                    let mut lines = vec![self.judge_piece(buf, *mine, detail, my_out)];
+                    lines.extend(
+                        handles
+                            .into_iter()
+                            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+                    );
+                    lines
+                }),
+                _ => Vec::new(),
+            };
+            pending = outs.into_iter().zip(lines).collect();
         }
+        hand_on(&mut pending, &mut spare, &mut line);
         Some(line - first)
     }
 
@@ -582,26 +604,29 @@ impl Judge {
         Some(total)
     }
 
-    /// The results of one piece, its lines numbered from 0, and how many lines it holds (its
-    /// newlines, and one more for an unterminated last line).
+    /// Judges one piece into `out` (emptied first), its lines numbered from 0; returns how
+    /// many lines it holds (its newlines, and one more for an unterminated last line).
     fn judge_piece(
         &self,
         buf: &[u8],
         (start, end): (usize, usize),
         detail: Detail,
-    ) -> (Vec<Judged>, usize) {
+        out: &mut Vec<Judged>,
+    ) -> usize {
         let piece = &buf[start..end];
+        out.clear();
         let mut lines = 0;
-        let judged = split_lines(piece)
-            .inspect(|_| lines += 1)
-            .enumerate()
-            .filter_map(|(i, raw)| self.judged(i, raw, detail))
-            .collect();
+        for raw in split_lines(piece) {
+            if let Some(r) = self.judged(lines, raw, detail) {
+                out.push(r);
+            }
+            lines += 1;
+        }
         // The splitter yields an empty last line after a final newline.
         if piece.ends_with(b"\n") {
             lines -= 1;
         }
-        (judged, lines)
+        lines
     }
 }
 

@@ -189,7 +189,8 @@ pub fn parse_line(line: &[u8]) -> Result<ParsedLine, ParseError> {
     // `/proc` lines have `l3proto` as their second token; conntrack lines never do.
     let mut t = Tokens { rest: line };
     t.next();
-    if t.next() == Some(b"l3proto") {
+    t.skip_ws();
+    if t.rest.starts_with(b"l3proto") && t.rest.get(7).is_none_or(|b| is_ws(*b)) {
         parse_proc(line)
     } else {
         parse_conntrack(line)
@@ -289,26 +290,115 @@ pub(crate) fn trim(mut b: &[u8]) -> &[u8] {
     b
 }
 
-/// A whitespace tokenizer over bytes.
+/// The bytes `is_ascii_whitespace` accepts, as one match.
+#[inline(always)]
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0C' | b'\r')
+}
+
+/// The length of the token at the start of `b` (up to the first whitespace byte).
+#[inline(always)]
+fn token_end(b: &[u8]) -> usize {
+    b.iter().position(|c| is_ws(*c)).unwrap_or(b.len())
+}
+
+/// A whitespace tokenizer over bytes. Besides whole tokens it hands out `key=` prefixes and
+/// parses the common values (decimal numbers, dotted quads) in the same pass over the bytes;
+/// anything else falls back to parsing the whole token, so both ways give one result.
 struct Tokens<'a> {
     rest: &'a [u8],
 }
 
 impl<'a> Tokens<'a> {
+    #[inline(always)]
+    fn skip_ws(&mut self) {
+        while let [b, rest @ ..] = self.rest {
+            if is_ws(*b) {
+                self.rest = rest;
+            } else {
+                break;
+            }
+        }
+    }
+
+    #[inline]
     fn next(&mut self) -> Option<&'a [u8]> {
-        let start = self.rest.iter().position(|b| !b.is_ascii_whitespace())?;
-        let r = &self.rest[start..];
-        let end = r
-            .iter()
-            .position(|b| b.is_ascii_whitespace())
-            .unwrap_or(r.len());
-        self.rest = &r[end..];
-        Some(&r[..end])
+        self.skip_ws();
+        if self.rest.is_empty() {
+            return None;
+        }
+        let (tok, rest) = self.rest.split_at(token_end(self.rest));
+        self.rest = rest;
+        Some(tok)
     }
 
     fn peek(&self) -> Option<&'a [u8]> {
         let mut c = Tokens { rest: self.rest };
         c.next()
+    }
+
+    /// Whether the next token starts with `key=` (nothing consumed but whitespace).
+    #[inline(always)]
+    fn at_key(&mut self, key: &[u8]) -> bool {
+        self.skip_ws();
+        let r = self.rest;
+        r.len() > key.len() && r[key.len()] == b'=' && r[..key.len()] == *key
+    }
+
+    /// Consumes `key=` when the next token starts with it, leaving the value next.
+    #[inline(always)]
+    fn key(&mut self, key: &[u8]) -> bool {
+        if self.at_key(key) {
+            self.rest = &self.rest[key.len() + 1..];
+            true
+        } else {
+            false
+        }
+    }
+
+    /// The value at the cursor (after [`Tokens::key`]), consumed.
+    #[inline(always)]
+    fn value(&mut self) -> &'a [u8] {
+        let (v, rest) = self.rest.split_at(token_end(self.rest));
+        self.rest = rest;
+        v
+    }
+
+    /// The decimal number at the cursor: digits up to whitespace or the end, read in one
+    /// pass; anything else (no digits, a stray byte, 20 digits or more) is left to [`num`]
+    /// over the whole value, which decides it.
+    #[inline(always)]
+    fn num_value<T: TryFrom<u64>>(&mut self, field: &'static str) -> Result<T, ParseError> {
+        let r = self.rest;
+        let mut n: u64 = 0;
+        let mut i = 0;
+        while i < r.len() && i < 19 {
+            let d = r[i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            n = n * 10 + u64::from(d);
+            i += 1;
+        }
+        if i > 0 && (i == r.len() || is_ws(r[i])) {
+            self.rest = &r[i..];
+            return T::try_from(n).map_err(|_| err(ParseErrorKind::Invalid(field), &r[..i]));
+        }
+        num(self.value(), field)
+    }
+
+    /// The address at the cursor: a dotted quad read in one pass, anything else by [`addr`]
+    /// over the whole value.
+    #[inline(always)]
+    fn addr_value(&mut self, field: &'static str) -> Result<IpAddr, ParseError> {
+        let r = self.rest;
+        if let Some((a, used)) = ipv4_prefix(r)
+            && (used == r.len() || is_ws(r[used]))
+        {
+            self.rest = &r[used..];
+            return Ok(IpAddr::V4(a));
+        }
+        addr(self.value(), field)
     }
 }
 
@@ -323,12 +413,37 @@ fn kv<'a>(tok: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
     }
 }
 
+/// Consumes `key=`, or says which key is missing, quoting the token found instead.
+#[inline(always)]
+fn expect_key(t: &mut Tokens<'_>, key: &'static str) -> Result<(), ParseError> {
+    if t.key(key.as_bytes()) {
+        Ok(())
+    } else {
+        Err(err(
+            ParseErrorKind::Missing(key),
+            t.peek().unwrap_or_default(),
+        ))
+    }
+}
+
 #[inline(always)]
 fn expect_kv<'a>(t: &mut Tokens<'a>, key: &'static str) -> Result<&'a [u8], ParseError> {
-    let tok = t
-        .next()
-        .ok_or_else(|| err(ParseErrorKind::Missing(key), b""))?;
-    kv(tok, key.as_bytes()).ok_or_else(|| err(ParseErrorKind::Missing(key), tok))
+    expect_key(t, key)?;
+    Ok(t.value())
+}
+
+/// `key=NUMBER`.
+#[inline(always)]
+fn expect_num<T: TryFrom<u64>>(t: &mut Tokens<'_>, key: &'static str) -> Result<T, ParseError> {
+    expect_key(t, key)?;
+    t.num_value(key)
+}
+
+/// `key=ADDRESS`.
+#[inline(always)]
+fn expect_addr(t: &mut Tokens<'_>, key: &'static str) -> Result<IpAddr, ParseError> {
+    expect_key(t, key)?;
+    t.addr_value(key)
 }
 
 fn num<T: TryFrom<u64>>(v: &[u8], field: &'static str) -> Result<T, ParseError> {
@@ -367,23 +482,43 @@ fn hex16(v: &[u8], field: &'static str) -> Result<u16, ParseError> {
 
 /// A dotted quad, strictly: four decimal numbers 0-255 without leading zeros.
 fn ipv4(v: &[u8]) -> Option<std::net::Ipv4Addr> {
+    match ipv4_prefix(v) {
+        Some((a, used)) if used == v.len() => Some(a),
+        _ => None,
+    }
+}
+
+/// A strict dotted quad at the start of `v` (as [`ipv4`] accepts it) and the bytes it
+/// takes, read in one pass.
+#[inline(always)]
+fn ipv4_prefix(v: &[u8]) -> Option<(std::net::Ipv4Addr, usize)> {
     let mut octets = [0u8; 4];
     let mut i = 0;
-    for (n, part) in v.split(|b| *b == b'.').enumerate() {
-        if n >= 4 || part.is_empty() || part.len() > 3 || (part.len() > 1 && part[0] == b'0') {
-            return None;
-        }
-        let mut x: u16 = 0;
-        for &d in part {
-            if !d.is_ascii_digit() {
+    for (n, o) in octets.iter_mut().enumerate() {
+        if n > 0 {
+            if v.get(i) != Some(&b'.') {
                 return None;
             }
-            x = x * 10 + u16::from(d - b'0');
+            i += 1;
         }
-        octets[n] = u8::try_from(x).ok()?;
-        i = n + 1;
+        let start = i;
+        let mut x: u16 = 0;
+        while i < v.len() && i - start < 3 {
+            let d = v[i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            x = x * 10 + u16::from(d);
+            i += 1;
+        }
+        let len = i - start;
+        // One to three digits, no leading zero, at most 255; a fourth digit is not a quad.
+        if len == 0 || (len > 1 && v[start] == b'0') || v.get(i).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        *o = u8::try_from(x).ok()?;
     }
-    (i == 4).then(|| std::net::Ipv4Addr::from(octets))
+    Some((std::net::Ipv4Addr::from(octets), i))
 }
 
 fn addr(v: &[u8], field: &'static str) -> Result<IpAddr, ParseError> {
@@ -408,9 +543,10 @@ fn ipv6_hex(v: &[u8]) -> Option<std::net::Ipv6Addr> {
     if v.len() < 2 || v.len() > 39 {
         return None;
     }
-    // Groups before and after the `::`, if any.
-    let mut head = [0u16; 8];
-    let mut tail = [0u16; 8];
+    // Groups before the `::` (or all eight), shifted into place as they come, and groups
+    // after it, shifted up from the bottom: no arrays to copy.
+    let mut head: u128 = 0;
+    let mut tail: u128 = 0;
     let (mut nh, mut nt) = (0usize, 0usize);
     let mut in_tail = false;
     let mut i = 0;
@@ -442,13 +578,13 @@ fn ipv6_hex(v: &[u8]) -> Option<std::net::Ipv6Addr> {
             if nt == 8 {
                 return None;
             }
-            tail[nt] = g as u16;
+            tail = (tail << 16) | u128::from(g);
             nt += 1;
         } else {
             if nh == 8 {
                 return None;
             }
-            head[nh] = g as u16;
+            head |= u128::from(g) << (112 - 16 * nh);
             nh += 1;
         }
         if i == v.len() {
@@ -475,10 +611,7 @@ fn ipv6_hex(v: &[u8]) -> Option<std::net::Ipv6Addr> {
     if (in_tail && total > 7) || (!in_tail && total != 8) {
         return None;
     }
-    let mut groups = [0u16; 8];
-    groups[..nh].copy_from_slice(&head[..nh]);
-    groups[8 - nt..].copy_from_slice(&tail[..nt]);
-    Some(std::net::Ipv6Addr::from(groups))
+    Some(std::net::Ipv6Addr::from(head | tail))
 }
 
 /// The L4 fields (`sport/dport`, `srckey/dstkey`, `type/code/id`) for a protocol.
@@ -490,14 +623,14 @@ fn l4_fields(t: &mut Tokens<'_>, l4: L4Proto) -> Result<(u16, u16), ParseError> 
             Ok((s, d))
         }
         L4Proto::Icmp | L4Proto::Icmpv6 => {
-            let ty: u8 = num(expect_kv(t, "type")?, "type")?;
-            let code: u8 = num(expect_kv(t, "code")?, "code")?;
-            let id: u16 = num(expect_kv(t, "id")?, "id")?;
+            let ty: u8 = expect_num(t, "type")?;
+            let code: u8 = expect_num(t, "code")?;
+            let id: u16 = expect_num(t, "id")?;
             Ok(((u16::from(ty) << 8) | u16::from(code), id))
         }
         p if p.has_ports() => {
-            let s = num(expect_kv(t, "sport")?, "sport")?;
-            let d = num(expect_kv(t, "dport")?, "dport")?;
+            let s = expect_num(t, "sport")?;
+            let d = expect_num(t, "dport")?;
             Ok((s, d))
         }
         _ => Ok((0, 0)),
@@ -556,13 +689,17 @@ fn parse_proc(line: &[u8]) -> Result<ParsedLine, ParseError> {
     let l3: u8 = num(l3tok, "l3proto")?;
     let family =
         Family::from_l3proto(l3).ok_or_else(|| err(ParseErrorKind::Invalid("l3proto"), l3tok))?;
-    let l4 = L4Proto::from(num::<u8>(expect_kv(&mut t, "proto")?, "proto")?);
-    let src_tok = expect_kv(&mut t, "src")?;
-    let src = addr(src_tok, "src")?;
-    let dst = addr(expect_kv(&mut t, "dst")?, "dst")?;
+    let l4 = L4Proto::from(expect_num::<u8>(&mut t, "proto")?);
+    expect_key(&mut t, "src")?;
+    let src_at = t.rest;
+    let src = t.addr_value("src")?;
+    let dst = expect_addr(&mut t, "dst")?;
     same_family(src, dst, line)?;
     if Family::of(&src) != family {
-        return Err(err(ParseErrorKind::FamilyMismatch, src_tok));
+        return Err(err(
+            ParseErrorKind::FamilyMismatch,
+            &src_at[..token_end(src_at)],
+        ));
     }
     let (sport, dport) = l4_fields(&mut t, l4)?;
     let mut fl = ExpectFlags::empty();
@@ -652,33 +789,31 @@ fn parse_conntrack(line: &[u8]) -> Result<ParsedLine, ParseError> {
     }
     let ptok = kv(tok, b"proto").ok_or_else(|| err(ParseErrorKind::Missing("proto"), tok))?;
     let l4 = L4Proto::from(num::<u8>(ptok, "proto")?);
-    let src = addr(expect_kv(&mut t, "src")?, "src")?;
-    let dst = addr(expect_kv(&mut t, "dst")?, "dst")?;
+    let src = expect_addr(&mut t, "src")?;
+    let dst = expect_addr(&mut t, "dst")?;
     same_family(src, dst, line)?;
     let (sport, dport) = l4_fields(&mut t, l4)?;
-    let src_mask = addr(expect_kv(&mut t, "mask-src")?, "mask-src")?;
-    let dst_mask = addr(expect_kv(&mut t, "mask-dst")?, "mask-dst")?;
+    let src_mask = expect_addr(&mut t, "mask-src")?;
+    let dst_mask = expect_addr(&mut t, "mask-dst")?;
     same_family(src, src_mask, line)?;
     same_family(src, dst_mask, line)?;
     let (sport_mask, _) = l4_fields(&mut t, l4)?;
     let mut master = None;
     let mut master_l4_known = false;
-    if t.peek().is_some_and(|k| kv(k, b"master-src").is_some()) {
-        let msrc = addr(expect_kv(&mut t, "master-src")?, "master-src")?;
-        let mdst = addr(expect_kv(&mut t, "master-dst")?, "master-dst")?;
+    if t.at_key(b"master-src") {
+        let msrc = expect_addr(&mut t, "master-src")?;
+        let mdst = expect_addr(&mut t, "master-dst")?;
         same_family(src, msrc, line)?;
         same_family(src, mdst, line)?;
         // The master's protocol is not printed: read the port fields, decide later.
-        let (ms, md, ml4) = match t.peek() {
-            Some(k) if kv(k, b"sport").is_some() => {
-                let (s, d) = l4_fields(&mut t, L4Proto::Tcp)?;
-                (s, d, None)
-            }
-            Some(k) if kv(k, b"srckey").is_some() => {
-                let (s, d) = l4_fields(&mut t, L4Proto::Gre)?;
-                (s, d, Some(L4Proto::Gre))
-            }
-            _ => (0, 0, None),
+        let (ms, md, ml4) = if t.at_key(b"sport") {
+            let (s, d) = l4_fields(&mut t, L4Proto::Tcp)?;
+            (s, d, None)
+        } else if t.at_key(b"srckey") {
+            let (s, d) = l4_fields(&mut t, L4Proto::Gre)?;
+            (s, d, Some(L4Proto::Gre))
+        } else {
+            (0, 0, None)
         };
         master_l4_known = ml4.is_some();
         master = Some(Tuple {
