@@ -1181,7 +1181,7 @@ fn decode_expect(
         dport: t.dport,
         l4: t.l4,
         master,
-        helper,
+        helper: helper.as_deref().map(crate::expect::helper_label),
         class,
         flags: ExpectFlags::from_bits_retain(flags),
     };

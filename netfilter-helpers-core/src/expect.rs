@@ -28,11 +28,13 @@
 //! # let _ = ExpectFlags::PERMANENT;
 //! ```
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalogue::Helper;
 use crate::net::full_mask;
 use crate::net::zero_addr;
 use crate::net::{Family, L4Proto};
@@ -221,8 +223,9 @@ pub struct Expectation {
     pub l4: L4Proto,
     /// The master connection's ORIGINAL tuple, when known (ctnetlink shows it, `/proc` does not).
     pub master: Option<Tuple>,
-    /// The helper name the kernel prints (`ftp`, `ftp-2121`, `sip`, `RAS`).
-    pub helper: Option<String>,
+    /// The helper name the kernel prints (`ftp`, `ftp-2121`, `sip`, `RAS`): borrowed for
+    /// the base names of the catalogue, so parsing the common lines allocates nothing for it.
+    pub helper: Option<Cow<'static, str>>,
     /// The expectation class number.
     pub class: u8,
     /// Flags.
@@ -309,7 +312,7 @@ impl Expectation {
     /// assert_eq!((e.helper.as_deref(), e.class), (Some("sip"), 1));
     /// ```
     pub fn with_helper(mut self, helper: &str, class: u8) -> Self {
-        self.helper = Some(helper.to_string());
+        self.helper = Some(helper_label(helper));
         self.class = class;
         self
     }
@@ -492,6 +495,22 @@ fn proc_addr(a: IpAddr) -> String {
             }
             s
         }
+    }
+}
+
+/// A helper name as [`Expectation::helper`] holds it: the catalogue's own `&'static str` for a
+/// base name (`ftp`, `Q.931`), an owned string for anything else (`ftp-2121`).
+///
+/// ```
+/// use std::borrow::Cow;
+/// use netfilter_helpers_core::expect::helper_label;
+/// assert!(matches!(helper_label("sip"), Cow::Borrowed("sip")));
+/// assert!(matches!(helper_label("ftp-2121"), Cow::Owned(_)));
+/// ```
+pub fn helper_label(name: &str) -> Cow<'static, str> {
+    match Helper::ALL.iter().find(|h| h.name() == name) {
+        Some(h) => Cow::Borrowed(h.name()),
+        None => Cow::Owned(name.to_string()),
     }
 }
 

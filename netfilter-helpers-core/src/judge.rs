@@ -259,7 +259,7 @@ impl Judge {
     /// about 256 KiB; each round judges one piece per thread, so memory stays bounded by
     /// what one round yields.
     pub fn judge_buffer(&self, buf: &[u8], threads: usize, detail: Detail, f: impl FnMut(Judged)) {
-        self.judge_buffer_from(buf, 1, threads, detail, None, f);
+        self.judge_buffer_from(buf, &mut Carry::new(), threads, detail, None, f);
     }
 
     /// [`Judge::judge_buffer`] that asks `stop` on the calling thread before each round (so a
@@ -285,7 +285,7 @@ impl Judge {
         mut stop: impl FnMut() -> bool,
         f: impl FnMut(Judged),
     ) -> Option<usize> {
-        self.judge_buffer_from(buf, 1, threads, detail, Some(&mut stop), f)
+        self.judge_buffer_from(buf, &mut Carry::new(), threads, detail, Some(&mut stop), f)
     }
 
     /// Judges everything `reader` yields on `threads` threads (0: as many as the machine
@@ -313,9 +313,9 @@ impl Judge {
     ) -> io::Result<()> {
         const BLOCK: usize = 1 << 20;
         let mut buf = vec![0u8; BLOCK];
-        // buf[..filled] holds bytes not judged yet; the first of them start line `line`.
+        // buf[..filled] holds bytes not judged yet; the first of them start line `carry.line`.
         let mut filled = 0;
-        let mut line = 1;
+        let mut carry = Carry::new();
         // Skipping the rest of a line already reported as too long.
         let mut skipping = false;
         loop {
@@ -331,7 +331,7 @@ impl Judge {
                     Some(i) => {
                         skipping = false;
                         start = i + 1;
-                        line += 1;
+                        carry.line += 1;
                     }
                     None => {
                         filled = 0;
@@ -352,9 +352,7 @@ impl Judge {
                 }
             };
             if cut > start {
-                line += self
-                    .judge_buffer_from(&buf[start..cut], line, threads, detail, None, &mut f)
-                    .unwrap_or(0);
+                self.judge_buffer_from(&buf[start..cut], &mut carry, threads, detail, None, &mut f);
             }
             if n == 0 {
                 return Ok(());
@@ -365,10 +363,10 @@ impl Judge {
             if rest > MAX_LINE {
                 let near = String::from_utf8_lossy(&buf[cut..cut + 40]).into_owned();
                 f(Judged {
-                    line,
+                    line: carry.line,
                     conforms: false,
                     outcome: Err(ParseError {
-                        line,
+                        line: carry.line,
                         kind: ParseErrorKind::TooLong,
                         near,
                     }),
@@ -421,7 +419,7 @@ impl Judge {
         std::thread::Builder::new()
             .name("nfh-read-ahead".into())
             .spawn(move || read_blocks(reader, &full_tx, &free_rx))?;
-        let mut line = 1;
+        let mut carry = Carry::new();
         loop {
             let block = match full_rx.try_recv() {
                 Ok(b) => b,
@@ -442,23 +440,28 @@ impl Judge {
             };
             match block {
                 Block::Lines(buf, range) => {
-                    line += self
-                        .judge_buffer_from(&buf[range], line, threads, detail, None, &mut deliver)
-                        .unwrap_or(0);
+                    self.judge_buffer_from(
+                        &buf[range],
+                        &mut carry,
+                        threads,
+                        detail,
+                        None,
+                        &mut deliver,
+                    );
                     // The reader may be gone already (end of input): nothing to give back.
                     let _ = free_tx.send(buf);
                 }
                 Block::TooLong(near) => {
                     deliver(Judged {
-                        line,
+                        line: carry.line,
                         conforms: false,
                         outcome: Err(ParseError {
-                            line,
+                            line: carry.line,
                             kind: ParseErrorKind::TooLong,
                             near,
                         }),
                     });
-                    line += 1;
+                    carry.line += 1;
                 }
                 Block::Failed(e) => return Err(e),
             }
@@ -468,13 +471,13 @@ impl Judge {
         }
     }
 
-    /// [`Judge::judge_buffer`] with the first line numbered `first`; returns the number of
-    /// lines the buffer held (its newlines, and one more for an unterminated last line), or
-    /// `None` when `stop` was set before the end.
+    /// [`Judge::judge_buffer`] numbering lines from `carry.line`, which it moves past the
+    /// buffer's lines; returns the number of lines the buffer held (its newlines, and one
+    /// more for an unterminated last line), or `None` when `stop` was set before the end.
     fn judge_buffer_from(
         &self,
         buf: &[u8],
-        first: usize,
+        carry: &mut Carry,
         threads: usize,
         detail: Detail,
         mut stop: Option<&mut dyn FnMut() -> bool>,
@@ -486,9 +489,9 @@ impl Judge {
         // thread counts newlines ahead of the judging. The calling thread judges the first
         // piece of each round itself, and hands on the previous round's results while the
         // other threads judge theirs; result vectors are reused from round to round.
-        let mut line = first;
+        let first = carry.line;
+        let Carry { line, spare } = carry;
         let mut pending: Vec<(Vec<Judged>, usize)> = Vec::new();
-        let mut spare: Vec<Vec<Judged>> = Vec::new();
         let mut hand_on = |pending: &mut Vec<(Vec<Judged>, usize)>,
                            spare: &mut Vec<Vec<Judged>>,
                            line: &mut usize| {
@@ -506,7 +509,7 @@ impl Judge {
         };
         for round in pieces.chunks(threads) {
             if stop.as_mut().is_some_and(|s| s()) {
-                hand_on(&mut pending, &mut spare, &mut line);
+                hand_on(&mut pending, spare, line);
                 return None;
             }
             let mut outs: Vec<Vec<Judged>> = round
@@ -522,7 +525,7 @@ impl Judge {
                             s.spawn(move || self.judge_piece(buf, *piece, detail, out))
                         })
                         .collect();
-                    hand_on(&mut pending, &mut spare, &mut line);
+                    hand_on(&mut pending, spare, line);
                     let mut lines = vec![self.judge_piece(buf, *mine, detail, my_out)];
                     lines.extend(
                         handles
@@ -535,8 +538,8 @@ impl Judge {
             };
             pending = outs.into_iter().zip(lines).collect();
         }
-        hand_on(&mut pending, &mut spare, &mut line);
-        Some(line - first)
+        hand_on(&mut pending, spare, line);
+        Some(*line - first)
     }
 
     /// Counts the lines of a buffer on `threads` threads (0: as many as the machine has):
@@ -627,6 +630,22 @@ impl Judge {
             lines -= 1;
         }
         lines
+    }
+}
+
+/// What a stream carries from one buffer to the next: the number of the next line, and
+/// emptied result vectors to reuse.
+struct Carry {
+    line: usize,
+    spare: Vec<Vec<Judged>>,
+}
+
+impl Carry {
+    fn new() -> Carry {
+        Carry {
+            line: 1,
+            spare: Vec::new(),
+        }
     }
 }
 

@@ -26,7 +26,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::expect::{ExpectFlags, Expectation, Tuple};
+use crate::expect::{ExpectFlags, Expectation, Tuple, helper_label};
 use crate::net::{Family, L4Proto};
 use crate::net::{full_mask, zero_addr};
 
@@ -716,7 +716,7 @@ fn parse_proc(line: &[u8]) -> Result<ParsedLine, ParseError> {
             Some(i) => (&tok[..i], Some(&tok[i + 1..])),
             None => (tok, None),
         };
-        helper = Some(helper_name(name)?.to_string());
+        helper = Some(helper_label(helper_name(name)?));
         if let Some(p) = pol {
             policy = Some(helper_name(p)?.to_string());
         }
@@ -834,7 +834,7 @@ fn parse_conntrack(line: &[u8]) -> Result<ParsedLine, ParseError> {
         } else if let Some(v) = kv(tok, b"class") {
             class = num(v, "class")?;
         } else if let Some(v) = kv(tok, b"helper") {
-            helper = Some(helper_name(v)?.to_string());
+            helper = Some(helper_label(helper_name(v)?));
         } else if let Some(f) = flags(tok) {
             fl = f;
         } else if tok.starts_with(b"[") {

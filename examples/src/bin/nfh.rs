@@ -531,7 +531,7 @@ fn json_row(r: &netfilter_helpers_core::judge::Judged) -> String {
             "line": r.line,
             "conforms": r.conforms,
             "helper": j.as_ref().and_then(|j| j.verdict.helper.map(|h| h.to_string()))
-                .or_else(|| p.expectation.helper.clone()),
+                .or_else(|| p.expectation.helper.as_deref().map(str::to_string)),
             "kind": j.as_ref().and_then(|j| j.verdict.kind),
             "findings": j.as_ref().map(|j| &j.verdict.findings[..]).unwrap_or(&[]),
             "policy": j.as_ref().map(|j| &j.policy[..]).unwrap_or(&[]),

@@ -96,7 +96,7 @@ impl Out {
                 "event": event,
                 "id": m.id,
                 "conforms": conforms,
-                "helper": j.verdict.helper.map(|h| h.to_string()).or_else(|| e.helper.clone()),
+                "helper": j.verdict.helper.map(|h| h.to_string()).or_else(|| e.helper.as_deref().map(str::to_string)),
                 "kind": j.verdict.kind,
                 "timeout": m.line.timeout,
                 "zone": m.line.zone,
