@@ -1005,6 +1005,38 @@ mod tests {
                 proptest::prop_assert_eq!(ipv6_hex(upper.as_bytes()), Some(a), "{}", upper);
             }
         }
+
+        /// The one-pass dotted quad is the standard parser's (which refuses leading zeros
+        /// too), and the cursor reads a quad and what follows it as the whole token would be.
+        #[test]
+        fn ipv4_one_pass_agrees_with_std(
+            text in "[0-9.]{0,20}",
+            tail in "[ \t0-9.:a-z=]{0,6}",
+            bits in proptest::prelude::any::<u32>(),
+        ) {
+            proptest::prop_assert_eq!(ipv4(text.as_bytes()), text.parse::<std::net::Ipv4Addr>().ok(), "{}", text);
+            let a = std::net::Ipv4Addr::from(bits);
+            proptest::prop_assert_eq!(ipv4(a.to_string().as_bytes()), Some(a));
+            let joined = format!("{text}{tail}");
+            let whole = token_end(joined.as_bytes());
+            let mut t = Tokens { rest: joined.as_bytes() };
+            let by_cursor = t.addr_value("src");
+            proptest::prop_assert_eq!(by_cursor, addr(&joined.as_bytes()[..whole], "src"), "{}", joined);
+            proptest::prop_assert_eq!(t.rest, &joined.as_bytes()[whole..]);
+        }
+
+        /// Numbers read on the cursor are [`num`]'s over the whole token.
+        #[test]
+        fn numbers_one_pass_agree(text in "[0-9]{0,22}[ a.=]?[0-9 ]{0,3}") {
+            let whole = token_end(text.as_bytes());
+            let mut t = Tokens { rest: text.as_bytes() };
+            let by_cursor: Result<u16, _> = t.num_value("dport");
+            proptest::prop_assert_eq!(by_cursor, num::<u16>(&text.as_bytes()[..whole], "dport"), "{}", text);
+            proptest::prop_assert_eq!(t.rest, &text.as_bytes()[whole..]);
+            let mut t = Tokens { rest: text.as_bytes() };
+            let wide: Result<u64, _> = t.num_value("zone");
+            proptest::prop_assert_eq!(wide, num::<u64>(&text.as_bytes()[..whole], "zone"), "{}", text);
+        }
     }
 
     #[test]
