@@ -259,7 +259,10 @@ impl Judge {
     /// about 256 KiB; each round judges one piece per thread, so memory stays bounded by
     /// what one round yields.
     pub fn judge_buffer(&self, buf: &[u8], threads: usize, detail: Detail, f: impl FnMut(Judged)) {
-        self.judge_buffer_from(buf, &mut Carry::new(), threads, detail, None, f);
+        let mut f = f;
+        let mut carry = Carry::new();
+        self.judge_buffer_from(buf, &mut carry, threads, detail, None, &mut f);
+        carry.hand_on(&mut f);
     }
 
     /// [`Judge::judge_buffer`] that asks `stop` on the calling thread before each round (so a
@@ -285,7 +288,11 @@ impl Judge {
         mut stop: impl FnMut() -> bool,
         f: impl FnMut(Judged),
     ) -> Option<usize> {
-        self.judge_buffer_from(buf, &mut Carry::new(), threads, detail, Some(&mut stop), f)
+        let mut f = f;
+        let mut carry = Carry::new();
+        let n = self.judge_buffer_from(buf, &mut carry, threads, detail, Some(&mut stop), &mut f);
+        carry.hand_on(&mut f);
+        n
     }
 
     /// Judges everything `reader` yields on `threads` threads (0: as many as the machine
@@ -322,7 +329,10 @@ impl Judge {
             let n = match reader.read(&mut buf[filled..]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    carry.hand_on(&mut f);
+                    return Err(e);
+                }
             };
             let end = filled + n;
             let mut start = 0;
@@ -331,11 +341,13 @@ impl Judge {
                     Some(i) => {
                         skipping = false;
                         start = i + 1;
+                        carry.hand_on(&mut f);
                         carry.line += 1;
                     }
                     None => {
                         filled = 0;
                         if n == 0 {
+                            carry.hand_on(&mut f);
                             return Ok(());
                         }
                         continue;
@@ -355,6 +367,7 @@ impl Judge {
                 self.judge_buffer_from(&buf[start..cut], &mut carry, threads, detail, None, &mut f);
             }
             if n == 0 {
+                carry.hand_on(&mut f);
                 return Ok(());
             }
             // Keep the incomplete last line; one that cannot end within the limit is
@@ -362,6 +375,7 @@ impl Judge {
             let rest = end - cut;
             if rest > MAX_LINE {
                 let near = String::from_utf8_lossy(&buf[cut..cut + 40]).into_owned();
+                carry.hand_on(&mut f);
                 f(Judged {
                     line: carry.line,
                     conforms: false,
@@ -420,22 +434,30 @@ impl Judge {
             .name("nfh-read-ahead".into())
             .spawn(move || read_blocks(reader, &full_tx, &free_rx))?;
         let mut carry = Carry::new();
+        let stopped = std::cell::Cell::new(false);
+        let mut deliver = |r: Judged| {
+            if !stopped.get() && each(r).is_break() {
+                stopped.set(true);
+            }
+        };
         loop {
             let block = match full_rx.try_recv() {
                 Ok(b) => b,
                 Err(mpsc::TryRecvError::Empty) => {
+                    // Everything judged so far goes out before waiting for more.
+                    carry.hand_on(&mut deliver);
+                    if stopped.get() {
+                        return Ok(false);
+                    }
                     idle();
                     match full_rx.recv() {
                         Ok(b) => b,
                         Err(_) => return Ok(true),
                     }
                 }
-                Err(mpsc::TryRecvError::Disconnected) => return Ok(true),
-            };
-            let mut stopped = false;
-            let mut deliver = |r: Judged| {
-                if !stopped && each(r).is_break() {
-                    stopped = true;
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    carry.hand_on(&mut deliver);
+                    return Ok(!stopped.get());
                 }
             };
             match block {
@@ -452,6 +474,7 @@ impl Judge {
                     let _ = free_tx.send(buf);
                 }
                 Block::TooLong(near) => {
+                    carry.hand_on(&mut deliver);
                     deliver(Judged {
                         line: carry.line,
                         conforms: false,
@@ -463,17 +486,22 @@ impl Judge {
                     });
                     carry.line += 1;
                 }
-                Block::Failed(e) => return Err(e),
+                Block::Failed(e) => {
+                    carry.hand_on(&mut deliver);
+                    return Err(e);
+                }
             }
-            if stopped {
+            if stopped.get() {
                 return Ok(false);
             }
         }
     }
 
-    /// [`Judge::judge_buffer`] numbering lines from `carry.line`, which it moves past the
-    /// buffer's lines; returns the number of lines the buffer held (its newlines, and one
-    /// more for an unterminated last line), or `None` when `stop` was set before the end.
+    /// Judges a buffer as the next part of a stream: the results of its last round stay in
+    /// `carry` (the caller hands them on with [`Carry::hand_on`], or the next call does while
+    /// it judges), so handing on overlaps judging across buffers too. Returns the number of
+    /// lines the buffer held (its newlines, and one more for an unterminated last line), or
+    /// `None` when `stop` was set before the end (everything judged is handed on then).
     fn judge_buffer_from(
         &self,
         buf: &[u8],
@@ -481,40 +509,22 @@ impl Judge {
         threads: usize,
         detail: Detail,
         mut stop: Option<&mut dyn FnMut() -> bool>,
-        mut f: impl FnMut(Judged),
+        f: &mut impl FnMut(Judged),
     ) -> Option<usize> {
         let threads = thread_count(threads);
-        let pieces = pieces(buf);
         // Pieces number their lines from 0; their offsets are known here, in order, so no
         // thread counts newlines ahead of the judging. The calling thread judges the first
         // piece of each round itself, and hands on the previous round's results while the
-        // other threads judge theirs; result vectors are reused from round to round.
-        let first = carry.line;
-        let Carry { line, spare } = carry;
-        let mut pending: Vec<(Vec<Judged>, usize)> = Vec::new();
-        let mut hand_on = |pending: &mut Vec<(Vec<Judged>, usize)>,
-                           spare: &mut Vec<Vec<Judged>>,
-                           line: &mut usize| {
-            for (mut judged, lines) in pending.drain(..) {
-                for mut r in judged.drain(..) {
-                    r.line += *line;
-                    if let Err(e) = &mut r.outcome {
-                        e.line = r.line;
-                    }
-                    f(r);
-                }
-                *line += lines;
-                spare.push(judged);
-            }
-        };
-        for round in pieces.chunks(threads) {
+        // other threads judge theirs.
+        let mut total = 0;
+        for round in pieces(buf).chunks(threads) {
             if stop.as_mut().is_some_and(|s| s()) {
-                hand_on(&mut pending, spare, line);
+                carry.hand_on(f);
                 return None;
             }
             let mut outs: Vec<Vec<Judged>> = round
                 .iter()
-                .map(|_| spare.pop().unwrap_or_default())
+                .map(|_| carry.spare.pop().unwrap_or_default())
                 .collect();
             let lines: Vec<usize> = match (round.split_first(), outs.split_first_mut()) {
                 (Some((mine, theirs)), Some((my_out, their_outs))) => std::thread::scope(|s| {
@@ -525,7 +535,7 @@ impl Judge {
                             s.spawn(move || self.judge_piece(buf, *piece, detail, out))
                         })
                         .collect();
-                    hand_on(&mut pending, spare, line);
+                    carry.hand_on(f);
                     let mut lines = vec![self.judge_piece(buf, *mine, detail, my_out)];
                     lines.extend(
                         handles
@@ -536,10 +546,10 @@ impl Judge {
                 }),
                 _ => Vec::new(),
             };
-            pending = outs.into_iter().zip(lines).collect();
+            total += lines.iter().sum::<usize>();
+            carry.pending = outs.into_iter().zip(lines).collect();
         }
-        hand_on(&mut pending, spare, line);
-        Some(*line - first)
+        Some(total)
     }
 
     /// Counts the lines of a buffer on `threads` threads (0: as many as the machine has):
@@ -633,10 +643,12 @@ impl Judge {
     }
 }
 
-/// What a stream carries from one buffer to the next: the number of the next line, and
-/// emptied result vectors to reuse.
+/// What a stream carries from one buffer to the next: the number of the next line to hand
+/// on, the results judged but not handed on yet (per piece, numbered from 0, with the
+/// piece's line count), and emptied result vectors to reuse.
 struct Carry {
     line: usize,
+    pending: Vec<(Vec<Judged>, usize)>,
     spare: Vec<Vec<Judged>>,
 }
 
@@ -644,7 +656,23 @@ impl Carry {
     fn new() -> Carry {
         Carry {
             line: 1,
+            pending: Vec::new(),
             spare: Vec::new(),
+        }
+    }
+
+    /// Hands on the pending results, in order, with their line numbers.
+    fn hand_on(&mut self, f: &mut impl FnMut(Judged)) {
+        for (mut judged, lines) in self.pending.drain(..) {
+            for mut r in judged.drain(..) {
+                r.line += self.line;
+                if let Err(e) = &mut r.outcome {
+                    e.line = r.line;
+                }
+                f(r);
+            }
+            self.line += lines;
+            self.spare.push(judged);
         }
     }
 }
