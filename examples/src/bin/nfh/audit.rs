@@ -22,11 +22,9 @@ use netfilter_helpers_core::audit::{
     AuditFinding, HostSnapshot, ReadOutcome, audit_with_ruleset, interfaces_from_ip_json,
     rp_filter_path,
 };
-use netfilter_helpers_core::render::{Backend, render};
 use netfilter_helpers_core::report::Severity;
-use netfilter_helpers_core::ruleset::{Origin, Ruleset, escape, iptables_save, nft_json};
+use netfilter_helpers_core::ruleset::{Ruleset, escape, iptables_save, nft_json};
 use netfilter_helpers_core::site::Site;
-use netfilter_helpers_core::synth::synthesize;
 
 use super::{Fail, USAGE, load_policy, max_document, read_input};
 
@@ -243,6 +241,8 @@ fn root_sources(root: &Path) -> Result<Option<Sources>, String> {
     Ok(if empty { None } else { Some(s) })
 }
 
+/// Drift of the site in `path` against the loaded ruleset: the comparison is the core's
+/// (`drift::against_site`); this reads and validates the file.
 fn site_drift(path: &str, loaded: &Ruleset) -> Result<Vec<AuditFinding>, String> {
     let text = read_input(path)?;
     let valid = Site::from_text(Some(path), &text)
@@ -254,31 +254,7 @@ fn site_drift(path: &str, loaded: &Ruleset) -> Result<Vec<AuditFinding>, String>
             }
             msg
         })?;
-    let rs = synthesize(&valid);
-    let table = rs.table.as_str();
-    // The site is loaded with iptables when nfh's chains (`TABLE-…`) are there and its nft
-    // table is not; else it is compared with the nft table (everything missing when neither).
-    let prefix = format!("{table}-");
-    let in_nft = loaded
-        .chains
-        .iter()
-        .any(|c| c.origin == Origin::Nft && c.table == table);
-    let in_iptables = loaded
-        .chains
-        .iter()
-        .any(|c| c.origin != Origin::Nft && c.name.starts_with(&prefix));
-    if in_iptables && !in_nft {
-        let mut texts = Vec::new();
-        for (b, fam) in [(Backend::Iptables, "ip"), (Backend::Ip6tables, "ip6")] {
-            let t = render(&rs, b).map_err(|e| format!("{path}: {e}"))?;
-            texts.push(iptables_save::read(&t, Some(fam)));
-        }
-        let expected = Ruleset::combine(None, texts);
-        return Ok(drift::drift_iptables(&expected, loaded, table));
-    }
-    let json = render(&rs, Backend::NftJson).map_err(|e| format!("{path}: {e}"))?;
-    let expected = nft_json::read(&json).map_err(|e| format!("{path}: {e}"))?;
-    Ok(drift::drift(&expected, loaded, table))
+    drift::against_site(&valid, loaded).map_err(|e| format!("{path}: {e}"))
 }
 
 /// `nfh audit`.
