@@ -9,7 +9,8 @@
 #   * test_api built with -fsanitize=address,undefined, run with LeakSanitizer on
 #   * test_api built plainly, run under valgrind (definite and indirect leaks are errors;
 #     Rust's std may leave "still reachable"/"possibly lost" thread-local memory)
-#   * test_audit: the ruleset audit (nfh_audit_*), built with ASan+UBSan
+#   * test_audit: the audit (nfh_audit_*: rulesets, fixture trees, the live host, drift),
+#     built with ASan+UBSan, and built plainly under valgrind
 #   * test_alloc: the documented allocation-free fast path (nfh_validator_conforms)
 #   * install.sh into target/c-tests/prefix, the C example built with pkg-config and run on
 #     examples/site.toml + examples/samples/expectations.txt; the example under ASan too
@@ -211,6 +212,28 @@ if "$CC" "${cflags[@]}" "${san[@]}" -c "$here/c/test_audit.c" -o "$out/test_audi
     fi
 else
     fail "compile test_audit with -fsanitize=address,undefined"
+fi
+
+# ---- the audit under valgrind (host reads, FIFOs, the live host) ------------------------------
+if command -v valgrind >/dev/null 2>&1 &&
+    "$CC" "${cflags[@]}" -g -c "$here/c/test_audit.c" -o "$out/test_audit.o" &&
+    "$CC" "$out/test_audit.o" "$lib" "${libs[@]}" -o "$out/test_audit"; then
+    set +e
+    valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        --log-file="$out/test_audit-valgrind.log" "$out/test_audit" >"$out/test_audit-valgrind.out" 2>&1
+    rc=$?
+    set -e
+    echo "      test_audit (valgrind), exit status $rc:"
+    show "$out/test_audit-valgrind.out"
+    if grep -q 'ERROR SUMMARY: 0 errors' "$out/test_audit-valgrind.log" && [ "$rc" -eq 0 ] &&
+        all_checks_pass "$out/test_audit-valgrind.out"; then
+        pass "test_audit under valgrind: checks pass, no memory error, no definite/indirect leak"
+    else
+        fail "test_audit under valgrind: checks pass, no memory error, no definite/indirect leak" \
+            "log: $out/test_audit-valgrind.log, output: $out/test_audit-valgrind.out"
+    fi
+else
+    fail "test_audit under valgrind" "valgrind missing or test_audit does not compile"
 fi
 
 # ---- allocation-free fast path -----------------------------------------------------------
