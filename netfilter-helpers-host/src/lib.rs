@@ -259,6 +259,9 @@ fn read_regular(path: &Path, limit: u64) -> ReadOutcome {
         Err(e) => return ReadOutcome::Failed(e.to_string()),
         Ok(_) => {}
     }
+    // O_NONBLOCK: a read-only open of a FIFO without a writer returns at once instead of
+    // waiting for one (fs/pipe.c, fifo_open: `case FMODE_READ` waits in wait_for_partner only
+    // without O_NONBLOCK); on a regular file the flag changes nothing.
     let f = match std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
