@@ -156,3 +156,12 @@ def test_audit_site_errors() -> None:
     # A 4.9 site, nothing loaded: its nft rendering cannot be compared.
     with pytest.raises(nfh.RenderError, match="Linux 4.12"):
         nfh.audit(snap, site='kernel = "4.9"\n[[interfaces]]\nname = "eth0"\ndefault_route = true\n')
+
+
+def test_audit_host_with_a_policy(samples: Path) -> None:
+    policy = (samples / "policy.toml").read_text()
+    judged = nfh.audit_host(samples / "host-old", policy=policy, read_rulesets=False)
+    assert nfh.AuditCode.POLICY_VIOLATION in [f.code for f in judged.findings]
+    assert judged == nfh.audit(samples / "host-old", policy=policy)
+    plain = nfh.audit_host(samples / "host-old", read_rulesets=False)
+    assert nfh.AuditCode.POLICY_VIOLATION not in [f.code for f in plain.findings]

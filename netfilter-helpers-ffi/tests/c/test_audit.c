@@ -274,6 +274,23 @@ static void test_host_fixture(void) {
           missing, count);
     nfh_audit_free(a);
     nfh_ruleset_free(site);
+    /* A policy judges the expectation table of the tree: the sample host-old's ftp data
+     * connection to a third party breaks the policy's destinations. */
+    nfh_policy *policy = NULL;
+    CHECK_RES(nfh_policy_parse("[helpers.ftp]\ndestinations = [\"10.81.1.0/24\"]\n", NFH_DOC_FORMAT_TOML,
+                               &policy, NULL),
+              NFH_RESULT_OK, "policy");
+    a = NULL;
+    CHECK_RES(nfh_audit_host("examples/samples/host-old", NFH_AUDIT_NO_RULESET, NULL, policy, &a, NULL),
+              NFH_RESULT_OK, "host-old with a policy");
+    CHECK(message_has(a, "policy-violation", "10.71.2.3"), "the policy's finding");
+    nfh_audit_free(a);
+    a = NULL;
+    CHECK_RES(nfh_audit_host("examples/samples/host-old", NFH_AUDIT_NO_RULESET, NULL, NULL, &a, NULL),
+              NFH_RESULT_OK, "host-old without a policy");
+    CHECK(!message_has(a, "policy-violation", "10.71.2.3"), "no policy, no policy finding");
+    nfh_audit_free(a);
+    nfh_policy_free(policy);
 }
 
 static void test_host_hardened(void) {
