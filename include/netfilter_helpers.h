@@ -14,6 +14,13 @@
 
 
 /*
+ Flag of `nfh_audit_host`: read no ruleset (no `nft`, `iptables-save`, `ip` on the live
+ host; no ruleset files of a fixture tree): the host's options, kernel and expectation
+ table only. The number is fixed.
+ */
+#define NFH_AUDIT_NO_RULESET 1
+
+/*
  The largest `threads` argument accepted by the batch calls (0 means one thread per core).
  */
 #define NFH_MAX_THREADS 1024
@@ -775,6 +782,34 @@ extern "C" {
 nfh_result nfh_version(char *buf, size_t len, size_t *out_n);
 
 /*
+ Audits a host, as `nfh audit` does. `root` NULL is the live host: `/` is read, and `nft -j
+ list ruleset`, `iptables-save`, `ip6tables-save` and `ip -j addr show` are run and the
+ expectation table is dumped over ctnetlink (falling back to `/proc` without
+ CAP_NET_ADMIN: a finding says so). A `root` directory is a copy of a host (`proc/`,
+ `sys/`, and at its top `nft-ruleset.json`, `iptables-save.txt`, `ip6tables-save.txt`,
+ `ip-addr.json`): files only, no command is run. Reading is hardened: no symlink out of
+ the root, FIFOs and special files refused without blocking, 256 MiB per file; what cannot
+ be read is a finding. `flags`: 0 or `NFH_AUDIT_NO_RULESET`. `site` (NULL: none): rules
+ from `nfh_ruleset_from_site`, whose drift against the loaded ruleset is added
+ (`drift-missing`, `drift-extra`). `policy` (NULL: none) judges the expectations.
+
+ Errors: `NFH_RESULT_INVALID_PARAMETER` for an unknown flag; `NFH_RESULT_NOT_AVAILABLE`
+ when `root` is not a directory; `NFH_RESULT_PARSE_ERROR` when the tree's `ip-addr.json`
+ or `nft-ruleset.json` is not what it claims to be; `NFH_RESULT_RENDER_ERROR` when the
+ site's rules cannot be rendered for the backend they are compared in. `*err` says which.
+
+ # Safety
+ `root` NULL or NUL-terminated; `site` and `policy` NULL or live; `out` writable; `err`
+ NULL or writable.
+ */
+nfh_result nfh_audit_host(const char *root,
+                          uint32_t flags,
+                          const struct nfh_ruleset *site,
+                          const struct nfh_policy *policy,
+                          struct nfh_audit **out,
+                          struct nfh_error **err);
+
+/*
  Audits rulesets: `texts` holds `n_texts` NUL-terminated texts, each the output of
  `nft -j list ruleset` (it starts with `{`) or of `iptables-save`/`ip6tables-save` (the
  format is recognised per text). `kernel_release` (`"6.12.0"`, NULL when unknown) and
@@ -793,6 +828,24 @@ nfh_result nfh_audit_ruleset(const char *const *texts,
                              const struct nfh_options *opts,
                              struct nfh_audit **out,
                              struct nfh_error **err);
+
+/*
+ `nfh_audit_ruleset`, plus the drift of a site against the rulesets: `site` (NULL: none)
+ holds the rules of `nfh_ruleset_from_site`; each rule it renders that is not loaded is a
+ `drift-missing` finding, each rule loaded in its table (nft) or its `PREFIX-*` chains
+ (iptables) that it does not render a `drift-extra` finding. A site whose rules cannot be
+ rendered for the backend they are compared in is `NFH_RESULT_RENDER_ERROR`.
+
+ # Safety
+ As `nfh_audit_ruleset`; `site` NULL or live.
+ */
+nfh_result nfh_audit_ruleset_with_site(const char *const *texts,
+                                       size_t n_texts,
+                                       const char *kernel_release,
+                                       const struct nfh_options *opts,
+                                       const struct nfh_ruleset *site,
+                                       struct nfh_audit **out,
+                                       struct nfh_error **err);
 
 /*
  The number of findings (0 for NULL).

@@ -21,8 +21,10 @@
 //!   and never reused; C passes them as `uint32_t`, decoded by a `match` on those numbers
 //!   (`NFH_RESULT_INVALID_PARAMETER` for any other); `tests/abi_numbers.rs` pins every number;
 //! * every export runs behind a panic boundary (`NFH_RESULT_PANIC`, or NULL / 0 / false);
-//! * `nfh_watch_*` watches the kernel's live expectations over ctnetlink (the one part of the
-//!   API that does I/O, through `netfilter-helpers-netlink`; Linux only);
+//! * `nfh_watch_*` watches the kernel's live expectations over ctnetlink, and
+//!   `nfh_audit_host` reads a host (its files under a root, and on the live host `nft`,
+//!   `iptables-save`, `ip` and a ctnetlink dump): the two parts of the API that do I/O,
+//!   through `netfilter-helpers-netlink` and `netfilter-helpers-host`; Linux only;
 //! * callbacks (`nfh_judged_fn`, `nfh_read_fn`, `nfh_watch_fn`) run on the calling thread and get the
 //!   caller's `void *ctx`; a view handed to a callback is borrowed for that call only;
 //! * thread safety is stated per type: options are mutable and not to be shared while being
@@ -35,7 +37,7 @@
 //! `enums` (the C enums and their mapping to the core), `error` (reading errors),
 //! `catalogue` (helpers, module options, the degree-of-freedom model), `expect`
 //! (expectations, validators, policies, verdicts), `judge` (batch judging), `ruleset` (sites
-//! and rendering), `audit` (hazards of live rulesets).
+//! and rendering), `audit` (the host audit, hazards of live rulesets, a site's drift).
 #![allow(non_camel_case_types)]
 // The C ABI needs raw pointers; every dereference is in `ffi.rs` helpers and macros that
 // check for NULL.

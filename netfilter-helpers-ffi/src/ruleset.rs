@@ -19,7 +19,7 @@ use crate::result::{nfh_error, nfh_result};
 /// threads.
 #[derive(Debug)]
 pub struct nfh_ruleset {
-    rules: Ruleset,
+    pub(crate) rules: Ruleset,
     warnings: Vec<Problem>,
 }
 

@@ -315,6 +315,19 @@ fn the_header_declares_the_pinned_numbers() {
     ));
 }
 
+/// The flags of `nfh_audit_host` keep their bits, and the header declares them.
+#[test]
+fn audit_flags_are_pinned() {
+    assert_eq!(NFH_AUDIT_NO_RULESET, 1);
+    let header = include_str!("../../include/netfilter_helpers.h");
+    assert!(
+        header
+            .lines()
+            .any(|l| l.trim() == "#define NFH_AUDIT_NO_RULESET 1"),
+        "the header lacks NFH_AUDIT_NO_RULESET 1; regenerate it with NFH_BLESS=1 cargo test -p netfilter-helpers-ffi --test header"
+    );
+}
+
 /// Every core value that crosses the ABI has a C number, and the two mappings agree.
 #[test]
 fn every_core_variant_has_a_c_number() {

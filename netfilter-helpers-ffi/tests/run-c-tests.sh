@@ -9,11 +9,13 @@
 #   * test_api built with -fsanitize=address,undefined, run with LeakSanitizer on
 #   * test_api built plainly, run under valgrind (definite and indirect leaks are errors;
 #     Rust's std may leave "still reachable"/"possibly lost" thread-local memory)
-#   * test_audit: the ruleset audit (nfh_audit_*), built with ASan+UBSan
+#   * test_audit: the audit (nfh_audit_*: rulesets, fixture trees, the live host, drift),
+#     built with ASan+UBSan, and built plainly under valgrind
 #   * test_alloc: the documented allocation-free fast path (nfh_validator_conforms)
 #   * install.sh into target/c-tests/prefix, the C example built with pkg-config and run on
 #     examples/site.toml + examples/samples/expectations.txt; the example under ASan too
 #   * the README's C example ("Use it"), built with pkg-config and run; under ASan too
+#   * the README's C audit example ("Auditing a ruleset"), the same way, on the sample host tree
 #
 # Objects, programs and logs go to target/c-tests/. Nothing is installed, except that when gcc
 # or valgrind is missing and the user is root, `apt-get install -y valgrind gcc` is run.
@@ -213,6 +215,28 @@ else
     fail "compile test_audit with -fsanitize=address,undefined"
 fi
 
+# ---- the audit under valgrind (host reads, FIFOs, the live host) ------------------------------
+if command -v valgrind >/dev/null 2>&1 &&
+    "$CC" "${cflags[@]}" -g -c "$here/c/test_audit.c" -o "$out/test_audit.o" &&
+    "$CC" "$out/test_audit.o" "$lib" "${libs[@]}" -o "$out/test_audit"; then
+    set +e
+    valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        --log-file="$out/test_audit-valgrind.log" "$out/test_audit" >"$out/test_audit-valgrind.out" 2>&1
+    rc=$?
+    set -e
+    echo "      test_audit (valgrind), exit status $rc:"
+    show "$out/test_audit-valgrind.out"
+    if grep -q 'ERROR SUMMARY: 0 errors' "$out/test_audit-valgrind.log" && [ "$rc" -eq 0 ] &&
+        all_checks_pass "$out/test_audit-valgrind.out"; then
+        pass "test_audit under valgrind: checks pass, no memory error, no definite/indirect leak"
+    else
+        fail "test_audit under valgrind: checks pass, no memory error, no definite/indirect leak" \
+            "log: $out/test_audit-valgrind.log, output: $out/test_audit-valgrind.out"
+    fi
+else
+    fail "test_audit under valgrind" "valgrind missing or test_audit does not compile"
+fi
+
 # ---- allocation-free fast path -----------------------------------------------------------
 wrap="-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign,--wrap=aligned_alloc"
 if "$CC" "${cflags[@]}" -c "$here/c/test_alloc.c" -o "$out/test_alloc.o" &&
@@ -325,6 +349,44 @@ elif [ -n "${pcflags:-}" ]; then
     fi
 else
     fail "README's C example built with pkg-config" "no pkg-config flags"
+fi
+
+# The README's audit example: the one ```c block of "### Auditing a ruleset", built with
+# pkg-config and under ASan+UBSan, run from the repository's top on the sample host tree: it
+# prints the blanket RELATED accept with its rule and exits 1, as nfh audit does.
+readme_audit_c="$out/readme-audit.c"
+awk '/^### Auditing a ruleset$/ { inside = 1; next } /^##/ { inside = 0 }
+     inside && /^```c$/ { code = 1; next } code && /^```$/ { code = 0; next } code' \
+    "$root/README.md" >"$readme_audit_c"
+check_readme_audit() {
+    local rc
+    set +e
+    "$1" >"$1.out" 2>"$1.err"
+    rc=$?
+    set -e
+    [ "$rc" -eq 1 ] &&
+        grep -qx 'related-accept-blanket -A fwd_lan -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT' "$1.out" &&
+        [ "$(wc -l <"$1.out")" -eq 7 ] && ! grep -qE 'ERROR: |runtime error:' "$1.err"
+}
+if ! grep -q 'nfh_audit_host' "$readme_audit_c"; then
+    fail "README.md \"Auditing a ruleset\" has a C example" "nothing extracted into $readme_audit_c"
+else
+    # shellcheck disable=SC2086 # pkg-config output is a list of flags
+    if [ -n "${pcflags:-}" ] && "$CC" "${warn[@]}" "$readme_audit_c" $pcflags -o "$out/readme-audit" &&
+        check_readme_audit "$out/readme-audit"; then
+        pass "README's C audit example: built with pkg-config, audits the sample host tree, exit 1"
+    else
+        sed 's/^/      /' "$out/readme-audit.out" "$out/readme-audit.err" 2>/dev/null | head -10
+        fail "README's C audit example: built with pkg-config, audits the sample host tree, exit 1" \
+            "source: $readme_audit_c"
+    fi
+    if "$CC" "${cflags[@]}" "${san[@]}" "$readme_audit_c" "$lib" "${libs[@]}" -o "$out/readme-audit-asan" &&
+        ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 check_readme_audit "$out/readme-audit-asan"; then
+        pass "README's C audit example under ASan+UBSan: no memory error, no leak"
+    else
+        sed 's/^/      /' "$out/readme-audit-asan.err" 2>/dev/null | head -10
+        fail "README's C audit example under ASan+UBSan: no memory error, no leak" "source: $readme_audit_c"
+    fi
 fi
 
 # The example against the debug static library under ASan: same output, no leak; an invalid

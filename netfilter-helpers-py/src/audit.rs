@@ -1,13 +1,16 @@
-//! Host audit: `HostSnapshot` (read here, at the binding's edge), `AuditFinding`,
-//! `AuditReport` and `audit()`.
+//! Host audit: `HostSnapshot` (read at the binding's edge by `netfilter-helpers-host`, the
+//! hardened reader `nfh audit` and the C API use), `AuditFinding`, `AuditReport`, `audit()`
+//! and `audit_host()`.
 
 use std::path::PathBuf;
 
 use netfilter_helpers_core::audit::{
-    AuditFinding, AuditReport, HostSnapshot, Interface, LineVerdict, audit_with_ruleset,
+    AuditFinding, AuditReport, HostSnapshot, Interface, LineVerdict, audit_with_site,
 };
 use netfilter_helpers_core::judge::Judgement;
 use netfilter_helpers_core::ruleset::read_texts;
+use netfilter_helpers_core::synth::synthesize;
+use netfilter_helpers_host::{HostError, HostOptions, HostRead, read_host};
 use pyo3::exceptions::{PyFileNotFoundError, PyNotADirectoryError, PyValueError};
 use pyo3::prelude::*;
 
@@ -18,6 +21,7 @@ use crate::error::Result;
 use crate::kernel::{KernelArg, PyKernelVersion};
 use crate::options::{OptionsArg, PyModuleOptions};
 use crate::repr::{Repr, list_repr, opt_repr, str_repr};
+use crate::site::PySite;
 use crate::util::{ListArg, TextArg, guard};
 
 /// What was read from a host: kernel release, module parameters, the automatic-assignment
@@ -26,8 +30,20 @@ use crate::util::{ListArg, TextArg, guard};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PyHostSnapshot(pub(crate) HostSnapshot);
 
-fn read_root(root: &std::path::Path) -> HostSnapshot {
-    HostSnapshot::collect(|p| std::fs::read(root.join(p)).map_err(|e| e.to_string()))
+/// Reads a host with the shared hardened reader; a document that is not what it claims to
+/// be (`ip-addr.json`, `nft-ruleset.json`) raises `ValueError`.
+fn read(options: &HostOptions) -> Result<HostRead> {
+    read_host(options).map_err(|e| match e {
+        HostError::NotADirectory { .. } => PyNotADirectoryError::new_err(e.to_string()).into(),
+        e => PyValueError::new_err(e.to_string()).into(),
+    })
+}
+
+/// The snapshot of a copy of a host under `root`: files only, interfaces included, no ruleset.
+fn read_root(root: &std::path::Path) -> Result<HostSnapshot> {
+    let mut options = HostOptions::under(root);
+    options.read_rulesets = false;
+    Ok(read(&options)?.snapshot)
 }
 
 fn check_root(root: &std::path::Path) -> PyResult<()> {
@@ -82,14 +98,16 @@ impl PyHostSnapshot {
     }
 
     /// Reads a snapshot from a root directory (`/`, or a copy of a host's `proc` and `sys`
-    /// trees), without holding the GIL.
+    /// trees), without holding the GIL, with the reader `nfh audit` uses: no symlink out of
+    /// the root, FIFOs and special files refused without blocking, 256 MiB per file (each
+    /// refusal listed in `unreadable`). Interfaces come from `ip-addr.json` at the top of the
+    /// root and `proc/sys/net/ipv4/conf/*`, with their `rp_filter`. Raises ValueError when
+    /// `ip-addr.json` is not `ip -j addr show` output.
     #[staticmethod]
     #[pyo3(signature = (root=PathBuf::from("/")), text_signature = "(root='/')")]
     fn read(py: Python<'_>, root: PathBuf) -> Result<Self> {
         check_root(&root)?;
-        Ok(PyHostSnapshot(
-            py.detach(|| guard(|| Ok(read_root(&root))))?,
-        ))
+        Ok(PyHostSnapshot(py.detach(|| guard(|| read_root(&root)))?))
     }
 
     /// Every path (relative to the root) a snapshot reads.
@@ -400,16 +418,21 @@ impl<'a, 'py> FromPyObject<'a, 'py> for RootArg {
 /// `nft -j list ruleset` and/or `iptables-save`/`ip6tables-save`, one text or a list of them
 /// (the format of each is recognised); a text starting with `{` that is not an nft JSON
 /// document raises `ValueError`.
+///
+/// `site` (a `Site`, or TOML or JSON text or a dict) adds its drift against the ruleset:
+/// `drift-missing` for each rule the site renders that is not loaded, `drift-extra` for each
+/// loaded rule of its table (nft) or its `PREFIX-*` chains (iptables) it does not render.
 #[pyfunction(name = "audit")]
 #[pyo3(
-    signature = (root=RootArg::Path(PathBuf::from("/")), policy=None, ruleset=None),
-    text_signature = "(root='/', policy=None, ruleset=None)"
+    signature = (root=RootArg::Path(PathBuf::from("/")), policy=None, ruleset=None, *, site=None),
+    text_signature = "(root='/', policy=None, ruleset=None, *, site=None)"
 )]
 pub(crate) fn py_audit(
     py: Python<'_>,
     root: RootArg,
     policy: Option<PolicyArg>,
     ruleset: Option<RulesetArg>,
+    site: Option<SiteArg>,
 ) -> Result<PyAuditReport> {
     let rules = match ruleset {
         None => None,
@@ -422,13 +445,74 @@ pub(crate) fn py_audit(
         RootArg::Snapshot(s) => s,
         RootArg::Path(path) => {
             check_root(&path)?;
-            py.detach(|| guard(|| Ok(read_root(&path))))?
+            py.detach(|| guard(|| read_root(&path)))?
         }
     };
     let policy = policy.map(|p| p.0);
     Ok(PyAuditReport(py.detach(|| {
-        guard(|| Ok(audit_with_ruleset(&snap, policy.as_ref(), rules.as_ref())))
+        guard(|| {
+            let site = site.map(|s| synthesize(&s.0));
+            Ok(audit_with_site(
+                &snap,
+                policy.as_ref(),
+                rules.as_ref(),
+                site.as_ref(),
+            )?)
+        })
     })?))
+}
+
+/// Audits a host as `nfh audit` does, with the same reader. `root` None (the default) is
+/// the live host: `/` is read, `nft -j list ruleset`, `iptables-save`, `ip6tables-save` and
+/// `ip -j addr show` are run, and the expectation table is dumped over ctnetlink (falling
+/// back to `/proc` without CAP_NET_ADMIN: a finding says so). A `root` directory is a copy
+/// of a host (`proc/`, `sys/`, and at its top `nft-ruleset.json`, `iptables-save.txt`,
+/// `ip6tables-save.txt`, `ip-addr.json`): files only, no command is run. `read_rulesets`
+/// False reads no ruleset. `site` adds its drift against the rulesets read, `policy` judges
+/// the expectations (as in `audit`). Runs without holding the GIL.
+#[pyfunction(name = "audit_host")]
+#[pyo3(
+    signature = (root=None, *, site=None, policy=None, read_rulesets=true),
+    text_signature = "(root=None, *, site=None, policy=None, read_rulesets=True)"
+)]
+pub(crate) fn py_audit_host(
+    py: Python<'_>,
+    root: Option<PathBuf>,
+    site: Option<SiteArg>,
+    policy: Option<PolicyArg>,
+    read_rulesets: bool,
+) -> Result<PyAuditReport> {
+    let mut options = match &root {
+        None => HostOptions::live(),
+        Some(r) => {
+            check_root(r)?;
+            HostOptions::under(r)
+        }
+    };
+    options.read_rulesets = read_rulesets;
+    let policy = policy.map(|p| p.0);
+    Ok(PyAuditReport(py.detach(|| {
+        guard(|| {
+            let host = read(&options)?;
+            let site = site.map(|s| synthesize(&s.0));
+            Ok(audit_with_site(
+                &host.snapshot,
+                policy.as_ref(),
+                host.ruleset.as_ref(),
+                site.as_ref(),
+            )?)
+        })
+    })?))
+}
+
+/// A site for drift: a `Site`, or TOML or JSON text or a dict (validated).
+pub(crate) struct SiteArg(netfilter_helpers_core::site::ValidSite);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for SiteArg {
+    type Error = PyErr;
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        Ok(SiteArg(PySite::from_arg(&obj)?.valid))
+    }
 }
 
 /// Ruleset texts: one `str`/`bytes` or an iterable of them.

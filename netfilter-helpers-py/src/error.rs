@@ -84,6 +84,17 @@ impl From<netfilter_helpers_core::net::NameError> for Error {
     }
 }
 
+/// A site's drift that cannot be computed: its rules cannot be rendered for the backend they
+/// are compared in (`RenderError`), or its own rendering does not read back (a bug).
+impl From<netfilter_helpers_core::audit::drift::SiteDriftError> for Error {
+    fn from(e: netfilter_helpers_core::audit::drift::SiteDriftError) -> Self {
+        match e {
+            netfilter_helpers_core::audit::drift::SiteDriftError::Render(r) => Error::Render(r),
+            other => Error::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<CoreParseError> for Error {
     fn from(e: CoreParseError) -> Self {
         Error::Parse(e.clone(), vec![e])

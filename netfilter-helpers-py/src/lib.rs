@@ -113,7 +113,7 @@ pub mod _netfilter_helpers {
     };
 
     #[pymodule_export]
-    use crate::audit::{PyAuditFinding, PyAuditReport, PyHostSnapshot, py_audit};
+    use crate::audit::{PyAuditFinding, PyAuditReport, PyHostSnapshot, py_audit, py_audit_host};
 
     #[pymodule_export]
     use crate::site::{

@@ -57,7 +57,7 @@ fn json_text<T: serde::Serialize>(v: &T) -> String {
 #[derive(Debug, Clone)]
 pub(crate) struct PySite {
     source: Site,
-    valid: ValidSite,
+    pub(crate) valid: ValidSite,
 }
 
 impl PartialEq for PySite {
@@ -74,6 +74,12 @@ impl std::hash::Hash for PySite {
 }
 
 impl PySite {
+    /// The site an argument names: a `Site`, or anything `Site(...)` accepts (TOML or JSON
+    /// text, a dict), validated (SiteError with every problem otherwise).
+    pub(crate) fn from_arg(source: &Bound<'_, PyAny>) -> Result<Self> {
+        Self::new(source)
+    }
+
     fn build(source: Site) -> Result<Self> {
         let valid = source.validate()?;
         Ok(PySite { source, valid })

@@ -672,6 +672,38 @@ pub fn audit_with_ruleset(
     }
 }
 
+/// Audits like [`audit_with_ruleset`] and, when `site` is given (the rules synthesised from
+/// a site, [`crate::synth::synthesize`]), adds the site's drift against the loaded ruleset
+/// ([`drift::against_rules`]; against an empty one when no ruleset was read): the audit
+/// `nfh audit --site`, `nfh_audit_host` and Python's `audit_host(site=...)` run.
+///
+/// ```
+/// use netfilter_helpers_core::audit::{audit_with_site, AuditCode, HostSnapshot};
+/// use netfilter_helpers_core::{site::Site, synth::synthesize};
+/// let site = Site::from_toml("[[interfaces]]\nname = \"eth0\"\ndefault_route = true\n").unwrap().validate().unwrap();
+/// let snap = HostSnapshot { kernel_release: Some("6.12.0".into()), expectations: Some(Vec::new()), ..Default::default() };
+/// let r = audit_with_site(&snap, None, None, Some(&synthesize(&site))).unwrap();
+/// assert!(r.findings.iter().all(|f| f.code == AuditCode::DriftMissing) && r.has_problems());
+/// assert_eq!(audit_with_site(&snap, None, None, None).unwrap().findings, []);
+/// ```
+///
+/// # Errors
+/// When the site's rules cannot be rendered for the backend they are compared in.
+pub fn audit_with_site(
+    snap: &HostSnapshot,
+    policy: Option<&SitePolicy>,
+    ruleset: Option<&Ruleset>,
+    site: Option<&crate::ir::Ruleset>,
+) -> Result<AuditReport, drift::SiteDriftError> {
+    let mut report = audit_with_ruleset(snap, policy, ruleset);
+    if let Some(site) = site {
+        let empty = Ruleset::default();
+        let loaded = ruleset.unwrap_or(&empty);
+        report.findings.extend(drift::against_rules(site, loaded)?);
+    }
+    Ok(report)
+}
+
 crate::spelling::spelling! {
     AuditCode {
         DangerousOption => "dangerous-option",

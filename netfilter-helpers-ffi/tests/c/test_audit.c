@@ -1,7 +1,10 @@
-/* Tests of the ruleset audit of the C API (nfh_audit_*), written in C: an iptables-save text
- * with a blanket RELATED accept and an unrestricted helper assignment, nft JSON with a
- * dangerous option in use, a broken JSON document, NULL and range errors, short buffers,
- * control characters escaped. One line per check, then "N passed, N failed".
+/* Tests of the audit of the C API (nfh_audit_*), written in C: an iptables-save text with a
+ * blanket RELATED accept and an unrestricted helper assignment, nft JSON with a dangerous
+ * option in use, a broken JSON document, NULL and range errors, short buffers, control
+ * characters escaped; the host audit (nfh_audit_host) of the sample fixture tree
+ * examples/samples/host-ruleset (run from the repository's top), of a temporary tree with a
+ * FIFO and a symlink out of the root (refused, without blocking), and of the live host; a
+ * site's drift. One line per check, then "N passed, N failed".
  *
  * Build (see ../run-c-tests.sh, which runs it under ASan/UBSan):
  *   cc -std=c11 -Wall -Wextra -Wpedantic -Werror -I include \
@@ -14,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "netfilter_helpers.h"
 #include "check.h"
@@ -173,9 +178,285 @@ static void test_errors(void) {
     nfh_audit_free(NULL);
 }
 
+/* The sample host of the README: kernel 6.1, ftp loose=1, the article's "before" rules. */
+static const char SAMPLE_ROOT[] = "examples/samples/host-ruleset";
+
+/* A small site: one default-route interface, an FTP server behind eth1. */
+static const char SITE[] =
+    "kernel = \"6.1.0\"\n"
+    "[[interfaces]]\nname = \"eth0\"\ndefault_route = true\nnetworks = [\"198.51.100.2/24\"]\n"
+    "[[interfaces]]\nname = \"eth1\"\nnetworks = [\"10.0.1.1/24\"]\n"
+    "[[services]]\nname = \"ftp-in\"\nhelper = \"ftp\"\ndirection = \"inbound\"\n"
+    "servers = [\"10.0.1.10\"]\n";
+
+/* The codes of every finding, joined by spaces, into a fresh buffer. */
+static char *codes_of(const nfh_audit *a) {
+    size_t cap = 1, count = nfh_audit_finding_count(a);
+    char *all = calloc(1, 1);
+    for (size_t i = 0; all != NULL && i < count; i++) {
+        char *c = text_of(nfh_audit_finding_code, a, i);
+        if (c == NULL) {
+            free(all);
+            return NULL;
+        }
+        cap += strlen(c) + 1;
+        char *grown = realloc(all, cap);
+        if (grown != NULL) {
+            all = grown;
+            if (i > 0)
+                strcat(all, " ");
+            strcat(all, c);
+        } else {
+            free(all);
+            all = NULL;
+        }
+        free(c);
+    }
+    return all;
+}
+
+static int codes_are(const nfh_audit *a, const char *want) {
+    char *got = codes_of(a);
+    int ok = got != NULL && strcmp(got, want) == 0;
+    if (!ok)
+        printf("# codes: %s\n", got ? got : "(null)");
+    free(got);
+    return ok;
+}
+
+/* Whether some finding with this code has a message containing `part`. */
+static int message_has(const nfh_audit *a, const char *code, const char *part) {
+    int found = 0;
+    for (size_t i = 0; !found && i < nfh_audit_finding_count(a); i++) {
+        char *c = text_of(nfh_audit_finding_code, a, i);
+        char *m = text_of(nfh_audit_finding_message, a, i);
+        found = c != NULL && m != NULL && strcmp(c, code) == 0 && strstr(m, part) != NULL;
+        free(c);
+        free(m);
+    }
+    return found;
+}
+
+static void test_host_fixture(void) {
+    nfh_audit *a = NULL;
+    nfh_error *err = NULL;
+    CHECK_RES(nfh_audit_host(SAMPLE_ROOT, 0, NULL, NULL, &a, &err), NFH_RESULT_OK,
+              "the sample tree audits");
+    CHECK(err == NULL, "no error on success");
+    CHECK(codes_are(a, "dangerous-option helper-unrestricted dangerous-option-in-use "
+                       "related-accept-no-address related-accept-blanket no-antispoofing "
+                       "no-antispoofing"),
+          "the findings nfh audit --root prints, in order");
+    CHECK(text_is(nfh_audit_finding_rule, a, 4, "-A fwd_lan -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"),
+          "the blanket accept's rule");
+    CHECK(text_is(nfh_audit_finding_subject, a, 5, "interface eth0"),
+          "interfaces were read (ip-addr.json, rp_filter)");
+    nfh_audit_free(a);
+    a = NULL;
+    CHECK_RES(nfh_audit_host(SAMPLE_ROOT, NFH_AUDIT_NO_RULESET, NULL, NULL, &a, NULL), NFH_RESULT_OK,
+              "NFH_AUDIT_NO_RULESET audits");
+    CHECK(codes_are(a, "dangerous-option"), "without rulesets: the option only");
+    nfh_audit_free(a);
+    a = NULL;
+    /* The sample's rules against a site: its nfh chains are not loaded, so each rule the site
+     * renders is missing (and the hazards stay). */
+    nfh_ruleset *site = NULL;
+    CHECK_RES(nfh_ruleset_from_site(SITE, NFH_DOC_FORMAT_TOML, &site, NULL), NFH_RESULT_OK, "site");
+    CHECK_RES(nfh_audit_host(SAMPLE_ROOT, 0, site, NULL, &a, NULL), NFH_RESULT_OK,
+              "the sample tree against a site");
+    size_t count = nfh_audit_finding_count(a), missing = 0;
+    for (size_t i = 7; i < count; i++) {
+        char *c = text_of(nfh_audit_finding_code, a, i);
+        missing += c != NULL && strcmp(c, "drift-missing") == 0;
+        free(c);
+    }
+    CHECK(count > 7 && missing == count - 7, "the hazards, then drift-missing only (%zu of %zu)",
+          missing, count);
+    nfh_audit_free(a);
+    nfh_ruleset_free(site);
+    /* A policy judges the expectation table of the tree: the sample host-old's ftp data
+     * connection to a third party breaks the policy's destinations. */
+    nfh_policy *policy = NULL;
+    CHECK_RES(nfh_policy_parse("[helpers.ftp]\ndestinations = [\"10.81.1.0/24\"]\n", NFH_DOC_FORMAT_TOML,
+                               &policy, NULL),
+              NFH_RESULT_OK, "policy");
+    a = NULL;
+    CHECK_RES(nfh_audit_host("examples/samples/host-old", NFH_AUDIT_NO_RULESET, NULL, policy, &a, NULL),
+              NFH_RESULT_OK, "host-old with a policy");
+    CHECK(message_has(a, "policy-violation", "10.71.2.3"), "the policy's finding");
+    nfh_audit_free(a);
+    a = NULL;
+    CHECK_RES(nfh_audit_host("examples/samples/host-old", NFH_AUDIT_NO_RULESET, NULL, NULL, &a, NULL),
+              NFH_RESULT_OK, "host-old without a policy");
+    CHECK(!message_has(a, "policy-violation", "10.71.2.3"), "no policy, no policy finding");
+    nfh_audit_free(a);
+    nfh_policy_free(policy);
+}
+
+static void test_host_hardened(void) {
+    char root[] = "/tmp/nfh-c-audit-XXXXXX";
+    char path[256];
+    CHECK(mkdtemp(root) != NULL, "temporary root");
+    const char *dirs[] = {"proc", "proc/sys", "proc/sys/kernel", "proc/net", "sys", "sys/module",
+                          "sys/module/nf_conntrack_ftp", "sys/module/nf_conntrack_ftp/parameters"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", root, dirs[i]);
+        mkdir(path, 0755);
+    }
+    snprintf(path, sizeof path, "%s/proc/sys/kernel/osrelease", root);
+    FILE *f = fopen(path, "w");
+    if (f != NULL) {
+        fputs("6.12.0\n", f);
+        fclose(f);
+    }
+    /* A FIFO no one writes to: opening it blocking would hang this test (the alarm ends it). */
+    snprintf(path, sizeof path, "%s/sys/module/nf_conntrack_ftp/parameters/loose", root);
+    CHECK(mkfifo(path, 0600) == 0, "a FIFO as a module parameter");
+    snprintf(path, sizeof path, "%s/proc/net/nf_conntrack_expect", root);
+    CHECK(symlink("/etc/hostname", path) == 0, "a symlink out of the root");
+    alarm(30);
+    nfh_audit *a = NULL;
+    CHECK_RES(nfh_audit_host(root, 0, NULL, NULL, &a, NULL), NFH_RESULT_OK, "the tree audits");
+    alarm(0);
+    CHECK(message_has(a, "unreadable", "not a regular file"), "the FIFO is refused");
+    CHECK(message_has(a, "unreadable", "a symlink leads out of the root"),
+          "the symlink out of the root is refused");
+    nfh_audit_free(a);
+    a = NULL;
+    /* An ip-addr.json that is not `ip -j addr` output: the tree is unusable. */
+    snprintf(path, sizeof path, "%s/ip-addr.json", root);
+    f = fopen(path, "w");
+    if (f != NULL) {
+        fputs("not json", f);
+        fclose(f);
+    }
+    nfh_error *err = NULL;
+    CHECK_RES(nfh_audit_host(root, 0, NULL, NULL, &a, &err), NFH_RESULT_PARSE_ERROR,
+              "a broken ip-addr.json is a parse error");
+    char buf[512];
+    size_t n = 0;
+    CHECK(err != NULL && nfh_error_message(err, buf, sizeof buf, &n) == NFH_RESULT_OK &&
+              strstr(buf, "ip-addr.json") != NULL,
+          "the error names the file");
+    nfh_error_free(err);
+    err = NULL;
+    CHECK(a == NULL, "no audit written on failure");
+    remove(path);
+    snprintf(path, sizeof path, "%s/sys/module/nf_conntrack_ftp/parameters/loose", root);
+    remove(path);
+    snprintf(path, sizeof path, "%s/proc/net/nf_conntrack_expect", root);
+    remove(path);
+    snprintf(path, sizeof path, "%s/proc/sys/kernel/osrelease", root);
+    remove(path);
+    for (size_t i = sizeof dirs / sizeof dirs[0]; i > 0; i--) {
+        snprintf(path, sizeof path, "%s/%s", root, dirs[i - 1]);
+        rmdir(path);
+    }
+    rmdir(root);
+    /* Argument errors. */
+    CHECK_RES(nfh_audit_host("/nonexistent/nfh", 0, NULL, NULL, &a, &err), NFH_RESULT_NOT_AVAILABLE,
+              "a missing root");
+    CHECK(err != NULL && nfh_error_message(err, buf, sizeof buf, &n) == NFH_RESULT_OK &&
+              strstr(buf, "/nonexistent/nfh: not a directory") != NULL,
+          "the error names the root");
+    nfh_error_free(err);
+    CHECK_RES(nfh_audit_host(SAMPLE_ROOT, 2, NULL, NULL, &a, NULL), NFH_RESULT_INVALID_PARAMETER,
+              "an unknown flag");
+    CHECK_RES(nfh_audit_host(SAMPLE_ROOT, 0, NULL, NULL, NULL, NULL), NFH_RESULT_NULL_PARAMETER,
+              "NULL out");
+    CHECK_RES(nfh_audit_host("\xff", 0, NULL, NULL, &a, NULL), NFH_RESULT_INVALID_UTF8,
+              "a root that is not UTF-8");
+    CHECK(a == NULL, "nothing written on argument errors");
+}
+
+static void test_host_live(void) {
+    /* The live host, without rulesets: /proc and /sys read, the expectation table dumped over
+     * ctnetlink (or /proc, with a finding), no command run. */
+    nfh_audit *a = NULL;
+    CHECK_RES(nfh_audit_host(NULL, NFH_AUDIT_NO_RULESET, NULL, NULL, &a, NULL), NFH_RESULT_OK,
+              "the live host audits");
+    char *json = NULL;
+    size_t n = 0;
+    if (nfh_audit_json(a, NULL, 0, &n) == NFH_RESULT_INSUFFICIENT_SIZE && (json = malloc(n + 1)))
+        nfh_audit_json(a, json, n + 1, &n);
+    CHECK(json != NULL && strstr(json, "\"kernel\":\"") != NULL, "the live kernel is known");
+    free(json);
+    nfh_audit_free(a);
+}
+
+/* The rules rendered for a backend after `header` (the first line iptables-save or
+ * ip6tables-save prints, which tells the reader the family), into a fresh buffer; NULL on
+ * failure. */
+static char *render_text(const nfh_ruleset *site, nfh_backend backend, const char *header) {
+    size_t n = 0, h = strlen(header);
+    if (nfh_ruleset_render(site, backend, NULL, 0, &n, NULL) != NFH_RESULT_INSUFFICIENT_SIZE)
+        return NULL;
+    char *t = malloc(h + n + 1);
+    if (t == NULL)
+        return NULL;
+    memcpy(t, header, h);
+    if (nfh_ruleset_render(site, backend, t + h, n + 1, &n, NULL) != NFH_RESULT_OK) {
+        free(t);
+        t = NULL;
+    }
+    return t;
+}
+
+static void test_ruleset_with_site(void) {
+    nfh_ruleset *site = NULL;
+    CHECK_RES(nfh_ruleset_from_site(SITE, NFH_DOC_FORMAT_TOML, &site, NULL), NFH_RESULT_OK, "site");
+    /* The site's own iptables and ip6tables renderings, loaded: no drift, and no hazard. */
+    size_t n = 0;
+    char *v4 = render_text(site, NFH_BACKEND_IPTABLES, "# Generated by iptables-save v1.8.9\n");
+    char *v6 = render_text(site, NFH_BACKEND_IP6TABLES, "# Generated by ip6tables-save v1.8.9\n");
+    const char *texts[] = {v4 ? v4 : "", v6 ? v6 : "", IPTABLES};
+    nfh_audit *a = NULL;
+    CHECK_RES(nfh_audit_ruleset_with_site(texts, 2, "6.1.0", NULL, site, &a, NULL), NFH_RESULT_OK,
+              "the site's rendering against the site");
+    CHECK(codes_are(a, ""), "no drift, no hazard");
+    nfh_audit_free(a);
+    a = NULL;
+    /* Another table's rules next to it: not drift (only the site's nfh-* chains count). */
+    CHECK_RES(nfh_audit_ruleset_with_site(texts, 3, "6.1.0", NULL, site, &a, NULL), NFH_RESULT_OK,
+              "with the foreign rules");
+    CHECK(codes_are(a, "helper-unrestricted related-accept-blanket"), "hazards only, no drift");
+    nfh_audit_free(a);
+    a = NULL;
+    /* Only the foreign rules: every rule the site renders is missing. */
+    CHECK_RES(nfh_audit_ruleset_with_site(texts + 2, 1, "6.1.0", NULL, site, &a, NULL), NFH_RESULT_OK,
+              "the foreign rules alone");
+    CHECK(nfh_audit_finding_count(a) > 2 && text_is(nfh_audit_finding_code, a, 2, "drift-missing"),
+          "the site's rules are missing");
+    nfh_audit_free(a);
+    a = NULL;
+    free(v4);
+    free(v6);
+    nfh_ruleset_free(site);
+    /* A site for a kernel without nft ct helper objects, nothing loaded: its nft rendering
+     * cannot be compared. */
+    site = NULL;
+    CHECK_RES(nfh_ruleset_from_site("kernel = \"4.9\"\n[[interfaces]]\nname = \"eth0\"\ndefault_route = true\n",
+                                    NFH_DOC_FORMAT_TOML, &site, NULL),
+              NFH_RESULT_OK, "a 4.9 site");
+    nfh_error *err = NULL;
+    CHECK_RES(nfh_audit_ruleset_with_site(NULL, 0, "4.9.0", NULL, site, &a, &err),
+              NFH_RESULT_RENDER_ERROR, "its drift cannot be computed");
+    char buf[512];
+    CHECK(err != NULL && nfh_error_message(err, buf, sizeof buf, &n) == NFH_RESULT_OK &&
+              strstr(buf, "Linux 4.12") != NULL,
+          "the error says why");
+    CHECK(a == NULL, "no audit written on failure");
+    nfh_error_free(err);
+    nfh_ruleset_free(site);
+}
+
 int main(void) {
     test_iptables();
     test_nft_with_options();
     test_errors();
+    test_host_fixture();
+    test_host_hardened();
+    test_host_live();
+    test_ruleset_with_site();
     return check_summary();
 }

@@ -108,6 +108,7 @@ __all__ = [
     "aggregate",
     "all_rules",
     "audit",
+    "audit_host",
     "check_interface_name",
     "check_rule_name",
     "class_policy",
@@ -2002,9 +2003,22 @@ def audit(
     root: str | os.PathLike[str] | HostSnapshot = "/",
     policy: _PolicyLike | None = None,
     ruleset: str | bytes | Iterable[str | bytes] | None = None,
+    *,
+    site: Site | str | bytes | _Document | None = None,
 ) -> AuditReport:
     """Audits a host (its files under ``root``, default ``/``, or a snapshot), and with
-    ``ruleset`` (``nft -j list ruleset`` / ``iptables-save`` texts) its rules' helper hazards."""
+    ``ruleset`` (``nft -j list ruleset`` / ``iptables-save`` texts) its rules' helper hazards;
+    with ``site``, the site's drift against the ruleset (``drift-missing``, ``drift-extra``)."""
+
+def audit_host(
+    root: str | os.PathLike[str] | None = None,
+    *,
+    site: Site | str | bytes | _Document | None = None,
+    policy: _PolicyLike | None = None,
+    read_rulesets: bool = True,
+) -> AuditReport:
+    """Audits a host as ``nfh audit`` does: ``root`` None is the live host (commands run,
+    ctnetlink dump), a directory a copy of one (files only); with ``site``, its drift."""
 
 # Sites and rules.
 

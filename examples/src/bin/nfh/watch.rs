@@ -21,19 +21,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use netfilter_helpers_core::ctnetlink::ExpectMessage;
 use netfilter_helpers_core::judge::{Judge, Judgement};
 use netfilter_helpers_core::options::ModuleOptions;
-use netfilter_helpers_core::parse::ParsedLine;
 use netfilter_helpers_netlink::{Deletion, Event, Requests, WatchOptions, Watcher};
 
 use crate::{Fail, USAGE, judge_arg, load_policy};
-
-/// The expectations of the network namespace at `netns` (none: this process's) as the kernel
-/// holds them now, read over ctnetlink (with master, class, helper, zone and remaining
-/// seconds), or why they cannot be read (no CAP_NET_ADMIN, no ctnetlink, a message that does
-/// not decode). For `nfh audit`, which can fall back to `/proc/net/nf_conntrack_expect`.
-pub(crate) fn live_expectations(netns: Option<&Path>) -> Result<Vec<ParsedLine>, String> {
-    let (messages, _) = live_messages(netns)?;
-    Ok(messages.into_iter().map(|m| m.line).collect())
-}
 
 /// The expectation messages of one dump, and the request socket that read them (to delete).
 fn live_messages(netns: Option<&Path>) -> Result<(Vec<ExpectMessage>, Requests), String> {
