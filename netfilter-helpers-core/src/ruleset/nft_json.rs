@@ -8,7 +8,7 @@
 //! `iptables-nft-save` instead.
 //!
 //! ```
-//! use netfilter_helpers_core::ruleset::{nft_json, Action, Cond, Hook};
+//! use netfilter_helpers_core::ruleset::{nft_json, Action, ChainType, Cond, Hook};
 //!
 //! let rs = nft_json::read(r#"{"nftables": [
 //!   {"table": {"family": "inet", "name": "fw", "handle": 1}},
@@ -21,6 +21,7 @@
 //! ]}"#).unwrap();
 //! let c = &rs.chains[0];
 //! assert_eq!((c.hook, c.priority, c.policy.clone()), (Some(Hook::Forward), Some(0), Some(Action::Drop)));
+//! assert_eq!(c.chain_type, Some(ChainType::Filter));
 //! assert_eq!(c.rules[0].text, "ct state { established, related } accept");
 //! assert_eq!(rs.notes.len(), 1);
 //! ```
@@ -30,7 +31,8 @@ use std::fmt;
 use super::json::{J, NULL};
 
 use super::{
-    Action, Chain, Cond, CtHelperObject, Hook, Location, Origin, ReadNote, Rule, Ruleset, escape,
+    Action, Chain, ChainType, Cond, CtHelperObject, Hook, Location, Origin, ReadNote, Rule,
+    Ruleset, escape,
 };
 
 /// Why a text is not an nft JSON ruleset at all.
@@ -120,6 +122,11 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                     table: key.1.clone(),
                     name: key.2.clone(),
                     hook,
+                    chain_type: body
+                        .get("type")
+                        .and_then(J::as_str)
+                        .and_then(ChainType::parse)
+                        .filter(|_| hook.is_some()),
                     priority: body
                         .get("prio")
                         .and_then(J::as_i64)
@@ -157,6 +164,7 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                             table: key.1.clone(),
                             name: key.2.clone(),
                             hook: None,
+                            chain_type: None,
                             priority: None,
                             policy: None,
                             rules: Vec::new(),
@@ -222,6 +230,22 @@ fn decode_rule(body: &J<'_>, location: Location) -> Rule {
             "match" => {
                 let t = match_text(v);
                 decode_match(v, &t, &mut conds);
+                // In an inet (or bridge, netdev) table, `ip daddr`/`ip6 saddr` match only
+                // that family: nft adds the `meta nfproto` dependency and hides it when
+                // listing. Say so, as `meta nfproto` would.
+                if !matches!(location.family.as_str(), "ip" | "ip6")
+                    && let Some(p) = v.get("left").and_then(|l| l.get("payload"))
+                {
+                    match s(p, "protocol") {
+                        "ip" => conds.push(Cond::NfProto {
+                            family: "ipv4".into(),
+                        }),
+                        "ip6" => conds.push(Cond::NfProto {
+                            family: "ipv6".into(),
+                        }),
+                        _ => {}
+                    }
+                }
                 text.push(t);
             }
             "accept" => set(&mut action, Action::Accept, &mut text, "accept"),
@@ -501,6 +525,10 @@ fn decode_match(m: &J<'_>, text: &str, conds: &mut Vec<Cond>) {
         match s(ct, "key") {
             "state" => conds.push(Cond::CtState {
                 states: strings(right),
+                negated,
+            }),
+            "status" => conds.push(Cond::CtStatus {
+                statuses: strings(right),
                 negated,
             }),
             "helper" => {
