@@ -575,6 +575,48 @@ fn counter_packets(ns: &Netns, family: &str, table: &str, chain: &str) -> u64 {
         .unwrap_or_else(|| panic!("no counter in {text}"))
 }
 
+/// Through `lab`'s router: an FTP control connection client → server:21 whose `PASV` reply
+/// announces the server's `port`; asserts the router's helper expects the data connection
+/// (so the connection is RELATED), then opens it from the client.
+fn related_ftp_data(
+    lab: &netfilter_helpers_tests::netns::Lab,
+    port: u16,
+    label: &str,
+) -> netfilter_helpers_tests::probes::DataAttempt {
+    use netfilter_helpers_tests::expect::{ExpectSource, wait_lines};
+    use netfilter_helpers_tests::netns::addr;
+    use netfilter_helpers_tests::probes::{data_connection, ftp_control};
+    use netfilter_helpers_tests::scenarios::FtpCommand;
+    use std::net::SocketAddr;
+    let server = SocketAddr::new(addr::SERVER_V4.into(), 21);
+    let control = ftp_control(
+        &lab.client,
+        &lab.server,
+        server,
+        &FtpCommand::Pasv {
+            addr: addr::SERVER_V4,
+            port,
+        },
+        lab.player_timeout,
+    )
+    .unwrap_or_else(|e| panic!("{label}: {e}"));
+    // The helper saw the reply: the data connection will be RELATED.
+    let expected = wait_lines(&lab.router, ExpectSource::Proc, 1).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        expected.iter().any(|l| l.contains(&port.to_string())),
+        "{label}: no expectation for port {port}: {expected:?}"
+    );
+    let data = data_connection(
+        &lab.server,
+        SocketAddr::new(addr::SERVER_V4.into(), port),
+        &lab.client,
+        lab.player_timeout,
+    )
+    .unwrap_or_else(|e| panic!("{label}: {e}"));
+    drop(control);
+    data
+}
+
 /// Chain types, live. The router assigns ftp to the server's control connections and its
 /// forward filter chain (policy drop) accepts established and new control connections only;
 /// the server answers `PASV` with a data port, the router's helper expects the data
@@ -589,11 +631,8 @@ fn counter_packets(ns: &Netns, family: &str, table: &str, chain: &str) -> u64 {
 ///   audit reports the blanket accept.
 #[test]
 fn related_accept_in_a_nat_chain_lets_nothing_through() {
-    use netfilter_helpers_tests::expect::{ExpectSource, flush_conntrack, wait_lines};
-    use netfilter_helpers_tests::netns::{Lab, addr};
-    use netfilter_helpers_tests::probes::{data_connection, ftp_control};
-    use netfilter_helpers_tests::scenarios::FtpCommand;
-    use std::net::SocketAddr;
+    use netfilter_helpers_tests::expect::flush_conntrack;
+    use netfilter_helpers_tests::netns::Lab;
     let _lock = require_lab!();
     let lab = Lab::new().unwrap_or_else(|e| panic!("{e}"));
     let nft_rules = |nat: &str, fwd_extra: &str| {
@@ -650,33 +689,7 @@ fn related_accept_in_a_nat_chain_lets_nothing_through() {
         let found = audit(&lab.router, true);
         expect(&found, &want);
         let port = 50021 + u16::try_from(i).expect("few cases");
-        let server = SocketAddr::new(addr::SERVER_V4.into(), 21);
-        let control = ftp_control(
-            &lab.client,
-            &lab.server,
-            server,
-            &FtpCommand::Pasv {
-                addr: addr::SERVER_V4,
-                port,
-            },
-            lab.player_timeout,
-        )
-        .unwrap_or_else(|e| panic!("{label}: {e}"));
-        // The helper saw the reply: the data connection will be RELATED.
-        let expected =
-            wait_lines(&lab.router, ExpectSource::Proc, 1).unwrap_or_else(|e| panic!("{e}"));
-        assert!(
-            expected.iter().any(|l| l.contains(&port.to_string())),
-            "{label}: no expectation for port {port}: {expected:?}"
-        );
-        let data = data_connection(
-            &lab.server,
-            SocketAddr::new(addr::SERVER_V4.into(), port),
-            &lab.client,
-            lab.player_timeout,
-        )
-        .unwrap_or_else(|e| panic!("{label}: {e}"));
-        drop(control);
+        let data = related_ftp_data(&lab, port, label);
         assert_eq!(data.succeeded(), passes, "{label}: data connection {data}");
         if let Load::Nft(_) = load
             && !passes
@@ -804,4 +817,76 @@ fn inet_ct_helper_object_of_an_ipv4_only_helper_skips_ipv6() {
         v6_expect.is_empty() && !v6.iter().any(|l| l.contains("50011")),
         "IPv6 expectation: {v6:?} {v6_expect:?}"
     );
+}
+
+/// Blanket RELATED accepts the walk used to miss or call mitigated, each letting a RELATED
+/// FTP data connection through the router's forward chain (policy drop) live:
+///
+/// * `ct status expected accept` (and iptables' `--ctstatus EXPECTED`): a connection an
+///   expectation created carries `IPS_EXPECTED` from its first packet (nf_conntrack_core.c,
+///   `init_conntrack`), so this is a RELATED accept by another name;
+/// * a regular chain with the accept, jumped to from input (which a second base chain guards)
+///   and from forward (which nothing guards): the guard on input does not cover forward;
+/// * a bridge-family forward chain with policy drop: it sees bridged frames, not routed
+///   packets, so it guards nothing on the IP forward hook.
+#[test]
+fn hidden_blanket_accepts_are_reported() {
+    use netfilter_helpers_tests::expect::flush_conntrack;
+    use netfilter_helpers_tests::netns::Lab;
+    let _lock = require_lab!();
+    let lab = Lab::new().unwrap_or_else(|e| panic!("{e}"));
+    let table = |fwd_extra: &str, more: &str| {
+        format!(
+            "table inet t {{\n ct helper ftp {{\n  type \"ftp\" protocol tcp\n }}\n\
+             chain pre {{\n  type filter hook prerouting priority filter; policy accept;\n  ip daddr 10.71.2.2 tcp dport 21 ct helper set \"ftp\"\n }}\n\
+             chain filter_fw {{\n  type filter hook forward priority filter; policy drop;\n  ct state established accept\n  ip daddr 10.71.2.2 tcp dport 21 ct state new accept\n{fwd_extra} }}\n{more}}}\n"
+        )
+    };
+    let shared = table(
+        "  jump common\n",
+        " chain filter_in {\n  type filter hook input priority filter; policy drop;\n  jump common\n }\n\
+         chain common {\n  ct state related accept\n }\n",
+    ) + "table inet guard {\n chain rel_in {\n  type filter hook input priority filter + 10; policy accept;\n  ct state != related return\n  drop\n }\n}\n";
+    let bridge = table("  ct state related accept\n", "")
+        + "table bridge g {\n chain fw {\n  type filter hook forward priority filter; policy drop;\n }\n}\n";
+    let iptables = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A PREROUTING -d 10.71.2.2/32 -p tcp --dport 21 -j CT --helper ftp\nCOMMIT\n\
+         *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+         -A FORWARD -d 10.71.2.2/32 -p tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT\n\
+         -A FORWARD -m conntrack --ctstatus EXPECTED -j ACCEPT\nCOMMIT\n";
+    let cases: [(&str, String, bool, &str); 4] = [
+        (
+            "ct status expected",
+            table("  ct status expected accept\n", ""),
+            false,
+            "ct status expected accept",
+        ),
+        (
+            "--ctstatus EXPECTED",
+            iptables.to_string(),
+            true,
+            "-A FORWARD -m conntrack --ctstatus EXPECTED -j ACCEPT",
+        ),
+        ("shared chain", shared, false, "ct state related accept"),
+        ("bridge guard", bridge, false, "ct state related accept"),
+    ];
+    for (i, (label, rules, is_iptables, text)) in cases.into_iter().enumerate() {
+        lab.router
+            .run("nft", &["flush", "ruleset"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        flush_conntrack(&lab.router).unwrap_or_else(|e| panic!("{e}"));
+        if is_iptables {
+            load_iptables(&lab.router, false, &rules);
+        } else {
+            load_nft(&lab.router, &rules);
+        }
+        expect(
+            &audit(&lab.router, true),
+            &[(RelatedAcceptBlanket, Error, text)],
+        );
+        let port = 50031 + u16::try_from(i).expect("few cases");
+        let data = related_ftp_data(&lab, port, label);
+        assert!(data.succeeded(), "{label}: data connection {data}");
+    }
 }
