@@ -828,7 +828,9 @@ fn inet_ct_helper_object_of_an_ipv4_only_helper_skips_ipv6() {
 /// * a regular chain with the accept, jumped to from input (which a second base chain guards)
 ///   and from forward (which nothing guards): the guard on input does not cover forward;
 /// * a bridge-family forward chain with policy drop: it sees bridged frames, not routed
-///   packets, so it guards nothing on the IP forward hook.
+///   packets, so it guards nothing on the IP forward hook;
+/// * the accept in a chain reached only through a named verdict map
+///   (`iifname vmap @zones`), which the walk now follows.
 #[test]
 fn hidden_blanket_accepts_are_reported() {
     use netfilter_helpers_tests::expect::flush_conntrack;
@@ -855,7 +857,12 @@ fn hidden_blanket_accepts_are_reported() {
          -A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
          -A FORWARD -d 10.71.2.2/32 -p tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT\n\
          -A FORWARD -m conntrack --ctstatus EXPECTED -j ACCEPT\nCOMMIT\n";
-    let cases: [(&str, String, bool, &str); 4] = [
+    // The chain, then the map whose element jumps to it, then the rule that uses the map.
+    let vmap = "table inet t {\n chain rel {\n  ct state related accept\n }\n\
+                map zones {\n  type ifname : verdict\n  elements = { \"r-cli\" : jump rel }\n }\n}\n"
+        .to_string()
+        + &table("  iifname vmap @zones\n", "");
+    let cases: [(&str, String, bool, &str); 5] = [
         (
             "ct status expected",
             table("  ct status expected accept\n", ""),
@@ -870,6 +877,7 @@ fn hidden_blanket_accepts_are_reported() {
         ),
         ("shared chain", shared, false, "ct state related accept"),
         ("bridge guard", bridge, false, "ct state related accept"),
+        ("named verdict map", vmap, false, "ct state related accept"),
     ];
     for (i, (label, rules, is_iptables, text)) in cases.into_iter().enumerate() {
         lab.router

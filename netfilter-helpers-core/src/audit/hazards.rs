@@ -147,7 +147,10 @@ impl Ctx {
                 }
                 Cond::Saddr { values, negated } | Cond::Daddr { values, negated } => {
                     c.narrowed = true;
-                    c.addr |= !negated;
+                    // `0.0.0.0/0` (or a range over every address, which the readers merge
+                    // into it) restricts nothing.
+                    let everything = values.iter().any(|v| v == "0.0.0.0/0" || v == "::/0");
+                    c.addr |= !negated && !everything;
                     if !negated && c.nfproto.is_none() {
                         c.nfproto = address_family(values).map(str::to_string);
                     }
@@ -323,6 +326,27 @@ impl<'r, 'f> Walker<'r, 'f> {
                                     if all_related && e != End::Through {
                                         stop = Some(e);
                                     }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Action::VerdictMap { key, entries } if reaches_related => {
+                    // Each entry is the rule's conditions plus `key == entry`: a narrower
+                    // match (an address or helper restriction when the key is one).
+                    let mut map_ctx = eff.clone();
+                    map_ctx.narrowed = true;
+                    map_ctx.addr |= key.contains("saddr") || key.contains("daddr");
+                    map_ctx.helper |= key == "ct helper";
+                    for (_, a) in entries {
+                        match a {
+                            Action::Accept if map_ctx.related => {
+                                self.related_accept(ci, ri, &map_ctx);
+                            }
+                            Action::Jump(t) | Action::Goto(t) => {
+                                if let Some(ti) = self.lookup(chain, t) {
+                                    self.walk(ti, &map_ctx, depth + 1);
                                 }
                             }
                             _ => {}
@@ -1100,6 +1124,24 @@ mod ruleset_tests {
     }
 
     #[test]
+    fn an_address_match_over_every_address_is_no_restriction() {
+        let rs = iptables_save::read(
+            "*filter\n:FORWARD DROP [0:0]\n\
+             -A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -m iprange --dst-range 0.0.0.0-255.255.255.255 -j ACCEPT\n\
+             -A FORWARD -m conntrack --ctstate RELATED -d 0.0.0.0/0 -j ACCEPT\nCOMMIT\n",
+            None,
+        );
+        let o = ModuleOptions::new();
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [
+                (AuditCode::RelatedAcceptNoAddress, Severity::Warning),
+                (AuditCode::RelatedAcceptBlanket, Severity::Error)
+            ]
+        );
+    }
+
+    #[test]
     fn invalid_drop_does_not_make_later_accepts_related() {
         // `ct state invalid drop` lets new and established packets go on, not only RELATED:
         // the ssh accept after it is no RELATED accept.
@@ -1404,6 +1446,61 @@ mod ruleset_tests {
         let found = hazards(&rs, &facts);
         assert_eq!(found.len(), 1, "{found:#?}");
         assert!(found[0].message.contains("IPv6"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn chains_reached_through_verdict_maps_are_walked() {
+        let doc = |vmap: &str| {
+            format!(
+                r#"{{"nftables": [
+                {{"map": {{"family": "inet", "name": "zones", "table": "t", "type": "ifname", "map": "verdict", "elem": [["eth0", {{"jump": {{"target": "rel"}}}}], ["eth1", {{"accept": null}}]]}}}},
+                {{"chain": {{"family": "inet", "table": "t", "name": "fw", "type": "filter", "hook": "forward", "prio": 0, "policy": "drop"}}}},
+                {{"rule": {{"family": "inet", "table": "t", "chain": "fw", "expr": [{vmap}]}}}},
+                {{"rule": {{"family": "inet", "table": "t", "chain": "rel", "expr": [
+                  {{"match": {{"op": "in", "left": {{"ct": {{"key": "state"}}}}, "right": "related"}}}}, {{"accept": null}}]}}}}
+                ]}}"#
+            )
+        };
+        let o = ModuleOptions::new();
+        let named = r#"{"vmap": {"key": {"meta": {"key": "iifname"}}, "data": "@zones"}}"#;
+        let anonymous = r#"{"vmap": {"key": {"meta": {"key": "l4proto"}}, "data": {"set": [["tcp", {"jump": {"target": "rel"}}], ["udp", {"accept": null}]]}}}"#;
+        for vmap in [named, anonymous] {
+            let rs = nft_json::read(&doc(vmap)).unwrap();
+            assert!(
+                matches!(&rs.chains[0].rules[0].action, Action::VerdictMap { entries, .. } if entries.len() == 2),
+                "{:?}",
+                rs.chains[0].rules[0]
+            );
+            let found = hazards(&rs, &Facts::new(&o));
+            assert_eq!(
+                found
+                    .iter()
+                    .map(|f| (f.code, f.rule.as_ref().unwrap().location.chain.as_str()))
+                    .collect::<Vec<_>>(),
+                [(AuditCode::RelatedAcceptBlanket, "rel")],
+                "{found:#?}"
+            );
+        }
+        // A named map the reader has not seen stays opaque.
+        let rs = nft_json::read(&doc(
+            r#"{"vmap": {"key": {"meta": {"key": "iifname"}}, "data": "@other"}}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            rs.chains[0].rules[0].action,
+            Action::Opaque("meta iifname vmap @other".into())
+        );
+        // A RELATED accept in a map keyed on the source address is restricted by it.
+        let rs = nft_json::read(r#"{"nftables": [
+            {"chain": {"family": "inet", "table": "t", "name": "fw", "type": "filter", "hook": "forward", "prio": 0, "policy": "drop"}},
+            {"rule": {"family": "inet", "table": "t", "chain": "fw", "expr": [
+              {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": "related"}},
+              {"vmap": {"key": {"payload": {"protocol": "ip", "field": "saddr"}}, "data": {"set": [["10.0.0.1", {"accept": null}]]}}}]}}
+        ]}"#).unwrap();
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptNoHelper, Severity::Warning)]
+        );
     }
 
     #[test]

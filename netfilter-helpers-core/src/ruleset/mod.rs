@@ -319,6 +319,14 @@ pub enum Action {
     Notrack,
     /// `ct state vmap { related : accept, ... }`: per-state verdicts.
     StateMap(Vec<(String, Action)>),
+    /// A verdict map on another key (`iifname vmap { "eth0" : jump lan }`, or a named map,
+    /// `iifname vmap @zones`, whose elements the reader looked up): per-key verdicts.
+    VerdictMap {
+        /// The key as printed (`iifname`, `ip saddr`).
+        key: String,
+        /// The keys as printed, with their verdicts.
+        entries: Vec<(String, Action)>,
+    },
     /// An action the audit does not decode, with its text.
     Opaque(String),
 }

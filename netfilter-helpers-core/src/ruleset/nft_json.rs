@@ -91,6 +91,9 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
     let mut index: std::collections::HashMap<(String, String, String), usize> =
         std::collections::HashMap::new();
     let mut last: Option<usize> = None;
+    // Named verdict maps (nft lists them before the rules that use them): (family, table,
+    // name) -> elements.
+    let mut maps: Maps = std::collections::HashMap::new();
     for (n, item) in items.iter().enumerate() {
         // The command form (`nft -j -f`, what `nfh render --backend nft-json` prints):
         // `{"add": {"rule": ...}}` is read as the item it adds; deletions are skipped.
@@ -183,7 +186,7 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                     handle: body.get("handle").and_then(J::as_u64),
                     line: None,
                 };
-                let rule = decode_rule(body, location);
+                let rule = decode_rule(body, location, &maps);
                 if rule.xt {
                     rs.notes.push(ReadNote {
                         place: rule.location.to_string(),
@@ -195,6 +198,21 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                     });
                 }
                 c.rules.push(rule);
+            }
+            "map" if s(body, "map") == "verdict" => {
+                let elems = body
+                    .get("elem")
+                    .and_then(J::as_array)
+                    .map(|a| verdict_entries(a))
+                    .unwrap_or_default();
+                maps.insert(
+                    (
+                        s(body, "family").to_string(),
+                        s(body, "table").to_string(),
+                        s(body, "name").to_string(),
+                    ),
+                    elems,
+                );
             }
             "ct helper" => rs.helper_objects.push(CtHelperObject {
                 family: s(body, "family").into(),
@@ -215,7 +233,22 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
     Ok(rs)
 }
 
-fn decode_rule(body: &J<'_>, location: Location) -> Rule {
+/// Named verdict maps by (family, table, name).
+type Maps = std::collections::HashMap<(String, String, String), Vec<(String, Action)>>;
+
+/// `[[key, verdict], ...]` as (key text, verdict) pairs.
+fn verdict_entries(a: &[J<'_>]) -> Vec<(String, Action)> {
+    a.iter()
+        .filter_map(|pair| {
+            let p = pair.as_array()?;
+            let key = value_text(p.first()?);
+            let verdict = verdict_of(p.get(1)?);
+            Some((key, verdict))
+        })
+        .collect()
+}
+
+fn decode_rule(body: &J<'_>, location: Location, maps: &Maps) -> Rule {
     let mut conds = Vec::new();
     let mut action = Action::Continue;
     let mut xt = false;
@@ -273,34 +306,43 @@ fn decode_rule(body: &J<'_>, location: Location) -> Rule {
                     .and_then(|k| k.get("ct"))
                     .map(|c| s(c, "key") == "state")
                     .unwrap_or(false);
-                let entries: Vec<(String, Action)> = v
+                let key = v.get("key").map(value_text).unwrap_or_default();
+                let named = v
                     .get("data")
-                    .and_then(|d| d.get("set"))
-                    .and_then(J::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|pair| {
-                                let p = pair.as_array()?;
-                                let key = value_text(p.first()?);
-                                let verdict = verdict_of(p.get(1)?);
-                                Some((key, verdict))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let t = format!(
-                    "{} vmap {{ {} }}",
-                    v.get("key").map(value_text).unwrap_or_default(),
-                    entries
-                        .iter()
-                        .map(|(k, a)| format!("{k} : {}", action_text(a)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                action = if is_state {
-                    Action::StateMap(entries)
-                } else {
-                    Action::Opaque(t.clone())
+                    .and_then(J::as_str)
+                    .and_then(|d| d.strip_prefix('@'));
+                let (entries, t) = match named {
+                    Some(name) => (
+                        maps.get(&(
+                            location.family.clone(),
+                            location.table.clone(),
+                            name.to_string(),
+                        ))
+                        .cloned(),
+                        format!("{key} vmap @{name}"),
+                    ),
+                    None => {
+                        let entries = v
+                            .get("data")
+                            .and_then(|d| d.get("set"))
+                            .and_then(J::as_array)
+                            .map(|a| verdict_entries(a))
+                            .unwrap_or_default();
+                        let t = format!(
+                            "{key} vmap {{ {} }}",
+                            entries
+                                .iter()
+                                .map(|(k, a)| format!("{k} : {}", action_text(a)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                        (Some(entries), t)
+                    }
+                };
+                action = match entries {
+                    Some(entries) if is_state => Action::StateMap(entries),
+                    Some(entries) => Action::VerdictMap { key, entries },
+                    None => Action::Opaque(t.clone()),
                 };
                 text.push(t);
             }
