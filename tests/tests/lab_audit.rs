@@ -898,3 +898,62 @@ fn hidden_blanket_accepts_are_reported() {
         assert!(data.succeeded(), "{label}: data connection {data}");
     }
 }
+
+/// Before connection tracking a packet has no conntrack entry, so `ct state` reads `invalid`
+/// (nft_ct.c, `nft_ct_get_eval`), never `related`: a RELATED FTP data connection forwarded by
+/// the router passes an inet ingress chain and a prerouting chain at priority raw (-300), each
+/// with `ct state related counter accept` then `ct state invalid counter`; their related
+/// counters stay 0 and their invalid counters count the packets. The audit reports only the
+/// forward chain's accept (the one that lets the connection through). A netdev table cannot
+/// even hold the rule (`nf_ct_netns_do_get` refuses NFPROTO_NETDEV).
+#[test]
+fn no_related_state_before_connection_tracking() {
+    use netfilter_helpers_tests::netns::Lab;
+    let _lock = require_lab!();
+    let lab = Lab::new().unwrap_or_else(|e| panic!("{e}"));
+    let counted = "  ct state related counter accept\n  ct state invalid counter\n";
+    load_nft(
+        &lab.router,
+        &format!(
+            "table inet t {{\n ct helper ftp {{\n  type \"ftp\" protocol tcp\n }}\n\
+             chain ing {{\n  type filter hook ingress device \"r-cli\" priority filter; policy accept;\n{counted} }}\n\
+             chain raw {{\n  type filter hook prerouting priority raw; policy accept;\n{counted} }}\n\
+             chain pre {{\n  type filter hook prerouting priority filter; policy accept;\n  ip daddr 10.71.2.2 tcp dport 21 ct helper set \"ftp\"\n }}\n\
+             chain filter_fw {{\n  type filter hook forward priority filter; policy drop;\n  ct state established accept\n  ip daddr 10.71.2.2 tcp dport 21 ct state new accept\n  ct state related accept\n }}\n}}\n"
+        ),
+    );
+    expect(
+        &audit(&lab.router, true),
+        &[(RelatedAcceptBlanket, Error, "ct state related accept")],
+    );
+    let data = related_ftp_data(&lab, 50041, "before conntrack");
+    assert!(data.succeeded(), "data connection {data}");
+    let counters = |chain: &str| {
+        let text = lab
+            .router
+            .run("nft", &["list", "chain", "inet", "t", chain])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let packets: Vec<u64> = words
+            .windows(2)
+            .filter(|w| w[0] == "packets")
+            .map(|w| w[1].parse().unwrap_or_else(|e| panic!("{e}: {text}")))
+            .collect();
+        assert_eq!(packets.len(), 2, "{text}");
+        (packets[0], packets[1])
+    };
+    for chain in ["ing", "raw"] {
+        let (related, invalid) = counters(chain);
+        assert_eq!(related, 0, "{chain}: a packet was RELATED before conntrack");
+        assert!(invalid > 0, "{chain}: no packet counted as invalid");
+    }
+    // netdev: the kernel refuses ct expressions.
+    let netdev = run_with_input(
+        &lab.router,
+        "nft",
+        &["-f", "-"],
+        "table netdev d {\n chain ing {\n  type filter hook ingress device \"r-cli\" priority filter; policy accept;\n  ct state related accept\n }\n}\n",
+    );
+    let err = netdev.expect_err("a netdev table took a ct expression");
+    assert!(err.to_string().contains("Protocol error"), "{err}");
+}
