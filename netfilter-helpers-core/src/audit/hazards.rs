@@ -99,11 +99,15 @@ struct Ctx {
 /// `ipv4` or `ipv6` when every address is of that family (networks, hosts, ranges; a named
 /// set says nothing).
 fn address_family(values: &[String]) -> Option<&'static str> {
+    // The readers normalise addresses (`ruleset::address_values`): an IPv6 one has a colon,
+    // an IPv4 one starts with a digit and has none; anything else (`@set`) is unknown.
     let fam = |v: &String| {
-        let first = v.split(['/', '-']).next()?;
-        match first.parse::<IpAddr>().ok()? {
-            IpAddr::V4(_) => Some("ipv4"),
-            IpAddr::V6(_) => Some("ipv6"),
+        if v.contains(':') {
+            Some("ipv6")
+        } else if v.starts_with(|c: char| c.is_ascii_digit()) {
+            Some("ipv4")
+        } else {
+            None
         }
     };
     let first = fam(values.first()?)?;
@@ -198,7 +202,7 @@ struct Walker<'r, 'f> {
     memo: HashMap<(usize, Ctx), End>,
     /// Each finding with every (base chain, hook, family) it was reached from: a rule in a
     /// regular chain that two base chains jump to is mitigated only if both are guarded.
-    found: Vec<(AuditFinding, Vec<Reach>)>,
+    found: Vec<(AuditFinding, Vec<Reach<'r>>)>,
     seen: HashMap<(usize, usize, AuditCode), usize>,
     /// Rules reached from a prerouting hook: (chain, rule, context).
     prerouting: Vec<(usize, usize)>,
@@ -211,7 +215,7 @@ struct Walker<'r, 'f> {
 }
 
 /// Where a finding was reached from: base chain, its hook, the family of the rule's table.
-type Reach = (usize, Hook, String);
+type Reach<'r> = (usize, Hook, &'r str);
 
 /// The hooks a family's base chains sit on: `ip`, `ip6` and `inet` chains share the IPv4 and
 /// IPv6 hooks (an inet chain registers on both, net/netfilter/nf_tables_api.c,
@@ -252,7 +256,7 @@ fn rule_ref(r: &Rule) -> Option<RuleRef> {
 
 impl<'r, 'f> Walker<'r, 'f> {
     fn push(&mut self, chain: usize, idx: usize, code: AuditCode, sev: Severity, msg: String) {
-        let reach = (self.base, self.hook, self.rs.chains[chain].family.clone());
+        let reach = (self.base, self.hook, self.rs.chains[chain].family.as_str());
         if let Some(&at) = self.seen.get(&(chain, idx, code)) {
             let reaches = &mut self.found[at].1;
             if !reaches.contains(&reach) {
@@ -733,7 +737,7 @@ pub fn hazards(rs: &Ruleset, facts: &Facts<'_>) -> Vec<AuditFinding> {
         if related {
             // Mitigated only if, from every base chain that reaches the rule, every family
             // it sees is guarded on that hook.
-            let guard_of = |(base, hook, fam): &Reach| {
+            let guard_of = |(base, hook, fam): &Reach<'_>| {
                 let guarded = |v4: bool| {
                     guards.iter().find(|(g, h, gf)| {
                         g != base
