@@ -581,3 +581,399 @@ fn ct_helper_set_at_raw_priority_assigns_nothing() {
         );
     }
 }
+
+/// Reads the packet counter of the first `counter` of chain `table`/`chain` in `ns`.
+fn counter_packets(ns: &Netns, family: &str, table: &str, chain: &str) -> u64 {
+    let text = ns
+        .run("nft", &["list", "chain", family, table, chain])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .windows(2)
+        .find(|w| w[0] == "packets")
+        .and_then(|w| w[1].parse().ok())
+        .unwrap_or_else(|| panic!("no counter in {text}"))
+}
+
+/// Through `lab`'s router: an FTP control connection client → server:21 whose `PASV` reply
+/// announces the server's `port`; asserts the router's helper expects the data connection
+/// (so the connection is RELATED), then opens it from the client.
+fn related_ftp_data(
+    lab: &netfilter_helpers_tests::netns::Lab,
+    port: u16,
+    label: &str,
+) -> netfilter_helpers_tests::probes::DataAttempt {
+    use netfilter_helpers_tests::expect::{ExpectSource, wait_lines};
+    use netfilter_helpers_tests::netns::addr;
+    use netfilter_helpers_tests::probes::{data_connection, ftp_control};
+    use netfilter_helpers_tests::scenarios::FtpCommand;
+    use std::net::SocketAddr;
+    let server = SocketAddr::new(addr::SERVER_V4.into(), 21);
+    let control = ftp_control(
+        &lab.client,
+        &lab.server,
+        server,
+        &FtpCommand::Pasv {
+            addr: addr::SERVER_V4,
+            port,
+        },
+        lab.player_timeout,
+    )
+    .unwrap_or_else(|e| panic!("{label}: {e}"));
+    // The helper saw the reply: the data connection will be RELATED.
+    let expected = wait_lines(&lab.router, ExpectSource::Proc, 1).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        expected.iter().any(|l| l.contains(&port.to_string())),
+        "{label}: no expectation for port {port}: {expected:?}"
+    );
+    let data = data_connection(
+        &lab.server,
+        SocketAddr::new(addr::SERVER_V4.into(), port),
+        &lab.client,
+        lab.player_timeout,
+    )
+    .unwrap_or_else(|e| panic!("{label}: {e}"));
+    drop(control);
+    data
+}
+
+/// Chain types, live. The router assigns ftp to the server's control connections and its
+/// forward filter chain (policy drop) accepts established and new control connections only;
+/// the server answers `PASV` with a data port, the router's helper expects the data
+/// connection, the client opens it (a RELATED connection):
+///
+/// * with `ct state related accept` in an nft NAT chain (which counts the RELATED packet and
+///   accepts it), the forward chain still drops it: a NAT chain's accept only moves on to the
+///   hook's next chain (nf_nat_core.c, `nf_nat_inet_fn`; nf_core.c, `nf_hook_slow`), and the
+///   audit reports nothing;
+/// * the same in iptables' `nat` table (iptables-nft): dropped, nothing reported;
+/// * the same rule in the forward filter chain lets the data connection through, and the
+///   audit reports the blanket accept.
+#[test]
+fn related_accept_in_a_nat_chain_lets_nothing_through() {
+    use netfilter_helpers_tests::expect::flush_conntrack;
+    use netfilter_helpers_tests::netns::Lab;
+    let _lock = require_lab!();
+    let lab = Lab::new().unwrap_or_else(|e| panic!("{e}"));
+    let nft_rules = |nat: &str, fwd_extra: &str| {
+        format!(
+            "table inet t {{\n ct helper ftp {{\n  type \"ftp\" protocol tcp\n }}\n\
+             chain pre {{\n  type filter hook prerouting priority filter; policy accept;\n  ip daddr 10.71.2.2 tcp dport 21 ct helper set \"ftp\"\n }}\n\
+             {nat}\
+             chain filter_fw {{\n  type filter hook forward priority filter; policy drop;\n  ct state established accept\n{fwd_extra}  ip daddr 10.71.2.2 tcp dport 21 ct state new accept\n }}\n}}\n"
+        )
+    };
+    let nat_chain = " chain natpre {\n  type nat hook prerouting priority dstnat; policy accept;\n  ct state related counter accept\n }\n";
+    let iptables = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A PREROUTING -d 10.71.2.2/32 -p tcp --dport 21 -j CT --helper ftp\nCOMMIT\n\
+         *nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n\
+         -A PREROUTING -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n\
+         *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+         -A FORWARD -d 10.71.2.2/32 -p tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT\nCOMMIT\n";
+    enum Load {
+        Nft(String),
+        Iptables(&'static str),
+    }
+    /// What the audit must find.
+    type Want = Vec<(AuditCode, Severity, &'static str)>;
+    let cases: [(&str, Load, Want, bool); 3] = [
+        (
+            "nft nat chain",
+            Load::Nft(nft_rules(nat_chain, "")),
+            vec![],
+            false,
+        ),
+        (
+            "iptables nat table",
+            Load::Iptables(iptables),
+            vec![],
+            false,
+        ),
+        (
+            "nft filter chain",
+            Load::Nft(nft_rules("", "  ct state related accept\n")),
+            vec![(RelatedAcceptBlanket, Error, "ct state related accept")],
+            true,
+        ),
+    ];
+    for (i, (label, load, want, passes)) in cases.into_iter().enumerate() {
+        lab.router
+            .run("nft", &["flush", "ruleset"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        flush_conntrack(&lab.router).unwrap_or_else(|e| panic!("{e}"));
+        match &load {
+            Load::Nft(script) => load_nft(&lab.router, script),
+            Load::Iptables(text) => load_iptables(&lab.router, false, text),
+        }
+        let found = audit(&lab.router, true);
+        expect(&found, &want);
+        let port = 50021 + u16::try_from(i).expect("few cases");
+        let data = related_ftp_data(&lab, port, label);
+        assert_eq!(data.succeeded(), passes, "{label}: data connection {data}");
+        if let Load::Nft(_) = load
+            && !passes
+        {
+            // The NAT chain saw the RELATED packet and accepted it; forward dropped it.
+            assert!(
+                counter_packets(&lab.router, "inet", "t", "natpre") >= 1,
+                "{label}: the NAT chain's related accept never matched"
+            );
+        }
+    }
+}
+
+/// An inet `ct helper` object for irc, a helper the kernel registers for IPv4 only
+/// (nf_conntrack_irc.c, `nf_ct_helper_init(&irc[i], AF_INET, ...)`): the object loads
+/// (nft_ct.c, `nft_ct_helper_obj_init` fails only when neither family has the helper) and the
+/// kernel lists it as `l3proto ip` (`nft_ct_helper_obj_dump`). An IPv4 connection through the
+/// rule gets the helper and a DCC offer makes an expectation; an IPv6 connection through the
+/// same rule gets no helper and no expectation (`nft_ct_helper_obj_eval`: `helper6` is NULL).
+/// The audit warns about exactly that rule.
+#[test]
+fn inet_ct_helper_object_of_an_ipv4_only_helper_skips_ipv6() {
+    use netfilter_helpers_tests::expect::{ExpectSource, conntrack_lines_family, wait_lines};
+    use netfilter_helpers_tests::netns::{Family, Lab, addr};
+    use netfilter_helpers_tests::players::Player;
+    use netfilter_helpers_tests::scenarios::{IrcDcc, irc};
+    let _lock = require_lab!();
+    let lab = Lab::new().unwrap_or_else(|e| panic!("{e}"));
+    load_nft(
+        &lab.router,
+        "table inet t {\n ct helper irc {\n  type \"irc\" protocol tcp\n }\n\
+         chain pre {\n  type filter hook prerouting priority filter; policy accept;\n  tcp dport 6667 ct helper set \"irc\"\n }\n}\n",
+    );
+    let rs = live_ruleset(&lab.router, false);
+    assert_eq!(
+        rs.helper_objects
+            .iter()
+            .map(|o| (o.name.as_str(), o.l3proto.as_str()))
+            .collect::<Vec<_>>(),
+        [("irc", "ip")]
+    );
+    let rule = "tcp dport 6667 ct helper set \"irc\"";
+    let found = audit(&lab.router, false);
+    expect(
+        &found,
+        &[
+            (HelperUnrestricted, Warning, rule),
+            (HelperUnsupported, Warning, rule),
+        ],
+    );
+    assert!(
+        found[1]
+            .message
+            .contains("silently assigns nothing to IPv6 connections"),
+        "{}",
+        found[1].message
+    );
+    let listed = |fam: &str| {
+        lab.router
+            .run(
+                "conntrack",
+                &["-L", "-f", fam, "-p", "tcp", "--dport", "6667"],
+            )
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    // IPv4: helper attached, the DCC offer is expected.
+    let ex =
+        irc(&lab, 6667, &IrcDcc::send(addr::CLIENT_V4, 50010)).unwrap_or_else(|e| panic!("{e}"));
+    let v4 = wait_lines(&lab.router, ExpectSource::Proc, 1).unwrap_or_else(|e| panic!("{e}"));
+    drop(ex);
+    assert!(
+        v4.len() == 1 && v4[0].contains("50010"),
+        "IPv4 DCC offer not expected: {v4:?}"
+    );
+    let l4 = listed("ipv4");
+    assert!(l4.contains("helper=irc"), "{l4}");
+    // IPv6: the same exchange through the same rule; no helper, no expectation.
+    let server_v6 = addr::SERVER_V6.to_string();
+    let mut server = Player::spawn(
+        &lab.server,
+        "irc-server",
+        &[
+            "--bind".into(),
+            server_v6.clone(),
+            "--port".into(),
+            "6667".into(),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    server
+        .expect("READY", lab.player_timeout)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut client = Player::spawn(
+        &lab.client,
+        "irc-client",
+        &[
+            "--connect".into(),
+            server_v6,
+            "--port".into(),
+            "6667".into(),
+            "--dcc-ip".into(),
+            u32::from(addr::CLIENT_V4).to_string(),
+            "--dcc-port".into(),
+            "50011".into(),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    client
+        .expect("DONE", lab.player_timeout)
+        .unwrap_or_else(|e| panic!("{e}"));
+    server
+        .expect("GOT", lab.player_timeout)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let v6 = wait_lines(&lab.router, ExpectSource::Proc, 0).unwrap_or_else(|e| panic!("{e}"));
+    let v6_expect =
+        conntrack_lines_family(&lab.router, Family::V6).unwrap_or_else(|e| panic!("{e}"));
+    client.stop();
+    server.stop();
+    let l6 = listed("ipv6");
+    assert!(
+        l6.contains("dport=6667") && !l6.contains("helper="),
+        "IPv6 connection missing or with a helper: {l6}"
+    );
+    assert!(
+        v6_expect.is_empty() && !v6.iter().any(|l| l.contains("50011")),
+        "IPv6 expectation: {v6:?} {v6_expect:?}"
+    );
+}
+
+/// Blanket RELATED accepts the walk used to miss or call mitigated, each letting a RELATED
+/// FTP data connection through the router's forward chain (policy drop) live:
+///
+/// * `ct status expected accept` (and iptables' `--ctstatus EXPECTED`): a connection an
+///   expectation created carries `IPS_EXPECTED` from its first packet (nf_conntrack_core.c,
+///   `init_conntrack`), so this is a RELATED accept by another name;
+/// * a regular chain with the accept, jumped to from input (which a second base chain guards)
+///   and from forward (which nothing guards): the guard on input does not cover forward;
+/// * a bridge-family forward chain with policy drop: it sees bridged frames, not routed
+///   packets, so it guards nothing on the IP forward hook;
+/// * the accept in a chain reached only through a named verdict map
+///   (`iifname vmap @zones`), which the walk now follows.
+#[test]
+fn hidden_blanket_accepts_are_reported() {
+    use netfilter_helpers_tests::expect::flush_conntrack;
+    use netfilter_helpers_tests::netns::Lab;
+    let _lock = require_lab!();
+    let lab = Lab::new().unwrap_or_else(|e| panic!("{e}"));
+    let table = |fwd_extra: &str, more: &str| {
+        format!(
+            "table inet t {{\n ct helper ftp {{\n  type \"ftp\" protocol tcp\n }}\n\
+             chain pre {{\n  type filter hook prerouting priority filter; policy accept;\n  ip daddr 10.71.2.2 tcp dport 21 ct helper set \"ftp\"\n }}\n\
+             chain filter_fw {{\n  type filter hook forward priority filter; policy drop;\n  ct state established accept\n  ip daddr 10.71.2.2 tcp dport 21 ct state new accept\n{fwd_extra} }}\n{more}}}\n"
+        )
+    };
+    let shared = table(
+        "  jump common\n",
+        " chain filter_in {\n  type filter hook input priority filter; policy drop;\n  jump common\n }\n\
+         chain common {\n  ct state related accept\n }\n",
+    ) + "table inet guard {\n chain rel_in {\n  type filter hook input priority filter + 10; policy accept;\n  ct state != related return\n  drop\n }\n}\n";
+    let bridge = table("  ct state related accept\n", "")
+        + "table bridge g {\n chain fw {\n  type filter hook forward priority filter; policy drop;\n }\n}\n";
+    let iptables = "*raw\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A PREROUTING -d 10.71.2.2/32 -p tcp --dport 21 -j CT --helper ftp\nCOMMIT\n\
+         *filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+         -A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT\n\
+         -A FORWARD -d 10.71.2.2/32 -p tcp --dport 21 -m conntrack --ctstate NEW -j ACCEPT\n\
+         -A FORWARD -m conntrack --ctstatus EXPECTED -j ACCEPT\nCOMMIT\n";
+    // The chain, then the map whose element jumps to it, then the rule that uses the map.
+    let vmap = "table inet t {\n chain rel {\n  ct state related accept\n }\n\
+                map zones {\n  type ifname : verdict\n  elements = { \"r-cli\" : jump rel }\n }\n}\n"
+        .to_string()
+        + &table("  iifname vmap @zones\n", "");
+    let cases: [(&str, String, bool, &str); 5] = [
+        (
+            "ct status expected",
+            table("  ct status expected accept\n", ""),
+            false,
+            "ct status expected accept",
+        ),
+        (
+            "--ctstatus EXPECTED",
+            iptables.to_string(),
+            true,
+            "-A FORWARD -m conntrack --ctstatus EXPECTED -j ACCEPT",
+        ),
+        ("shared chain", shared, false, "ct state related accept"),
+        ("bridge guard", bridge, false, "ct state related accept"),
+        ("named verdict map", vmap, false, "ct state related accept"),
+    ];
+    for (i, (label, rules, is_iptables, text)) in cases.into_iter().enumerate() {
+        lab.router
+            .run("nft", &["flush", "ruleset"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        flush_conntrack(&lab.router).unwrap_or_else(|e| panic!("{e}"));
+        if is_iptables {
+            load_iptables(&lab.router, false, &rules);
+        } else {
+            load_nft(&lab.router, &rules);
+        }
+        expect(
+            &audit(&lab.router, true),
+            &[(RelatedAcceptBlanket, Error, text)],
+        );
+        let port = 50031 + u16::try_from(i).expect("few cases");
+        let data = related_ftp_data(&lab, port, label);
+        assert!(data.succeeded(), "{label}: data connection {data}");
+    }
+}
+
+/// Before connection tracking a packet has no conntrack entry, so `ct state` reads `invalid`
+/// (nft_ct.c, `nft_ct_get_eval`), never `related`: a RELATED FTP data connection forwarded by
+/// the router passes an inet ingress chain and a prerouting chain at priority raw (-300), each
+/// with `ct state related counter accept` then `ct state invalid counter`; their related
+/// counters stay 0 and their invalid counters count the packets. The audit reports only the
+/// forward chain's accept (the one that lets the connection through). A netdev table cannot
+/// even hold the rule (`nf_ct_netns_do_get` refuses NFPROTO_NETDEV).
+#[test]
+fn no_related_state_before_connection_tracking() {
+    use netfilter_helpers_tests::netns::Lab;
+    let _lock = require_lab!();
+    let lab = Lab::new().unwrap_or_else(|e| panic!("{e}"));
+    let counted = "  ct state related counter accept\n  ct state invalid counter\n";
+    load_nft(
+        &lab.router,
+        &format!(
+            "table inet t {{\n ct helper ftp {{\n  type \"ftp\" protocol tcp\n }}\n\
+             chain ing {{\n  type filter hook ingress device \"r-cli\" priority filter; policy accept;\n{counted} }}\n\
+             chain raw {{\n  type filter hook prerouting priority raw; policy accept;\n{counted} }}\n\
+             chain pre {{\n  type filter hook prerouting priority filter; policy accept;\n  ip daddr 10.71.2.2 tcp dport 21 ct helper set \"ftp\"\n }}\n\
+             chain filter_fw {{\n  type filter hook forward priority filter; policy drop;\n  ct state established accept\n  ip daddr 10.71.2.2 tcp dport 21 ct state new accept\n  ct state related accept\n }}\n}}\n"
+        ),
+    );
+    expect(
+        &audit(&lab.router, true),
+        &[(RelatedAcceptBlanket, Error, "ct state related accept")],
+    );
+    let data = related_ftp_data(&lab, 50041, "before conntrack");
+    assert!(data.succeeded(), "data connection {data}");
+    let counters = |chain: &str| {
+        let text = lab
+            .router
+            .run("nft", &["list", "chain", "inet", "t", chain])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let packets: Vec<u64> = words
+            .windows(2)
+            .filter(|w| w[0] == "packets")
+            .map(|w| w[1].parse().unwrap_or_else(|e| panic!("{e}: {text}")))
+            .collect();
+        assert_eq!(packets.len(), 2, "{text}");
+        (packets[0], packets[1])
+    };
+    for chain in ["ing", "raw"] {
+        let (related, invalid) = counters(chain);
+        assert_eq!(related, 0, "{chain}: a packet was RELATED before conntrack");
+        assert!(invalid > 0, "{chain}: no packet counted as invalid");
+    }
+    // netdev: the kernel refuses ct expressions.
+    let netdev = run_with_input(
+        &lab.router,
+        "nft",
+        &["-f", "-"],
+        "table netdev d {\n chain ing {\n  type filter hook ingress device \"r-cli\" priority filter; policy accept;\n  ct state related accept\n }\n}\n",
+    );
+    let err = netdev.expect_err("a netdev table took a ct expression");
+    assert!(err.to_string().contains("Protocol error"), "{err}");
+}

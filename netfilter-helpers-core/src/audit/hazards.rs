@@ -10,8 +10,17 @@
 //!   not end the hook: a RELATED accept is *mitigated* (reported as info) when another base
 //!   chain on the same hook drops the RELATED packets it does not allow (nfh's `related_*`
 //!   chains, a chain with policy drop), whatever the priorities, since a drop is final.
+//!   A rule reached from several base chains is mitigated only if every one is guarded.
+//!   Chain types count ([`ChainType`]): an accept in a NAT chain with policy accept lets
+//!   nothing past the hook's other chains, and chains that run before connection tracking
+//!   (priority below -200 in prerouting and output, e.g. iptables' `raw` table; ingress) never
+//!   see the RELATED state, so neither reports RELATED accepts nor guards; nor do NAT chains
+//!   (first packets only), netdev chains (one device) or chains of another hook family
+//!   (a `bridge` forward chain does not guard the IP forward hook). `ct status expected`
+//!   matches RELATED connections as `ct state related` does.
 //! * **Helper assignments** (`helper-unrestricted`, `helper-unsupported`, `helper-not-loaded`,
-//!   `dangerous-option-in-use`, `ports-mismatch`).
+//!   `dangerous-option-in-use`, `ports-mismatch`), among them an inet `ct helper` object of an
+//!   IPv4-only helper used for IPv6 connections too (it silently assigns nothing to them).
 //! * **Anti-spoofing** (`no-antispoofing`): interfaces with addresses that neither
 //!   `rp_filter` nor a prerouting rule protects.
 //! * **Opaque rules** (`opaque-rule`, `opaque-item`): iptables-nft rules only
@@ -31,7 +40,7 @@
 //! assert_eq!(found[0].rule.as_ref().unwrap().text, "-A rel -j ACCEPT");
 //! ```
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use super::{AuditCode, AuditFinding, Interface, RuleRef};
@@ -40,7 +49,7 @@ use crate::net::{Family, L4Proto};
 use crate::options::ModuleOptions;
 use crate::registry::resolve_name;
 use crate::report::Severity;
-use crate::ruleset::{Action, Chain, Cond, Hook, Rule, Ruleset, escape};
+use crate::ruleset::{Action, Chain, ChainType, Cond, Hook, Rule, Ruleset, escape};
 
 /// What the hazard analysis knows about the host besides the ruleset.
 #[derive(Debug, Clone)]
@@ -87,6 +96,27 @@ struct Ctx {
     nfproto: Option<String>,
 }
 
+/// `ipv4` or `ipv6` when every address is of that family (networks, hosts, ranges; a named
+/// set says nothing).
+fn address_family(values: &[String]) -> Option<&'static str> {
+    // The readers normalise addresses (`ruleset::address_values`): an IPv6 one has a colon,
+    // an IPv4 one starts with a digit and has none; anything else (`@set`) is unknown.
+    let fam = |v: &String| {
+        if v.contains(':') {
+            Some("ipv6")
+        } else if v.starts_with(|c: char| c.is_ascii_digit()) {
+            Some("ipv4")
+        } else {
+            None
+        }
+    };
+    let first = fam(values.first()?)?;
+    values
+        .iter()
+        .all(|v| fam(v) == Some(first))
+        .then_some(first)
+}
+
 fn states_include_related(states: &[String], negated: bool) -> bool {
     states.iter().any(|s| s == "related") != negated
 }
@@ -103,13 +133,31 @@ impl Ctx {
                         c.excluded = true;
                     }
                 }
+                Cond::CtStatus { statuses, negated } => {
+                    if statuses.iter().any(|s| s == "expected") {
+                        // Every RELATED connection has `expected` (see `Cond::CtStatus`).
+                        if *negated {
+                            c.excluded = true;
+                        } else {
+                            c.related = true;
+                        }
+                    } else {
+                        c.narrowed = true;
+                    }
+                }
                 Cond::CtHelper { negated, .. } => {
                     c.narrowed = true;
                     c.helper |= !negated;
                 }
-                Cond::Saddr { negated, .. } | Cond::Daddr { negated, .. } => {
+                Cond::Saddr { values, negated } | Cond::Daddr { values, negated } => {
                     c.narrowed = true;
-                    c.addr |= !negated;
+                    // `0.0.0.0/0` (or a range over every address, which the readers merge
+                    // into it) restricts nothing.
+                    let everything = values.iter().any(|v| v == "0.0.0.0/0" || v == "::/0");
+                    c.addr |= !negated && !everything;
+                    if !negated && c.nfproto.is_none() {
+                        c.nfproto = address_family(values).map(str::to_string);
+                    }
                 }
                 Cond::Dport { negated, .. } => {
                     c.narrowed = true;
@@ -152,13 +200,51 @@ struct Walker<'r, 'f> {
     facts: &'f Facts<'f>,
     chains: HashMap<ChainKey<'r>, usize>,
     memo: HashMap<(usize, Ctx), End>,
-    found: Vec<(AuditFinding, usize, Hook, String)>,
-    seen: HashSet<(usize, usize, AuditCode)>,
+    /// Each finding with every (base chain, hook, family) it was reached from: a rule in a
+    /// regular chain that two base chains jump to is mitigated only if both are guarded.
+    found: Vec<(AuditFinding, Vec<Reach<'r>>)>,
+    seen: HashMap<(usize, usize, AuditCode), usize>,
     /// Rules reached from a prerouting hook: (chain, rule, context).
     prerouting: Vec<(usize, usize)>,
     assigned: BTreeMap<Helper, Vec<(u16, u16)>>,
     base: usize,
     hook: Hook,
+    /// The base chain's verdicts say nothing about RELATED packets: it runs before connection
+    /// tracking, or it is a NAT chain whose accept lets nothing past a later drop.
+    related_blind: bool,
+}
+
+/// Where a finding was reached from: base chain, its hook, the family of the rule's table.
+type Reach<'r> = (usize, Hook, &'r str);
+
+/// The hooks a family's base chains sit on: `ip`, `ip6` and `inet` chains share the IPv4 and
+/// IPv6 hooks (an inet chain registers on both, net/netfilter/nf_tables_api.c,
+/// `nf_tables_register_hook`); `bridge`, `netdev` and `arp` chains are on hooks of their own,
+/// even when the hook has the same name (a bridge `forward` chain sees bridged frames, not
+/// routed packets).
+fn hook_space(family: &str) -> &str {
+    match family {
+        "ip" | "ip6" | "inet" => "inet",
+        other => other,
+    }
+}
+
+/// Whether packets in base chain `c` may carry a conntrack entry whose state is RELATED.
+///
+/// The state is set by connection tracking at priority -200 (`NF_IP_PRI_CONNTRACK`) in
+/// prerouting and output (net/netfilter/nf_conntrack_proto.c, `ipv4_conntrack_ops`); before
+/// it, and on ingress (which runs before the IP stack), the packet has no entry and
+/// `ct state` reads `invalid` (net/netfilter/nft_ct.c, `nft_ct_get_eval`, `NFT_CT_STATE`;
+/// xt_conntrack's `conntrack_mt` likewise), so `ct state related` never matches there.
+/// Netdev tables cannot hold `ct` expressions at all (`nf_ct_netns_do_get` refuses
+/// `NFPROTO_NETDEV` with `-EPROTO`). At -200 itself the order is the order of registration,
+/// so it is taken as seeing the state.
+fn sees_ct_state(c: &Chain) -> bool {
+    match c.hook {
+        Some(Hook::Ingress) => false,
+        Some(Hook::Prerouting | Hook::Output) => c.priority.is_none_or(|p| p >= -200),
+        _ => true,
+    }
 }
 
 fn rule_ref(r: &Rule) -> Option<RuleRef> {
@@ -170,9 +256,15 @@ fn rule_ref(r: &Rule) -> Option<RuleRef> {
 
 impl<'r, 'f> Walker<'r, 'f> {
     fn push(&mut self, chain: usize, idx: usize, code: AuditCode, sev: Severity, msg: String) {
-        if !self.seen.insert((chain, idx, code)) {
+        let reach = (self.base, self.hook, self.rs.chains[chain].family.as_str());
+        if let Some(&at) = self.seen.get(&(chain, idx, code)) {
+            let reaches = &mut self.found[at].1;
+            if !reaches.contains(&reach) {
+                reaches.push(reach);
+            }
             return;
         }
+        self.seen.insert((chain, idx, code), self.found.len());
         let rule = &self.rs.chains[chain].rules[idx];
         let f = AuditFinding {
             code,
@@ -181,8 +273,7 @@ impl<'r, 'f> Walker<'r, 'f> {
             message: msg,
             rule: rule_ref(rule),
         };
-        let fam = self.rs.chains[chain].family.clone();
-        self.found.push((f, self.base, self.hook, fam));
+        self.found.push((f, vec![reach]));
     }
 
     fn walk(&mut self, ci: usize, ctx: &Ctx, depth: usize) -> End {
@@ -239,6 +330,27 @@ impl<'r, 'f> Walker<'r, 'f> {
                                     if all_related && e != End::Through {
                                         stop = Some(e);
                                     }
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Action::VerdictMap { key, entries } if reaches_related => {
+                    // Each entry is the rule's conditions plus `key == entry`: a narrower
+                    // match (an address or helper restriction when the key is one).
+                    let mut map_ctx = eff.clone();
+                    map_ctx.narrowed = true;
+                    map_ctx.addr |= key.contains("saddr") || key.contains("daddr");
+                    map_ctx.helper |= key == "ct helper";
+                    for (_, a) in entries {
+                        match a {
+                            Action::Accept if map_ctx.related => {
+                                self.related_accept(ci, ri, &map_ctx);
+                            }
+                            Action::Jump(t) | Action::Goto(t) => {
+                                if let Some(ti) = self.lookup(chain, t) {
+                                    self.walk(ti, &map_ctx, depth + 1);
                                 }
                             }
                             _ => {}
@@ -305,6 +417,9 @@ impl<'r, 'f> Walker<'r, 'f> {
     }
 
     fn related_accept(&mut self, ci: usize, ri: usize, eff: &Ctx) {
+        if self.related_blind {
+            return;
+        }
         let (code, sev, why) = match (eff.helper, eff.addr) {
             (false, false) => (
                 AuditCode::RelatedAcceptBlanket,
@@ -434,6 +549,32 @@ impl<'r, 'f> Walker<'r, 'f> {
                 format!("assigns the {helper} helper to IPv6 connections: the kernel registers it for IPv4 only, so it never attaches"),
             );
         }
+        // An nft object in an inet (bridge, netdev) table looks up the helper for both
+        // families and fails only when neither exists (net/netfilter/nft_ct.c,
+        // `nft_ct_helper_obj_init`, NFPROTO_INET: "only error if INET found neither ipv4 or
+        // ipv6"); `nft_ct_helper_obj_eval` picks the one of the connection's family and
+        // returns when it is NULL. So an IPv4-only helper's object loads and silently assigns
+        // nothing to the IPv6 connections the rule matches.
+        let v4_only = chain.family == "ip" || eff.nfproto.as_deref() == Some("ipv4");
+        if rule.location.origin == crate::ruleset::Origin::Nft
+            && !matches!(chain.family.as_str(), "ip" | "ip6")
+            && !v6_only
+            && !v4_only
+            && (!info.supports(Family::Ipv6) || obj_l3.as_deref() == Some("ip"))
+        {
+            self.push(
+                ci,
+                ri,
+                AuditCode::HelperUnsupported,
+                Severity::Warning,
+                format!(
+                    "assigns ct helper object {:?} ({helper}) to IPv4 and IPv6 connections alike, but the kernel registers {helper} for IPv4 only: the object loads in table {} {} and silently assigns nothing to IPv6 connections (nft_ct.c, nft_ct_helper_obj_eval); restrict the rule to IPv4 (meta nfproto ipv4, ip daddr)",
+                    escape(name),
+                    escape(&chain.family),
+                    escape(&chain.table)
+                ),
+            );
+        }
         // Protocol.
         let protos = info.registered_protocols();
         let proto_of = |p: &str| p.parse::<L4Proto>().ok();
@@ -550,28 +691,43 @@ pub fn hazards(rs: &Ruleset, facts: &Facts<'_>) -> Vec<AuditFinding> {
             .collect(),
         memo: HashMap::new(),
         found: Vec::new(),
-        seen: HashSet::new(),
+        seen: HashMap::new(),
         prerouting: Vec::new(),
         assigned: BTreeMap::new(),
         base: 0,
         hook: Hook::Input,
+        related_blind: false,
     };
-    // Guards: base chains where RELATED packets no rule allows end dropped.
+    // Guards: base chains where RELATED packets no rule allows end dropped. A NAT chain is
+    // none (it sees only a connection's first packet, and not even that when the
+    // expectation set up NAT: `nf_nat_inet_fn` skips the chains once `nf_nat_initialized`),
+    // nor is a chain that cannot see the RELATED state, nor a netdev chain (bound to one
+    // device).
     let mut guards: Vec<(usize, Hook, String)> = Vec::new();
     for (ci, c) in rs.chains.iter().enumerate() {
         let Some(hook) = c.hook else { continue };
+        let nat = c.chain_type == Some(ChainType::Nat);
         w.base = ci;
         w.hook = hook;
+        // An accept in a NAT chain whose policy is accept lets through nothing that would
+        // otherwise be dropped: the packet goes on to the hook's other chains either way
+        // (net/netfilter/nf_nat_core.c, `nf_nat_inet_fn`: NF_ACCEPT from a NAT chain moves
+        // to the next one, then `nf_nat_packet` returns NF_ACCEPT to `nf_hook_slow`, which
+        // runs the next base chain). With policy drop it does filter first packets.
+        w.related_blind = !sees_ct_state(c) || (nat && c.policy != Some(Action::Drop));
         w.memo.clear();
         let start = Ctx::default();
         let end = w.walk(ci, &start, 0);
         let policy_drop = c.policy == Some(Action::Drop);
-        if end == End::Dropped || (policy_drop && matches!(end, End::Through | End::WentAway)) {
+        let can_guard = !nat && sees_ct_state(c) && !matches!(hook, Hook::Ingress | Hook::Egress);
+        if can_guard
+            && (end == End::Dropped || (policy_drop && matches!(end, End::Through | End::WentAway)))
+        {
             guards.push((ci, hook, c.family.clone()));
         }
     }
     let mut out = Vec::new();
-    for (mut f, base, hook, fam) in std::mem::take(&mut w.found) {
+    for (mut f, reaches) in std::mem::take(&mut w.found) {
         let related = matches!(
             f.code,
             AuditCode::RelatedAcceptBlanket
@@ -579,18 +735,30 @@ pub fn hazards(rs: &Ruleset, facts: &Facts<'_>) -> Vec<AuditFinding> {
                 | AuditCode::RelatedAcceptNoAddress
         );
         if related {
-            let guarded = |v4: bool| {
-                guards
-                    .iter()
-                    .find(|(g, h, gf)| *g != base && *h == hook && Chain::sees_family(gf, v4))
+            // Mitigated only if, from every base chain that reaches the rule, every family
+            // it sees is guarded on that hook.
+            let guard_of = |(base, hook, fam): &Reach<'_>| {
+                let guarded = |v4: bool| {
+                    guards.iter().find(|(g, h, gf)| {
+                        g != base
+                            && h == hook
+                            && hook_space(gf) == hook_space(fam)
+                            && Chain::sees_family(gf, v4)
+                    })
+                };
+                let fams: Vec<bool> = [true, false]
+                    .into_iter()
+                    .filter(|v4| Chain::sees_family(fam, *v4))
+                    .collect();
+                let gs: Vec<_> = fams.iter().map(|v4| guarded(*v4)).collect();
+                (!fams.is_empty() && gs.iter().all(Option::is_some))
+                    .then(|| gs[0].map(|g| (g.0, *hook)))
+                    .flatten()
             };
-            let fams: Vec<bool> = [true, false]
-                .into_iter()
-                .filter(|v4| Chain::sees_family(&fam, *v4))
-                .collect();
-            let gs: Vec<_> = fams.iter().map(|v4| guarded(*v4)).collect();
-            if !fams.is_empty() && gs.iter().all(Option::is_some) {
-                let g = &rs.chains[gs[0].map(|g| g.0).unwrap_or(0)];
+            let gs: Vec<_> = reaches.iter().map(guard_of).collect();
+            if !gs.is_empty() && gs.iter().all(Option::is_some) {
+                let (gi, hook) = gs[0].unwrap_or((0, Hook::Input));
+                let g = &rs.chains[gi];
                 f.severity = Severity::Info;
                 f.message.push_str(&format!(
                     " (mitigated: base chain {} {} {} on the same {} hook, priority {}, drops the RELATED connections it does not allow, and a drop in any base chain is final)",
@@ -960,6 +1128,24 @@ mod ruleset_tests {
     }
 
     #[test]
+    fn an_address_match_over_every_address_is_no_restriction() {
+        let rs = iptables_save::read(
+            "*filter\n:FORWARD DROP [0:0]\n\
+             -A FORWARD -m conntrack --ctstate RELATED -m helper --helper ftp -m iprange --dst-range 0.0.0.0-255.255.255.255 -j ACCEPT\n\
+             -A FORWARD -m conntrack --ctstate RELATED -d 0.0.0.0/0 -j ACCEPT\nCOMMIT\n",
+            None,
+        );
+        let o = ModuleOptions::new();
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [
+                (AuditCode::RelatedAcceptNoAddress, Severity::Warning),
+                (AuditCode::RelatedAcceptBlanket, Severity::Error)
+            ]
+        );
+    }
+
+    #[test]
     fn invalid_drop_does_not_make_later_accepts_related() {
         // `ct state invalid drop` lets new and established packets go on, not only RELATED:
         // the ssh accept after it is no RELATED accept.
@@ -981,6 +1167,343 @@ mod ruleset_tests {
         assert_eq!(
             codes(&rs, &Facts::new(&o)),
             [(AuditCode::RelatedAcceptBlanket, Severity::Error)]
+        );
+    }
+
+    #[test]
+    fn chain_types_are_read_from_nft_and_iptables() {
+        let rs = nft_json::read(r#"{"nftables": [
+            {"chain": {"family": "ip", "table": "t", "name": "n", "type": "nat", "hook": "prerouting", "prio": -100, "policy": "accept"}},
+            {"chain": {"family": "ip", "table": "t", "name": "r", "type": "route", "hook": "output", "prio": -150, "policy": "accept"}},
+            {"chain": {"family": "ip", "table": "t", "name": "u"}}
+        ]}"#).unwrap();
+        let types: Vec<_> = rs.chains.iter().map(|c| c.chain_type).collect();
+        assert_eq!(types, [Some(ChainType::Nat), Some(ChainType::Route), None]);
+        let rs = iptables_save::read(
+            "*nat\n:PREROUTING ACCEPT [0:0]\n:x - [0:0]\nCOMMIT\n*mangle\n:OUTPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\nCOMMIT\n",
+            None,
+        );
+        let types: Vec<_> = rs.chains.iter().map(|c| c.chain_type).collect();
+        assert_eq!(
+            types,
+            [
+                Some(ChainType::Nat),
+                None,
+                Some(ChainType::Route),
+                Some(ChainType::Filter)
+            ]
+        );
+    }
+
+    #[test]
+    fn related_accepts_where_verdicts_do_not_filter_related_are_quiet() {
+        let o = ModuleOptions::new();
+        let nft = |chain: &str| {
+            nft_json::read(&format!(
+                r#"{{"nftables": [{chain},
+                {{"rule": {{"family": "inet", "table": "t", "chain": "c", "expr": [
+                  {{"match": {{"op": "in", "left": {{"ct": {{"key": "state"}}}}, "right": "related"}}}},
+                  {{"accept": null}}]}}}}]}}"#
+            ))
+            .unwrap()
+        };
+        let chain = |ty: &str, hook: &str, prio: i32, policy: &str| {
+            format!(
+                r#"{{"chain": {{"family": "inet", "table": "t", "name": "c", "type": "{ty}", "hook": "{hook}", "prio": {prio}, "policy": "{policy}"}}}}"#
+            )
+        };
+        let blanket = [(AuditCode::RelatedAcceptBlanket, Severity::Error)];
+        // A NAT chain with policy accept: its accept lets nothing past the other chains.
+        let rs = nft(&chain("nat", "prerouting", -100, "accept"));
+        assert_eq!(codes(&rs, &Facts::new(&o)), []);
+        // With policy drop it filters first packets: reported.
+        let rs = nft(&chain("nat", "prerouting", -100, "drop"));
+        assert_eq!(codes(&rs, &Facts::new(&o)), blanket);
+        // Before conntrack (raw) and on ingress the state is never RELATED.
+        let rs = nft(&chain("filter", "prerouting", -300, "drop"));
+        assert_eq!(codes(&rs, &Facts::new(&o)), []);
+        let rs = nft(&chain("filter", "ingress", 0, "drop"));
+        assert_eq!(codes(&rs, &Facts::new(&o)), []);
+        // At conntrack's own priority, and in filter and route chains, it is.
+        for (ty, hook, prio) in [
+            ("filter", "prerouting", -200),
+            ("filter", "forward", 0),
+            ("route", "output", -150),
+        ] {
+            let rs = nft(&chain(ty, hook, prio, "accept"));
+            assert_eq!(codes(&rs, &Facts::new(&o)), blanket, "{ty} {hook} {prio}");
+        }
+        // iptables: the nat and raw tables are quiet, mangle and filter are not.
+        for (table, hook, found) in [
+            ("nat", "PREROUTING", false),
+            ("raw", "PREROUTING", false),
+            ("raw", "OUTPUT", false),
+            ("mangle", "PREROUTING", true),
+            ("mangle", "OUTPUT", true),
+            ("filter", "FORWARD", true),
+        ] {
+            let rs = iptables_save::read(
+                &format!(
+                    "*{table}\n:{hook} ACCEPT [0:0]\n:rel - [0:0]\n-A {hook} -j rel\n-A rel -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n"
+                ),
+                None,
+            );
+            let want: &[_] = if found { &blanket } else { &[] };
+            assert_eq!(codes(&rs, &Facts::new(&o)), want, "{table} {hook}");
+        }
+    }
+
+    #[test]
+    fn nat_bridge_and_raw_chains_are_no_guards() {
+        let o = ModuleOptions::new();
+        let doc = |guard: &str| {
+            nft_json::read(&format!(
+                r#"{{"nftables": [
+                {{"chain": {{"family": "inet", "table": "fw", "name": "fwd", "type": "filter", "hook": "forward", "prio": 0, "policy": "drop"}}}},
+                {{"rule": {{"family": "inet", "table": "fw", "chain": "fwd", "expr": [
+                  {{"match": {{"op": "in", "left": {{"ct": {{"key": "state"}}}}, "right": "related"}}}},
+                  {{"accept": null}}]}}}},
+                {guard}]}}"#
+            ))
+            .unwrap()
+        };
+        let guard = |family: &str, ty: &str, hook: &str| {
+            format!(
+                r#"{{"chain": {{"family": "{family}", "table": "g", "name": "g", "type": "{ty}", "hook": "{hook}", "prio": 10, "policy": "drop"}}}}"#
+            )
+        };
+        // A filter chain on the same hook guards.
+        let rs = doc(&guard("inet", "filter", "forward"));
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptBlanket, Severity::Info)]
+        );
+        // A bridge forward chain sees bridged frames, not routed packets.
+        let rs = doc(&guard("bridge", "filter", "forward"));
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptBlanket, Severity::Error)]
+        );
+        // A NAT chain sees only first packets, and none whose NAT the expectation set up.
+        let rs = doc(&guard("ip", "nat", "forward"));
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptBlanket, Severity::Error)]
+        );
+    }
+
+    #[test]
+    fn a_chain_shared_by_a_guarded_and_an_unguarded_hook_is_not_mitigated() {
+        // `common` is reached from input (guarded by `g`) and from forward (not guarded):
+        // the accept lets forwarded RELATED connections through.
+        let text = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:common - [0:0]\n\
+             -A INPUT -j common\n-A FORWARD -j common\n\
+             -A common -m conntrack --ctstate RELATED -j ACCEPT\nCOMMIT\n";
+        let guard = "*security\n:INPUT DROP [0:0]\n-A INPUT -m conntrack ! --ctstate RELATED -j ACCEPT\nCOMMIT\n";
+        let o = ModuleOptions::new();
+        let rs = Ruleset::combine(
+            None,
+            vec![
+                iptables_save::read(text, None),
+                iptables_save::read(guard, None),
+            ],
+        );
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptBlanket, Severity::Error)]
+        );
+        // Guarding forward too mitigates it.
+        let guard2 = "*security\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n-A INPUT -m conntrack ! --ctstate RELATED -j ACCEPT\n-A FORWARD -m conntrack ! --ctstate RELATED -j ACCEPT\nCOMMIT\n";
+        let rs = Ruleset::combine(
+            None,
+            vec![
+                iptables_save::read(text, None),
+                iptables_save::read(guard2, None),
+            ],
+        );
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptBlanket, Severity::Info)]
+        );
+    }
+
+    #[test]
+    fn ct_status_expected_is_a_related_accept() {
+        let o = ModuleOptions::new();
+        let rs = iptables_save::read(
+            "*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m conntrack --ctstatus EXPECTED -j ACCEPT\n\
+             -A FORWARD -m conntrack ! --ctstatus EXPECTED -p tcp -j ACCEPT\n\
+             -A FORWARD -m conntrack --ctstatus SEEN_REPLY -j ACCEPT\nCOMMIT\n",
+            None,
+        );
+        assert_eq!(
+            rs.chains[0].rules[0].conds,
+            [Cond::CtStatus {
+                statuses: vec!["expected".into()],
+                negated: false
+            }]
+        );
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptBlanket, Severity::Error)]
+        );
+        let rs = nft_json::read(r#"{"nftables": [
+            {"chain": {"family": "inet", "table": "t", "name": "c", "type": "filter", "hook": "forward", "prio": 0, "policy": "drop"}},
+            {"rule": {"family": "inet", "table": "t", "chain": "c", "expr": [
+              {"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": "expected"}}, {"accept": null}]}},
+            {"rule": {"family": "inet", "table": "t", "chain": "c", "expr": [
+              {"match": {"op": "!=", "left": {"ct": {"key": "status"}}, "right": "expected"}}, {"accept": null}]}}
+        ]}"#).unwrap();
+        let found = hazards(&rs, &Facts::new(&o));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].code, AuditCode::RelatedAcceptBlanket);
+        assert_eq!(
+            found[0].rule.as_ref().unwrap().text,
+            "ct status expected accept"
+        );
+    }
+
+    #[test]
+    fn inet_object_of_an_ipv4_only_helper_assigns_nothing_to_ipv6() {
+        let doc = |restriction: &str| {
+            format!(
+                r#"{{"nftables": [
+                {{"ct helper": {{"family": "inet", "table": "t", "name": "irc", "type": "irc", "protocol": "tcp", "l3proto": "ip"}}}},
+                {{"ct helper": {{"family": "inet", "table": "t", "name": "ftp", "type": "ftp", "protocol": "tcp", "l3proto": "inet"}}}},
+                {{"chain": {{"family": "inet", "table": "t", "name": "pre", "type": "filter", "hook": "prerouting", "prio": 0, "policy": "accept"}}}},
+                {{"rule": {{"family": "inet", "table": "t", "chain": "pre", "expr": [
+                  {restriction}
+                  {{"match": {{"op": "==", "left": {{"meta": {{"key": "l4proto"}}}}, "right": "tcp"}}}},
+                  {{"match": {{"op": "==", "left": {{"payload": {{"protocol": "tcp", "field": "dport"}}}}, "right": 6667}}}},
+                  {{"ct helper": "irc"}}]}}}},
+                {{"rule": {{"family": "inet", "table": "t", "chain": "pre", "expr": [
+                  {restriction}
+                  {{"match": {{"op": "==", "left": {{"meta": {{"key": "l4proto"}}}}, "right": "tcp"}}}},
+                  {{"match": {{"op": "==", "left": {{"payload": {{"protocol": "tcp", "field": "dport"}}}}, "right": 21}}}},
+                  {{"ct helper": "ftp"}}]}}}}
+                ]}}"#
+            )
+        };
+        let o = ModuleOptions::new();
+        let at = |restriction: &str| {
+            let rs = nft_json::read(&doc(restriction)).unwrap();
+            hazards(&rs, &Facts::new(&o))
+        };
+        // No address: both unrestricted, and irc assigns nothing to IPv6.
+        let found = at("");
+        let got: Vec<_> = found
+            .iter()
+            .map(|f| (f.code, f.severity, f.rule.as_ref().unwrap().location.index))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (AuditCode::HelperUnrestricted, Severity::Warning, 1),
+                (AuditCode::HelperUnsupported, Severity::Warning, 1),
+                (AuditCode::HelperUnrestricted, Severity::Warning, 2),
+            ],
+            "{found:#?}"
+        );
+        assert!(
+            found[1]
+                .message
+                .contains("silently assigns nothing to IPv6 connections"),
+            "{}",
+            found[1].message
+        );
+        // Restricted to an IPv4 server: quiet (the ip payload implies nfproto ipv4).
+        let v4 = r#"{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "daddr"}}, "right": "10.0.0.1"}},"#;
+        assert_eq!(at(v4), []);
+        let nfproto = r#"{"match": {"op": "==", "left": {"meta": {"key": "nfproto"}}, "right": "ipv4"}},
+            {"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "daddr"}}, "right": "@servers"}},"#;
+        assert_eq!(at(nfproto), []);
+        // Restricted to an IPv6 server: irc never attaches (an error), ftp is fine.
+        let v6 = r#"{"match": {"op": "==", "left": {"payload": {"protocol": "ip6", "field": "daddr"}}, "right": "2001:db8::1"}},"#;
+        let found = at(v6);
+        assert_eq!(
+            found
+                .iter()
+                .map(|f| (f.code, f.severity))
+                .collect::<Vec<_>>(),
+            [(AuditCode::HelperUnsupported, Severity::Error)],
+            "{found:#?}"
+        );
+    }
+
+    #[test]
+    fn an_ipv4_source_check_in_an_inet_table_does_not_protect_ipv6() {
+        let ifs = vec![Interface {
+            name: "eth0".into(),
+            addresses: vec!["10.0.0.1/24".into(), "2001:db8::1/64".into()],
+            rp_filter: Some("0".into()),
+        }];
+        let rs = nft_json::read(r#"{"nftables": [
+            {"chain": {"family": "inet", "table": "t", "name": "pre", "type": "filter", "hook": "prerouting", "prio": -300, "policy": "accept"}},
+            {"rule": {"family": "inet", "table": "t", "chain": "pre", "expr": [
+              {"match": {"op": "==", "left": {"meta": {"key": "iifname"}}, "right": "eth0"}},
+              {"match": {"op": "!=", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": {"prefix": {"addr": "10.0.0.0", "len": 24}}}},
+              {"drop": null}]}}
+        ]}"#).unwrap();
+        let o = ModuleOptions::new();
+        let mut facts = Facts::new(&o);
+        facts.interfaces = &ifs;
+        let found = hazards(&rs, &facts);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].message.contains("IPv6"), "{}", found[0].message);
+    }
+
+    #[test]
+    fn chains_reached_through_verdict_maps_are_walked() {
+        let doc = |vmap: &str| {
+            format!(
+                r#"{{"nftables": [
+                {{"map": {{"family": "inet", "name": "zones", "table": "t", "type": "ifname", "map": "verdict", "elem": [["eth0", {{"jump": {{"target": "rel"}}}}], ["eth1", {{"accept": null}}]]}}}},
+                {{"chain": {{"family": "inet", "table": "t", "name": "fw", "type": "filter", "hook": "forward", "prio": 0, "policy": "drop"}}}},
+                {{"rule": {{"family": "inet", "table": "t", "chain": "fw", "expr": [{vmap}]}}}},
+                {{"rule": {{"family": "inet", "table": "t", "chain": "rel", "expr": [
+                  {{"match": {{"op": "in", "left": {{"ct": {{"key": "state"}}}}, "right": "related"}}}}, {{"accept": null}}]}}}}
+                ]}}"#
+            )
+        };
+        let o = ModuleOptions::new();
+        let named = r#"{"vmap": {"key": {"meta": {"key": "iifname"}}, "data": "@zones"}}"#;
+        let anonymous = r#"{"vmap": {"key": {"meta": {"key": "l4proto"}}, "data": {"set": [["tcp", {"jump": {"target": "rel"}}], ["udp", {"accept": null}]]}}}"#;
+        for vmap in [named, anonymous] {
+            let rs = nft_json::read(&doc(vmap)).unwrap();
+            assert!(
+                matches!(&rs.chains[0].rules[0].action, Action::VerdictMap { entries, .. } if entries.len() == 2),
+                "{:?}",
+                rs.chains[0].rules[0]
+            );
+            let found = hazards(&rs, &Facts::new(&o));
+            assert_eq!(
+                found
+                    .iter()
+                    .map(|f| (f.code, f.rule.as_ref().unwrap().location.chain.as_str()))
+                    .collect::<Vec<_>>(),
+                [(AuditCode::RelatedAcceptBlanket, "rel")],
+                "{found:#?}"
+            );
+        }
+        // A named map the reader has not seen stays opaque.
+        let rs = nft_json::read(&doc(
+            r#"{"vmap": {"key": {"meta": {"key": "iifname"}}, "data": "@other"}}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            rs.chains[0].rules[0].action,
+            Action::Opaque("meta iifname vmap @other".into())
+        );
+        // A RELATED accept in a map keyed on the source address is restricted by it.
+        let rs = nft_json::read(r#"{"nftables": [
+            {"chain": {"family": "inet", "table": "t", "name": "fw", "type": "filter", "hook": "forward", "prio": 0, "policy": "drop"}},
+            {"rule": {"family": "inet", "table": "t", "chain": "fw", "expr": [
+              {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": "related"}},
+              {"vmap": {"key": {"payload": {"protocol": "ip", "field": "saddr"}}, "data": {"set": [["10.0.0.1", {"accept": null}]]}}}]}}
+        ]}"#).unwrap();
+        assert_eq!(
+            codes(&rs, &Facts::new(&o)),
+            [(AuditCode::RelatedAcceptNoHelper, Severity::Warning)]
         );
     }
 

@@ -109,6 +109,97 @@ impl Hook {
     }
 }
 
+/// The type of a base chain, which decides what its verdicts mean.
+///
+/// Every base chain is one function on its hook (`nf_hook_slow` runs them in priority order);
+/// an `accept` ends only that chain, and the packet goes on to the next one, while a drop is
+/// final. What differs is when a chain runs:
+///
+/// * `filter` (nft `type filter`; the iptables `filter`, `raw`, `security` tables and `mangle`
+///   outside `OUTPUT`) runs for every packet (net/netfilter/nft_chain_filter.c,
+///   `nft_do_chain_ipv4` and siblings: the verdict of `nft_do_chain` is returned as is);
+/// * `route` (nft `type route`, only at `output`; iptables `mangle OUTPUT`) is a filter chain
+///   that reroutes an accepted packet whose addresses, mark or TOS it changed
+///   (net/netfilter/nft_chain_route.c, `nf_route_table_hook4`);
+/// * `nat` (nft `type nat`; the iptables `nat` table) runs only for the first packet of a
+///   connection (ctinfo `NEW` or `RELATED`) whose NAT is not set up yet, and an accept there
+///   goes on to the next NAT chain and then, through `nf_nat_packet`, to the next base chain
+///   of the hook (net/netfilter/nf_nat_core.c, `nf_nat_inet_fn`): a NAT chain's accept lets
+///   nothing past a later filter chain's drop.
+///
+/// ```
+/// use netfilter_helpers_core::ruleset::{ChainType, Hook};
+/// assert_eq!(ChainType::parse("nat"), Some(ChainType::Nat));
+/// assert_eq!(ChainType::of_iptables_table("mangle", Hook::Output), ChainType::Route);
+/// assert_eq!(ChainType::of_iptables_table("raw", Hook::Prerouting), ChainType::Filter);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChainType {
+    /// `type filter`.
+    Filter,
+    /// `type nat`.
+    Nat,
+    /// `type route`.
+    Route,
+}
+
+impl ChainType {
+    /// Parses an nft chain type (`filter`, `nat`, `route`); `None` for anything else.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::ruleset::ChainType;
+    /// assert_eq!(ChainType::parse("route"), Some(ChainType::Route));
+    /// assert_eq!(ChainType::parse("bogus"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<ChainType> {
+        Some(match s {
+            "filter" => ChainType::Filter,
+            "nat" => ChainType::Nat,
+            "route" => ChainType::Route,
+            _ => return None,
+        })
+    }
+
+    /// The type of the built-in chain `hook` of an iptables table: `nat` for the `nat` table
+    /// (net/ipv4/netfilter/iptable_nat.c registers its hooks through `nf_nat_ipv4_register_fn`,
+    /// as nft's NAT chains do), `route` for `mangle OUTPUT` (iptable_mangle.c,
+    /// `ipt_mangle_out` reroutes like nft's route chain), `filter` for every other.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::ruleset::{ChainType, Hook};
+    /// assert_eq!(ChainType::of_iptables_table("nat", Hook::Postrouting), ChainType::Nat);
+    /// assert_eq!(ChainType::of_iptables_table("filter", Hook::Forward), ChainType::Filter);
+    /// ```
+    pub fn of_iptables_table(table: &str, hook: Hook) -> ChainType {
+        match (table, hook) {
+            ("nat", _) => ChainType::Nat,
+            ("mangle", Hook::Output) => ChainType::Route,
+            _ => ChainType::Filter,
+        }
+    }
+
+    /// The nft name of the type.
+    ///
+    /// ```
+    /// use netfilter_helpers_core::ruleset::ChainType;
+    /// assert_eq!(ChainType::Nat.name(), "nat");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            ChainType::Filter => "filter",
+            ChainType::Nat => "nat",
+            ChainType::Route => "route",
+        }
+    }
+}
+
+impl fmt::Display for ChainType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One condition of a rule, as far as the audit cares.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
@@ -117,6 +208,17 @@ pub enum Cond {
     CtState {
         /// The states (`related`, `established`, ...).
         states: Vec<String>,
+        /// `!=` / `!`.
+        negated: bool,
+    },
+    /// `ct status` / `-m conntrack --ctstatus`: lowercase status bits (`expected`,
+    /// `seen-reply`, `assured`, `confirmed`, `snat`, `dnat`, ...). A connection an expectation
+    /// created has `expected` from its first packet on (net/netfilter/nf_conntrack_core.c,
+    /// `init_conntrack` sets `IPS_EXPECTED_BIT` when it finds the expectation), so
+    /// `ct status expected` matches every RELATED connection.
+    CtStatus {
+        /// The status bits.
+        statuses: Vec<String>,
         /// `!=` / `!`.
         negated: bool,
     },
@@ -217,6 +319,14 @@ pub enum Action {
     Notrack,
     /// `ct state vmap { related : accept, ... }`: per-state verdicts.
     StateMap(Vec<(String, Action)>),
+    /// A verdict map on another key (`iifname vmap { "eth0" : jump lan }`, or a named map,
+    /// `iifname vmap @zones`, whose elements the reader looked up): per-key verdicts.
+    VerdictMap {
+        /// The key as printed (`iifname`, `ip saddr`).
+        key: String,
+        /// The keys as printed, with their verdicts.
+        entries: Vec<(String, Action)>,
+    },
     /// An action the audit does not decode, with its text.
     Opaque(String),
 }
@@ -303,6 +413,10 @@ pub struct Chain {
     pub name: String,
     /// The hook of a base chain.
     pub hook: Option<Hook>,
+    /// The type of a base chain (nft `type`; for iptables, from the table and hook, see
+    /// [`ChainType::of_iptables_table`]); `None` for a regular chain, or an nft type this
+    /// reader does not know.
+    pub chain_type: Option<ChainType>,
     /// The priority of a base chain.
     pub priority: Option<i32>,
     /// The policy of a base chain ([`Action::Accept`] or [`Action::Drop`]).

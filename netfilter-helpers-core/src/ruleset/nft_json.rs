@@ -8,7 +8,7 @@
 //! `iptables-nft-save` instead.
 //!
 //! ```
-//! use netfilter_helpers_core::ruleset::{nft_json, Action, Cond, Hook};
+//! use netfilter_helpers_core::ruleset::{nft_json, Action, ChainType, Cond, Hook};
 //!
 //! let rs = nft_json::read(r#"{"nftables": [
 //!   {"table": {"family": "inet", "name": "fw", "handle": 1}},
@@ -21,6 +21,7 @@
 //! ]}"#).unwrap();
 //! let c = &rs.chains[0];
 //! assert_eq!((c.hook, c.priority, c.policy.clone()), (Some(Hook::Forward), Some(0), Some(Action::Drop)));
+//! assert_eq!(c.chain_type, Some(ChainType::Filter));
 //! assert_eq!(c.rules[0].text, "ct state { established, related } accept");
 //! assert_eq!(rs.notes.len(), 1);
 //! ```
@@ -30,7 +31,8 @@ use std::fmt;
 use super::json::{J, NULL};
 
 use super::{
-    Action, Chain, Cond, CtHelperObject, Hook, Location, Origin, ReadNote, Rule, Ruleset, escape,
+    Action, Chain, ChainType, Cond, CtHelperObject, Hook, Location, Origin, ReadNote, Rule,
+    Ruleset, escape,
 };
 
 /// Why a text is not an nft JSON ruleset at all.
@@ -89,6 +91,9 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
     let mut index: std::collections::HashMap<(String, String, String), usize> =
         std::collections::HashMap::new();
     let mut last: Option<usize> = None;
+    // Named verdict maps (nft lists them before the rules that use them): (family, table,
+    // name) -> elements.
+    let mut maps: Maps = std::collections::HashMap::new();
     for (n, item) in items.iter().enumerate() {
         // The command form (`nft -j -f`, what `nfh render --backend nft-json` prints):
         // `{"add": {"rule": ...}}` is read as the item it adds; deletions are skipped.
@@ -120,6 +125,11 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                     table: key.1.clone(),
                     name: key.2.clone(),
                     hook,
+                    chain_type: body
+                        .get("type")
+                        .and_then(J::as_str)
+                        .and_then(ChainType::parse)
+                        .filter(|_| hook.is_some()),
                     priority: body
                         .get("prio")
                         .and_then(J::as_i64)
@@ -157,6 +167,7 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                             table: key.1.clone(),
                             name: key.2.clone(),
                             hook: None,
+                            chain_type: None,
                             priority: None,
                             policy: None,
                             rules: Vec::new(),
@@ -175,7 +186,7 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                     handle: body.get("handle").and_then(J::as_u64),
                     line: None,
                 };
-                let rule = decode_rule(body, location);
+                let rule = decode_rule(body, location, &maps);
                 if rule.xt {
                     rs.notes.push(ReadNote {
                         place: rule.location.to_string(),
@@ -187,6 +198,21 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                     });
                 }
                 c.rules.push(rule);
+            }
+            "map" if s(body, "map") == "verdict" => {
+                let elems = body
+                    .get("elem")
+                    .and_then(J::as_array)
+                    .map(|a| verdict_entries(a))
+                    .unwrap_or_default();
+                maps.insert(
+                    (
+                        s(body, "family").to_string(),
+                        s(body, "table").to_string(),
+                        s(body, "name").to_string(),
+                    ),
+                    elems,
+                );
             }
             "ct helper" => rs.helper_objects.push(CtHelperObject {
                 family: s(body, "family").into(),
@@ -207,7 +233,22 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
     Ok(rs)
 }
 
-fn decode_rule(body: &J<'_>, location: Location) -> Rule {
+/// Named verdict maps by (family, table, name).
+type Maps = std::collections::HashMap<(String, String, String), Vec<(String, Action)>>;
+
+/// `[[key, verdict], ...]` as (key text, verdict) pairs.
+fn verdict_entries(a: &[J<'_>]) -> Vec<(String, Action)> {
+    a.iter()
+        .filter_map(|pair| {
+            let p = pair.as_array()?;
+            let key = value_text(p.first()?);
+            let verdict = verdict_of(p.get(1)?);
+            Some((key, verdict))
+        })
+        .collect()
+}
+
+fn decode_rule(body: &J<'_>, location: Location, maps: &Maps) -> Rule {
     let mut conds = Vec::new();
     let mut action = Action::Continue;
     let mut xt = false;
@@ -222,6 +263,22 @@ fn decode_rule(body: &J<'_>, location: Location) -> Rule {
             "match" => {
                 let t = match_text(v);
                 decode_match(v, &t, &mut conds);
+                // In an inet (or bridge, netdev) table, `ip daddr`/`ip6 saddr` match only
+                // that family: nft adds the `meta nfproto` dependency and hides it when
+                // listing. Say so, as `meta nfproto` would.
+                if !matches!(location.family.as_str(), "ip" | "ip6")
+                    && let Some(p) = v.get("left").and_then(|l| l.get("payload"))
+                {
+                    match s(p, "protocol") {
+                        "ip" => conds.push(Cond::NfProto {
+                            family: "ipv4".into(),
+                        }),
+                        "ip6" => conds.push(Cond::NfProto {
+                            family: "ipv6".into(),
+                        }),
+                        _ => {}
+                    }
+                }
                 text.push(t);
             }
             "accept" => set(&mut action, Action::Accept, &mut text, "accept"),
@@ -249,34 +306,43 @@ fn decode_rule(body: &J<'_>, location: Location) -> Rule {
                     .and_then(|k| k.get("ct"))
                     .map(|c| s(c, "key") == "state")
                     .unwrap_or(false);
-                let entries: Vec<(String, Action)> = v
+                let key = v.get("key").map(value_text).unwrap_or_default();
+                let named = v
                     .get("data")
-                    .and_then(|d| d.get("set"))
-                    .and_then(J::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|pair| {
-                                let p = pair.as_array()?;
-                                let key = value_text(p.first()?);
-                                let verdict = verdict_of(p.get(1)?);
-                                Some((key, verdict))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let t = format!(
-                    "{} vmap {{ {} }}",
-                    v.get("key").map(value_text).unwrap_or_default(),
-                    entries
-                        .iter()
-                        .map(|(k, a)| format!("{k} : {}", action_text(a)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-                action = if is_state {
-                    Action::StateMap(entries)
-                } else {
-                    Action::Opaque(t.clone())
+                    .and_then(J::as_str)
+                    .and_then(|d| d.strip_prefix('@'));
+                let (entries, t) = match named {
+                    Some(name) => (
+                        maps.get(&(
+                            location.family.clone(),
+                            location.table.clone(),
+                            name.to_string(),
+                        ))
+                        .cloned(),
+                        format!("{key} vmap @{name}"),
+                    ),
+                    None => {
+                        let entries = v
+                            .get("data")
+                            .and_then(|d| d.get("set"))
+                            .and_then(J::as_array)
+                            .map(|a| verdict_entries(a))
+                            .unwrap_or_default();
+                        let t = format!(
+                            "{key} vmap {{ {} }}",
+                            entries
+                                .iter()
+                                .map(|(k, a)| format!("{k} : {}", action_text(a)))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                        (Some(entries), t)
+                    }
+                };
+                action = match entries {
+                    Some(entries) if is_state => Action::StateMap(entries),
+                    Some(entries) => Action::VerdictMap { key, entries },
+                    None => Action::Opaque(t.clone()),
                 };
                 text.push(t);
             }
@@ -501,6 +567,10 @@ fn decode_match(m: &J<'_>, text: &str, conds: &mut Vec<Cond>) {
         match s(ct, "key") {
             "state" => conds.push(Cond::CtState {
                 states: strings(right),
+                negated,
+            }),
+            "status" => conds.push(Cond::CtStatus {
+                statuses: strings(right),
                 negated,
             }),
             "helper" => {
