@@ -32,7 +32,8 @@
 use std::collections::BTreeMap;
 use std::io::{self, BufRead};
 use std::ops::ControlFlow;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
 
 use serde::Serialize;
 
@@ -497,11 +498,16 @@ impl Judge {
         }
     }
 
-    /// Judges a buffer as the next part of a stream: the results of its last round stay in
-    /// `carry` (the caller hands them on with [`Carry::hand_on`], or the next call does while
-    /// it judges), so handing on overlaps judging across buffers too. Returns the number of
-    /// lines the buffer held (its newlines, and one more for an unterminated last line), or
-    /// `None` when `stop` was set before the end (everything judged is handed on then).
+    /// Judges a buffer as the next part of a stream. The buffer is cut at newlines into
+    /// pieces; `threads - 1` scoped threads and the calling thread take pieces in order from
+    /// a shared counter, so no thread waits for another between pieces. The calling thread
+    /// first hands on what the previous buffer left pending (while the others start on this
+    /// one), then, between pieces of its own, hands on every result that is next in line;
+    /// results still out of order when the pieces run out wait in `carry` for the next call
+    /// (or for [`Carry::hand_on`]). Returns the number of lines the buffer held (its
+    /// newlines, and one more for an unterminated last line), or `None` when `stop`, asked
+    /// on the calling thread before each piece it takes, said so (everything in order by
+    /// then is handed on).
     fn judge_buffer_from(
         &self,
         buf: &[u8],
@@ -511,43 +517,84 @@ impl Judge {
         mut stop: Option<&mut dyn FnMut() -> bool>,
         f: &mut impl FnMut(Judged),
     ) -> Option<usize> {
-        let threads = thread_count(threads);
-        // Pieces number their lines from 0; their offsets are known here, in order, so no
-        // thread counts newlines ahead of the judging. The calling thread judges the first
-        // piece of each round itself, and hands on the previous round's results while the
-        // other threads judge theirs.
+        let pieces = pieces(buf, SHARED_PIECE);
+        let n = pieces.len();
+        let workers = thread_count(threads).min(n).saturating_sub(1);
+        let next = AtomicUsize::new(0);
+        let pool = Mutex::new(std::mem::take(&mut carry.spare));
+        let take_vec = || {
+            pool.lock()
+                .map(|mut p| p.pop().unwrap_or_default())
+                .unwrap_or_default()
+        };
+        // Results of this buffer by piece; `done` of them are in `carry.pending` already.
+        let mut ready: Vec<Option<(Vec<Judged>, usize)>> = (0..n).map(|_| None).collect();
+        let mut done = 0;
         let mut total = 0;
-        for round in pieces(buf).chunks(threads) {
-            if stop.as_mut().is_some_and(|s| s()) {
-                carry.hand_on(f);
-                return None;
+        let mut stopped = false;
+        std::thread::scope(|s| {
+            let (tx, rx) = mpsc::channel::<(usize, Vec<Judged>, usize)>();
+            for _ in 0..workers {
+                let tx = tx.clone();
+                let (next, pieces, take_vec) = (&next, &pieces, &take_vec);
+                s.spawn(move || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(piece) = pieces.get(i) else { break };
+                        let mut out = take_vec();
+                        let lines = self.judge_piece(buf, *piece, detail, &mut out);
+                        if tx.send((i, out, lines)).is_err() {
+                            break;
+                        }
+                    }
+                });
             }
-            let mut outs: Vec<Vec<Judged>> = round
-                .iter()
-                .map(|_| carry.spare.pop().unwrap_or_default())
-                .collect();
-            let lines: Vec<usize> = match (round.split_first(), outs.split_first_mut()) {
-                (Some((mine, theirs)), Some((my_out, their_outs))) => std::thread::scope(|s| {
-                    let handles: Vec<_> = theirs
-                        .iter()
-                        .zip(their_outs.iter_mut())
-                        .map(|(piece, out)| {
-                            s.spawn(move || self.judge_piece(buf, *piece, detail, out))
-                        })
-                        .collect();
-                    carry.hand_on(f);
-                    let mut lines = vec![self.judge_piece(buf, *mine, detail, my_out)];
-                    lines.extend(
-                        handles
-                            .into_iter()
-                            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-                    );
-                    lines
-                }),
-                _ => Vec::new(),
+            drop(tx);
+            carry.hand_on(f);
+            let mut settle = |ready: &mut Vec<Option<(Vec<Judged>, usize)>>,
+                              done: &mut usize,
+                              carry: &mut Carry| {
+                while let Some(slot) = ready.get_mut(*done)
+                    && let Some(r) = slot.take()
+                {
+                    total += r.1;
+                    carry.pending.push(r);
+                    *done += 1;
+                }
             };
-            total += lines.iter().sum::<usize>();
-            carry.pending = outs.into_iter().zip(lines).collect();
+            loop {
+                for (i, out, lines) in rx.try_iter() {
+                    ready[i] = Some((out, lines));
+                }
+                settle(&mut ready, &mut done, carry);
+                carry.hand_on(f);
+                if stop.as_mut().is_some_and(|s| s()) {
+                    // Nothing more is taken; what the others hold is dropped.
+                    next.store(n, Ordering::Relaxed);
+                    stopped = true;
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if let Some(piece) = pieces.get(i) {
+                    let mut out = take_vec();
+                    let lines = self.judge_piece(buf, *piece, detail, &mut out);
+                    ready[i] = Some((out, lines));
+                    continue;
+                }
+                // Every piece is taken: wait for the others' last results.
+                for (i, out, lines) in rx.iter() {
+                    ready[i] = Some((out, lines));
+                }
+                settle(&mut ready, &mut done, carry);
+                break;
+            }
+        });
+        let mut spare = pool.into_inner().unwrap_or_default();
+        spare.append(&mut carry.spare);
+        carry.spare = spare;
+        if stopped {
+            carry.hand_on(f);
+            return None;
         }
         Some(total)
     }
@@ -598,7 +645,7 @@ impl Judge {
             c
         };
         let mut total = Counts::default();
-        for round in pieces(buf).chunks(threads) {
+        for round in pieces(buf, ROUND_PIECE).chunks(threads) {
             if stop() {
                 return None;
             }
@@ -964,13 +1011,19 @@ fn split_lines(b: &[u8]) -> crate::parse::Lines<'_> {
     crate::parse::Lines { rest: Some(b) }
 }
 
-/// Pieces of a buffer of about 256 KiB, cut after a newline: (start, end).
-fn pieces(buf: &[u8]) -> Vec<(usize, usize)> {
-    const PIECE: usize = 256 * 1024;
-    let mut out = Vec::with_capacity(buf.len() / PIECE + 1);
+/// Piece size where threads take pieces from a shared counter: small, so that the threads
+/// finish a buffer at nearly the same time.
+const SHARED_PIECE: usize = 64 * 1024;
+/// Piece size where threads judge in rounds of one piece each (counting), started anew
+/// each round.
+const ROUND_PIECE: usize = 256 * 1024;
+
+/// Pieces of a buffer of about `piece` bytes, each cut after a newline: (start, end).
+fn pieces(buf: &[u8], piece: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::with_capacity(buf.len() / piece + 1);
     let mut start = 0;
     while start < buf.len() {
-        let mut end = (start + PIECE).min(buf.len());
+        let mut end = (start + piece).min(buf.len());
         if end < buf.len() {
             end = match find_newline(&buf[end..]) {
                 Some(i) => end + i + 1,
