@@ -1392,11 +1392,11 @@ nfh_result nfh_judge_count(const struct nfh_judge *judge,
  does not parse is delivered with its error. With `quiet`, lines that conform are checked
  without building a verdict and delivered without findings (`nfh_judged_finding_count` 0);
  lines that do not conform always carry all their findings. Memory stays bounded: the
- buffer is judged in rounds of about 256 KiB per thread.
+ buffer is judged in pieces of about 64 KiB, eight per thread at a time.
 
  Results: `NFH_RESULT_OK` when every line was delivered; `NFH_RESULT_STOPPED` when the
  callback returned non-zero (nothing after that line is delivered, and nothing beyond the
- round already judged, up to 256 KiB per thread, is judged); `NFH_RESULT_NULL_PARAMETER` when `judge` or `callback` is NULL, or
+ pieces already under way, about 64 KiB per thread, is judged); `NFH_RESULT_NULL_PARAMETER` when `judge` or `callback` is NULL, or
  `buf` is NULL with `len` > 0; `NFH_RESULT_INVALID_PARAMETER` when `threads` is above
  `NFH_MAX_THREADS`; `NFH_RESULT_PANIC`. On an argument error the callback is never called.
 

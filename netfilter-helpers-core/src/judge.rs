@@ -256,9 +256,10 @@ impl Judge {
     }
 
     /// Judges a buffer of lines on `threads` threads (0: as many as the machine has), calling
-    /// `f` with each result in input order. The buffer is cut at newlines into pieces of
-    /// about 256 KiB; each round judges one piece per thread, so memory stays bounded by
-    /// what one round yields.
+    /// `f` with each result in input order, on the calling thread. The buffer is cut at
+    /// newlines into pieces of about 64 KiB, which the threads take in order (the calling
+    /// thread included, handing results on between its own pieces), a window of eight
+    /// pieces per thread at a time, so memory stays bounded by what one window yields.
     pub fn judge_buffer(&self, buf: &[u8], threads: usize, detail: Detail, f: impl FnMut(Judged)) {
         let mut f = f;
         let mut carry = Carry::new();
@@ -266,9 +267,9 @@ impl Judge {
         carry.hand_on(&mut f);
     }
 
-    /// [`Judge::judge_buffer`] that asks `stop` on the calling thread before each round (so a
-    /// binding can run its signal handlers there, or read a flag its interrupt handler set);
-    /// returns the number of lines the buffer held (its newlines, and one more for an
+    /// [`Judge::judge_buffer`] that asks `stop` on the calling thread before each piece it
+    /// takes (so a binding can run its signal handlers there, or read a flag its interrupt
+    /// handler set); returns the number of lines the buffer held (its newlines, and one more for an
     /// unterminated last line), or `None` when it stopped before the end.
     ///
     /// ```
@@ -514,85 +515,74 @@ impl Judge {
         carry: &mut Carry,
         threads: usize,
         detail: Detail,
-        mut stop: Option<&mut dyn FnMut() -> bool>,
+        stop: Option<&mut dyn FnMut() -> bool>,
         f: &mut impl FnMut(Judged),
     ) -> Option<usize> {
-        let pieces = pieces(buf, SHARED_PIECE);
-        let n = pieces.len();
-        let workers = thread_count(threads).min(n).saturating_sub(1);
-        let next = AtomicUsize::new(0);
+        // A window of a few pieces per thread at a time: results waiting to be handed on
+        // never exceed one window's, however large the buffer.
+        let window = thread_count(threads) * WINDOW_PIECES * PIECE;
+        let mut stop = stop;
+        let mut total = 0;
+        for (start, end) in pieces(buf, window) {
+            let stop = stop.as_mut().map(|s| &mut **s as &mut dyn FnMut() -> bool);
+            total += self.judge_window(&buf[start..end], carry, threads, detail, stop, f)?;
+        }
+        Some(total)
+    }
+
+    /// [`Judge::judge_buffer_from`] over one window.
+    fn judge_window(
+        &self,
+        buf: &[u8],
+        carry: &mut Carry,
+        threads: usize,
+        detail: Detail,
+        stop: Option<&mut dyn FnMut() -> bool>,
+        f: &mut impl FnMut(Judged),
+    ) -> Option<usize> {
+        let pieces = pieces(buf, PIECE);
         let pool = Mutex::new(std::mem::take(&mut carry.spare));
-        let take_vec = || {
-            pool.lock()
+        let work = |piece: (usize, usize)| {
+            let mut out = pool
+                .lock()
                 .map(|mut p| p.pop().unwrap_or_default())
-                .unwrap_or_default()
+                .unwrap_or_default();
+            let lines = self.judge_piece(buf, piece, detail, &mut out);
+            (out, lines)
         };
         // Results of this buffer by piece; `done` of them are in `carry.pending` already.
-        let mut ready: Vec<Option<(Vec<Judged>, usize)>> = (0..n).map(|_| None).collect();
+        let ready: Vec<Option<(Vec<Judged>, usize)>> = pieces.iter().map(|_| None).collect();
         let mut done = 0;
         let mut total = 0;
-        let mut stopped = false;
-        std::thread::scope(|s| {
-            let (tx, rx) = mpsc::channel::<(usize, Vec<Judged>, usize)>();
-            for _ in 0..workers {
-                let tx = tx.clone();
-                let (next, pieces, take_vec) = (&next, &pieces, &take_vec);
-                s.spawn(move || {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(piece) = pieces.get(i) else { break };
-                        let mut out = take_vec();
-                        let lines = self.judge_piece(buf, *piece, detail, &mut out);
-                        if tx.send((i, out, lines)).is_err() {
-                            break;
-                        }
-                    }
-                });
+        let mut settle = |ready: &mut Vec<Option<(Vec<Judged>, usize)>>, carry: &mut Carry| {
+            while let Some(slot) = ready.get_mut(done)
+                && let Some(r) = slot.take()
+            {
+                total += r.1;
+                carry.pending.push(r);
+                done += 1;
             }
-            drop(tx);
-            carry.hand_on(f);
-            let mut settle = |ready: &mut Vec<Option<(Vec<Judged>, usize)>>,
-                              done: &mut usize,
-                              carry: &mut Carry| {
-                while let Some(slot) = ready.get_mut(*done)
-                    && let Some(r) = slot.take()
-                {
-                    total += r.1;
-                    carry.pending.push(r);
-                    *done += 1;
-                }
-            };
-            loop {
-                for (i, out, lines) in rx.try_iter() {
-                    ready[i] = Some((out, lines));
-                }
-                settle(&mut ready, &mut done, carry);
-                carry.hand_on(f);
-                if stop.as_mut().is_some_and(|s| s()) {
-                    // Nothing more is taken; what the others hold is dropped.
-                    next.store(n, Ordering::Relaxed);
-                    stopped = true;
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if let Some(piece) = pieces.get(i) {
-                    let mut out = take_vec();
-                    let lines = self.judge_piece(buf, *piece, detail, &mut out);
-                    ready[i] = Some((out, lines));
-                    continue;
-                }
-                // Every piece is taken: wait for the others' last results.
-                for (i, out, lines) in rx.iter() {
-                    ready[i] = Some((out, lines));
-                }
-                settle(&mut ready, &mut done, carry);
-                break;
-            }
-        });
+        };
+        let ready = std::cell::RefCell::new(ready);
+        let carry = std::cell::RefCell::new(carry);
+        let finished = share_pieces(
+            &pieces,
+            threads,
+            &work,
+            stop,
+            |i, r| ready.borrow_mut()[i] = Some(r),
+            || {
+                let mut c = carry.borrow_mut();
+                settle(&mut ready.borrow_mut(), &mut c);
+                c.hand_on(f);
+            },
+        );
+        let carry = carry.into_inner();
+        settle(&mut ready.borrow_mut(), carry);
         let mut spare = pool.into_inner().unwrap_or_default();
         spare.append(&mut carry.spare);
         carry.spare = spare;
-        if stopped {
+        if !finished {
             carry.hand_on(f);
             return None;
         }
@@ -615,16 +605,15 @@ impl Judge {
             .unwrap_or_default()
     }
 
-    /// [`Judge::count_buffer`] that asks `stop` on the calling thread before each round of
-    /// `threads` pieces of about 256 KiB (so a caller can check for signals there, without a
-    /// thread of its own); `None` when it stopped before the end.
+    /// [`Judge::count_buffer`] that asks `stop` on the calling thread before each piece of
+    /// about 64 KiB it takes (so a caller can check for signals there, without a thread of
+    /// its own); `None` when it stopped before the end.
     pub fn count_buffer_until(
         &self,
         buf: &[u8],
         threads: usize,
         mut stop: impl FnMut() -> bool,
     ) -> Option<Counts> {
-        let threads = thread_count(threads);
         let count = |(start, end): (usize, usize)| -> Counts {
             let mut c = Counts::default();
             for raw in split_lines(&buf[start..end]) {
@@ -645,23 +634,16 @@ impl Judge {
             c
         };
         let mut total = Counts::default();
-        for round in pieces(buf, ROUND_PIECE).chunks(threads) {
-            if stop() {
-                return None;
-            }
-            if round.len() == 1 {
-                total = total.plus(count(round[0]));
-                continue;
-            }
-            total = std::thread::scope(|s| {
-                let handles: Vec<_> = round.iter().map(|p| s.spawn(move || count(*p))).collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .fold(total, Counts::plus)
-            });
-        }
-        Some(total)
+        let stop: &mut dyn FnMut() -> bool = &mut stop;
+        share_pieces(
+            &pieces(buf, PIECE),
+            threads,
+            &count,
+            Some(stop),
+            |_, c| total = total.plus(c),
+            || {},
+        )
+        .then_some(total)
     }
 
     /// Judges one piece into `out` (emptied first), its lines numbered from 0; returns how
@@ -1011,12 +993,67 @@ fn split_lines(b: &[u8]) -> crate::parse::Lines<'_> {
     crate::parse::Lines { rest: Some(b) }
 }
 
-/// Piece size where threads take pieces from a shared counter: small, so that the threads
-/// finish a buffer at nearly the same time.
-const SHARED_PIECE: usize = 64 * 1024;
-/// Piece size where threads judge in rounds of one piece each (counting), started anew
-/// each round.
-const ROUND_PIECE: usize = 256 * 1024;
+/// The size of the pieces threads take: small, so that the threads finish a buffer at nearly
+/// the same time.
+const PIECE: usize = 64 * 1024;
+/// Pieces per thread in one window of a buffer (see `Judge::judge_buffer_from`).
+const WINDOW_PIECES: usize = 8;
+
+/// Runs `work` over `pieces` on `threads` threads (0: as many as the machine has), the
+/// calling one included: `threads - 1` scoped threads and the calling thread take pieces in
+/// order from a shared counter, so no thread waits for another between pieces. `ready`
+/// receives each result with its piece's index, on the calling thread, as results arrive
+/// (not necessarily in order); `between` runs on the calling thread before each piece it
+/// takes and once every piece is taken (hand results on there); `stop` is asked there too,
+/// and when it says so no piece is taken any more. Returns `false` when stopped, after the
+/// pieces under way are finished (their results are dropped).
+fn share_pieces<T: Send>(
+    pieces: &[(usize, usize)],
+    threads: usize,
+    work: &(impl Fn((usize, usize)) -> T + Sync),
+    mut stop: Option<&mut dyn FnMut() -> bool>,
+    mut ready: impl FnMut(usize, T),
+    mut between: impl FnMut(),
+) -> bool {
+    let n = pieces.len();
+    let workers = thread_count(threads).min(n).saturating_sub(1);
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let (tx, rx) = mpsc::channel::<(usize, T)>();
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let next = &next;
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(piece) = pieces.get(i) else { break };
+                    if tx.send((i, work(*piece))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        loop {
+            for (i, r) in rx.try_iter() {
+                ready(i, r);
+            }
+            between();
+            if stop.as_mut().is_some_and(|s| s()) {
+                next.store(n, Ordering::Relaxed);
+                return false;
+            }
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(piece) = pieces.get(i) else { break };
+            ready(i, work(*piece));
+        }
+        // Every piece is taken: wait for the others' last results.
+        for (i, r) in rx.iter() {
+            ready(i, r);
+        }
+        true
+    })
+}
 
 /// Pieces of a buffer of about `piece` bytes, each cut after a newline: (start, end).
 fn pieces(buf: &[u8], piece: usize) -> Vec<(usize, usize)> {
@@ -1214,7 +1251,7 @@ mod tests {
     }
 
     #[test]
-    fn stopping_is_asked_between_rounds() {
+    fn stopping_is_asked_between_pieces() {
         let judge = Judge::new(&ModuleOptions::new(), None);
         let text = corpus(40_000);
         let mut asked = 0;

@@ -156,7 +156,7 @@ fn detail(quiet: bool) -> Detail {
 
 /// Runs `judge_with`, which hands each result to the function it is given, and delivers every
 /// result to the C callback until it asks to stop: then `stopped` is set, which the core's
-/// judging loop checks between rounds (`Judge::judge_buffer_until`) and the reader checks
+/// judging loop checks before each piece the calling thread takes (`Judge::judge_buffer_until`) and the reader checks
 /// before each read, and no further result is delivered.
 fn deliver(
     callback: unsafe extern "C" fn(*mut c_void, *const nfh_judged) -> c_int,
@@ -190,11 +190,11 @@ fn deliver(
 /// does not parse is delivered with its error. With `quiet`, lines that conform are checked
 /// without building a verdict and delivered without findings (`nfh_judged_finding_count` 0);
 /// lines that do not conform always carry all their findings. Memory stays bounded: the
-/// buffer is judged in rounds of about 256 KiB per thread.
+/// buffer is judged in pieces of about 64 KiB, eight per thread at a time.
 ///
 /// Results: `NFH_RESULT_OK` when every line was delivered; `NFH_RESULT_STOPPED` when the
 /// callback returned non-zero (nothing after that line is delivered, and nothing beyond the
-/// round already judged, up to 256 KiB per thread, is judged); `NFH_RESULT_NULL_PARAMETER` when `judge` or `callback` is NULL, or
+/// pieces already under way, about 64 KiB per thread, is judged); `NFH_RESULT_NULL_PARAMETER` when `judge` or `callback` is NULL, or
 /// `buf` is NULL with `len` > 0; `NFH_RESULT_INVALID_PARAMETER` when `threads` is above
 /// `NFH_MAX_THREADS`; `NFH_RESULT_PANIC`. On an argument error the callback is never called.
 ///

@@ -217,7 +217,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Lines<'py> {
 /// Runs a batch of the core's `Judge` without the GIL, interruptibly, on the calling thread.
 ///
 /// `work` gets the stop callback to hand to the core (`Judge::judge_buffer_until`,
-/// `Judge::count_buffer_until`), which asks it between rounds; the core decides how to split
+/// `Judge::count_buffer_until`), which asks it before each piece it takes; the core decides how to split
 /// the buffer and how many threads to use (`threads` 0). At most every [`SIGNAL_INTERVAL`]
 /// the callback takes the GIL and runs Python's signal handlers: when one raises (Ctrl-C
 /// raises `KeyboardInterrupt`) the core stops at once and that exception is returned. A
