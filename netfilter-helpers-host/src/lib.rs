@@ -46,6 +46,7 @@ use std::process::{Command, Stdio};
 use netfilter_helpers_core::audit::{
     HostSnapshot, Interface, ReadOutcome, interfaces_from_ip_json, rp_filter_path,
 };
+use netfilter_helpers_core::ctnetlink::ExpectMessage;
 use netfilter_helpers_core::parse::ParsedLine;
 use netfilter_helpers_core::ruleset::{Ruleset, escape, iptables_save, nft_json};
 use netfilter_helpers_netlink::Requests;
@@ -294,6 +295,16 @@ fn read_regular(path: &Path, limit: u64) -> ReadOutcome {
 /// # Errors
 /// The reason, as text, when the dump cannot be made or one of its messages does not decode.
 pub fn live_expectations(netns: Option<&Path>) -> Result<Vec<ParsedLine>, String> {
+    let (messages, _) = live_messages(netns)?;
+    Ok(messages.into_iter().map(|m| m.line).collect())
+}
+
+/// The expectation messages of one ctnetlink dump (in the network namespace `netns`, the
+/// current one for `None`), and the request socket that read them (to delete some after).
+///
+/// # Errors
+/// The reason, as text, when the dump cannot be made or one of its messages does not decode.
+pub fn live_messages(netns: Option<&Path>) -> Result<(Vec<ExpectMessage>, Requests), String> {
     let mut requests = Requests::open(netns).map_err(|e| e.to_string())?;
     let dump = requests.dump().map_err(|e| e.to_string())?;
     if let Some(p) = dump.problems.first() {
@@ -302,7 +313,7 @@ pub fn live_expectations(netns: Option<&Path>) -> Result<Vec<ParsedLine>, String
             dump.problems.len()
         ));
     }
-    Ok(dump.expectations.into_iter().map(|m| m.line).collect())
+    Ok((dump.expectations, requests))
 }
 
 /// Interfaces: addresses from `ip` (live, with rulesets) or `ip-addr.json`; names also from

@@ -21,22 +21,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use netfilter_helpers_core::ctnetlink::ExpectMessage;
 use netfilter_helpers_core::judge::{Judge, Judgement};
 use netfilter_helpers_core::options::ModuleOptions;
-use netfilter_helpers_netlink::{Deletion, Event, Requests, WatchOptions, Watcher};
+use netfilter_helpers_netlink::{Deletion, Event, WatchOptions, Watcher};
 
 use crate::{Fail, USAGE, judge_arg, load_policy};
-
-/// The expectation messages of one dump, and the request socket that read them (to delete).
-fn live_messages(netns: Option<&Path>) -> Result<(Vec<ExpectMessage>, Requests), String> {
-    let mut requests = Requests::open(netns).map_err(|e| e.to_string())?;
-    let dump = requests.dump().map_err(|e| e.to_string())?;
-    if let Some(p) = dump.problems.first() {
-        return Err(format!(
-            "{} malformed message(s) in the dump, the first: {p}",
-            dump.problems.len()
-        ));
-    }
-    Ok((dump.expectations, requests))
-}
 
 /// `/run/netns/NAME` for a bare name, the path itself otherwise.
 fn netns_path(name: &str) -> PathBuf {
@@ -240,7 +227,7 @@ pub(crate) fn watch(args: &[String]) -> Result<ExitCode, Fail> {
     let mut findings = false;
 
     if once {
-        let (messages, mut requests) = live_messages(netns.as_deref())?;
+        let (messages, mut requests) = netfilter_helpers_host::live_messages(netns.as_deref())?;
         for m in messages {
             let j = m.judge(&judge);
             findings |= !j.conforms();
