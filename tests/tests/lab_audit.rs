@@ -850,7 +850,9 @@ fn inet_ct_helper_object_of_an_ipv4_only_helper_skips_ipv6() {
 /// * a bridge-family forward chain with policy drop: it sees bridged frames, not routed
 ///   packets, so it guards nothing on the IP forward hook;
 /// * the accept in a chain reached only through a named verdict map
-///   (`iifname vmap @zones`), which the walk now follows.
+///   (`iifname vmap @zones`), which the walk now follows;
+/// * an accept restricted to `ip saddr @peers`, a named set holding `0.0.0.0/0`: the reader
+///   puts the set's elements in place of its name, so it restricts nothing.
 #[test]
 fn hidden_blanket_accepts_are_reported() {
     use netfilter_helpers_tests::expect::flush_conntrack;
@@ -882,7 +884,11 @@ fn hidden_blanket_accepts_are_reported() {
                 map zones {\n  type ifname : verdict\n  elements = { \"r-cli\" : jump rel }\n }\n}\n"
         .to_string()
         + &table("  iifname vmap @zones\n", "");
-    let cases: [(&str, String, bool, &str); 5] = [
+    // A named set the listing shows holding every address restricts nothing.
+    let every = "table inet t {\n set peers {\n  type ipv4_addr\n  flags interval\n  elements = { 0.0.0.0/0 }\n }\n}\n"
+        .to_string()
+        + &table("  ct state related ip saddr @peers accept\n", "");
+    let cases: [(&str, String, bool, &str); 6] = [
         (
             "ct status expected",
             table("  ct status expected accept\n", ""),
@@ -898,6 +904,12 @@ fn hidden_blanket_accepts_are_reported() {
         ("shared chain", shared, false, "ct state related accept"),
         ("bridge guard", bridge, false, "ct state related accept"),
         ("named verdict map", vmap, false, "ct state related accept"),
+        (
+            "named set of every address",
+            every,
+            false,
+            "ct state related ip saddr @peers accept",
+        ),
     ];
     for (i, (label, rules, is_iptables, text)) in cases.into_iter().enumerate() {
         lab.router

@@ -1431,6 +1431,47 @@ mod ruleset_tests {
     }
 
     #[test]
+    fn a_named_set_of_every_address_restricts_nothing() {
+        let doc = |elems: &str| {
+            format!(
+                r#"{{"nftables": [
+            {{"set": {{"family": "inet", "table": "t", "name": "peers", "type": "ipv4_addr", "flags": ["interval"], "elem": {elems}}}}},
+            {{"chain": {{"family": "inet", "table": "t", "name": "fw", "type": "filter", "hook": "forward", "prio": 0, "policy": "drop"}}}},
+            {{"rule": {{"family": "inet", "table": "t", "chain": "fw", "expr": [
+              {{"match": {{"op": "==", "left": {{"ct": {{"key": "state"}}}}, "right": "related"}}}},
+              {{"match": {{"op": "==", "left": {{"payload": {{"protocol": "ip", "field": "saddr"}}}}, "right": "@peers"}}}},
+              {{"accept": null}}]}}}}
+          ]}}"#
+            )
+        };
+        let options = ModuleOptions::new();
+        let facts = Facts::new(&options);
+        let of = |text: &str| codes(&nft_json::read(text).unwrap(), &facts);
+        // Every address, as a prefix or as a range nft merged: a blanket accept.
+        for every in [
+            r#"[{"prefix": {"addr": "0.0.0.0", "len": 0}}]"#,
+            r#"[{"range": ["0.0.0.0", "255.255.255.255"]}]"#,
+            r#"[{"prefix": {"addr": "0.0.0.0", "len": 1}}, {"prefix": {"addr": "128.0.0.0", "len": 1}}]"#,
+        ] {
+            assert_eq!(
+                of(&doc(every)),
+                [(AuditCode::RelatedAcceptBlanket, Severity::Error)],
+                "{every}"
+            );
+        }
+        // A real restriction stays one; so does a set the listing did not show.
+        assert_eq!(
+            of(&doc(r#"[{"prefix": {"addr": "10.0.0.0", "len": 8}}]"#)),
+            [(AuditCode::RelatedAcceptNoHelper, Severity::Warning)]
+        );
+        let unknown = doc("[]").replace(r#""right": "@peers""#, r#""right": "@elsewhere""#);
+        assert_eq!(
+            of(&unknown),
+            [(AuditCode::RelatedAcceptNoHelper, Severity::Warning)]
+        );
+    }
+
+    #[test]
     fn an_ipv4_source_check_in_an_inet_table_does_not_protect_ipv6() {
         let ifs = vec![Interface {
             name: "eth0".into(),

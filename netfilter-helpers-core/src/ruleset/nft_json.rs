@@ -94,6 +94,9 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
     // Named verdict maps (nft lists them before the rules that use them): (family, table,
     // name) -> elements.
     let mut maps: Maps = std::collections::HashMap::new();
+    // Named address sets, listed before the rules too: (family, table, name) -> elements,
+    // normalised as an address match's.
+    let mut sets: Sets = std::collections::HashMap::new();
     for (n, item) in items.iter().enumerate() {
         // The command form (`nft -j -f`, what `nfh render --backend nft-json` prints):
         // `{"add": {"rule": ...}}` is read as the item it adds; deletions are skipped.
@@ -186,7 +189,7 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                     handle: body.get("handle").and_then(J::as_u64),
                     line: None,
                 };
-                let rule = decode_rule(body, location, &maps);
+                let rule = decode_rule(body, location, &maps, &sets);
                 if rule.xt {
                     rs.notes.push(ReadNote {
                         place: rule.location.to_string(),
@@ -206,6 +209,17 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
                     .map(|a| verdict_entries(a))
                     .unwrap_or_default();
                 maps.insert(
+                    (
+                        s(body, "family").to_string(),
+                        s(body, "table").to_string(),
+                        s(body, "name").to_string(),
+                    ),
+                    elems,
+                );
+            }
+            "set" if matches!(s(body, "type"), "ipv4_addr" | "ipv6_addr") => {
+                let elems = body.get("elem").map(addresses).unwrap_or_default();
+                sets.insert(
                     (
                         s(body, "family").to_string(),
                         s(body, "table").to_string(),
@@ -236,6 +250,34 @@ pub fn read(text: &str) -> Result<Ruleset, NftJsonError> {
 /// Named verdict maps by (family, table, name).
 type Maps = std::collections::HashMap<(String, String, String), Vec<(String, Action)>>;
 
+/// Named address sets by (family, table, name): their elements as [`addresses`] gives them.
+type Sets = std::collections::HashMap<(String, String, String), Vec<String>>;
+
+/// Replaces `@name` in address matches by the named set's elements, when the set is known:
+/// a set holding `0.0.0.0/0` restricts nothing, as that prefix written out would not.
+/// (The contents are those at the time of listing; a set updated later may differ.)
+fn resolve_sets(conds: &mut [Cond], family: &str, table: &str, sets: &Sets) {
+    for c in conds {
+        let (Cond::Saddr { values, .. } | Cond::Daddr { values, .. }) = c else {
+            continue;
+        };
+        if !values.iter().any(|v| v.starts_with('@')) {
+            continue;
+        }
+        let mut out = Vec::new();
+        for v in values.iter() {
+            match v
+                .strip_prefix('@')
+                .and_then(|n| sets.get(&(family.to_string(), table.to_string(), n.to_string())))
+            {
+                Some(elems) => out.extend(elems.iter().cloned()),
+                None => out.push(v.clone()),
+            }
+        }
+        *values = super::address_values(out);
+    }
+}
+
 /// `[[key, verdict], ...]` as (key text, verdict) pairs.
 fn verdict_entries(a: &[J<'_>]) -> Vec<(String, Action)> {
     a.iter()
@@ -248,7 +290,7 @@ fn verdict_entries(a: &[J<'_>]) -> Vec<(String, Action)> {
         .collect()
 }
 
-fn decode_rule(body: &J<'_>, location: Location, maps: &Maps) -> Rule {
+fn decode_rule(body: &J<'_>, location: Location, maps: &Maps, sets: &Sets) -> Rule {
     let mut conds = Vec::new();
     let mut action = Action::Continue;
     let mut xt = false;
@@ -376,6 +418,7 @@ fn decode_rule(body: &J<'_>, location: Location, maps: &Maps) -> Rule {
     if let Some(c) = body.get("comment").and_then(J::as_str) {
         text.push_str(&format!(" comment {c:?}"));
     }
+    resolve_sets(&mut conds, s(body, "family"), s(body, "table"), sets);
     Rule {
         location,
         text,
