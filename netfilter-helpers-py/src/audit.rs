@@ -10,7 +10,7 @@ use netfilter_helpers_core::audit::{
 use netfilter_helpers_core::judge::Judgement;
 use netfilter_helpers_core::ruleset::read_texts;
 use netfilter_helpers_core::synth::synthesize;
-use netfilter_helpers_host::{HostError, HostOptions, HostRead, read_host};
+use netfilter_helpers_host::{DEFAULT_MAX_FILE_BYTES, HostError, HostOptions, HostRead, read_host};
 use pyo3::exceptions::{PyFileNotFoundError, PyNotADirectoryError, PyValueError};
 use pyo3::prelude::*;
 
@@ -40,10 +40,21 @@ fn read(options: &HostOptions) -> Result<HostRead> {
 }
 
 /// The snapshot of a copy of a host under `root`: files only, interfaces included, no ruleset.
-fn read_root(root: &std::path::Path) -> Result<HostSnapshot> {
+fn read_root(root: &std::path::Path, max_file_bytes: u64) -> Result<HostSnapshot> {
     let mut options = HostOptions::under(root);
     options.read_rulesets = false;
+    options.max_file_bytes = check_limit(max_file_bytes)?;
     Ok(read(&options)?.snapshot)
+}
+
+/// A per-file size limit: at least one byte.
+fn check_limit(max_file_bytes: u64) -> PyResult<u64> {
+    if max_file_bytes == 0 {
+        return Err(PyValueError::new_err(
+            "max_file_bytes must be at least 1 (the default is 268435456, 256 MiB)",
+        ));
+    }
+    Ok(max_file_bytes)
 }
 
 fn check_root(root: &std::path::Path) -> PyResult<()> {
@@ -102,12 +113,19 @@ impl PyHostSnapshot {
     /// the root, FIFOs and special files refused without blocking, 256 MiB per file (each
     /// refusal listed in `unreadable`). Interfaces come from `ip-addr.json` at the top of the
     /// root and `proc/sys/net/ipv4/conf/*`, with their `rp_filter`. Raises ValueError when
-    /// `ip-addr.json` is not `ip -j addr show` output.
+    /// `ip-addr.json` is not `ip -j addr show` output. `max_file_bytes` changes the per-file
+    /// limit.
     #[staticmethod]
-    #[pyo3(signature = (root=PathBuf::from("/")), text_signature = "(root='/')")]
-    fn read(py: Python<'_>, root: PathBuf) -> Result<Self> {
+    #[pyo3(
+        signature = (root=PathBuf::from("/"), *, max_file_bytes=DEFAULT_MAX_FILE_BYTES),
+        text_signature = "(root='/', *, max_file_bytes=268435456)"
+    )]
+    fn read(py: Python<'_>, root: PathBuf, max_file_bytes: u64) -> Result<Self> {
         check_root(&root)?;
-        Ok(PyHostSnapshot(py.detach(|| guard(|| read_root(&root)))?))
+        check_limit(max_file_bytes)?;
+        Ok(PyHostSnapshot(
+            py.detach(|| guard(|| read_root(&root, max_file_bytes)))?,
+        ))
     }
 
     /// Every path (relative to the root) a snapshot reads.
@@ -424,8 +442,8 @@ impl<'a, 'py> FromPyObject<'a, 'py> for RootArg {
 /// loaded rule of its table (nft) or its `PREFIX-*` chains (iptables) it does not render.
 #[pyfunction(name = "audit")]
 #[pyo3(
-    signature = (root=RootArg::Path(PathBuf::from("/")), policy=None, ruleset=None, *, site=None),
-    text_signature = "(root='/', policy=None, ruleset=None, *, site=None)"
+    signature = (root=RootArg::Path(PathBuf::from("/")), policy=None, ruleset=None, *, site=None, max_file_bytes=DEFAULT_MAX_FILE_BYTES),
+    text_signature = "(root='/', policy=None, ruleset=None, *, site=None, max_file_bytes=268435456)"
 )]
 pub(crate) fn py_audit(
     py: Python<'_>,
@@ -433,7 +451,9 @@ pub(crate) fn py_audit(
     policy: Option<PolicyArg>,
     ruleset: Option<RulesetArg>,
     site: Option<SiteArg>,
+    max_file_bytes: u64,
 ) -> Result<PyAuditReport> {
+    check_limit(max_file_bytes)?;
     let rules = match ruleset {
         None => None,
         Some(r) => Some(
@@ -445,7 +465,7 @@ pub(crate) fn py_audit(
         RootArg::Snapshot(s) => s,
         RootArg::Path(path) => {
             check_root(&path)?;
-            py.detach(|| guard(|| read_root(&path)))?
+            py.detach(|| guard(|| read_root(&path, max_file_bytes)))?
         }
     };
     let policy = policy.map(|p| p.0);
@@ -468,12 +488,13 @@ pub(crate) fn py_audit(
 /// back to `/proc` without CAP_NET_ADMIN: a finding says so). A `root` directory is a copy
 /// of a host (`proc/`, `sys/`, and at its top `nft-ruleset.json`, `iptables-save.txt`,
 /// `ip6tables-save.txt`, `ip-addr.json`): files only, no command is run. `read_rulesets`
-/// False reads no ruleset. `site` adds its drift against the rulesets read, `policy` judges
+/// False reads no ruleset; `max_file_bytes` is the limit of every file and command output
+/// (256 MiB by default). `site` adds its drift against the rulesets read, `policy` judges
 /// the expectations (as in `audit`). Runs without holding the GIL.
 #[pyfunction(name = "audit_host")]
 #[pyo3(
-    signature = (root=None, *, site=None, policy=None, read_rulesets=true),
-    text_signature = "(root=None, *, site=None, policy=None, read_rulesets=True)"
+    signature = (root=None, *, site=None, policy=None, read_rulesets=true, max_file_bytes=DEFAULT_MAX_FILE_BYTES),
+    text_signature = "(root=None, *, site=None, policy=None, read_rulesets=True, max_file_bytes=268435456)"
 )]
 pub(crate) fn py_audit_host(
     py: Python<'_>,
@@ -481,6 +502,7 @@ pub(crate) fn py_audit_host(
     site: Option<SiteArg>,
     policy: Option<PolicyArg>,
     read_rulesets: bool,
+    max_file_bytes: u64,
 ) -> Result<PyAuditReport> {
     let mut options = match &root {
         None => HostOptions::live(),
@@ -490,6 +512,7 @@ pub(crate) fn py_audit_host(
         }
     };
     options.read_rulesets = read_rulesets;
+    options.max_file_bytes = check_limit(max_file_bytes)?;
     let policy = policy.map(|p| p.0);
     Ok(PyAuditReport(py.detach(|| {
         guard(|| {

@@ -91,6 +91,30 @@ def test_snapshot_read_rejects_a_broken_ip_addr_json(tmp_path: Path) -> None:
         nfh.HostSnapshot.read(tmp_path)
 
 
+def test_the_per_file_limit_can_be_changed(samples: Path, tmp_path: Path) -> None:
+    osrelease = tmp_path / "proc" / "sys" / "kernel" / "osrelease"
+    osrelease.parent.mkdir(parents=True)
+    osrelease.write_text("6.12.0-1-amd64\n")
+    assert nfh.HostSnapshot.read(tmp_path).kernel_release == "6.12.0-1-amd64"
+    small = nfh.HostSnapshot.read(tmp_path, max_file_bytes=4)
+    assert small.kernel_release is None
+    assert any("osrelease" in path and "larger than 4 bytes" in why for path, why in small.unreadable)
+    report = nfh.audit(tmp_path, max_file_bytes=4)
+    assert nfh.AuditCode.KERNEL_UNKNOWN in [f.code for f in report.findings]
+    # The sample's rulesets are bigger than 64 bytes: refused, and said so.
+    tight = nfh.audit_host(samples / "host-ruleset", max_file_bytes=64)
+    assert any(f.code == nfh.AuditCode.UNREADABLE and "larger than 64 bytes" in f.message for f in tight.findings)
+    for call in (
+        lambda: nfh.HostSnapshot.read(tmp_path, max_file_bytes=0),
+        lambda: nfh.audit(tmp_path, max_file_bytes=0),
+        lambda: nfh.audit_host(tmp_path, max_file_bytes=0),
+    ):
+        with pytest.raises(ValueError, match="max_file_bytes must be at least 1"):
+            call()
+    with pytest.raises(OverflowError):
+        nfh.audit_host(tmp_path, max_file_bytes=-1)
+
+
 def test_audit_host_of_the_sample_tree(samples: Path) -> None:
     report = nfh.audit_host(samples / "host-ruleset")
     assert [f.code for f in report.findings] == SAMPLE_CODES

@@ -209,9 +209,17 @@ impl HostSnapshot {
         };
         match read(OSRELEASE) {
             ReadOutcome::Bytes(b) => snap.kernel_release = Some(text(b)),
-            _ => match read(PROC_VERSION) {
+            first => match read(PROC_VERSION) {
                 ReadOutcome::Bytes(b) => snap.kernel_release = Some(text(b)),
-                e => snap.unreadable.push((OSRELEASE.to_string(), why(e))),
+                // Why the release file failed, unless it is simply missing.
+                e => snap.unreadable.push((
+                    OSRELEASE.to_string(),
+                    why(if matches!(first, ReadOutcome::Failed(_)) {
+                        first
+                    } else {
+                        e
+                    }),
+                )),
             },
         }
         match read(EXPECT_TABLE) {
@@ -742,6 +750,29 @@ mod tests {
                 .map(|(_, c)| c.as_bytes().to_vec())
                 .ok_or_else(|| "No such file or directory".to_string())
         })
+    }
+
+    #[test]
+    fn why_the_release_file_failed_is_kept() {
+        let failed = |version: ReadOutcome| {
+            HostSnapshot::collect_from(|p| match p {
+                OSRELEASE => ReadOutcome::Failed("larger than 4 bytes: refused".into()),
+                PROC_VERSION => version.clone(),
+                _ => ReadOutcome::Missing,
+            })
+        };
+        let s = failed(ReadOutcome::Missing);
+        assert_eq!(s.kernel_release, None);
+        assert!(
+            s.unreadable
+                .contains(&(OSRELEASE.to_string(), "larger than 4 bytes: refused".into())),
+            "{:?}",
+            s.unreadable
+        );
+        // /proc/version stands in when it can be read.
+        let s = failed(ReadOutcome::Bytes(b"Linux version 6.12.0 (x)".to_vec()));
+        assert!(s.kernel_release.is_some_and(|r| r.contains("6.12.0")));
+        assert!(!s.unreadable.iter().any(|(p, _)| p == OSRELEASE));
     }
 
     #[test]

@@ -1932,7 +1932,7 @@ class HostSnapshot:
         rp_filter_all: str | None = None,
     ) -> HostSnapshot: ...
     @staticmethod
-    def read(root: str | os.PathLike[str] = "/") -> HostSnapshot: ...
+    def read(root: str | os.PathLike[str] = "/", *, max_file_bytes: int = 268435456) -> HostSnapshot: ...
     @staticmethod
     def paths() -> list[str]: ...
     @property
@@ -2005,6 +2005,7 @@ def audit(
     ruleset: str | bytes | Iterable[str | bytes] | None = None,
     *,
     site: Site | str | bytes | _Document | None = None,
+    max_file_bytes: int = 268435456,
 ) -> AuditReport:
     """Audits a host (its files under ``root``, default ``/``, or a snapshot), and with
     ``ruleset`` (``nft -j list ruleset`` / ``iptables-save`` texts) its rules' helper hazards;
@@ -2016,6 +2017,7 @@ def audit_host(
     site: Site | str | bytes | _Document | None = None,
     policy: _PolicyLike | None = None,
     read_rulesets: bool = True,
+    max_file_bytes: int = 268435456,
 ) -> AuditReport:
     """Audits a host as ``nfh audit`` does: ``root`` None is the live host (commands run,
     ctnetlink dump), a directory a copy of one (files only); with ``site``, its drift."""
