@@ -290,7 +290,8 @@ pub fn ruleset_nft(data: &[u8]) {
 pub fn ruleset_iptables(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let rs = netfilter_helpers_core::ruleset::iptables_save::read(&text, None);
-    let placed = rs.rule_count() + rs.notes.len();
+    // The note on the whole text (read as IPv6 for want of a header) belongs to no line.
+    let placed = rs.rule_count() + rs.notes.iter().filter(|n| n.place != "text").count();
     // Command lines: everything but blank lines, comments, table headers, COMMIT, and chain
     // declarations inside a table (a declaration outside any table is noted, like a rule
     // there).

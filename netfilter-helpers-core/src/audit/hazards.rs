@@ -1586,7 +1586,9 @@ mod ruleset_tests {
         ], 0..20)) {
             let text = format!("*filter\n:INPUT DROP [0:0]\n-A INPUT {}\nCOMMIT\n", words.join(" "));
             let rs = iptables_save::read(&text, None);
-            prop_assert_eq!(rs.rule_count() + rs.notes.len(), 1);
+            // One rule or one note per command line (the note on the whole text, that it
+            // was read as IPv6 for want of a header, aside).
+            prop_assert_eq!(rs.rule_count() + rs.notes.iter().filter(|n| n.place != "text").count(), 1);
             let o = ModuleOptions::new();
             let _ = hazards(&rs, &Facts::new(&o));
         }

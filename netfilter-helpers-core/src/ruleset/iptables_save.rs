@@ -112,10 +112,29 @@ fn parse_ports(s: &str) -> Vec<(u16, u16)> {
 }
 
 /// Reads `iptables-save` or `ip6tables-save` text. The family is `ip6` when the header says
-/// `ip6tables-save`, else `family` when given (`"ip"`/`"ip6"`), else `ip`.
+/// `ip6tables-save`, else `family` when given (`"ip"`/`"ip6"`); text with neither is `ip6`
+/// when its rules name IPv6 addresses or ICMPv6 (a note says so), else `ip`.
+///
+/// ```
+/// use netfilter_helpers_core::ruleset::iptables_save;
+/// let rs = iptables_save::read("*filter\n:FORWARD DROP [0:0]\n-A FORWARD -d 2001:db8::1/128 -j ACCEPT\nCOMMIT\n", None);
+/// assert_eq!(rs.chains[0].family, "ip6");
+/// assert!(rs.notes[0].message.contains("IPv6"));
+/// ```
 pub fn read(text: &str, family: Option<&str>) -> Ruleset {
     let mut rs = Ruleset::default();
     let mut fam = family.unwrap_or("ip").to_string();
+    let headed = text
+        .lines()
+        .any(|l| l.trim_start().starts_with('#') && l.contains("tables-save"));
+    if family.is_none() && !headed && names_ipv6(text) {
+        fam = "ip6".into();
+        rs.notes.push(ReadNote {
+            place: "text".into(),
+            message: "no iptables-save header: read as ip6tables-save output, since its rules name IPv6 addresses or ICMPv6".into(),
+            xt: false,
+        });
+    }
     let mut origin = Origin::IptablesLegacy;
     let mut table: Option<String> = None;
     // Index of the first chain of the current table in rs.chains, and its chains by name.
@@ -397,6 +416,24 @@ fn decode(words: &[String]) -> (Vec<Cond>, Action) {
         i += used;
     }
     (conds, action)
+}
+
+/// Whether rules (`-A` lines) name an IPv6 address (`-s`, `-d`, `--src-range`,
+/// `--dst-range` with a `:`) or ICMPv6 (`-p ipv6-icmp`/`icmpv6`).
+fn names_ipv6(text: &str) -> bool {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with("-A "))
+        .any(|l| {
+            let toks: Vec<&str> = l.split_whitespace().collect();
+            toks.windows(2).any(|w| match w[0] {
+                "-s" | "--source" | "-d" | "--destination" | "--src-range" | "--dst-range" => w[1]
+                    .split(['/', '-'])
+                    .next()
+                    .is_some_and(|a| a.parse::<std::net::Ipv6Addr>().is_ok()),
+                "-p" | "--protocol" => matches!(w[1], "ipv6-icmp" | "icmpv6" | "58"),
+                _ => false,
+            })
+        })
 }
 
 #[cfg(test)]
