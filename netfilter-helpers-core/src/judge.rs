@@ -315,83 +315,35 @@ impl Judge {
     /// ```
     pub fn judge_reader<R: io::Read>(
         &self,
-        mut reader: R,
+        reader: R,
         threads: usize,
         detail: Detail,
         mut f: impl FnMut(Judged),
     ) -> io::Result<()> {
-        const BLOCK: usize = 1 << 20;
-        let mut buf = vec![0u8; BLOCK];
-        // buf[..filled] holds bytes not judged yet; the first of them start line `carry.line`.
-        let mut filled = 0;
+        let mut blocks = Blocks::new(reader);
         let mut carry = Carry::new();
-        // Skipping the rest of a line already reported as too long.
-        let mut skipping = false;
+        // The buffer of the block judged last, to read the next one into.
+        let mut spare: Option<Vec<u8>> = None;
         loop {
-            let n = match reader.read(&mut buf[filled..]) {
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
+            let block = blocks.next(|| Some(spare.take().unwrap_or_else(|| vec![0u8; BLOCK])));
+            match block {
+                None => {
+                    carry.hand_on(&mut f);
+                    return Ok(());
+                }
+                Some(Block::Lines(buf, range)) => {
+                    self.judge_buffer_from(&buf[range], &mut carry, threads, detail, None, &mut f);
+                    spare = Some(buf);
+                }
+                Some(Block::TooLong(near)) => {
+                    carry.hand_on(&mut f);
+                    f(too_long(carry.line, near));
+                    carry.line += 1;
+                }
+                Some(Block::Failed(e)) => {
                     carry.hand_on(&mut f);
                     return Err(e);
                 }
-            };
-            let end = filled + n;
-            let mut start = 0;
-            if skipping {
-                match find_newline(&buf[..end]) {
-                    Some(i) => {
-                        skipping = false;
-                        start = i + 1;
-                        carry.hand_on(&mut f);
-                        carry.line += 1;
-                    }
-                    None => {
-                        filled = 0;
-                        if n == 0 {
-                            carry.hand_on(&mut f);
-                            return Ok(());
-                        }
-                        continue;
-                    }
-                }
-            }
-            // Judge every complete line; at the end of input, the last one too.
-            let cut = if n == 0 {
-                end
-            } else {
-                match buf[start..end].iter().rposition(|b| *b == b'\n') {
-                    Some(i) => start + i + 1,
-                    None => start,
-                }
-            };
-            if cut > start {
-                self.judge_buffer_from(&buf[start..cut], &mut carry, threads, detail, None, &mut f);
-            }
-            if n == 0 {
-                carry.hand_on(&mut f);
-                return Ok(());
-            }
-            // Keep the incomplete last line; one that cannot end within the limit is
-            // reported now and skipped.
-            let rest = end - cut;
-            if rest > MAX_LINE {
-                let near = String::from_utf8_lossy(&buf[cut..cut + 40]).into_owned();
-                carry.hand_on(&mut f);
-                f(Judged {
-                    line: carry.line,
-                    conforms: false,
-                    outcome: Err(ParseError {
-                        line: carry.line,
-                        kind: ParseErrorKind::TooLong,
-                        near,
-                    }),
-                });
-                skipping = true;
-                filled = 0;
-            } else {
-                buf.copy_within(cut..end, 0);
-                filled = rest;
             }
         }
     }
@@ -477,15 +429,7 @@ impl Judge {
                 }
                 Block::TooLong(near) => {
                     carry.hand_on(&mut deliver);
-                    deliver(Judged {
-                        line: carry.line,
-                        conforms: false,
-                        outcome: Err(ParseError {
-                            line: carry.line,
-                            kind: ParseErrorKind::TooLong,
-                            near,
-                        }),
-                    });
+                    deliver(too_long(carry.line, near));
                     carry.line += 1;
                 }
                 Block::Failed(e) => {
@@ -716,17 +660,134 @@ enum Block {
     Failed(io::Error),
 }
 
-/// The read-ahead thread of [`Judge::judge_read_ahead`]: reads blocks, cuts them after their
-/// last newline and sends them on, keeping the incomplete tail for the next block. At most
-/// four blocks exist at once (two queued, one being judged, one being read).
+/// The size of the blocks a stream is read in.
+const BLOCK: usize = 1 << 20;
+
+/// The result for a line longer than [`MAX_LINE`], quoting its first bytes.
+fn too_long(line: usize, near: String) -> Judged {
+    Judged {
+        line,
+        conforms: false,
+        outcome: Err(ParseError {
+            line,
+            kind: ParseErrorKind::TooLong,
+            near,
+        }),
+    }
+}
+
+/// A stream cut into blocks of complete lines: each read fills a block of [`BLOCK`] bytes as
+/// far as it goes, the block is cut after its last newline, and the incomplete tail moves to
+/// the next block; a line that cannot end within [`MAX_LINE`] is reported once
+/// ([`Block::TooLong`]) and skipped to its end without being held.
+struct Blocks<R> {
+    reader: R,
+    buf: Vec<u8>,
+    /// `buf[..filled]` holds the start of the next block.
+    filled: usize,
+    /// Skipping the rest of a line already reported as too long.
+    skipping: bool,
+    /// A too-long line to report after the block handed out.
+    too_long: Option<String>,
+    ended: bool,
+}
+
+impl<R: io::Read> Blocks<R> {
+    fn new(reader: R) -> Blocks<R> {
+        Blocks {
+            reader,
+            buf: vec![0u8; BLOCK],
+            filled: 0,
+            skipping: false,
+            too_long: None,
+            ended: false,
+        }
+    }
+
+    /// The next block, or `None` at the end of input. A block of lines takes the buffer with
+    /// it; `fresh` gives the one to go on with (at least [`BLOCK`] bytes; `None` ends the
+    /// stream).
+    fn next(&mut self, fresh: impl FnOnce() -> Option<Vec<u8>>) -> Option<Block> {
+        if let Some(near) = self.too_long.take() {
+            return Some(Block::TooLong(near));
+        }
+        let mut fresh = Some(fresh);
+        loop {
+            if self.ended {
+                return None;
+            }
+            let n = match self.reader.read(&mut self.buf[self.filled..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.ended = true;
+                    return Some(Block::Failed(e));
+                }
+            };
+            let end = self.filled + n;
+            self.ended = n == 0;
+            let mut start = 0;
+            if self.skipping {
+                match find_newline(&self.buf[..end]) {
+                    Some(i) => {
+                        self.skipping = false;
+                        start = i + 1;
+                    }
+                    None => {
+                        self.filled = 0;
+                        continue;
+                    }
+                }
+            }
+            // Every complete line; at the end of input, the last one too.
+            let cut = if n == 0 {
+                end
+            } else {
+                match self.buf[start..end].iter().rposition(|b| *b == b'\n') {
+                    Some(i) => start + i + 1,
+                    None => start,
+                }
+            };
+            let rest = end - cut;
+            if rest > MAX_LINE {
+                self.too_long =
+                    Some(String::from_utf8_lossy(&self.buf[cut..cut + 40]).into_owned());
+                self.skipping = true;
+                self.filled = 0;
+            } else {
+                self.filled = rest;
+            }
+            if cut > start {
+                let Some(mut next) = fresh.take().and_then(|f| f()) else {
+                    self.ended = true;
+                    return None;
+                };
+                if rest <= MAX_LINE {
+                    next[..rest].copy_from_slice(&self.buf[cut..end]);
+                }
+                let done = std::mem::replace(&mut self.buf, next);
+                return Some(Block::Lines(done, start..cut));
+            }
+            if rest <= MAX_LINE {
+                self.buf.copy_within(cut..end, 0);
+            }
+            if let Some(near) = self.too_long.take() {
+                return Some(Block::TooLong(near));
+            }
+        }
+    }
+}
+
+/// The read-ahead thread of [`Judge::judge_read_ahead`]: reads blocks and sends them on. At
+/// most four blocks exist at once (two queued, one being judged, one being read).
 fn read_blocks<R: io::Read>(
-    mut reader: R,
+    reader: R,
     full: &mpsc::SyncSender<Block>,
     free: &mpsc::Receiver<Vec<u8>>,
 ) {
-    const BLOCK: usize = 1 << 20;
     const MAX_BLOCKS: usize = 4;
     let mut made = 1;
+    let mut blocks = Blocks::new(reader);
     let fresh = |made: &mut usize| -> Option<Vec<u8>> {
         if let Ok(b) = free.try_recv() {
             return Some(b);
@@ -737,71 +798,9 @@ fn read_blocks<R: io::Read>(
         }
         free.recv().ok()
     };
-    let mut buf = vec![0u8; BLOCK];
-    let mut filled = 0;
-    let mut skipping = false;
-    loop {
-        let n = match reader.read(&mut buf[filled..]) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                let _ = full.send(Block::Failed(e));
-                return;
-            }
-        };
-        let end = filled + n;
-        let mut start = 0;
-        if skipping {
-            match find_newline(&buf[..end]) {
-                Some(i) => {
-                    skipping = false;
-                    start = i + 1;
-                }
-                None => {
-                    filled = 0;
-                    if n == 0 {
-                        return;
-                    }
-                    continue;
-                }
-            }
-        }
-        let cut = if n == 0 {
-            end
-        } else {
-            match buf[start..end].iter().rposition(|b| *b == b'\n') {
-                Some(i) => start + i + 1,
-                None => start,
-            }
-        };
-        let rest = end - cut;
-        let too_long =
-            (rest > MAX_LINE).then(|| String::from_utf8_lossy(&buf[cut..cut + 40]).into_owned());
-        if cut > start {
-            let Some(mut next) = fresh(&mut made) else {
-                return;
-            };
-            if rest <= MAX_LINE {
-                next[..rest].copy_from_slice(&buf[cut..end]);
-            }
-            let done = std::mem::replace(&mut buf, next);
-            if full.send(Block::Lines(done, start..cut)).is_err() {
-                return;
-            }
-        } else if rest <= MAX_LINE {
-            buf.copy_within(cut..end, 0);
-        }
-        if n == 0 {
+    while let Some(b) = blocks.next(|| fresh(&mut made)) {
+        if full.send(b).is_err() {
             return;
-        }
-        if let Some(near) = too_long {
-            if full.send(Block::TooLong(near)).is_err() {
-                return;
-            }
-            skipping = true;
-            filled = 0;
-        } else {
-            filled = rest;
         }
     }
 }
